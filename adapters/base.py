@@ -1,0 +1,145 @@
+"""The contract every vendor adapter fulfils.
+
+An adapter is a pure request builder and a pure response classifier; :func:`send` is the only place that
+talks HTTP. Adapters import nothing from the web layer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar, Protocol
+
+import httpx
+import msgspec
+
+from gateway.models import Channel, OutboundMessage
+
+__all__ = (
+    "REDACTED",
+    "Accepted",
+    "Adapter",
+    "Outcome",
+    "Permanent",
+    "Retryable",
+    "SendResult",
+    "VendorRequest",
+    "VendorResponse",
+    "parse_retry_after",
+    "send",
+)
+
+REDACTED = "[redacted]"
+_JSON = msgspec.json.Encoder()
+#: HTTP statuses every vendor treats as "try again later".
+RETRYABLE_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class VendorRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """An HTTP request to a vendor, fully built.
+
+    ``secret_headers`` names the headers that carry credentials, so the stored copy can redact them.
+    """
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    json: dict[str, Any]
+    secret_headers: tuple[str, ...] = ()
+
+    def redacted(self) -> dict[str, Any]:
+        """Return the request as stored for support staff: secrets replaced, body as JSON."""
+        secret = {name.lower() for name in self.secret_headers}
+        headers = {k: (REDACTED if k.lower() in secret else v) for k, v in self.headers.items()}
+        return {"method": self.method, "url": self.url, "headers": headers, "body": self.json}
+
+
+class VendorResponse(msgspec.Struct, frozen=True):
+    """What came back from the vendor."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+class Accepted(msgspec.Struct, frozen=True, tag="accepted"):
+    """The vendor took the message."""
+
+    vendor_message_id: str | None
+    code: str | None = None
+    detail: str = ""
+
+
+class Retryable(msgspec.Struct, frozen=True, tag="retryable"):
+    """A transient failure: try again later (after ``retry_after`` seconds when the vendor said so)."""
+
+    code: str | None
+    detail: str
+    retry_after: float | None = None
+
+
+class Permanent(msgspec.Struct, frozen=True, tag="permanent"):
+    """The request itself is wrong: sending it again will not help."""
+
+    code: str | None
+    detail: str
+
+
+Outcome = Accepted | Retryable | Permanent
+
+
+class SendResult(msgspec.Struct, frozen=True):
+    """The outcome of one :func:`send` with what the attempt log needs."""
+
+    outcome: Outcome
+    http_status: int | None
+    duration_ms: float
+
+
+class Adapter(Protocol):
+    """A vendor's format for one channel."""
+
+    vendor: ClassVar[str]
+    channel: ClassVar[Channel]
+
+    def build(self, message: OutboundMessage, message_id: str) -> VendorRequest:
+        """Build the vendor request; ``message_id`` is the correlation id and the idempotency key."""
+        ...
+
+    def classify(self, response: VendorResponse) -> Outcome:
+        """Classify the vendor's answer."""
+        ...
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Parse a ``Retry-After`` header (seconds or an HTTP date) into seconds from now."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+async def send(client: httpx.AsyncClient, adapter: Adapter, request: VendorRequest) -> SendResult:
+    """Send ``request`` and classify the answer; transport errors and timeouts are retryable."""
+    started = time.perf_counter()
+    try:
+        response = await client.request(
+            request.method, request.url, headers=request.headers, content=_JSON.encode(request.json)
+        )
+    except httpx.TimeoutException as exc:
+        return SendResult(Retryable("timeout", type(exc).__name__), None, _ms_since(started))
+    except httpx.TransportError as exc:
+        return SendResult(Retryable("transport", type(exc).__name__), None, _ms_since(started))
+    outcome = adapter.classify(VendorResponse(response.status_code, response.headers, response.content))
+    return SendResult(outcome, response.status_code, _ms_since(started))
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)

@@ -1,0 +1,180 @@
+"""Domain types shared by ingest, the store, the dispatcher and the adapters.
+
+Everything here is a plain msgspec Struct so it can be stored as JSON and encoded without glue code.
+Timestamps are POSIX seconds (``float``) in UTC throughout.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import time
+from typing import Any, Literal
+
+import msgspec
+
+__all__ = (
+    "ACTIVE_STATUSES",
+    "FINAL_STATUSES",
+    "Attempt",
+    "BrazeContext",
+    "Button",
+    "Channel",
+    "Event",
+    "MessageDetail",
+    "NewMessage",
+    "OutboundMessage",
+    "Status",
+    "StoredMessage",
+    "new_message_id",
+)
+
+Channel = Literal["kakao", "lms", "email"]
+Fallback = Literal["lms", "none"]
+AttemptOutcome = Literal["accepted", "retryable", "permanent"]
+
+
+class Status(str, enum.Enum):
+    """Lifecycle states of a message (SPEC §6)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    ACCEPTED = "accepted"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    RETRYING = "retrying"
+    HELD = "held"
+    SUPPRESSED = "suppressed"
+    DEAD = "dead"
+    FALLBACK = "fallback"
+    UNKNOWN = "unknown"
+
+
+#: States the dispatcher picks up when their ``next_attempt_at`` is due.
+ACTIVE_STATUSES = frozenset({Status.QUEUED, Status.RETRYING, Status.HELD})
+#: States nothing moves a message out of (except a staff replay).
+FINAL_STATUSES = frozenset(
+    {Status.DELIVERED, Status.FAILED, Status.SUPPRESSED, Status.DEAD, Status.FALLBACK, Status.UNKNOWN}
+)
+
+
+def new_message_id() -> str:
+    """Return a new message id: 12 hex digits of milliseconds, then 16 random hex digits.
+
+    Ids sort by creation time, which keeps the primary-key index append-only and pagination simple.
+    """
+    return f"{int(time.time() * 1000):012x}{os.urandom(8).hex()}"
+
+
+class Button(msgspec.Struct, frozen=True):
+    """One CTA button after normalisation: both links are absolute http(s) URLs."""
+
+    name: str
+    link_mobile: str
+    link_pc: str
+
+
+class BrazeContext(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The Braze identifiers a message came with; used for idempotency, receipts and search."""
+
+    campaign_id: str | None = None
+    campaign_name: str | None = None
+    dispatch_id: str | None = None
+    canvas_id: str | None = None
+    canvas_step_id: str | None = None
+    send_id: str | None = None
+
+
+class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A normalised message, ready for a vendor adapter.
+
+    The content is final: channel rules (LMS advertising prefix and opt-out line, character removal) have
+    already been applied, so an adapter only maps fields.
+    """
+
+    channel: Channel
+    user_id: str
+    content: str
+    phone: str | None = None
+    email: str | None = None
+    subject: str | None = None
+    #: Plain-text alternative of an HTML email.
+    text: str | None = None
+    buttons: tuple[Button, ...] = ()
+    image_url: str | None = None
+    ad: bool = False
+    fallback: Fallback = "none"
+    #: Vendor asked for by the message itself; ``None`` means the channel's configured vendor.
+    vendor: str | None = None
+    braze: BrazeContext = BrazeContext()
+    #: What normalisation changed that a support engineer should know (e.g. removed emoji).
+    notes: tuple[str, ...] = ()
+
+
+class NewMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """A message about to be stored by ingest (or created by a fallback)."""
+
+    id: str
+    idempotency_key: str
+    vendor: str
+    message: OutboundMessage
+    #: The request body as received, kept for support (``b""`` for a message the gateway created).
+    raw_body: bytes
+    status: Status
+    next_attempt_at: float
+    created_at: float
+    #: Why the message starts in ``status`` (the first timeline event).
+    reason: str = "received"
+    parent_id: str | None = None
+
+
+class Attempt(msgspec.Struct, frozen=True, kw_only=True):
+    """One call to a vendor."""
+
+    number: int
+    started_at: float
+    duration_ms: float
+    outcome: AttemptOutcome
+    http_status: int | None = None
+    vendor_code: str | None = None
+    detail: str = ""
+
+
+class Event(msgspec.Struct, frozen=True, kw_only=True):
+    """One transition on a message's timeline."""
+
+    at: float
+    status: Status
+    reason: str
+
+
+class StoredMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """A message as the store holds it."""
+
+    id: str
+    idempotency_key: str
+    vendor: str
+    status: Status
+    message: OutboundMessage
+    created_at: float
+    updated_at: float
+    next_attempt_at: float | None
+    attempt_count: int
+    vendor_message_id: str | None = None
+    #: The vendor request as last sent, secrets redacted: ``{"method", "url", "headers", "body"}``.
+    vendor_request: dict[str, Any] | None = None
+    parent_id: str | None = None
+    child_id: str | None = None
+
+    @property
+    def channel(self) -> Channel:
+        return self.message.channel
+
+
+class MessageDetail(msgspec.Struct, frozen=True, kw_only=True):
+    """A message with everything that happened to it."""
+
+    record: StoredMessage
+    raw_body: bytes
+    attempts: tuple[Attempt, ...]
+    events: tuple[Event, ...]

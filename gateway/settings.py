@@ -1,0 +1,323 @@
+"""Settings from ``GATEWAY_*`` environment variables (SPEC §11).
+
+:func:`load_settings` is the single place that reads the environment. A setting that cannot work raises
+:class:`ConfigError` with one line that names the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+
+import msgspec
+
+from adapters.config import NhnEmailConfig, NhnKakaoConfig, NhnSmsConfig, SendGridConfig, SolapiConfig
+
+__all__ = ("CHANNEL_VENDORS", "ConfigError", "Settings", "StaffToken", "VendorLimits", "load_settings")
+
+#: Which vendors can serve each channel.
+CHANNEL_VENDORS: dict[str, tuple[str, ...]] = {
+    "kakao": ("nhn", "solapi"),
+    "lms": ("nhn", "solapi"),
+    "email": ("sendgrid", "nhn"),
+}
+_SANDBOX_SECRET = "sandbox"  # noqa: S105 - placeholder credential that only the emulators accept
+_SANDBOX_SENDER_NO = "0212345678"
+_SANDBOX_EMAIL_FROM = "no-reply@sandbox.example"
+
+
+class ConfigError(Exception):
+    """A setting that cannot work; the message is one line naming the variable."""
+
+
+class StaffToken(msgspec.Struct, frozen=True):
+    """One support staff credential from ``GATEWAY_STAFF_TOKENS``."""
+
+    name: str
+    role: Literal["viewer", "operator"]
+    token: str
+
+
+class VendorLimits(msgspec.Struct, frozen=True):
+    """Sending limits of one vendor."""
+
+    rate: float
+    concurrency: int
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the gateway is configured with."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = "sqlite:///./var/gateway.db"
+    ingest_tokens: tuple[str, ...] = ()
+    staff_tokens: tuple[StaffToken, ...] = ()
+    kakao_vendor: str = "nhn"
+    lms_vendor: str = "nhn"
+    email_vendor: str = "sendgrid"
+    sandbox: bool = True
+    nhn_kakao: NhnKakaoConfig | None = None
+    nhn_sms: NhnSmsConfig | None = None
+    nhn_email: NhnEmailConfig | None = None
+    solapi: SolapiConfig | None = None
+    sendgrid: SendGridConfig | None = None
+    nhn_webhook_signature: str | None = None
+    solapi_callback_token: str | None = None
+    sendgrid_webhook_public_key: str | None = None
+    sender_name: str | None = None
+    opt_out_080: str | None = None
+    braze_rest_url: str | None = None
+    braze_api_key: str | None = None
+    max_body_bytes: int = 256 * 1024
+    idempotency_window: float = 24 * 3600
+    default_fallback: Literal["lms", "none"] = "lms"
+    default_button_name: str = "자세히 보기"
+    utm_source: str | None = None
+    link_hosts: frozenset[str] | None = None
+    quiet_hours: Literal["hold", "suppress"] = "hold"
+    retry_budget: float = 24 * 3600
+    vendor_limits: dict[str, VendorLimits] = msgspec.field(default_factory=dict)
+    dispatcher: bool = True
+    metrics_public: bool = True
+    log_level: str = "INFO"
+
+    def vendor_for(self, channel: str) -> str:
+        """The configured vendor of ``channel``."""
+        return {"kakao": self.kakao_vendor, "lms": self.lms_vendor, "email": self.email_vendor}[channel]
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``env`` (default ``os.environ``)."""
+    reader = _Env(os.environ if env is None else env)
+    vendors = {
+        ch: reader.choice(f"GATEWAY_{ch.upper()}_VENDOR", names[0], names)
+        for ch, names in CHANNEL_VENDORS.items()
+    }
+    forced = reader.flag("GATEWAY_SANDBOX")
+    sandbox = _resolve_sandbox(reader, vendors, forced)
+    vendor_configs = _vendor_configs(reader, sandbox)
+    _check_vendor_configs(vendors, vendor_configs)
+    settings = Settings(
+        host=reader.get("GATEWAY_HOST") or "127.0.0.1",
+        port=reader.integer("GATEWAY_PORT", 8000),
+        database_url=reader.get("GATEWAY_DATABASE_URL") or "sqlite:///./var/gateway.db",
+        ingest_tokens=tuple(reader.csv("GATEWAY_INGEST_TOKENS")),
+        staff_tokens=_staff_tokens(reader.csv("GATEWAY_STAFF_TOKENS")),
+        kakao_vendor=vendors["kakao"],
+        lms_vendor=vendors["lms"],
+        email_vendor=vendors["email"],
+        sandbox=sandbox,
+        nhn_webhook_signature=reader.get("GATEWAY_NHN_WEBHOOK_SIGNATURE"),
+        solapi_callback_token=reader.get("GATEWAY_SOLAPI_CALLBACK_TOKEN"),
+        sendgrid_webhook_public_key=reader.get("GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY"),
+        sender_name=reader.get("GATEWAY_SENDER_NAME"),
+        opt_out_080=reader.get("GATEWAY_OPT_OUT_080"),
+        braze_rest_url=reader.get("GATEWAY_BRAZE_REST_URL"),
+        braze_api_key=reader.get("GATEWAY_BRAZE_API_KEY"),
+        max_body_bytes=reader.integer("GATEWAY_MAX_BODY_BYTES", 256 * 1024),
+        idempotency_window=reader.number("GATEWAY_IDEMPOTENCY_WINDOW", 24 * 3600),
+        default_fallback=reader.choice("GATEWAY_DEFAULT_FALLBACK", "lms", ("lms", "none")),  # type: ignore[arg-type]
+        default_button_name=reader.get("GATEWAY_DEFAULT_BUTTON_NAME") or "자세히 보기",
+        utm_source=reader.get("GATEWAY_UTM_SOURCE"),
+        link_hosts=frozenset(h.lower() for h in reader.csv("GATEWAY_LINK_HOSTS")) or None,
+        quiet_hours=reader.choice("GATEWAY_QUIET_HOURS", "hold", ("hold", "suppress")),  # type: ignore[arg-type]
+        retry_budget=reader.number("GATEWAY_RETRY_BUDGET", 24 * 3600),
+        vendor_limits={v: _limits(reader, v) for v in ("nhn", "solapi", "sendgrid")},
+        dispatcher=reader.flag("GATEWAY_DISPATCHER") is not False,
+        metrics_public=reader.flag("GATEWAY_METRICS_PUBLIC") is not False,
+        log_level=(reader.get("GATEWAY_LOG_LEVEL") or "INFO").upper(),
+        **vendor_configs,
+    )
+    _check_advertising(settings)
+    return settings
+
+
+class _Env:
+    """Typed reads of environment variables; a bad value is a :class:`ConfigError`."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def get(self, name: str) -> str | None:
+        value = self._env.get(name, "").strip()
+        return value or None
+
+    def csv(self, name: str) -> list[str]:
+        return [part.strip() for part in (self.get(name) or "").split(",") if part.strip()]
+
+    def flag(self, name: str) -> bool | None:
+        value = self.get(name)
+        if value is None:
+            return None
+        if value.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if value.lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{name}={value!r} is not a switch: use on or off")
+
+    def integer(self, name: str, default: int) -> int:
+        value = self.get(name)
+        if value is None:
+            return default
+        if not value.isdigit() or int(value) <= 0:
+            raise ConfigError(f"{name}={value!r} is not a positive whole number")
+        return int(value)
+
+    def number(self, name: str, default: float) -> float:
+        value = self.get(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if number <= 0:
+            raise ConfigError(f"{name}={value!r} is not a positive number")
+        return number
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = (self.get(name) or default).lower()
+        if value not in allowed:
+            raise ConfigError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+        return value
+
+
+def _resolve_sandbox(reader: _Env, vendors: dict[str, str], forced: bool | None) -> bool:
+    """Sandbox is on unless forced off, or unless every chosen vendor has credentials."""
+    if forced is not None:
+        return forced
+    return not all(_has_credentials(reader, vendor, channel) for channel, vendor in vendors.items())
+
+
+_CREDENTIALS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("nhn", "kakao"): ("GATEWAY_NHN_KAKAO_APPKEY", "GATEWAY_NHN_KAKAO_SECRET", "GATEWAY_NHN_SENDER_KEY"),
+    ("nhn", "lms"): ("GATEWAY_NHN_SMS_APPKEY", "GATEWAY_NHN_SMS_SECRET", "GATEWAY_SMS_SENDER_NO"),
+    ("nhn", "email"): ("GATEWAY_NHN_EMAIL_APPKEY", "GATEWAY_NHN_EMAIL_SECRET", "GATEWAY_EMAIL_FROM"),
+    ("solapi", "kakao"): (
+        "GATEWAY_SOLAPI_API_KEY",
+        "GATEWAY_SOLAPI_API_SECRET",
+        "GATEWAY_SOLAPI_PF_ID",
+        "GATEWAY_SMS_SENDER_NO",
+    ),
+    ("solapi", "lms"): ("GATEWAY_SOLAPI_API_KEY", "GATEWAY_SOLAPI_API_SECRET", "GATEWAY_SMS_SENDER_NO"),
+    ("sendgrid", "email"): ("GATEWAY_SENDGRID_API_KEY", "GATEWAY_EMAIL_FROM"),
+}
+
+
+def _has_credentials(reader: _Env, vendor: str, channel: str) -> bool:
+    return all(reader.get(name) for name in _CREDENTIALS[(vendor, channel)])
+
+
+def _vendor_configs(reader: _Env, sandbox: bool) -> dict[str, object]:
+    """Build each vendor's config from its variables; in sandbox, missing values get placeholders."""
+
+    def value(name: str, placeholder: str = _SANDBOX_SECRET) -> str | None:
+        return reader.get(name) or (placeholder if sandbox else None)
+
+    def url(name: str, default: str) -> str:
+        return (reader.get(name) or default).rstrip("/")
+
+    sender_no = value("GATEWAY_SMS_SENDER_NO", _SANDBOX_SENDER_NO)
+    email_from = value("GATEWAY_EMAIL_FROM", _SANDBOX_EMAIL_FROM)
+    configs: dict[str, object] = {}
+    kakao = (
+        value("GATEWAY_NHN_KAKAO_APPKEY"),
+        value("GATEWAY_NHN_KAKAO_SECRET"),
+        value("GATEWAY_NHN_SENDER_KEY"),
+    )
+    if all(kakao):
+        configs["nhn_kakao"] = NhnKakaoConfig(
+            url=url("GATEWAY_NHN_KAKAO_URL", NhnKakaoConfig.url),
+            appkey=kakao[0],
+            secret=kakao[1],  # type: ignore[arg-type]
+            sender_key=kakao[2],  # type: ignore[arg-type]
+        )
+    sms = (value("GATEWAY_NHN_SMS_APPKEY"), value("GATEWAY_NHN_SMS_SECRET"), sender_no)
+    if all(sms):
+        configs["nhn_sms"] = NhnSmsConfig(
+            url=url("GATEWAY_NHN_SMS_URL", NhnSmsConfig.url),
+            appkey=sms[0],
+            secret=sms[1],
+            send_no=sms[2],  # type: ignore[arg-type]
+        )
+    mail = (value("GATEWAY_NHN_EMAIL_APPKEY"), value("GATEWAY_NHN_EMAIL_SECRET"), email_from)
+    if all(mail):
+        configs["nhn_email"] = NhnEmailConfig(
+            url=url("GATEWAY_NHN_EMAIL_URL", NhnEmailConfig.url),
+            appkey=mail[0],
+            secret=mail[1],  # type: ignore[arg-type]
+            sender_address=mail[2],
+            sender_name=reader.get("GATEWAY_SENDER_NAME"),  # type: ignore[arg-type]
+        )
+    solapi = (value("GATEWAY_SOLAPI_API_KEY"), value("GATEWAY_SOLAPI_API_SECRET"), sender_no)
+    if all(solapi):
+        configs["solapi"] = SolapiConfig(
+            url=url("GATEWAY_SOLAPI_URL", SolapiConfig.url),
+            api_key=solapi[0],
+            api_secret=solapi[1],  # type: ignore[arg-type]
+            pf_id=value("GATEWAY_SOLAPI_PF_ID") or "",
+            send_no=sender_no,  # type: ignore[arg-type]
+        )
+    sendgrid = (value("GATEWAY_SENDGRID_API_KEY"), email_from)
+    if all(sendgrid):
+        configs["sendgrid"] = SendGridConfig(
+            url=url("GATEWAY_SENDGRID_URL", SendGridConfig.url),
+            api_key=sendgrid[0],
+            from_email=sendgrid[1],  # type: ignore[arg-type]
+            from_name=reader.get("GATEWAY_SENDER_NAME"),
+        )
+    return configs
+
+
+_CONFIG_KEY = {
+    ("nhn", "kakao"): "nhn_kakao",
+    ("nhn", "lms"): "nhn_sms",
+    ("nhn", "email"): "nhn_email",
+    ("solapi", "kakao"): "solapi",
+    ("solapi", "lms"): "solapi",
+    ("sendgrid", "email"): "sendgrid",
+}
+
+
+def _check_vendor_configs(vendors: dict[str, str], configs: dict[str, object]) -> None:
+    for channel, vendor in vendors.items():
+        config = configs.get(_CONFIG_KEY[(vendor, channel)])
+        if config is None or (isinstance(config, SolapiConfig) and channel == "kakao" and not config.pf_id):
+            missing = ", ".join(_CREDENTIALS[(vendor, channel)])
+            raise ConfigError(
+                f"GATEWAY_{channel.upper()}_VENDOR={vendor} needs {missing} (or GATEWAY_SANDBOX=on)"
+            )
+
+
+def _check_advertising(settings: Settings) -> None:
+    """Advertising LMS (and kakao's LMS fallback) must carry the sender name and the 080 opt-out number."""
+    if settings.sandbox:
+        return
+    for name, value in (
+        ("GATEWAY_SENDER_NAME", settings.sender_name),
+        ("GATEWAY_OPT_OUT_080", settings.opt_out_080),
+    ):
+        if not value:
+            raise ConfigError(f"{name} is required: advertising LMS must carry it by law")
+
+
+def _staff_tokens(entries: list[str]) -> tuple[StaffToken, ...]:
+    tokens = []
+    for entry in entries:
+        parts = entry.split(":", 2)
+        if len(parts) != 3 or parts[1] not in ("viewer", "operator") or not parts[0] or len(parts[2]) < 8:
+            shown = parts[0] if parts and parts[0] else "?"
+            raise ConfigError(
+                f"GATEWAY_STAFF_TOKENS entry for {shown!r} must be name:viewer|operator:token (token ≥ 8 characters)"
+            )
+        tokens.append(StaffToken(parts[0], parts[1], parts[2]))  # type: ignore[arg-type]
+    return tuple(tokens)
+
+
+def _limits(reader: _Env, vendor: str) -> VendorLimits:
+    prefix = f"GATEWAY_{vendor.upper()}"
+    return VendorLimits(
+        rate=reader.number(f"{prefix}_RATE", 1000.0), concurrency=reader.integer(f"{prefix}_CONCURRENCY", 64)
+    )

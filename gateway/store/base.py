@@ -1,0 +1,124 @@
+"""The store interface: one contract, a SQLite and a PostgreSQL backend behind it.
+
+Only the dispatcher (and ingest, for the first state) changes a message's status, always through
+:meth:`Store.transition`, which appends the matching timeline event in the same transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import msgspec
+
+from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
+
+__all__ = ("AddResult", "MessageFilter", "Page", "StaleTransition", "Store", "StoreUnavailable")
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached or refused the write."""
+
+
+class StaleTransition(Exception):
+    """The message was not in the state the caller expected (someone else moved it)."""
+
+
+class AddResult(msgspec.Struct, frozen=True):
+    """The answer to :meth:`Store.add`."""
+
+    message_id: str
+    duplicate: bool
+
+
+class MessageFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Search criteria for the support API; ``None`` means "any"."""
+
+    status: Status | None = None
+    channel: str | None = None
+    vendor: str | None = None
+    campaign_id: str | None = None
+    dispatch_id: str | None = None
+    user_id: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    created_from: float | None = None
+    created_to: float | None = None
+
+
+class Page(msgspec.Struct, frozen=True):
+    """One page of search results, newest first; ``next_cursor`` is ``None`` on the last page."""
+
+    items: list[StoredMessage]
+    next_cursor: str | None
+
+
+class Store(Protocol):
+    """Durable storage of messages, attempts and timeline events."""
+
+    async def open(self) -> None:
+        """Connect and apply pending migrations."""
+        ...
+
+    async def close(self) -> None:
+        """Flush pending writes and disconnect."""
+        ...
+
+    async def ping(self) -> bool:
+        """Return whether the database answers."""
+        ...
+
+    async def add(self, new: NewMessage, *, idempotency_window: float) -> AddResult:
+        """Store a new message durably (committed and fsync'd when this returns).
+
+        If a message with the same idempotency key was added within ``idempotency_window`` seconds of
+        ``new.created_at``, nothing is written and that message's id is returned with ``duplicate=True``.
+        """
+        ...
+
+    async def claim(
+        self, *, now: float, limit: int, lease: float, exclude_vendors: frozenset[str] = frozenset()
+    ) -> list[StoredMessage]:
+        """Atomically take up to ``limit`` due messages for sending, oldest due first.
+
+        Due means: status in ``ACTIVE_STATUSES`` with ``next_attempt_at <= now``, or ``sending`` whose lease
+        ran out (its worker died). Claimed messages move to ``sending`` with a lease until ``now + lease``;
+        no two callers (threads, processes, machines) get the same message.
+        """
+        ...
+
+    async def transition(
+        self,
+        message_id: str,
+        status: Status,
+        reason: str,
+        *,
+        now: float,
+        expect: frozenset[Status] | None = None,
+        attempt: Attempt | None = None,
+        next_attempt_at: float | None = None,
+        vendor_message_id: str | None = None,
+        vendor_request: dict[str, object] | None = None,
+    ) -> None:
+        """Move a message to ``status`` and append the timeline event, in one transaction.
+
+        Also records ``attempt`` (incrementing the attempt count) and sets the given fields when not ``None``.
+        ``next_attempt_at`` is cleared unless given. Raises :class:`StaleTransition` when ``expect`` is
+        given and the current status is not in it, and ``KeyError`` for an unknown id.
+        """
+        ...
+
+    async def get(self, message_id: str) -> MessageDetail | None:
+        """Return the message with its attempts and events, or ``None``."""
+        ...
+
+    async def search(self, criteria: MessageFilter, *, limit: int, cursor: str | None = None) -> Page:
+        """Return matching messages newest first, ``limit`` at a time."""
+        ...
+
+    async def count_by_status(self) -> dict[Status, int]:
+        """Return how many messages are in each status (statuses with none are left out)."""
+        ...
+
+    async def link_fallback(self, parent_id: str, child: NewMessage, reason: str, *, now: float) -> None:
+        """Add ``child`` and move ``parent_id`` to ``fallback`` pointing at it, in one transaction."""
+        ...
