@@ -34,7 +34,7 @@ Fallback = Literal["lms", "none"]
 AttemptOutcome = Literal["accepted", "retryable", "permanent"]
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Lifecycle states of a message (SPEC §6)."""
 
     QUEUED = "queued"

@@ -92,8 +92,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``env`` (default ``os.environ``)."""
     reader = _Env(os.environ if env is None else env)
     vendors = {
-        ch: reader.choice(f"GATEWAY_{ch.upper()}_VENDOR", names[0], names)
-        for ch, names in CHANNEL_VENDORS.items()
+        ch: reader.choice(f"GATEWAY_{ch.upper()}_VENDOR", names[0], names) for ch, names in CHANNEL_VENDORS.items()
     }
     forced = reader.flag("GATEWAY_SANDBOX")
     sandbox = _resolve_sandbox(reader, vendors, forced)
@@ -286,9 +285,7 @@ def _check_vendor_configs(vendors: dict[str, str], configs: dict[str, object]) -
         config = configs.get(_CONFIG_KEY[(vendor, channel)])
         if config is None or (isinstance(config, SolapiConfig) and channel == "kakao" and not config.pf_id):
             missing = ", ".join(_CREDENTIALS[(vendor, channel)])
-            raise ConfigError(
-                f"GATEWAY_{channel.upper()}_VENDOR={vendor} needs {missing} (or GATEWAY_SANDBOX=on)"
-            )
+            raise ConfigError(f"GATEWAY_{channel.upper()}_VENDOR={vendor} needs {missing} (or GATEWAY_SANDBOX=on)")
 
 
 def _check_advertising(settings: Settings) -> None:
