@@ -24,6 +24,7 @@ __all__ = (
     "MessageDetail",
     "NewMessage",
     "OutboundMessage",
+    "Receipt",
     "Status",
     "StoredMessage",
     "new_message_id",
@@ -32,6 +33,7 @@ __all__ = (
 Channel = Literal["kakao", "lms", "email"]
 Fallback = Literal["lms", "none"]
 AttemptOutcome = Literal["accepted", "retryable", "permanent"]
+ReceiptOutcome = Literal["delivered", "failed", "progress"]
 
 
 class Status(enum.StrEnum):
@@ -178,3 +180,22 @@ class MessageDetail(msgspec.Struct, frozen=True, kw_only=True):
     raw_body: bytes
     attempts: tuple[Attempt, ...]
     events: tuple[Event, ...]
+
+
+class Receipt(msgspec.Struct, frozen=True, kw_only=True):
+    """One delivery report from a vendor callback (or a poll), parsed by that vendor's adapter.
+
+    ``outcome`` is ``progress`` for intermediate events (handed to the carrier, deferred) that do not end
+    the message.
+    """
+
+    vendor: str
+    #: The vendor's id of this event, for deduplication (NHN ``hookId``, Solapi ``eventDataId``, ...).
+    event_id: str
+    outcome: ReceiptOutcome
+    #: Our message id as the adapter put it in the request (NHN ``recipientGroupingKey``, ...).
+    correlation_id: str | None = None
+    vendor_message_id: str | None = None
+    code: str | None = None
+    detail: str = ""
+    occurred_at: float | None = None
