@@ -107,6 +107,14 @@ class Store(Protocol):
         """
         ...
 
+    async def record_attempt(self, message_id: str, attempt: Attempt, reason: str, *, now: float) -> None:
+        """Record an attempt that did not end the claim (an in-process retry follows).
+
+        Appends the attempt (incrementing the attempt count) and a timeline event with the message's current
+        status and ``reason``; the status and the lease are left as they are.
+        """
+        ...
+
     async def get(self, message_id: str) -> MessageDetail | None:
         """Return the message with its attempts and events, or ``None``."""
         ...
