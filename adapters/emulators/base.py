@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import msgspec
 
-__all__ = ("Emulator", "EmulatorTransport", "Fault")
+__all__ = ("EmulatedCallback", "Emulator", "EmulatorTransport", "Fault")
 
 _JSON = msgspec.json.Encoder()
 
@@ -37,6 +37,21 @@ class Fault(msgspec.Struct, frozen=True, kw_only=True):
     retry_after: float | None = None
     timeout: bool = False
     delay: float = 0.0
+
+
+class EmulatedCallback(msgspec.Struct, frozen=True, kw_only=True):
+    """A vendor callback an emulator wants delivered to the gateway.
+
+    Attributes:
+        path: The vendor's suffix under ``/v1/callbacks/`` (``"nhn"``, ``"solapi"``, ``"sendgrid"``); the caller
+            appends anything secret it owns (the Solapi path token).
+        headers: The headers the vendor sends (content type, signature).
+        body: The raw body, byte for byte as signed.
+    """
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
 
 
 class Emulator:
