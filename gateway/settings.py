@@ -12,7 +12,18 @@ from typing import Literal
 
 import msgspec
 
-from adapters.config import NhnEmailConfig, NhnKakaoConfig, NhnSmsConfig, SendGridConfig, SolapiConfig
+from adapters.config import (
+    NHN_EMAIL_URL,
+    NHN_KAKAO_URL,
+    NHN_SMS_URL,
+    SENDGRID_URL,
+    SOLAPI_URL,
+    NhnEmailConfig,
+    NhnKakaoConfig,
+    NhnSmsConfig,
+    SendGridConfig,
+    SolapiConfig,
+)
 
 __all__ = ("CHANNEL_VENDORS", "ConfigError", "Settings", "StaffToken", "VendorLimits", "load_settings")
 
@@ -111,8 +122,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         nhn_webhook_signature=reader.get("GATEWAY_NHN_WEBHOOK_SIGNATURE"),
         solapi_callback_token=reader.get("GATEWAY_SOLAPI_CALLBACK_TOKEN"),
         sendgrid_webhook_public_key=reader.get("GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY"),
-        sender_name=reader.get("GATEWAY_SENDER_NAME"),
-        opt_out_080=reader.get("GATEWAY_OPT_OUT_080"),
+        # In sandbox mode advertising LMS still gets a realistic prefix and opt-out line.
+        sender_name=reader.get("GATEWAY_SENDER_NAME") or ("샌드박스" if sandbox else None),
+        opt_out_080=reader.get("GATEWAY_OPT_OUT_080") or ("080-000-0000" if sandbox else None),
         braze_rest_url=reader.get("GATEWAY_BRAZE_REST_URL"),
         braze_api_key=reader.get("GATEWAY_BRAZE_API_KEY"),
         max_body_bytes=reader.integer("GATEWAY_MAX_BODY_BYTES", 256 * 1024),
@@ -228,7 +240,7 @@ def _vendor_configs(reader: _Env, sandbox: bool) -> dict[str, object]:
     )
     if all(kakao):
         configs["nhn_kakao"] = NhnKakaoConfig(
-            url=url("GATEWAY_NHN_KAKAO_URL", NhnKakaoConfig.url),
+            url=url("GATEWAY_NHN_KAKAO_URL", NHN_KAKAO_URL),
             appkey=kakao[0],
             secret=kakao[1],  # type: ignore[arg-type]
             sender_key=kakao[2],  # type: ignore[arg-type]
@@ -236,7 +248,7 @@ def _vendor_configs(reader: _Env, sandbox: bool) -> dict[str, object]:
     sms = (value("GATEWAY_NHN_SMS_APPKEY"), value("GATEWAY_NHN_SMS_SECRET"), sender_no)
     if all(sms):
         configs["nhn_sms"] = NhnSmsConfig(
-            url=url("GATEWAY_NHN_SMS_URL", NhnSmsConfig.url),
+            url=url("GATEWAY_NHN_SMS_URL", NHN_SMS_URL),
             appkey=sms[0],
             secret=sms[1],
             send_no=sms[2],  # type: ignore[arg-type]
@@ -244,7 +256,7 @@ def _vendor_configs(reader: _Env, sandbox: bool) -> dict[str, object]:
     mail = (value("GATEWAY_NHN_EMAIL_APPKEY"), value("GATEWAY_NHN_EMAIL_SECRET"), email_from)
     if all(mail):
         configs["nhn_email"] = NhnEmailConfig(
-            url=url("GATEWAY_NHN_EMAIL_URL", NhnEmailConfig.url),
+            url=url("GATEWAY_NHN_EMAIL_URL", NHN_EMAIL_URL),
             appkey=mail[0],
             secret=mail[1],  # type: ignore[arg-type]
             sender_address=mail[2],
@@ -253,7 +265,7 @@ def _vendor_configs(reader: _Env, sandbox: bool) -> dict[str, object]:
     solapi = (value("GATEWAY_SOLAPI_API_KEY"), value("GATEWAY_SOLAPI_API_SECRET"), sender_no)
     if all(solapi):
         configs["solapi"] = SolapiConfig(
-            url=url("GATEWAY_SOLAPI_URL", SolapiConfig.url),
+            url=url("GATEWAY_SOLAPI_URL", SOLAPI_URL),
             api_key=solapi[0],
             api_secret=solapi[1],  # type: ignore[arg-type]
             pf_id=value("GATEWAY_SOLAPI_PF_ID") or "",
@@ -262,7 +274,7 @@ def _vendor_configs(reader: _Env, sandbox: bool) -> dict[str, object]:
     sendgrid = (value("GATEWAY_SENDGRID_API_KEY"), email_from)
     if all(sendgrid):
         configs["sendgrid"] = SendGridConfig(
-            url=url("GATEWAY_SENDGRID_URL", SendGridConfig.url),
+            url=url("GATEWAY_SENDGRID_URL", SENDGRID_URL),
             api_key=sendgrid[0],
             from_email=sendgrid[1],  # type: ignore[arg-type]
             from_name=reader.get("GATEWAY_SENDER_NAME"),

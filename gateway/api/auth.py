@@ -1,0 +1,65 @@
+"""Bearer-token authentication for Braze (ingest) and support staff.
+
+Tokens are compared in constant time against every configured token, so neither a match's position nor a
+prefix length leaks through timing. A failure says nothing about why.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+
+from litestar.connection import ASGIConnection
+
+from gateway.api.problems import Problem
+from gateway.settings import StaffToken
+
+__all__ = ("bearer_token", "find_staff", "require_ingest_token", "require_operator", "require_staff", "token_matches")
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="gateway"'}
+
+
+def token_matches(presented: str, tokens: Iterable[str]) -> bool:
+    """Whether ``presented`` equals one of ``tokens``; every token is compared, each in constant time."""
+    found = False
+    candidate = presented.encode()
+    for token in tokens:
+        found |= hmac.compare_digest(candidate, token.encode())
+    return found
+
+
+def bearer_token(connection: ASGIConnection[object, object, object, object]) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, if any."""
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def find_staff(token: str | None, staff: Iterable[StaffToken]) -> StaffToken | None:
+    """The staff member whose token this is (all compared in constant time)."""
+    match = None
+    for member in staff:
+        if token is not None and hmac.compare_digest(token.encode(), member.token.encode()):
+            match = member
+    return match
+
+
+def require_ingest_token(connection: ASGIConnection[object, object, object, object], _: object) -> None:
+    """Guard: the request carries one of ``GATEWAY_INGEST_TOKENS``."""
+    token = bearer_token(connection)
+    if token is None or not token_matches(token, connection.app.state.settings.ingest_tokens):
+        raise Problem(401, "Send Authorization: Bearer <ingest token>.", headers=_CHALLENGE)
+
+
+def require_staff(connection: ASGIConnection[object, object, object, object], _: object) -> None:
+    """Guard: the request carries a staff token; the staff member is put in ``scope["staff"]``."""
+    member = find_staff(bearer_token(connection), connection.app.state.settings.staff_tokens)
+    if member is None:
+        raise Problem(401, "Send Authorization: Bearer <staff token>.", headers=_CHALLENGE)
+    connection.scope["staff"] = member  # type: ignore[typeddict-unknown-key]
+
+
+def require_operator(connection: ASGIConnection[object, object, object, object], handler: object) -> None:
+    """Guard: a staff member with the ``operator`` role."""
+    require_staff(connection, handler)
+    if connection.scope["staff"].role != "operator":  # type: ignore[typeddict-item]
+        raise Problem(403, "This action needs the operator role.")

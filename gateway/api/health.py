@@ -1,0 +1,40 @@
+"""Liveness, readiness and metrics (SPEC §10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.datastructures import State
+
+from gateway import metrics
+from gateway.api.auth import require_staff
+
+__all__ = ("Health", "healthz", "metrics_endpoint", "readyz")
+
+
+class Health(msgspec.Struct):
+    """A health answer; ``checks`` says what was looked at."""
+
+    status: str
+    checks: dict[str, bool] = msgspec.field(default_factory=dict)
+
+
+@get("/healthz", operation_id="healthz", summary="The process is alive", tags=["operations"])
+async def healthz() -> Health:
+    return Health("ok")
+
+
+@get("/readyz", operation_id="readyz", summary="The store answers and the dispatcher runs", tags=["operations"])
+async def readyz(state: State) -> Response[Health]:
+    checks = {"store": await state.store.ping(), "dispatcher": state.dispatcher.running or not state.settings.dispatcher}
+    ready = all(checks.values())
+    return Response(Health("ok" if ready else "unavailable", checks), status_code=200 if ready else 503)
+
+
+@get("/metrics", operation_id="metrics", summary="Prometheus metrics", tags=["operations"], include_in_schema=False)
+async def metrics_endpoint(request: Request[Any, Any, State]) -> Response[bytes]:
+    if not request.app.state.settings.metrics_public:
+        require_staff(request, None)
+    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)

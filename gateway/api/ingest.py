@@ -1,0 +1,99 @@
+"""``POST /v1/braze/messages``: the Braze webhook endpoint (SPEC §3)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from litestar import Request, Response, post
+from litestar.datastructures import State
+
+from gateway.api.auth import require_ingest_token
+from gateway.api.problems import Problem
+from gateway.metrics import INGEST
+from gateway.models import NewMessage, Status, new_message_id
+from gateway.normalise.inbound import InvalidMessage, idempotency_key, normalise_body
+from gateway.store.base import StoreUnavailable
+
+__all__ = ("IngestAnswer", "receive_braze_message")
+
+_log = logging.getLogger(__name__)
+_DECODER = msgspec.json.Decoder(dict[str, Any])
+_FORM = "application/x-www-form-urlencoded"
+
+
+class IngestAnswer(msgspec.Struct):
+    """What Braze gets back: the message id, its status and whether it was a repeat."""
+
+    messageId: str  # noqa: N815 - the SPEC's JSON key
+    status: str
+    duplicate: bool
+
+
+@post(
+    "/v1/braze/messages",
+    guards=[require_ingest_token],
+    operation_id="receiveBrazeMessage",
+    summary="Receive one rendered Braze webhook body",
+    description="Authenticates, validates and normalises the body, stores it durably and answers 202.",
+    status_code=202,
+    tags=["ingest"],
+)
+async def receive_braze_message(request: Request[Any, Any, State], state: State) -> Response[IngestAnswer]:
+    """Store a Braze message durably; a repeat within the idempotency window answers 200 with the first id."""
+    raw = await request.body()
+    body = _parse_body(request.headers.get("content-type", ""), raw)
+    try:
+        message = normalise_body(body, state.policy)
+    except InvalidMessage as exc:
+        INGEST.labels("invalid").inc()
+        raise Problem(422, _summary(len(exc.errors)), errors=exc.errors) from None
+    now = state.clock()
+    new = NewMessage(
+        id=new_message_id(),
+        idempotency_key=idempotency_key(request.headers.get("idempotency-key"), body, message),
+        vendor=message.vendor or state.settings.vendor_for(message.channel),
+        message=message,
+        raw_body=raw,
+        status=Status.QUEUED,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    try:
+        result = await state.store.add(new, idempotency_window=state.settings.idempotency_window)
+    except StoreUnavailable:
+        INGEST.labels("unavailable").inc()
+        raise Problem(503, "Storage is unavailable; retry later.", headers={"Retry-After": "5"}) from None
+    if result.duplicate:
+        INGEST.labels("duplicate").inc()
+        first = await state.store.get(result.message_id)
+        status = first.record.status.value if first else Status.QUEUED.value
+        return Response(IngestAnswer(result.message_id, status, True), status_code=200)
+    INGEST.labels("queued").inc()
+    state.dispatcher.wake()
+    _log.debug("message queued", extra={"message_id": new.id, "channel": message.channel})
+    return Response(IngestAnswer(new.id, Status.QUEUED.value, False), status_code=202)
+
+
+def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == "application/json" or media_type.endswith("+json"):
+        try:
+            return _DECODER.decode(raw)
+        except msgspec.ValidationError:
+            raise Problem(400, "The body must be a JSON object.") from None
+        except msgspec.DecodeError as exc:
+            raise Problem(400, f"The body is not valid JSON: {exc}.") from None
+    if media_type == _FORM:
+        try:
+            return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
+        except UnicodeDecodeError:
+            raise Problem(400, "The form body is not valid UTF-8.") from None
+    shown = media_type or "none"
+    raise Problem(415, f"Content-Type {shown!r} is not accepted: send application/json or {_FORM}.")
+
+
+def _summary(count: int) -> str:
+    return "1 field is invalid." if count == 1 else f"{count} fields are invalid."

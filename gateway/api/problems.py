@@ -1,0 +1,85 @@
+"""RFC 9457 problem details for every error the API returns."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+
+from gateway.normalise.inbound import FieldError
+
+__all__ = ("PROBLEM_JSON", "Problem", "ProblemDetails", "handle_http_exception", "handle_problem", "handle_unexpected")
+
+PROBLEM_JSON = "application/problem+json"
+_log = logging.getLogger(__name__)
+
+_TITLES = {
+    400: "Malformed request",
+    401: "Not authenticated",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Request body too large",
+    415: "Unsupported content type",
+    422: "Message cannot be sent",
+    429: "Too many requests",
+    500: "Internal error",
+    503: "Service unavailable",
+}
+
+
+class ProblemDetails(msgspec.Struct, omit_defaults=True):
+    """The body of an ``application/problem+json`` response; ``errors`` names each bad field."""
+
+    title: str
+    status: int
+    detail: str | None = None
+    type: str = "about:blank"
+    errors: list[FieldError] | None = None
+
+
+class Problem(Exception):
+    """Raise to answer with a problem details response."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str | None = None,
+        *,
+        errors: Sequence[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail or _TITLES.get(status, "Error"))
+        self.status = status
+        self.detail = detail
+        self.errors = list(errors) if errors else None
+        self.headers = headers or {}
+
+    def to_response(self) -> Response[ProblemDetails]:
+        body = ProblemDetails(
+            title=_TITLES.get(self.status, "Error"), status=self.status, detail=self.detail, errors=self.errors
+        )
+        return Response(body, status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers)
+
+
+def handle_problem(_: Request[object, object, object], exc: Problem) -> Response[ProblemDetails]:
+    return exc.to_response()
+
+
+def handle_http_exception(_: Request[object, object, object], exc: HTTPException) -> Response[ProblemDetails]:
+    """Litestar's own errors (404, 405, body too large, ...) as problem details, without echoing input."""
+    status = exc.status_code
+    detail = exc.detail if status < 500 and exc.detail != _TITLES.get(status) else None
+    if status == 413:
+        detail = "The request body is larger than this gateway accepts."
+    headers = dict(exc.headers or {})
+    return Problem(status, detail, headers=headers).to_response()
+
+
+def handle_unexpected(_: Request[object, object, object], exc: Exception) -> Response[ProblemDetails]:
+    _log.error("unhandled error", exc_info=exc)
+    return Problem(500, "The gateway hit an unexpected error; nothing was stored.").to_response()
+

@@ -1,0 +1,137 @@
+"""The JSON shapes of the support API, built from store records with personal data masked."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from gateway.api.masking import mask_email, mask_phone
+from gateway.models import Attempt, Event, MessageDetail, StoredMessage
+
+__all__ = ("AttemptView", "EventView", "MessageDetailView", "MessageView", "detail_view", "iso", "message_view")
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def iso(ts: float | None) -> str | None:
+    """POSIX seconds as an ISO 8601 UTC timestamp with milliseconds."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class MessageView(msgspec.Struct, kw_only=True):
+    """One message in a search result."""
+
+    messageId: str  # noqa: N815 - API keys are camelCase like the inbound contract
+    status: str
+    channel: str
+    vendor: str
+    userId: str  # noqa: N815
+    phone: str | None
+    email: str | None
+    campaignId: str | None  # noqa: N815
+    campaignName: str | None  # noqa: N815
+    dispatchId: str | None  # noqa: N815
+    createdAt: str  # noqa: N815
+    updatedAt: str  # noqa: N815
+    nextAttemptAt: str | None  # noqa: N815
+    attemptCount: int  # noqa: N815
+    vendorMessageId: str | None  # noqa: N815
+    parentId: str | None  # noqa: N815
+    childId: str | None  # noqa: N815
+
+
+class AttemptView(msgspec.Struct, kw_only=True):
+    """One vendor call."""
+
+    number: int
+    startedAt: str  # noqa: N815
+    durationMs: float  # noqa: N815
+    outcome: str
+    httpStatus: int | None  # noqa: N815
+    vendorCode: str | None  # noqa: N815
+    detail: str
+
+
+class EventView(msgspec.Struct, kw_only=True):
+    """One timeline entry."""
+
+    at: str
+    status: str
+    reason: str
+
+
+class MessageDetailView(msgspec.Struct, kw_only=True):
+    """A message with its normalised form, the vendor request as sent, attempts and timeline."""
+
+    message: MessageView
+    normalised: dict[str, Any]
+    vendorRequest: dict[str, Any] | None  # noqa: N815
+    attempts: list[AttemptView]
+    timeline: list[EventView]
+
+
+def message_view(record: StoredMessage, *, reveal: bool = False) -> MessageView:
+    """The summary of ``record``; phone and email masked unless ``reveal``."""
+    msg = record.message
+    return MessageView(
+        messageId=record.id,
+        status=record.status.value,
+        channel=msg.channel,
+        vendor=record.vendor,
+        userId=msg.user_id,
+        phone=msg.phone if reveal else mask_phone(msg.phone),
+        email=msg.email if reveal else mask_email(msg.email),
+        campaignId=msg.braze.campaign_id,
+        campaignName=msg.braze.campaign_name,
+        dispatchId=msg.braze.dispatch_id,
+        createdAt=iso(record.created_at) or "",
+        updatedAt=iso(record.updated_at) or "",
+        nextAttemptAt=iso(record.next_attempt_at),
+        attemptCount=record.attempt_count,
+        vendorMessageId=record.vendor_message_id,
+        parentId=record.parent_id,
+        childId=record.child_id,
+    )
+
+
+def detail_view(detail: MessageDetail, *, reveal: bool = False) -> MessageDetailView:
+    """The full view of one message; personal data masked everywhere unless ``reveal``."""
+    record = detail.record
+    return MessageDetailView(
+        message=message_view(record, reveal=reveal),
+        normalised=_masked(msgspec.to_builtins(record.message), record, reveal),
+        vendorRequest=_masked(record.vendor_request, record, reveal) if record.vendor_request else None,
+        attempts=[_attempt_view(a) for a in detail.attempts],
+        timeline=[_event_view(e) for e in detail.events],
+    )
+
+
+def _masked(value: Any, record: StoredMessage, reveal: bool) -> Any:
+    """``value`` with the message's phone number and email replaced by their masked forms, wherever they occur."""
+    if reveal:
+        return value
+    text = _ENCODER.encode(value).decode()
+    for secret, masked in ((record.message.phone, mask_phone), (record.message.email, mask_email)):
+        if secret:
+            text = text.replace(secret, masked(secret) or "")
+    return msgspec.json.decode(text)
+
+
+def _attempt_view(attempt: Attempt) -> AttemptView:
+    return AttemptView(
+        number=attempt.number,
+        startedAt=iso(attempt.started_at) or "",
+        durationMs=attempt.duration_ms,
+        outcome=attempt.outcome,
+        httpStatus=attempt.http_status,
+        vendorCode=attempt.vendor_code,
+        detail=attempt.detail,
+    )
+
+
+def _event_view(event: Event) -> EventView:
+    return EventView(at=iso(event.at) or "", status=event.status.value, reason=event.reason)

@@ -1,0 +1,95 @@
+"""The application factory: the one place that wires settings, store, HTTP client, adapters and dispatcher."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import httpx
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+
+from adapters.registry import Runtime, build_runtime
+from gateway.api.admin import get_message
+from gateway.api.health import healthz, metrics_endpoint, readyz
+from gateway.api.ingest import receive_braze_message
+from gateway.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
+from gateway.dispatch.dispatcher import Dispatcher
+from gateway.normalise.inbound import policy_from_settings
+from gateway.settings import Settings, load_settings
+from gateway.store import open_store
+from gateway.store.base import Store
+
+__all__ = ("create_app", "http_client", "open_runtime")
+
+#: Vendor calls: fail fast on connect, allow a slow vendor 10 s to answer.
+_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=128)
+
+
+def http_client(transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+    """The one shared client for every vendor call."""
+    return httpx.AsyncClient(transport=transport, timeout=_TIMEOUT, limits=_LIMITS)
+
+
+@asynccontextmanager
+async def open_runtime(
+    settings: Settings, *, store: Store | None = None, clock: Callable[[], float] = time.time
+) -> AsyncIterator[tuple[Store, Runtime, Dispatcher]]:
+    """Open the store and the vendor client and build the dispatcher; closes all of it on exit."""
+    store = store or open_store(settings.database_url)
+    await store.open()
+    runtime = build_runtime(settings)
+    client = http_client(runtime.transport)
+    dispatcher = Dispatcher(
+        store, runtime.adapters, client, settings, policy_from_settings(settings), clock=clock
+    )
+    try:
+        yield store, runtime, dispatcher
+    finally:
+        await dispatcher.stop()
+        await client.aclose()
+        await store.close()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], float] = time.time,
+    start_dispatcher: bool | None = None,
+) -> Litestar:
+    """Build the gateway.
+
+    Args:
+        settings: Defaults to :func:`load_settings` from the environment.
+        store: Defaults to the store named by ``settings.database_url``.
+        clock: POSIX time source for the dispatcher and ingest.
+        start_dispatcher: Run the dispatcher in this process; defaults to ``settings.dispatcher``.
+    """
+    settings = settings or load_settings()
+    run_dispatcher = settings.dispatcher if start_dispatcher is None else start_dispatcher
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with open_runtime(settings, store=store, clock=clock) as (opened, runtime, dispatcher):
+            app.state.update(store=opened, runtime=runtime, dispatcher=dispatcher)
+            if run_dispatcher:
+                await dispatcher.start()
+            yield
+
+    return Litestar(
+        route_handlers=[receive_braze_message, get_message, healthz, readyz, metrics_endpoint],
+        lifespan=[lifespan],
+        state=State({"settings": settings, "policy": policy_from_settings(settings), "clock": clock}),
+        exception_handlers={
+            Problem: handle_problem,
+            HTTPException: handle_http_exception,
+            Exception: handle_unexpected,
+        },
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="Vendor webhook gateway", version="0.1.0", path="/schema"),
+    )

@@ -1,0 +1,114 @@
+"""The ``gateway`` console script: serve, worker, migrate, replay, purge."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+import time
+from collections.abc import Sequence
+
+from gateway.log import configure_logging
+from gateway.settings import ConfigError, Settings, load_settings
+
+__all__ = ("main",)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``gateway`` command; a configuration error is one line on stderr and exit status 2."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"gateway: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    return int(args.run(settings, args) or 0)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description="Braze webhook gateway for Korean messaging vendors")
+    commands = parser.add_subparsers(required=True, metavar="command")
+    serve = commands.add_parser("serve", help="HTTP API with the dispatcher (unless GATEWAY_DISPATCHER=off)")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (PostgreSQL only)")
+    serve.set_defaults(run=_serve)
+    commands.add_parser("worker", help="the dispatcher alone, no HTTP").set_defaults(run=_worker)
+    commands.add_parser("migrate", help="apply pending database migrations").set_defaults(run=_migrate)
+    replay = commands.add_parser("replay", help="send messages again")
+    replay.add_argument("message_ids", nargs="+", metavar="MESSAGE_ID")
+    replay.set_defaults(run=_replay)
+    return parser
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if args.workers > 1 and settings.database_url.startswith("sqlite"):
+        print("gateway: configuration error: --workers > 1 needs PostgreSQL (GATEWAY_DATABASE_URL)", file=sys.stderr)
+        return 2
+    uvicorn.run(
+        "gateway.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=args.workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+    return 0
+
+
+def _worker(settings: Settings, _: argparse.Namespace) -> int:
+    from gateway.app import open_runtime
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with open_runtime(settings) as (_, _, dispatcher):
+            await dispatcher.start()
+            await stop.wait()
+
+    asyncio.run(run())
+    return 0
+
+
+def _migrate(settings: Settings, _: argparse.Namespace) -> int:
+    from gateway.store import migrate
+
+    applied = asyncio.run(migrate(settings.database_url))
+    print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    return 0
+
+
+def _replay(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.models import FINAL_STATUSES, Status
+    from gateway.store import open_store
+
+    async def run() -> int:
+        store = open_store(settings.database_url)
+        await store.open()
+        failures = 0
+        try:
+            for message_id in args.message_ids:
+                try:
+                    await store.transition(
+                        message_id, Status.QUEUED, "replayed from the command line", now=time.time(),
+                        expect=FINAL_STATUSES, next_attempt_at=time.time(),
+                    )
+                    print(f"{message_id}: queued")
+                except Exception as exc:  # noqa: BLE001 - report each id and go on
+                    failures += 1
+                    print(f"{message_id}: not replayed ({type(exc).__name__})", file=sys.stderr)
+        finally:
+            await store.close()
+        return 1 if failures else 0
+
+    return asyncio.run(run())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

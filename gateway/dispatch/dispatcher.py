@@ -1,0 +1,298 @@
+"""The dispatcher: the only thing that moves a message between lifecycle states after ingest (SPEC §6).
+
+It claims due messages from the store, holds advertising inside quiet hours, sends through the channel's
+adapter within the vendor's limits, records every attempt, retries transient failures (briefly in-process,
+then rescheduled in the store), ends permanent failures as ``dead`` and hands undeliverable kakao messages
+to LMS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+
+import httpx
+import tenacity
+
+from adapters.base import Accepted, Adapter, Permanent, Retryable, SendResult, send
+from gateway import metrics
+from gateway.channels.lms import lms_from_kakao
+from gateway.channels.quiet_hours import quiet_until
+from gateway.dispatch.limits import CircuitBreaker, VendorGate
+from gateway.dispatch.retry import in_process_policy, rescheduled_delay
+from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
+from gateway.normalise.inbound import Policy
+from gateway.settings import Settings, VendorLimits
+from gateway.store.base import StaleTransition, Store
+
+__all__ = ("Dispatcher",)
+
+_log = logging.getLogger(__name__)
+_SENDING = frozenset({Status.SENDING})
+_DEFAULT_LIMITS = VendorLimits(rate=1000.0, concurrency=64)
+
+
+class Dispatcher:
+    """Claims and delivers messages until stopped.
+
+    Args:
+        store: Where messages wait.
+        adapters: The adapter for each ``(vendor, channel)``.
+        client: The shared HTTP client (in sandbox mode its transport is the emulators).
+        settings: Retry budget, quiet-hours mode, vendor limits, LMS vendor for fallback.
+        policy: Normalisation policy, used to build a fallback LMS.
+        clock: Current POSIX time; injected so tests need not wait for quiet hours to end.
+        sleep: Used for in-process back-off; injected so tests need not wait.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        adapters: Mapping[tuple[str, str], Adapter],
+        client: httpx.AsyncClient,
+        settings: Settings,
+        policy: Policy,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        batch_size: int = 256,
+        lease: float = 120.0,
+        poll_interval: float = 0.5,
+    ) -> None:
+        self._store = store
+        self._adapters = adapters
+        self._client = client
+        self._settings = settings
+        self._policy = policy
+        self._clock = clock
+        self._sleep = sleep
+        self._batch_size = batch_size
+        self._lease = lease
+        self._poll_interval = poll_interval
+        self._gates: dict[str, VendorGate] = {}
+        self._wakeup = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._loop_task is not None and not self._loop_task.done()
+
+    def wake(self) -> None:
+        """Tell the dispatcher new work is waiting (called by ingest)."""
+        self._wakeup.set()
+
+    async def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._run(), name="dispatcher")
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming, let in-flight sends finish for up to ``grace`` seconds, then cancel them.
+
+        A cancelled send keeps its lease and is claimed again after it runs out, so nothing is lost.
+        """
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        if self._in_flight:
+            _, pending = await asyncio.wait(self._in_flight, timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def run_once(self) -> int:
+        """Claim one batch, process it to the end and return how many messages it held (for tests and tools)."""
+        batch = await self._claim(self._batch_size)
+        await asyncio.gather(*(self._process(record) for record in batch))
+        return len(batch)
+
+    async def _run(self) -> None:
+        last_gauge = 0.0
+        while True:
+            try:
+                if self._clock() - last_gauge > 10:
+                    last_gauge = self._clock()
+                    await self._update_queue_gauge()
+                free = self._batch_size - len(self._in_flight)
+                batch = await self._claim(free) if free > 0 else []
+            except Exception:
+                _log.exception("dispatcher claim failed")
+                batch = []
+            for record in batch:
+                task = asyncio.create_task(self._process(record))
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+            if not batch or len(self._in_flight) >= self._batch_size:
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
+
+    async def _claim(self, limit: int) -> list[StoredMessage]:
+        paused = frozenset(vendor for vendor, gate in self._gates.items() if gate.breaker.paused())
+        return await self._store.claim(now=self._clock(), limit=limit, lease=self._lease, exclude_vendors=paused)
+
+    async def _process(self, record: StoredMessage) -> None:
+        try:
+            if await self._held_for_quiet_hours(record):
+                return
+            await self._deliver(record)
+        except StaleTransition:
+            _log.info("message moved by someone else", extra={"message_id": record.id})
+        except Exception:
+            # The lease runs out and the message is claimed again: an unexpected error never loses it.
+            _log.exception("dispatch failed", extra={"message_id": record.id})
+
+    async def _held_for_quiet_hours(self, record: StoredMessage) -> bool:
+        now = self._clock()
+        until = quiet_until(record.channel, record.message.ad, now)
+        if until is None:
+            return False
+        window = "20:50–08:00 KST" if record.channel == "kakao" else "21:00–08:00 KST"
+        if self._settings.quiet_hours == "suppress":
+            reason = f"suppressed: advertising is not sent {window}"
+            await self._store.transition(record.id, Status.SUPPRESSED, reason, now=now, expect=_SENDING)
+        else:
+            reason = f"held: advertising is not sent {window}; sending when the window opens"
+            await self._store.transition(
+                record.id, Status.HELD, reason, now=now, expect=_SENDING, next_attempt_at=until
+            )
+        return True
+
+    async def _deliver(self, record: StoredMessage) -> None:
+        adapter = self._adapters[(record.vendor, record.channel)]
+        gate = self._gate(record.vendor)
+        number = record.attempt_count
+
+        async def attempt() -> tuple[SendResult, Attempt, dict[str, object]]:
+            nonlocal number
+            number += 1
+            request = adapter.build(record.message, record.id)
+            started = self._clock()
+            async with gate.admit():
+                result = await send(self._client, adapter, request)
+            gate.breaker.record(transient_failure=isinstance(result.outcome, Retryable))
+            self._observe(record, result)
+            return result, _attempt_record(number, started, result), request.redacted()
+
+        async def record_retry(state: tenacity.RetryCallState) -> None:
+            _, logged, _ = state.outcome.result()  # type: ignore[union-attr]
+            await self._store.record_attempt(record.id, logged, f"attempt {logged.number}: {logged.detail}", now=self._clock())
+
+        retrying = tenacity.AsyncRetrying(
+            sleep=self._sleep, before_sleep=record_retry, **in_process_policy(retry=_retry_if_transient)
+        )
+        result, logged, sent = await retrying(attempt)
+        await self._conclude(record, result, logged, sent)
+
+    async def _conclude(
+        self, record: StoredMessage, result: SendResult, logged: Attempt, sent: dict[str, object]
+    ) -> None:
+        now = self._clock()
+        outcome = result.outcome
+        common = {"now": now, "expect": _SENDING, "attempt": logged, "vendor_request": sent}
+        if isinstance(outcome, Accepted):
+            reason = f"accepted by {record.vendor}" + (f" as {outcome.vendor_message_id}" if outcome.vendor_message_id else "")
+            await self._store.transition(
+                record.id, Status.ACCEPTED, reason, vendor_message_id=outcome.vendor_message_id, **common  # type: ignore[arg-type]
+            )
+        elif isinstance(outcome, Permanent):
+            reason = f"rejected by {record.vendor}: {_describe(outcome.code, outcome.detail)}"
+            if record.channel == "kakao" and record.message.fallback == "lms":
+                await self.fall_back(record, reason, logged)
+            else:
+                await self._store.transition(record.id, Status.DEAD, reason, **common)  # type: ignore[arg-type]
+        else:
+            await self._reschedule(record, outcome, logged, sent, now)
+
+    async def _reschedule(
+        self, record: StoredMessage, outcome: Retryable, logged: Attempt, sent: dict[str, object], now: float
+    ) -> None:
+        delay = rescheduled_delay(logged.number, outcome.retry_after)
+        paused_until = self._gate(record.vendor).breaker.paused_until
+        next_at = max(now + delay, paused_until)
+        problem = _describe(outcome.code, outcome.detail)
+        if next_at > record.created_at + self._settings.retry_budget:
+            reason = f"retries exhausted after {logged.number} attempts: {problem}"
+            await self._store.transition(
+                record.id, Status.DEAD, reason, now=now, expect=_SENDING, attempt=logged, vendor_request=sent
+            )
+            return
+        reason = f"attempt {logged.number} failed ({problem}); next attempt scheduled"
+        await self._store.transition(
+            record.id, Status.RETRYING, reason, now=now, expect=_SENDING, attempt=logged, next_attempt_at=next_at,
+            vendor_request=sent,
+        )
+
+    def _gate(self, vendor: str) -> VendorGate:
+        gate = self._gates.get(vendor)
+        if gate is None:
+            limits = self._settings.vendor_limits.get(vendor, _DEFAULT_LIMITS)
+            gate = self._gates[vendor] = VendorGate(limits, CircuitBreaker(clock=self._clock))
+        return gate
+
+    def _observe(self, record: StoredMessage, result: SendResult) -> None:
+        metrics.VENDOR_LATENCY.labels(record.vendor, record.channel).observe(result.duration_ms / 1000)
+        metrics.ATTEMPTS.labels(record.vendor, record.channel, _outcome_name(result)).inc()
+
+    async def _update_queue_gauge(self) -> None:
+        counts = await self._store.count_by_status()
+        for status in Status:
+            metrics.QUEUE_DEPTH.labels(status.value).set(counts.get(status, 0))
+
+    async def fall_back(self, record: StoredMessage, reason: str, logged: Attempt | None = None) -> None:
+        """Replace an undeliverable kakao message by an LMS to the same phone, linked both ways.
+
+        The failed attempt is recorded first while the lease still holds: a crash before the link is made
+        leaves the message to be claimed again, never lost.
+        """
+        now = self._clock()
+        if logged is not None:
+            await self._store.record_attempt(record.id, logged, f"attempt {logged.number}: {logged.detail}", now=now)
+        await self._store.link_fallback(record.id, self._fallback_message(record, reason, now), reason, now=now)
+
+    def _fallback_message(self, record: StoredMessage, reason: str, now: float) -> NewMessage:
+        return NewMessage(
+            id=new_message_id(),
+            idempotency_key=f"fallback:{record.id}",
+            vendor=self._settings.lms_vendor,
+            message=lms_from_kakao(record.message, self._policy),
+            raw_body=b"",
+            status=Status.QUEUED,
+            next_attempt_at=now,
+            created_at=now,
+            reason=f"fallback from kakao message {record.id}: {reason}",
+            parent_id=record.id,
+        )
+
+
+def _retry_if_transient(state: tenacity.RetryCallState) -> bool:
+    outcome = state.outcome
+    return outcome is not None and not outcome.failed and isinstance(outcome.result()[0].outcome, Retryable)
+
+
+def _attempt_record(number: int, started: float, result: SendResult) -> Attempt:
+    outcome = result.outcome
+    return Attempt(
+        number=number,
+        started_at=started,
+        duration_ms=result.duration_ms,
+        outcome=_outcome_name(result),
+        http_status=result.http_status,
+        vendor_code=outcome.code,
+        detail=outcome.detail or ("accepted" if isinstance(outcome, Accepted) else ""),
+    )
+
+
+_OUTCOME_NAMES: dict[type, AttemptOutcome] = {Accepted: "accepted", Retryable: "retryable", Permanent: "permanent"}
+
+
+def _outcome_name(result: SendResult) -> AttemptOutcome:
+    return _OUTCOME_NAMES[type(result.outcome)]
+
+
+def _describe(code: str | None, detail: str) -> str:
+    return f"{code} {detail}".strip() if code else detail

@@ -1,0 +1,67 @@
+"""When to try a vendor again.
+
+Short waits are spent in-process (tenacity, while the message keeps its lease); longer ones are written to the
+store as ``next_attempt_at`` so a restart keeps them.
+"""
+
+from __future__ import annotations
+
+import random
+
+import tenacity
+
+from adapters.base import Retryable, SendResult
+
+__all__ = ("IN_PROCESS_ATTEMPTS", "SHORT_WAIT_LIMIT", "in_process_policy", "rescheduled_delay")
+
+#: Attempts made in one claim before the message goes back to the store.
+IN_PROCESS_ATTEMPTS = 3
+#: A ``Retry-After`` longer than this is not waited out in-process.
+SHORT_WAIT_LIMIT = 5.0
+_STORE_BASE_DELAY = 30.0
+_STORE_MAX_DELAY = 3600.0
+
+
+def _retry_after(state: tenacity.RetryCallState) -> float | None:
+    outcome = state.outcome
+    if outcome is None or outcome.failed:
+        return None
+    result = outcome.result()
+    return result.outcome.retry_after if isinstance(result.outcome, Retryable) else None
+
+
+class _WaitHonouringRetryAfter(tenacity.wait.wait_base):
+    """Exponential back-off with jitter, but never shorter than the vendor's ``Retry-After``."""
+
+    def __init__(self, initial: float, maximum: float) -> None:
+        self._backoff = tenacity.wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        return max(self._backoff(retry_state), _retry_after(retry_state) or 0.0)
+
+
+def _is_retryable(result: SendResult) -> bool:
+    return isinstance(result.outcome, Retryable)
+
+
+def _wait_too_long(state: tenacity.RetryCallState) -> bool:
+    return (_retry_after(state) or 0.0) > SHORT_WAIT_LIMIT
+
+
+def in_process_policy(**overrides: object) -> dict[str, object]:
+    """Keyword arguments for :class:`tenacity.AsyncRetrying`: up to 3 attempts, 0.2 s doubling to 2 s."""
+    policy: dict[str, object] = {
+        "stop": tenacity.stop_any(tenacity.stop_after_attempt(IN_PROCESS_ATTEMPTS), _wait_too_long),
+        "wait": _WaitHonouringRetryAfter(initial=0.2, maximum=2.0),
+        "retry": tenacity.retry_if_result(_is_retryable),
+        "retry_error_callback": lambda state: state.outcome.result() if state.outcome else None,
+    }
+    policy.update(overrides)
+    return policy
+
+
+def rescheduled_delay(attempt_count: int, retry_after: float | None, rng: random.Random | None = None) -> float:
+    """Seconds until the next claim: 30 s doubling per attempt up to 1 h, jittered, at least ``retry_after``."""
+    rng = rng or random.Random()  # noqa: S311 - jitter, not security
+    base = min(_STORE_BASE_DELAY * 2 ** max(0, attempt_count - IN_PROCESS_ATTEMPTS), _STORE_MAX_DELAY)
+    return max(rng.uniform(base / 2, base), retry_after or 0.0)

@@ -1,0 +1,51 @@
+"""Structured JSON logs.
+
+Log lines carry message ids, never phone numbers, emails or tokens: callers pass only ids and codes in
+``extra``, and :class:`JsonFormatter` keeps only the allow-listed ``extra`` keys.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+import msgspec
+
+__all__ = ("JsonFormatter", "configure_logging")
+
+#: ``extra`` keys that may appear in a log line; anything else passed as ``extra`` is dropped.
+_ALLOWED_EXTRA = frozenset(
+    {"message_id", "channel", "vendor", "status", "outcome", "code", "http_status", "attempt", "duration_ms", "count"}
+)
+_ENCODER = msgspec.json.Encoder()
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, event text and allow-listed fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        entry.update({k: v for k, v in record.__dict__.items() if k in _ALLOWED_EXTRA})
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["error"] = record.exc_info[0].__name__
+        return _ENCODER.encode(entry).decode()
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """Send every logger's records to stderr as JSON lines."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # uvicorn's access log prints raw paths and query strings, which can hold phone numbers and tokens.
+    logging.getLogger("uvicorn.access").disabled = True
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
