@@ -1,0 +1,93 @@
+"""Shared fixtures: settings for a sandboxed gateway on a temporary SQLite file, and a daytime clock."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from gateway.app import create_app
+from gateway.settings import Settings, load_settings
+
+INGEST_TOKEN = "test-ingest-token"
+VIEWER_TOKEN = "viewer-token-1"
+OPERATOR_TOKEN = "operator-token-1"
+#: 12:00 KST on a Friday: outside every quiet window.
+NOON_KST = datetime(2026, 11, 27, 3, 0, tzinfo=UTC).timestamp()
+
+#: The SPEC §3 example body.
+SEED_BODY: dict[str, Any] = {
+    "channel": "kakao",
+    "userId": "u-20250610-0001",
+    "phone": "010-1234-5678",
+    "content": "서포터님,\n헤어케어 카테고리에서 지금 가장 핫한 프로젝트는? 지금 확인해 보세요.\n"
+    "✨[14억+ 앵콜] 미용실 50배 효과?! 단백질 쇼크 LPT 헤어팩🎉",
+    "buttonName": "지금 확인하기",
+    "buttonLinkMobile": "https://www.wadiz.kr/web/campaign/detail/356850",
+    "buttonLinkPC": "https://www.wadiz.kr/web/campaign/detail/356850",
+    "ad": "true",
+    "fallback": "lms",
+    "campaignId": "c1a2b3",
+    "campaignName": "realtime-best-category",
+    "dispatchId": "d-7f3e",
+}
+
+
+class Clock:
+    """A settable clock: tests move time instead of waiting."""
+
+    def __init__(self, now: float = NOON_KST) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def make_settings(tmp_path: Path, **env: str) -> Settings:
+    """Sandbox settings on a SQLite file under ``tmp_path``; ``env`` adds or overrides variables."""
+    base = {
+        "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path}/gateway.db",
+        "GATEWAY_INGEST_TOKENS": INGEST_TOKEN,
+        "GATEWAY_STAFF_TOKENS": f"ann:viewer:{VIEWER_TOKEN},bo:operator:{OPERATOR_TOKEN}",
+    }
+    return load_settings({**base, **env})
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def app(settings: Settings, clock: Clock) -> Litestar:
+    return create_app(settings, clock=clock, start_dispatcher=False)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app) as test_client:
+        yield test_client
+
+
+def ingest_headers(**extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {INGEST_TOKEN}", **extra}
+
+
+def staff_headers(token: str = VIEWER_TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+Factory = Callable[..., Litestar]

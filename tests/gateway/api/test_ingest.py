@@ -1,0 +1,139 @@
+"""``POST /v1/braze/messages`` through the real HTTP app."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from gateway.models import Status
+from tests.conftest import SEED_BODY, ingest_headers
+
+URL = "/v1/braze/messages"
+Client = AsyncTestClient[Litestar]
+
+
+async def count_messages(app: Litestar) -> int:
+    counts = await app.state.store.count_by_status()
+    return sum(counts.values())
+
+
+async def test_seed_body_is_stored_and_answered_202(client: Client, app: Litestar) -> None:
+    response = await client.post(URL, json=SEED_BODY, headers=ingest_headers())
+    assert response.status_code == 202
+    answer = response.json()
+    assert answer["status"] == "queued" and answer["duplicate"] is False
+    detail = await app.state.store.get(answer["messageId"])
+    assert detail.record.status is Status.QUEUED
+    assert detail.record.message.phone == "01012345678"
+    assert "🎉" in detail.record.message.content
+    assert msgspec.json.decode(detail.raw_body) == SEED_BODY
+
+
+async def test_form_encoded_body_with_string_values(client: Client, app: Litestar) -> None:
+    form = {k: v for k, v in SEED_BODY.items()} | {"ad": "Y", "imageUrl": ""}
+    response = await client.post(
+        URL, content=urlencode(form), headers=ingest_headers(**{"Content-Type": "application/x-www-form-urlencoded"})
+    )
+    assert response.status_code == 202, response.text
+    detail = await app.state.store.get(response.json()["messageId"])
+    assert detail.record.message.buttons[0].name == "지금 확인하기"
+    assert detail.record.message.image_url is None
+
+
+async def test_same_body_twice_is_one_message(client: Client, app: Litestar) -> None:
+    first = await client.post(URL, json=SEED_BODY, headers=ingest_headers())
+    second = await client.post(URL, json=SEED_BODY, headers=ingest_headers())
+    assert (first.status_code, second.status_code) == (202, 200)
+    assert second.json()["messageId"] == first.json()["messageId"]
+    assert second.json()["duplicate"] is True
+    assert await count_messages(app) == 1
+
+
+async def test_idempotency_key_header_wins_over_body(client: Client, app: Litestar) -> None:
+    other = SEED_BODY | {"dispatchId": "another-dispatch"}
+    first = await client.post(URL, json=SEED_BODY, headers=ingest_headers(**{"Idempotency-Key": "k-1"}))
+    second = await client.post(URL, json=other, headers=ingest_headers(**{"Idempotency-Key": "k-1"}))
+    assert second.json()["messageId"] == first.json()["messageId"]
+    third = await client.post(URL, json=other, headers=ingest_headers(**{"Idempotency-Key": "k-2"}))
+    assert third.status_code == 202
+    assert await count_messages(app) == 2
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", "Basic dGVzdA==", "Bearer "])
+async def test_missing_or_wrong_token_is_401(client: Client, app: Litestar, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = await client.post(URL, json=SEED_BODY, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "wrong-token" not in response.text
+    assert await count_messages(app) == 0
+
+
+async def test_malformed_json_is_400(client: Client, app: Litestar) -> None:
+    response = await client.post(
+        URL, content=b'{"channel": "kakao",', headers=ingest_headers(**{"Content-Type": "application/json"})
+    )
+    assert response.status_code == 400
+    assert response.json()["status"] == 400
+    not_object = await client.post(URL, json=["kakao"], headers=ingest_headers())
+    assert not_object.status_code == 400
+    assert await count_messages(app) == 0
+
+
+async def test_other_content_type_is_415(client: Client, app: Litestar) -> None:
+    response = await client.post(URL, content=b"hello", headers=ingest_headers(**{"Content-Type": "text/plain"}))
+    assert response.status_code == 415
+    assert "application/json" in response.json()["detail"]
+
+
+async def test_body_over_limit_is_413(client: Client, app: Litestar) -> None:
+    body = SEED_BODY | {"content": "가" * 200_000}
+    response = await client.post(URL, json=body, headers=ingest_headers())
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert await count_messages(app) == 0
+
+
+async def test_unsendable_body_is_422_naming_every_field(client: Client, app: Litestar) -> None:
+    body: dict[str, Any] = {
+        "channel": "kakao",
+        "userId": "",
+        "phone": "02-123-4567",
+        "content": "{{ ${first_name} }}님 안녕하세요",
+        "buttonName": "보기",
+        "buttonLinkMobile": "javascript:alert(1)",
+    }
+    response = await client.post(URL, json=body, headers=ingest_headers())
+    assert response.status_code == 422
+    problem = response.json()
+    fields = {error["field"] for error in problem["errors"]}
+    assert {"userId", "phone", "content", "buttonLinkMobile"} <= fields
+    assert "02-123-4567" not in response.text
+    assert await count_messages(app) == 0
+
+
+async def test_unknown_keys_are_kept_in_the_raw_body(client: Client, app: Litestar) -> None:
+    body = SEED_BODY | {"favouriteColour": "blue"}
+    response = await client.post(URL, json=body, headers=ingest_headers())
+    detail = await app.state.store.get(response.json()["messageId"])
+    assert msgspec.json.decode(detail.raw_body)["favouriteColour"] == "blue"
+
+
+async def test_healthz_and_readyz_and_metrics(client: Client) -> None:
+    assert (await client.get("/healthz")).json()["status"] == "ok"
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"]["store"] is True
+    await client.post(URL, json=SEED_BODY, headers=ingest_headers())
+    metrics = await client.get("/metrics")
+    assert 'gateway_ingest_total{outcome="queued"}' in metrics.text
+
+
+async def test_openapi_schema_names_the_routes(client: Client) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    assert "/v1/braze/messages" in schema["paths"]
+    assert schema["paths"]["/v1/braze/messages"]["post"]["operationId"] == "receiveBrazeMessage"
