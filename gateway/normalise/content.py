@@ -1,0 +1,74 @@
+"""Text normalisation for message content and the detection of Liquid left unrendered (SPEC §4)."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+__all__ = ("find_unrendered", "normalise_markup", "normalise_text", "single_line", "tidy")
+
+# A zero-width joiner between two pictographs glues an emoji sequence (👨‍👩‍👧): keep that one, drop the rest.
+_PICTO = "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f"
+_ZERO_WIDTH = re.compile(
+    f"[\u200b\u200c\u2060-\u2064\ufeff\u180e\u00ad]|(?<![{_PICTO}])\u200d|\u200d(?![{_PICTO}])",
+)
+_BLANK_RUN = re.compile(r"\n{4,}")
+_NEWLINES = re.compile(r"\s*\n\s*")
+# Whole expressions first, so the snippet shows what the template meant; then lone openers.
+_UNRENDERED = re.compile(r"\{\{.{0,80}?\}\}|\{%.{0,80}?%\}|\$\{[^}\n]{0,80}\}|\{\{|\{%", re.DOTALL)
+_SNIPPET_MAX = 40
+
+
+def normalise_text(raw: str) -> str:
+    """Normalise rendered message text.
+
+    Entities are unescaped first, so an escaped line break, zero-width character or decomposed syllable is
+    handled like a literal one. A non-breaking space (``&nbsp;``) becomes a plain space.
+
+    Args:
+        raw: The text as Braze rendered it.
+
+    Returns:
+        NFC text with LF line breaks, no zero-width characters, no trailing spaces, at most two consecutive
+        blank lines and no leading or trailing blank space.
+    """
+    text = html.unescape(raw).replace("\u00a0", " ")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\\n", "\n")
+    text = unicodedata.normalize("NFC", _ZERO_WIDTH.sub("", text))
+    return tidy(text)
+
+
+def normalise_markup(raw: str) -> str:
+    """Normalise HTML source: NFC, LF line breaks, zero-width characters removed, trimmed.
+
+    Entities stay escaped: unescaping ``&lt;`` would turn text into markup.
+    """
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    return unicodedata.normalize("NFC", _ZERO_WIDTH.sub("", text)).strip()
+
+
+def tidy(text: str) -> str:
+    """Strip trailing spaces per line, collapse more than two blank lines to two and trim the whole text."""
+    lines = "\n".join(line.rstrip() for line in text.split("\n"))
+    return _BLANK_RUN.sub("\n\n\n", lines).strip()
+
+
+def single_line(text: str) -> str:
+    """Join the lines of ``text`` with single spaces (a subject or a button name has no line breaks)."""
+    return _NEWLINES.sub(" ", text.strip())
+
+
+def find_unrendered(text: str) -> str | None:
+    """Return the first piece of Liquid left unrendered in ``text``, or ``None``.
+
+    Finds ``{{ ... }}``, ``{% ... %}``, ``${...}`` and a lone ``{{`` or ``{%``. A lone opener is shown with
+    what follows it, so the marketer can find it in the template.
+    """
+    match = _UNRENDERED.search(text)
+    if match is None:
+        return None
+    snippet = match.group()
+    if snippet in ("{{", "{%"):
+        snippet = text[match.start() :].split("\n", 1)[0]
+    return snippet if len(snippet) <= _SNIPPET_MAX else snippet[: _SNIPPET_MAX - 1] + "…"

@@ -1,0 +1,182 @@
+"""Email HTML: sanitising, a plain-text alternative, and CTA buttons as links (SPEC §4 "Content (email)").
+
+``<style>`` elements are kept: the layouts Braze's email editor produces rely on them (media queries for mobile),
+and email clients apply their own CSS restrictions. Inline ``style`` attributes are kept for the same reason.
+Comments are removed, including Outlook's conditional comments.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from html.parser import HTMLParser
+
+import nh3
+
+from gateway.models import Button
+
+__all__ = ("html_to_text", "link_targets", "looks_like_html", "render_buttons_html", "sanitise_html", "text_to_html")
+
+_GENERIC_ATTRIBUTES = {"style", "class", "id", "align", "valign", "width", "height", "bgcolor", "border", "dir", "lang"}
+_ATTRIBUTES = {
+    "*": _GENERIC_ATTRIBUTES | {"title", "role"},
+    "a": {"href", "target", "name"},
+    "img": {"src", "alt"},
+    "table": {"cellpadding", "cellspacing"},
+    "td": {"colspan", "rowspan", "nowrap"},
+    "th": {"colspan", "rowspan", "nowrap", "scope"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "font": {"color", "face", "size"},
+    "ol": {"start", "type"},
+    "li": {"value"},
+}
+# Every attribute outside this allow-list (so every on* event handler) is dropped; URLs keep only these schemes.
+_CLEANER = nh3.Cleaner(
+    tags=set(nh3.ALLOWED_TAGS) | {"style", "font", "main", "section"},
+    clean_content_tags={"script", "noscript", "iframe", "object", "embed", "template", "textarea", "select", "title"},
+    attributes=_ATTRIBUTES,
+    url_schemes={"http", "https", "mailto", "tel"},
+    link_rel=None,
+    strip_comments=True,
+)
+_TAG = re.compile(r"<[a-zA-Z!/]")
+_BLOCKS = frozenset(
+    {
+        *("address", "article", "aside", "blockquote", "center", "caption", "dd", "details", "div", "dl", "dt"),
+        *("figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "main", "nav"),
+        *("ol", "p", "pre", "section", "summary", "table", "ul"),
+    }
+)
+_HIDDEN = frozenset({"head", "script", "style", "title", "noscript", "template"})
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_BUTTON_STYLE = (
+    "display:inline-block;padding:12px 24px;background:#222222;color:#ffffff;text-decoration:none;border-radius:4px"
+)
+
+
+def sanitise_html(markup: str) -> str:
+    """Remove scripts, event-handler attributes and ``javascript:`` (any non-web) URLs; keep styles and layout."""
+    return str(_CLEANER.clean(markup))
+
+
+def looks_like_html(text: str) -> bool:
+    """Whether ``text`` contains markup (a tag, a comment or a doctype) rather than plain text."""
+    return _TAG.search(text) is not None
+
+
+def text_to_html(text: str) -> str:
+    """Turn plain text into HTML: escaped, with ``<br>`` for line breaks."""
+    return html.escape(text).replace("\n", "<br>\n")
+
+
+def render_buttons_html(buttons: Sequence[Button]) -> str:
+    """Render CTA buttons as simple links, one paragraph each.
+
+    The PC link is used: email is read in desktop clients as much as on phones, and sites send mobile browsers
+    to their mobile pages themselves.
+    """
+    return "".join(
+        f'<p style="margin:16px 0"><a href="{html.escape(b.link_pc)}" style="{_BUTTON_STYLE}">'
+        f"{html.escape(b.name)}</a></p>"
+        for b in buttons
+    )
+
+
+def link_targets(markup: str) -> list[str]:
+    """The ``href`` values of the links in ``markup``, entities unescaped."""
+    collector = _LinkCollector()
+    collector.feed(markup)
+    collector.close()
+    return collector.links
+
+
+def html_to_text(markup: str) -> str:
+    """Derive a readable plain-text alternative of an HTML email.
+
+    Block elements start new lines, list items get ``- ``, links read ``text (url)``, images their ``alt`` text,
+    and entities are unescaped; scripts, styles and the head are left out.
+    """
+    converter = _TextConverter()
+    converter.feed(markup)
+    converter.close()
+    lines = (line.rstrip() for line in "".join(converter.chunks).split("\n"))
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+class _LinkCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.links.append(href)
+
+
+class _TextConverter(HTMLParser):
+    """Collects text chunks; ``chunks`` joined is the text with raw line structure."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self._hidden = 0
+        self._pre = 0
+        # Open links: (href, index of the first chunk of the link text).
+        self._links: list[tuple[str | None, int]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag in _HIDDEN:
+            self._hidden += 1
+        elif tag == "br":
+            self.chunks.append("\n")
+        elif tag == "li":
+            self.chunks.append("\n- ")
+        elif tag == "a":
+            self._links.append((values.get("href"), len(self.chunks)))
+        elif tag == "img" and values.get("alt"):
+            self.handle_data(f" {values['alt']} ")
+        elif tag in _BLOCKS:
+            self.chunks.append("\n")
+        if tag == "pre":
+            self._pre += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            return
+        self.handle_starttag(tag, attrs)
+        if tag in _HIDDEN:
+            self._hidden -= 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN:
+            self._hidden = max(0, self._hidden - 1)
+        elif tag == "a" and self._links:
+            self._close_link(*self._links.pop())
+        elif tag in ("td", "th"):
+            self.chunks.append(" ")
+        elif tag == "tr" or tag in _BLOCKS:
+            self.chunks.append("\n")
+        if tag == "pre":
+            self._pre = max(0, self._pre - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self._hidden:
+            return
+        if self._pre:
+            self.chunks.append(data.replace("\u00a0", " "))
+            return
+        text = _SPACES.sub(" ", data.replace("\n", " "))
+        # As a browser does, white space after white space (or at a line start) is not shown.
+        self.chunks.append(text.lstrip(" ") if not self.chunks or self.chunks[-1][-1:] in (" ", "\n") else text)
+
+    def _close_link(self, href: str | None, start: int) -> None:
+        text = "".join(self.chunks[start:]).strip()
+        if not href or not href.lower().startswith(("http://", "https://")) or href == text:
+            return
+        del self.chunks[start:]
+        self.chunks.append(f"{text} ({href})" if text else href)

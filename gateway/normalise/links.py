@@ -1,0 +1,141 @@
+"""CTA link normalisation (SPEC §4 "CTA links")."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import SplitResult, quote, unquote_plus, urlsplit, urlunsplit
+
+import msgspec
+
+__all__ = ("LinkError", "Utm", "host_allowed", "normalise_link")
+
+# What a browser ignores anywhere in a URL (WHATWG URL): "java\tscript:" must not slip through as a path.
+_IGNORED = re.compile(r"[\t\n\r]")
+# A scheme has no dot here, so a scheme-less "wadiz.kr:8080/x" is read as host and port.
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+\-]*):")
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+# Only these can be IP addresses; parsing every host as one would cost an exception per link.
+_IP_LIKE = re.compile(r"^[\d.]+$|:")
+_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# Reserved characters and "%" stay as they are, so an already encoded link is not encoded twice.
+_PATH_SAFE = "/:@!$&'()*+,;=%~"
+_QUERY_SAFE = _PATH_SAFE + "?"
+_MAX_HOST = 253
+
+
+class LinkError(ValueError):
+    """A link that cannot be sent; the message is written for a marketer."""
+
+
+class Utm(msgspec.Struct, frozen=True):
+    """UTM parameters to append: ``utm_source``, ``utm_medium`` (the channel), ``utm_campaign``."""
+
+    source: str
+    medium: str
+    campaign: str | None = None
+
+
+def normalise_link(raw: str, *, utm: Utm | None = None, allowed_hosts: frozenset[str] | None = None) -> str:
+    """Normalise a CTA link to an absolute, percent-encoded http(s) URL.
+
+    Args:
+        raw: The link as rendered.
+        utm: UTM parameters to append; a parameter already in the link is kept as it is.
+        allowed_hosts: When given, the link's host must be one of these or a subdomain of one.
+
+    Returns:
+        The link with a scheme, a lower-case ASCII (IDNA) host, and spaces and non-ASCII characters
+        percent-encoded in the path, query and fragment.
+
+    Raises:
+        LinkError: The link is empty, not http(s), has no valid host, carries a user name, or points to a host
+            outside ``allowed_hosts``.
+    """
+    text = _IGNORED.sub("", raw).strip()
+    if not text:
+        raise LinkError("the link is empty")
+    parts = _split(_with_scheme(text))
+    if parts.username is not None or parts.password is not None:
+        raise LinkError("a link must not contain a user name or password (the part before '@')")
+    host = _ascii_host(parts.hostname or "")
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    if allowed_hosts is not None and not host_allowed(host, allowed_hosts):
+        raise LinkError(f"links to {host} are not allowed; allowed hosts: {', '.join(sorted(allowed_hosts))}")
+    query = _encode(parts.query, _QUERY_SAFE)
+    if utm is not None:
+        query = _with_utm(query, utm)
+    return urlunsplit(
+        (parts.scheme.lower(), netloc, _encode(parts.path, _PATH_SAFE), query, _encode(parts.fragment, _QUERY_SAFE))
+    )
+
+
+def host_allowed(host: str, allowed_hosts: frozenset[str]) -> bool:
+    """Whether ``host`` is one of ``allowed_hosts`` or a subdomain of one (both compared as ASCII)."""
+    for allowed in allowed_hosts:
+        try:
+            name = _ascii_host(allowed)
+        except LinkError:
+            continue
+        if host == name or host.endswith("." + name):
+            return True
+    return False
+
+
+def _with_scheme(text: str) -> str:
+    """Add ``https://`` to a scheme-less link; reject any scheme but http(s)."""
+    match = _SCHEME.match(text)
+    if match is None:
+        return "https:" + text if text.startswith("//") else "https://" + text
+    scheme = match.group(1).lower()
+    if scheme not in ("http", "https"):
+        raise LinkError(f"{scheme}: links are not allowed; a link must start with https:// or http://")
+    return text
+
+
+def _ascii_host(hostname: str) -> str:
+    """Return the host in lower-case ASCII (IDNA for non-ASCII names); IP literals are kept."""
+    host = hostname.strip().lower().rstrip(".")
+    if not host:
+        raise LinkError("the link has no host name (expected something like https://www.example.com/...)")
+    if _IP_LIKE.search(host):
+        try:
+            return _ip_literal(ipaddress.ip_address(host))
+        except ValueError:
+            pass
+    if len(host) > _MAX_HOST:
+        raise LinkError("the link's host name is too long")
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise LinkError("the link's host name is not a valid domain name") from None
+    if not all(_LABEL.match(label) for label in host.split(".")):
+        raise LinkError("the link's host name is not a valid domain name")
+    return host
+
+
+def _ip_literal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    return f"[{address.compressed}]" if address.version == 6 else address.compressed
+
+
+def _split(text: str) -> SplitResult:
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - urllib checks the port when it is read
+    except ValueError:
+        raise LinkError("the link is malformed (check the host name and the port)") from None
+    return parts
+
+
+def _encode(part: str, safe: str) -> str:
+    """Percent-encode spaces, non-ASCII and unsafe characters; existing ``%XX`` escapes are kept."""
+    return quote(_LONE_PERCENT.sub("%25", part), safe=safe)
+
+
+def _with_utm(query: str, utm: Utm) -> str:
+    """Append the UTM parameters the query does not already have."""
+    present = {unquote_plus(pair.split("=", 1)[0]) for pair in query.split("&") if pair}
+    wanted = (("utm_source", utm.source), ("utm_medium", utm.medium), ("utm_campaign", utm.campaign))
+    added = [f"{key}={quote(value, safe='')}" for key, value in wanted if value and key not in present]
+    return "&".join([query, *added] if query else added)
