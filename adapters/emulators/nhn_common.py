@@ -14,10 +14,23 @@ import msgspec
 from adapters.emulators.base import EmulatedCallback, Emulator
 from adapters.nhn_common import CONTENT_TYPE, KST, SECRET_HEADER, SIGNATURE_HEADER
 
-__all__ = ("NhnError", "error_body", "json_object", "kst_now", "nhn_id", "path_match", "require_secret", "webhook")
+__all__ = (
+    "MAX_PENDING",
+    "NhnError",
+    "error_body",
+    "json_object",
+    "kst_now",
+    "nhn_id",
+    "path_match",
+    "require_secret",
+    "webhook",
+)
 
 _ALPHABET = string.ascii_letters + string.digits
 _JSON = msgspec.json.Encoder()
+#: Accepted sends an emulator keeps for its callbacks or queries; older ones are dropped so a sandbox that never
+#: collects them keeps a flat memory.
+MAX_PENDING = 100_000
 #: How many hooks NHN puts in one webhook call here.
 _HOOKS_PER_CALL = 100
 

@@ -17,7 +17,15 @@ import msgspec
 
 from adapters.config import NhnEmailConfig
 from adapters.emulators.base import Emulator
-from adapters.emulators.nhn_common import NhnError, error_body, json_object, nhn_id, path_match, require_secret
+from adapters.emulators.nhn_common import (
+    MAX_PENDING,
+    NhnError,
+    error_body,
+    json_object,
+    nhn_id,
+    path_match,
+    require_secret,
+)
 from adapters.nhn_common import KST
 from adapters.nhn_email import EMAIL_DELIVERED
 
@@ -82,7 +90,8 @@ class NhnEmailEmulator(Emulator):
         self.host = httpx.URL(config.url).host
         self.outcomes = dict(outcomes or {})
         self._config = config
-        self._mails: list[_Mail] = []
+        # Accepted mails by request id, oldest first.
+        self._mails: dict[str, list[_Mail]] = {}
 
     def reset(self) -> None:
         """Forget requests, faults and accepted mails."""
@@ -113,8 +122,8 @@ class NhnEmailEmulator(Emulator):
         sender_address, sender_name, title = _check_sender_and_title(body)
         receivers = _receivers(body.get("receiverList"))
         request_id, now = nhn_id(), datetime.now(KST)
-        for seq, receiver in enumerate(receivers):
-            self._mails.append(
+        self._keep(
+            [
                 _Mail(
                     request_id=request_id,
                     mail_seq=seq,
@@ -126,7 +135,9 @@ class NhnEmailEmulator(Emulator):
                     grouping_key=body.get("senderGroupingKey"),
                     requested_at=now,
                 )
-            )
+                for seq, receiver in enumerate(receivers)
+            ]
+        )
         results = [
             {
                 "receiveMailAddr": r["receiveMailAddr"],
@@ -145,7 +156,9 @@ class NhnEmailEmulator(Emulator):
         params = request.url.params
         if not params.get("requestId") and not (params.get("startSendDate") and params.get("endSendDate")):
             raise NhnError(-2009, _MESSAGES[-2009])
-        mails = [m for m in self._mails if _matches(m, params)]
+        request_id = params.get("requestId")
+        candidates = self._mails.get(request_id, []) if request_id else self._all_mails()
+        mails = [m for m in candidates if _matches(m, params)]
         page_num, page_size = _positive(params, "pageNum", 1), _positive(params, "pageSize", 15)
         page = mails[(page_num - 1) * page_size : page_num * page_size]
         header = {"isSuccessful": True, "resultCode": 0, "resultMessage": "SUCCESS"}
@@ -154,6 +167,14 @@ class NhnEmailEmulator(Emulator):
             "header": header,
             "body": {"pageNum": page_num, "pageSize": page_size, "totalCount": len(mails), "data": data},
         }
+
+    def _keep(self, mails: list[_Mail]) -> None:
+        self._mails[mails[0].request_id] = mails
+        if len(self._mails) > MAX_PENDING:
+            del self._mails[next(iter(self._mails))]
+
+    def _all_mails(self) -> list[_Mail]:
+        return [mail for mails in self._mails.values() for mail in mails]
 
     def _listed(self, mail: _Mail) -> dict[str, Any]:
         status = self.outcomes.get(mail.address, EMAIL_DELIVERED)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import deque
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ import msgspec
 from adapters.config import NhnKakaoConfig
 from adapters.emulators.base import EmulatedCallback, Emulator
 from adapters.emulators.nhn_common import (
+    MAX_PENDING,
     NhnError,
     error_body,
     json_object,
@@ -83,8 +85,9 @@ class NhnKakaoEmulator(Emulator):
         self.host = httpx.URL(config.url).host
         self.outcomes = dict(outcomes or {})
         self._config = config
+        # Keys in the order they were first used, so expired ones leave from the front.
         self._keys: dict[str, float] = {}
-        self._pending: list[_Sent] = []
+        self._pending: deque[_Sent] = deque(maxlen=MAX_PENDING)
 
     def reset(self) -> None:
         """Forget requests, faults, idempotency keys and callbacks not yet emitted."""
@@ -130,7 +133,11 @@ class NhnKakaoEmulator(Emulator):
 
     def _check_idempotency(self, key: str | None) -> None:
         now = time.monotonic()
-        self._keys = {k: at for k, at in self._keys.items() if now - at < _IDEMPOTENCY_WINDOW}
+        while self._keys:
+            oldest = next(iter(self._keys))
+            if now - self._keys[oldest] < _IDEMPOTENCY_WINDOW:
+                break
+            del self._keys[oldest]
         if key and key in self._keys:
             raise NhnError(-1005, _MESSAGES[-1005])
 

@@ -11,6 +11,7 @@ docs list no secret-key code; a wrong secret gets ``-1000``.
 from __future__ import annotations
 
 import re
+from collections import deque
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ import msgspec
 from adapters.config import NhnSmsConfig
 from adapters.emulators.base import EmulatedCallback, Emulator
 from adapters.emulators.nhn_common import (
+    MAX_PENDING,
     NhnError,
     error_body,
     json_object,
@@ -83,7 +85,7 @@ class NhnSmsEmulator(Emulator):
         self.host = httpx.URL(config.url).host
         self.outcomes = dict(outcomes or {})
         self._config = config
-        self._pending: list[_Sent] = []
+        self._pending: deque[_Sent] = deque(maxlen=MAX_PENDING)
 
     def reset(self) -> None:
         """Forget requests, faults and callbacks not yet emitted."""

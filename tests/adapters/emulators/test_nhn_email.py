@@ -205,3 +205,13 @@ async def test_scripted_temporary_block_answers_with_nhns_message() -> None:
         "resultMessage": "Service is temporarily blocked",
         "isSuccessful": False,
     }
+
+
+async def test_the_oldest_requests_are_forgotten_beyond_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("adapters.emulators.nhn_email.MAX_PENDING", 1)
+    emulator = NhnEmailEmulator(CONFIG)
+    first = (await send(emulator, body())).json()["body"]["data"]["requestId"]
+    second = (await send(emulator, body())).json()["body"]["data"]["requestId"]
+
+    assert (await query(emulator, f"requestId={first}"))["body"]["data"] == []
+    assert len((await query(emulator, f"requestId={second}"))["body"]["data"]) == 1

@@ -286,3 +286,15 @@ async def test_emulator_answers_at_the_configured_host() -> None:
 
     assert emulator.host == "bizmessage.staging.test"
     assert header(response) == (0, True)
+
+
+async def test_uncollected_callbacks_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("adapters.emulators.nhn_kakao.MAX_PENDING", 2)
+    emulator = NhnKakaoEmulator(CONFIG)
+    for key in ("gw-1", "gw-2", "gw-3"):
+        recipients = [{"recipientNo": "01012345678", "targeting": "I", "recipientGroupingKey": key}]
+        await post(emulator, body(recipientList=recipients))
+
+    [callback] = emulator.pending_callbacks(signature="s")
+
+    assert [h["recipientGroupingKey"] for h in hooks_of(callback.body)[1]] == ["gw-2", "gw-3"]

@@ -205,3 +205,14 @@ async def test_scripted_vendor_code_answers_with_nhns_message() -> None:
     assert (queued.status_code, header(queued)) == (200, (-2021, "System error. Failed insert queue.", False))
     assert failed.status_code == 500
     assert header(failed)[0] == -9999
+
+
+async def test_uncollected_callbacks_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("adapters.emulators.nhn_sms.MAX_PENDING", 1)
+    emulator = NhnSmsEmulator(CONFIG)
+    for key in ("gw-1", "gw-2"):
+        await post(emulator, body(recipientList=[{"recipientNo": "01012345678", "recipientGroupingKey": key}]))
+
+    [callback] = emulator.pending_callbacks(signature="s")
+
+    assert [h["recipientGroupingKey"] for h in msgspec.json.decode(callback.body)["hooks"]] == ["gw-2"]
