@@ -44,9 +44,7 @@ async def open_runtime(
     await store.open()
     runtime = build_runtime(settings)
     client = http_client(runtime.transport)
-    dispatcher = Dispatcher(
-        store, runtime.adapters, client, settings, policy_from_settings(settings), clock=clock
-    )
+    dispatcher = Dispatcher(store, runtime.adapters, client, settings, policy_from_settings(settings), clock=clock)
     try:
         yield store, runtime, dispatcher
     finally:
@@ -84,7 +82,14 @@ def create_app(
     return Litestar(
         route_handlers=[receive_braze_message, get_message, healthz, readyz, metrics_endpoint],
         lifespan=[lifespan],
-        state=State({"settings": settings, "policy": policy_from_settings(settings), "clock": clock}),
+        state=State(
+            {
+                "settings": settings,
+                "policy": policy_from_settings(settings),
+                "clock": clock,
+                "run_dispatcher": run_dispatcher,
+            }
+        ),
         exception_handlers={
             Problem: handle_problem,
             HTTPException: handle_http_exception,

@@ -96,11 +96,15 @@ def _replay(settings: Settings, args: argparse.Namespace) -> int:
             for message_id in args.message_ids:
                 try:
                     await store.transition(
-                        message_id, Status.QUEUED, "replayed from the command line", now=time.time(),
-                        expect=FINAL_STATUSES, next_attempt_at=time.time(),
+                        message_id,
+                        Status.QUEUED,
+                        "replayed from the command line",
+                        now=time.time(),
+                        expect=FINAL_STATUSES,
+                        next_attempt_at=time.time(),
                     )
                     print(f"{message_id}: queued")
-                except Exception as exc:  # noqa: BLE001 - report each id and go on
+                except Exception as exc:
                     failures += 1
                     print(f"{message_id}: not replayed ({type(exc).__name__})", file=sys.stderr)
         finally:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import msgspec
 
@@ -34,8 +34,7 @@ CHANNEL_VENDORS: dict[str, tuple[str, ...]] = {
     "email": ("sendgrid", "nhn"),
 }
 _SANDBOX_SECRET = "sandbox"  # noqa: S105 - placeholder credential that only the emulators accept
-_SANDBOX_SENDER_NO = "0212345678"
-_SANDBOX_EMAIL_FROM = "no-reply@sandbox.example"
+_SANDBOX_PLACEHOLDERS = {"GATEWAY_SMS_SENDER_NO": "0212345678", "GATEWAY_EMAIL_FROM": "no-reply@sandbox.example"}
 
 
 class ConfigError(Exception):
@@ -139,7 +138,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dispatcher=reader.flag("GATEWAY_DISPATCHER") is not False,
         metrics_public=reader.flag("GATEWAY_METRICS_PUBLIC") is not False,
         log_level=(reader.get("GATEWAY_LOG_LEVEL") or "INFO").upper(),
-        **vendor_configs,
+        **vendor_configs._asdict(),
     )
     _check_advertising(settings)
     return settings
@@ -221,65 +220,69 @@ def _has_credentials(reader: _Env, vendor: str, channel: str) -> bool:
     return all(reader.get(name) for name in _CREDENTIALS[(vendor, channel)])
 
 
-def _vendor_configs(reader: _Env, sandbox: bool) -> dict[str, object]:
+class _VendorConfigs(NamedTuple):
+    nhn_kakao: NhnKakaoConfig | None
+    nhn_sms: NhnSmsConfig | None
+    nhn_email: NhnEmailConfig | None
+    solapi: SolapiConfig | None
+    sendgrid: SendGridConfig | None
+
+
+def _vendor_configs(reader: _Env, sandbox: bool) -> _VendorConfigs:
     """Build each vendor's config from its variables; in sandbox, missing values get placeholders."""
 
-    def value(name: str, placeholder: str = _SANDBOX_SECRET) -> str | None:
-        return reader.get(name) or (placeholder if sandbox else None)
+    def values(*names: str) -> list[str] | None:
+        """The variables' values (sandbox placeholders for missing ones), or None when one is missing."""
+        found = [
+            reader.get(name) or (_SANDBOX_PLACEHOLDERS.get(name, _SANDBOX_SECRET) if sandbox else "") for name in names
+        ]
+        return found if all(found) else None
 
     def url(name: str, default: str) -> str:
         return (reader.get(name) or default).rstrip("/")
 
-    sender_no = value("GATEWAY_SMS_SENDER_NO", _SANDBOX_SENDER_NO)
-    email_from = value("GATEWAY_EMAIL_FROM", _SANDBOX_EMAIL_FROM)
-    configs: dict[str, object] = {}
-    kakao = (
-        value("GATEWAY_NHN_KAKAO_APPKEY"),
-        value("GATEWAY_NHN_KAKAO_SECRET"),
-        value("GATEWAY_NHN_SENDER_KEY"),
-    )
-    if all(kakao):
-        configs["nhn_kakao"] = NhnKakaoConfig(
-            url=url("GATEWAY_NHN_KAKAO_URL", NHN_KAKAO_URL),
-            appkey=kakao[0],
-            secret=kakao[1],  # type: ignore[arg-type]
-            sender_key=kakao[2],  # type: ignore[arg-type]
-        )
-    sms = (value("GATEWAY_NHN_SMS_APPKEY"), value("GATEWAY_NHN_SMS_SECRET"), sender_no)
-    if all(sms):
-        configs["nhn_sms"] = NhnSmsConfig(
-            url=url("GATEWAY_NHN_SMS_URL", NHN_SMS_URL),
-            appkey=sms[0],
-            secret=sms[1],
-            send_no=sms[2],  # type: ignore[arg-type]
-        )
-    mail = (value("GATEWAY_NHN_EMAIL_APPKEY"), value("GATEWAY_NHN_EMAIL_SECRET"), email_from)
-    if all(mail):
-        configs["nhn_email"] = NhnEmailConfig(
+    sender_name = reader.get("GATEWAY_SENDER_NAME")
+    kakao = values("GATEWAY_NHN_KAKAO_APPKEY", "GATEWAY_NHN_KAKAO_SECRET", "GATEWAY_NHN_SENDER_KEY")
+    sms = values("GATEWAY_NHN_SMS_APPKEY", "GATEWAY_NHN_SMS_SECRET", "GATEWAY_SMS_SENDER_NO")
+    mail = values("GATEWAY_NHN_EMAIL_APPKEY", "GATEWAY_NHN_EMAIL_SECRET", "GATEWAY_EMAIL_FROM")
+    solapi = values("GATEWAY_SOLAPI_API_KEY", "GATEWAY_SOLAPI_API_SECRET", "GATEWAY_SMS_SENDER_NO")
+    sendgrid = values("GATEWAY_SENDGRID_API_KEY", "GATEWAY_EMAIL_FROM")
+    return _VendorConfigs(
+        nhn_kakao=None
+        if kakao is None
+        else NhnKakaoConfig(
+            url=url("GATEWAY_NHN_KAKAO_URL", NHN_KAKAO_URL), appkey=kakao[0], secret=kakao[1], sender_key=kakao[2]
+        ),
+        nhn_sms=None
+        if sms is None
+        else NhnSmsConfig(url=url("GATEWAY_NHN_SMS_URL", NHN_SMS_URL), appkey=sms[0], secret=sms[1], send_no=sms[2]),
+        nhn_email=None
+        if mail is None
+        else NhnEmailConfig(
             url=url("GATEWAY_NHN_EMAIL_URL", NHN_EMAIL_URL),
             appkey=mail[0],
-            secret=mail[1],  # type: ignore[arg-type]
+            secret=mail[1],
             sender_address=mail[2],
-            sender_name=reader.get("GATEWAY_SENDER_NAME"),  # type: ignore[arg-type]
-        )
-    solapi = (value("GATEWAY_SOLAPI_API_KEY"), value("GATEWAY_SOLAPI_API_SECRET"), sender_no)
-    if all(solapi):
-        configs["solapi"] = SolapiConfig(
+            sender_name=sender_name,
+        ),
+        solapi=None
+        if solapi is None
+        else SolapiConfig(
             url=url("GATEWAY_SOLAPI_URL", SOLAPI_URL),
             api_key=solapi[0],
-            api_secret=solapi[1],  # type: ignore[arg-type]
-            pf_id=value("GATEWAY_SOLAPI_PF_ID") or "",
-            send_no=sender_no,  # type: ignore[arg-type]
-        )
-    sendgrid = (value("GATEWAY_SENDGRID_API_KEY"), email_from)
-    if all(sendgrid):
-        configs["sendgrid"] = SendGridConfig(
+            api_secret=solapi[1],
+            pf_id=(values("GATEWAY_SOLAPI_PF_ID") or [""])[0],
+            send_no=solapi[2],
+        ),
+        sendgrid=None
+        if sendgrid is None
+        else SendGridConfig(
             url=url("GATEWAY_SENDGRID_URL", SENDGRID_URL),
             api_key=sendgrid[0],
-            from_email=sendgrid[1],  # type: ignore[arg-type]
-            from_name=reader.get("GATEWAY_SENDER_NAME"),
-        )
-    return configs
+            from_email=sendgrid[1],
+            from_name=sender_name,
+        ),
+    )
 
 
 _CONFIG_KEY = {
@@ -292,9 +295,9 @@ _CONFIG_KEY = {
 }
 
 
-def _check_vendor_configs(vendors: dict[str, str], configs: dict[str, object]) -> None:
+def _check_vendor_configs(vendors: dict[str, str], configs: _VendorConfigs) -> None:
     for channel, vendor in vendors.items():
-        config = configs.get(_CONFIG_KEY[(vendor, channel)])
+        config = getattr(configs, _CONFIG_KEY[(vendor, channel)])
         if config is None or (isinstance(config, SolapiConfig) and channel == "kakao" and not config.pf_id):
             missing = ", ".join(_CREDENTIALS[(vendor, channel)])
             raise ConfigError(f"GATEWAY_{channel.upper()}_VENDOR={vendor} needs {missing} (or GATEWAY_SANDBOX=on)")

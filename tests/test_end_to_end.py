@@ -35,7 +35,8 @@ async def test_seed_message_is_accepted_by_the_nhn_emulator_with_the_exact_body(
     assert detail["message"]["status"] == "accepted"
     assert detail["message"]["phone"] == "010-****-5678"
     [attempt] = detail["attempts"]
-    assert attempt["outcome"] == "accepted" and attempt["httpStatus"] == 200
+    assert attempt["outcome"] == "accepted"
+    assert attempt["httpStatus"] == 200
     sent = detail["vendorRequest"]
     assert sent["method"] == "POST"
     assert sent["url"].endswith("/brand-message/v1.0/appkeys/sandbox/freestyle-messages")
@@ -44,7 +45,12 @@ async def test_seed_message_is_accepted_by_the_nhn_emulator_with_the_exact_body(
     assert body["chatBubbleType"] == "TEXT"
     assert body["content"] == SEED_BODY["content"]
     assert body["buttons"] == [
-        {"name": "지금 확인하기", "type": "WL", "linkMo": SEED_BODY["buttonLinkMobile"], "linkPc": SEED_BODY["buttonLinkPC"]}
+        {
+            "name": "지금 확인하기",
+            "type": "WL",
+            "linkMo": SEED_BODY["buttonLinkMobile"],
+            "linkPc": SEED_BODY["buttonLinkPC"],
+        }
     ]
     assert body["recipientList"] == [
         {"recipientNo": "010-****-5678", "targeting": "I", "recipientGroupingKey": message_id}
@@ -58,7 +64,8 @@ async def test_braze_retry_never_sends_twice(client: Client, app: Litestar) -> N
     await post_seed(client)
     await app.state.dispatcher.run_once()
     second = await client.post(URL, json=SEED_BODY, headers=ingest_headers())
-    assert second.status_code == 200 and second.json()["status"] == "accepted"
+    assert second.status_code == 200
+    assert second.json()["status"] == "accepted"
     assert await app.state.dispatcher.run_once() == 0
     assert len(app.state.runtime.emulators["nhn_kakao"].requests) == 1
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import get
 from litestar.datastructures import State
+from litestar.params import FromPath
 
 from gateway.api.auth import require_staff
 from gateway.api.problems import Problem
@@ -19,11 +20,9 @@ __all__ = ("get_message",)
     summary="One message with its normalised form, vendor request, attempts and timeline",
     tags=["admin"],
 )
-async def get_message(message_id: str, state: State) -> MessageDetailView:
+async def get_message(message_id: FromPath[str], state: State) -> MessageDetailView:
     """Everything known about one message, phone number and email masked."""
     detail = await state.store.get(message_id)
     if detail is None:
         raise Problem(404, "No message has this id.")
     return detail_view(detail)
-
-

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable
+from typing import Any
 
 from litestar.connection import ASGIConnection
 
@@ -28,7 +29,7 @@ def token_matches(presented: str, tokens: Iterable[str]) -> bool:
     return found
 
 
-def bearer_token(connection: ASGIConnection[object, object, object, object]) -> str | None:
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header, if any."""
     scheme, _, token = connection.headers.get("authorization", "").partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
@@ -43,14 +44,14 @@ def find_staff(token: str | None, staff: Iterable[StaffToken]) -> StaffToken | N
     return match
 
 
-def require_ingest_token(connection: ASGIConnection[object, object, object, object], _: object) -> None:
+def require_ingest_token(connection: ASGIConnection[Any, Any, Any, Any], _: object) -> None:
     """Guard: the request carries one of ``GATEWAY_INGEST_TOKENS``."""
     token = bearer_token(connection)
     if token is None or not token_matches(token, connection.app.state.settings.ingest_tokens):
         raise Problem(401, "Send Authorization: Bearer <ingest token>.", headers=_CHALLENGE)
 
 
-def require_staff(connection: ASGIConnection[object, object, object, object], _: object) -> None:
+def require_staff(connection: ASGIConnection[Any, Any, Any, Any], _: object) -> None:
     """Guard: the request carries a staff token; the staff member is put in ``scope["staff"]``."""
     member = find_staff(bearer_token(connection), connection.app.state.settings.staff_tokens)
     if member is None:
@@ -58,7 +59,7 @@ def require_staff(connection: ASGIConnection[object, object, object, object], _:
     connection.scope["staff"] = member  # type: ignore[typeddict-unknown-key]
 
 
-def require_operator(connection: ASGIConnection[object, object, object, object], handler: object) -> None:
+def require_operator(connection: ASGIConnection[Any, Any, Any, Any], handler: object) -> None:
     """Guard: a staff member with the ``operator`` role."""
     require_staff(connection, handler)
     if connection.scope["staff"].role != "operator":  # type: ignore[typeddict-item]

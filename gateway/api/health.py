@@ -28,7 +28,10 @@ async def healthz() -> Health:
 
 @get("/readyz", operation_id="readyz", summary="The store answers and the dispatcher runs", tags=["operations"])
 async def readyz(state: State) -> Response[Health]:
-    checks = {"store": await state.store.ping(), "dispatcher": state.dispatcher.running or not state.settings.dispatcher}
+    checks = {
+        "store": await state.store.ping(),
+        "dispatcher": state.dispatcher.running or not state.run_dispatcher,
+    }
     ready = all(checks.values())
     return Response(Health("ok" if ready else "unavailable", checks), status_code=200 if ready else 503)
 

@@ -27,7 +27,7 @@ _FORM = "application/x-www-form-urlencoded"
 class IngestAnswer(msgspec.Struct):
     """What Braze gets back: the message id, its status and whether it was a repeat."""
 
-    messageId: str  # noqa: N815 - the SPEC's JSON key
+    messageId: str
     status: str
     duplicate: bool
 

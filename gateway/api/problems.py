@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 from litestar import Request, Response
@@ -65,11 +66,11 @@ class Problem(Exception):
         return Response(body, status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers)
 
 
-def handle_problem(_: Request[object, object, object], exc: Problem) -> Response[ProblemDetails]:
+def handle_problem(_: Request[Any, Any, Any], exc: Problem) -> Response[ProblemDetails]:
     return exc.to_response()
 
 
-def handle_http_exception(_: Request[object, object, object], exc: HTTPException) -> Response[ProblemDetails]:
+def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ProblemDetails]:
     """Litestar's own errors (404, 405, body too large, ...) as problem details, without echoing input."""
     status = exc.status_code
     detail = exc.detail if status < 500 and exc.detail != _TITLES.get(status) else None
@@ -79,7 +80,6 @@ def handle_http_exception(_: Request[object, object, object], exc: HTTPException
     return Problem(status, detail, headers=headers).to_response()
 
 
-def handle_unexpected(_: Request[object, object, object], exc: Exception) -> Response[ProblemDetails]:
+def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[ProblemDetails]:
     _log.error("unhandled error", exc_info=exc)
     return Problem(500, "The gateway hit an unexpected error; nothing was stored.").to_response()
-

@@ -25,34 +25,34 @@ def iso(ts: float | None) -> str | None:
 class MessageView(msgspec.Struct, kw_only=True):
     """One message in a search result."""
 
-    messageId: str  # noqa: N815 - API keys are camelCase like the inbound contract
+    messageId: str
     status: str
     channel: str
     vendor: str
-    userId: str  # noqa: N815
+    userId: str
     phone: str | None
     email: str | None
-    campaignId: str | None  # noqa: N815
-    campaignName: str | None  # noqa: N815
-    dispatchId: str | None  # noqa: N815
-    createdAt: str  # noqa: N815
-    updatedAt: str  # noqa: N815
-    nextAttemptAt: str | None  # noqa: N815
-    attemptCount: int  # noqa: N815
-    vendorMessageId: str | None  # noqa: N815
-    parentId: str | None  # noqa: N815
-    childId: str | None  # noqa: N815
+    campaignId: str | None
+    campaignName: str | None
+    dispatchId: str | None
+    createdAt: str
+    updatedAt: str
+    nextAttemptAt: str | None
+    attemptCount: int
+    vendorMessageId: str | None
+    parentId: str | None
+    childId: str | None
 
 
 class AttemptView(msgspec.Struct, kw_only=True):
     """One vendor call."""
 
     number: int
-    startedAt: str  # noqa: N815
-    durationMs: float  # noqa: N815
+    startedAt: str
+    durationMs: float
     outcome: str
-    httpStatus: int | None  # noqa: N815
-    vendorCode: str | None  # noqa: N815
+    httpStatus: int | None
+    vendorCode: str | None
     detail: str
 
 
@@ -69,7 +69,7 @@ class MessageDetailView(msgspec.Struct, kw_only=True):
 
     message: MessageView
     normalised: dict[str, Any]
-    vendorRequest: dict[str, Any] | None  # noqa: N815
+    vendorRequest: dict[str, Any] | None
     attempts: list[AttemptView]
     timeline: list[EventView]
 

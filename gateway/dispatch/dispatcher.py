@@ -13,16 +13,17 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from typing import NamedTuple
 
 import httpx
 import tenacity
 
-from adapters.base import Accepted, Adapter, Permanent, Retryable, SendResult, send
+from adapters.base import Accepted, Adapter, Outcome, Permanent, Retryable, SendResult, send
 from gateway import metrics
 from gateway.channels.lms import lms_from_kakao
 from gateway.channels.quiet_hours import quiet_until
 from gateway.dispatch.limits import CircuitBreaker, VendorGate
-from gateway.dispatch.retry import in_process_policy, rescheduled_delay
+from gateway.dispatch.retry import in_process_retrying, rescheduled_delay
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
 from gateway.settings import Settings, VendorLimits
@@ -167,7 +168,7 @@ class Dispatcher:
         gate = self._gate(record.vendor)
         number = record.attempt_count
 
-        async def attempt() -> tuple[SendResult, Attempt, dict[str, object]]:
+        async def attempt() -> _Tried:
             nonlocal number
             number += 1
             request = adapter.build(record.message, record.id)
@@ -176,17 +177,16 @@ class Dispatcher:
                 result = await send(self._client, adapter, request)
             gate.breaker.record(transient_failure=isinstance(result.outcome, Retryable))
             self._observe(record, result)
-            return result, _attempt_record(number, started, result), request.redacted()
+            return _Tried(result, _attempt_record(number, started, result), request.redacted())
 
         async def record_retry(state: tenacity.RetryCallState) -> None:
-            _, logged, _ = state.outcome.result()  # type: ignore[union-attr]
-            await self._store.record_attempt(record.id, logged, f"attempt {logged.number}: {logged.detail}", now=self._clock())
+            logged = state.outcome.result().attempt  # type: ignore[union-attr]
+            reason = f"attempt {logged.number} failed ({_describe(logged.vendor_code, logged.detail)}); retrying"
+            await self._store.record_attempt(record.id, logged, reason, now=self._clock())
 
-        retrying = tenacity.AsyncRetrying(
-            sleep=self._sleep, before_sleep=record_retry, **in_process_policy(retry=_retry_if_transient)
-        )
-        result, logged, sent = await retrying(attempt)
-        await self._conclude(record, result, logged, sent)
+        retrying = in_process_retrying(sleep=self._sleep, before_sleep=record_retry)
+        tried: _Tried = await retrying(attempt)
+        await self._conclude(record, tried.send, tried.attempt, tried.request)
 
     async def _conclude(
         self, record: StoredMessage, result: SendResult, logged: Attempt, sent: dict[str, object]
@@ -195,9 +195,15 @@ class Dispatcher:
         outcome = result.outcome
         common = {"now": now, "expect": _SENDING, "attempt": logged, "vendor_request": sent}
         if isinstance(outcome, Accepted):
-            reason = f"accepted by {record.vendor}" + (f" as {outcome.vendor_message_id}" if outcome.vendor_message_id else "")
+            reason = f"accepted by {record.vendor}" + (
+                f" as {outcome.vendor_message_id}" if outcome.vendor_message_id else ""
+            )
             await self._store.transition(
-                record.id, Status.ACCEPTED, reason, vendor_message_id=outcome.vendor_message_id, **common  # type: ignore[arg-type]
+                record.id,
+                Status.ACCEPTED,
+                reason,
+                vendor_message_id=outcome.vendor_message_id,
+                **common,  # type: ignore[arg-type]
             )
         elif isinstance(outcome, Permanent):
             reason = f"rejected by {record.vendor}: {_describe(outcome.code, outcome.detail)}"
@@ -223,7 +229,13 @@ class Dispatcher:
             return
         reason = f"attempt {logged.number} failed ({problem}); next attempt scheduled"
         await self._store.transition(
-            record.id, Status.RETRYING, reason, now=now, expect=_SENDING, attempt=logged, next_attempt_at=next_at,
+            record.id,
+            Status.RETRYING,
+            reason,
+            now=now,
+            expect=_SENDING,
+            attempt=logged,
+            next_attempt_at=next_at,
             vendor_request=sent,
         )
 
@@ -269,9 +281,16 @@ class Dispatcher:
         )
 
 
-def _retry_if_transient(state: tenacity.RetryCallState) -> bool:
-    outcome = state.outcome
-    return outcome is not None and not outcome.failed and isinstance(outcome.result()[0].outcome, Retryable)
+class _Tried(NamedTuple):
+    """One attempt: the send result, its log entry and the request as stored (secrets redacted)."""
+
+    send: SendResult
+    attempt: Attempt
+    request: dict[str, object]
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.send.outcome
 
 
 def _attempt_record(number: int, started: float, result: SendResult) -> Attempt:

@@ -7,12 +7,22 @@ store as ``next_attempt_at`` so a restart keeps them.
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import tenacity
 
-from adapters.base import Retryable, SendResult
+from adapters.base import Outcome, Retryable
 
-__all__ = ("IN_PROCESS_ATTEMPTS", "SHORT_WAIT_LIMIT", "in_process_policy", "rescheduled_delay")
+__all__ = ("IN_PROCESS_ATTEMPTS", "SHORT_WAIT_LIMIT", "Tried", "in_process_retrying", "rescheduled_delay")
+
+
+class Tried(Protocol):
+    """What a retried call returns: anything with the vendor's :data:`Outcome`."""
+
+    @property
+    def outcome(self) -> Outcome: ...
+
 
 #: Attempts made in one claim before the message goes back to the store.
 IN_PROCESS_ATTEMPTS = 3
@@ -34,30 +44,37 @@ class _WaitHonouringRetryAfter(tenacity.wait.wait_base):
     """Exponential back-off with jitter, but never shorter than the vendor's ``Retry-After``."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self._backoff = tenacity.wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
+        self._backoff = tenacity.wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         return max(self._backoff(retry_state), _retry_after(retry_state) or 0.0)
 
 
-def _is_retryable(result: SendResult) -> bool:
+def _is_retryable(result: Tried) -> bool:
     return isinstance(result.outcome, Retryable)
 
 
-def _wait_too_long(state: tenacity.RetryCallState) -> bool:
-    return (_retry_after(state) or 0.0) > SHORT_WAIT_LIMIT
+class _StopOnLongWait(tenacity.stop.stop_base):
+    """Stop in-process retrying when the vendor asks for a wait too long to hold the message for."""
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return (_retry_after(retry_state) or 0.0) > SHORT_WAIT_LIMIT
 
 
-def in_process_policy(**overrides: object) -> dict[str, object]:
-    """Keyword arguments for :class:`tenacity.AsyncRetrying`: up to 3 attempts, 0.2 s doubling to 2 s."""
-    policy: dict[str, object] = {
-        "stop": tenacity.stop_any(tenacity.stop_after_attempt(IN_PROCESS_ATTEMPTS), _wait_too_long),
-        "wait": _WaitHonouringRetryAfter(initial=0.2, maximum=2.0),
-        "retry": tenacity.retry_if_result(_is_retryable),
-        "retry_error_callback": lambda state: state.outcome.result() if state.outcome else None,
-    }
-    policy.update(overrides)
-    return policy
+def in_process_retrying(
+    *,
+    sleep: Callable[[float], Awaitable[None]],
+    before_sleep: Callable[[tenacity.RetryCallState], Awaitable[None]],
+) -> tenacity.AsyncRetrying:
+    """Up to 3 attempts, 0.2 s doubling to 2 s with jitter; the last result is returned, never raised."""
+    return tenacity.AsyncRetrying(
+        stop=tenacity.stop_any(tenacity.stop_after_attempt(IN_PROCESS_ATTEMPTS), _StopOnLongWait()),
+        wait=_WaitHonouringRetryAfter(initial=0.2, maximum=2.0),
+        retry=tenacity.retry_if_result(_is_retryable),
+        retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        sleep=sleep,
+        before_sleep=before_sleep,
+    )
 
 
 def rescheduled_delay(attempt_count: int, retry_after: float | None, rng: random.Random | None = None) -> float:

@@ -24,21 +24,26 @@ def test_defaults_are_sandboxed_sqlite_on_loopback() -> None:
     assert settings.database_url == "sqlite:///./var/gateway.db"
     assert settings.sandbox is True
     assert (settings.kakao_vendor, settings.lms_vendor, settings.email_vendor) == ("nhn", "nhn", "sendgrid")
-    assert settings.nhn_kakao is not None and settings.sendgrid is not None and settings.solapi is not None
+    assert settings.nhn_kakao is not None
+    assert settings.sendgrid is not None
+    assert settings.solapi is not None
     assert settings.max_body_bytes == 256 * 1024
 
 
 def test_credentials_for_every_chosen_vendor_turn_sandbox_off() -> None:
     settings = load_settings(REAL_NHN)
     assert settings.sandbox is False
-    assert settings.nhn_kakao is not None and settings.nhn_kakao.appkey == "kakao-app"
-    assert settings.nhn_sms is not None and settings.nhn_sms.send_no == "0212345678"
+    assert settings.nhn_kakao is not None
+    assert settings.nhn_kakao.appkey == "kakao-app"
+    assert settings.nhn_sms is not None
+    assert settings.nhn_sms.send_no == "0212345678"
     assert settings.solapi is None
 
 
 def test_vendor_url_override_is_used_without_trailing_slash() -> None:
     settings = load_settings({**REAL_NHN, "GATEWAY_NHN_KAKAO_URL": "http://127.0.0.1:9000/"})
-    assert settings.nhn_kakao is not None and settings.nhn_kakao.url == "http://127.0.0.1:9000"
+    assert settings.nhn_kakao is not None
+    assert settings.nhn_kakao.url == "http://127.0.0.1:9000"
 
 
 @pytest.mark.parametrize(
@@ -68,7 +73,10 @@ def test_error_never_echoes_a_staff_token() -> None:
 
 def test_tokens_are_comma_separated_for_rotation() -> None:
     settings = load_settings(
-        {"GATEWAY_INGEST_TOKENS": "old-token, new-token", "GATEWAY_STAFF_TOKENS": "ann:viewer:tok-ann-1,bo:operator:tok-bo-12"}
+        {
+            "GATEWAY_INGEST_TOKENS": "old-token, new-token",
+            "GATEWAY_STAFF_TOKENS": "ann:viewer:tok-ann-1,bo:operator:tok-bo-12",
+        }
     )
     assert settings.ingest_tokens == ("old-token", "new-token")
     assert [(s.name, s.role) for s in settings.staff_tokens] == [("ann", "viewer"), ("bo", "operator")]

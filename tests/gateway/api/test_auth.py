@@ -15,7 +15,8 @@ def test_token_matches_any_configured_token() -> None:
 def test_find_staff_returns_the_member() -> None:
     staff = [StaffToken("ann", "viewer", "tok-ann-1"), StaffToken("bo", "operator", "tok-bo-12")]
     member = find_staff("tok-bo-12", staff)
-    assert member is not None and member.name == "bo"
+    assert member is not None
+    assert member.name == "bo"
     assert find_staff("tok-bo-1", staff) is None
     assert find_staff(None, staff) is None
 

@@ -26,7 +26,8 @@ async def test_seed_body_is_stored_and_answered_202(client: Client, app: Litesta
     response = await client.post(URL, json=SEED_BODY, headers=ingest_headers())
     assert response.status_code == 202
     answer = response.json()
-    assert answer["status"] == "queued" and answer["duplicate"] is False
+    assert answer["status"] == "queued"
+    assert answer["duplicate"] is False
     detail = await app.state.store.get(answer["messageId"])
     assert detail.record.status is Status.QUEUED
     assert detail.record.message.phone == "01012345678"
@@ -127,7 +128,8 @@ async def test_unknown_keys_are_kept_in_the_raw_body(client: Client, app: Litest
 async def test_healthz_and_readyz_and_metrics(client: Client) -> None:
     assert (await client.get("/healthz")).json()["status"] == "ok"
     ready = await client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["checks"]["store"] is True
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"]["store"] is True
     await client.post(URL, json=SEED_BODY, headers=ingest_headers())
     metrics = await client.get("/metrics")
     assert 'gateway_ingest_total{outcome="queued"}' in metrics.text
