@@ -11,6 +11,7 @@ Usage: ``.venv/bin/python bench/ingest.py [--duration 15] [--connections 64] [--
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import shutil
 import subprocess
@@ -125,7 +126,7 @@ def _verdict(met: bool) -> str:
     return "met" if met else "NOT met"
 
 
-def _report(bare: Outcome, gateway: Outcome, stored: int, args: argparse.Namespace, label: str) -> bool:
+def _report(bare: Outcome, gateway: Outcome, by_status: dict[str, int], args: argparse.Namespace, label: str) -> bool:
     """Print the table and the checks; return whether the run is valid (no failures, every 202 stored)."""
     print(
         f"\ningest: {args.connections} connections, {args.threads} wrk threads, {args.duration:g} s"
@@ -148,6 +149,7 @@ def _report(bare: Outcome, gateway: Outcome, stored: int, args: argparse.Namespa
     acked = gateway.warmup.accepted + gateway.result.accepted
     # wrk drops the requests in flight when a run ends: the server may have stored them without wrk seeing
     # the answer, so up to one per connection per wrk run (warm-up and measured) can exceed the 202 count.
+    stored = sum(by_status.values())
     cut_off = stored - acked
     if 0 <= cut_off <= 2 * args.connections:
         extra = f"; {cut_off} more were cut off in flight when wrk stopped" if cut_off else ""
@@ -155,6 +157,7 @@ def _report(bare: Outcome, gateway: Outcome, stored: int, args: argparse.Namespa
     else:
         valid = False
         print(f"STORED MISMATCH: {stored:,} messages stored for {acked:,} 202 answers (warm-up + run)")
+    print(f"stored by status    {', '.join(f'{status} {n:,}' for status, n in sorted(by_status.items()))}")
     return valid
 
 
@@ -169,11 +172,15 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmp_name)
         script = write_script(tmp, body_parts(args.channel), nonce, _TOKEN)
         with open_target(args.database_url, tmp) as target:
-            print(f"ingest benchmark, store {target.label}", flush=True)
+            # Other work on the machine skews both apps; the load average tells a reader how quiet it was.
+            load = os.getloadavg()[0]
+            print(
+                f"ingest benchmark, store {target.label}; load average {load:.2f} on {os.cpu_count()} CPUs", flush=True
+            )
             bare = _bare(tmp, script, args)
             gateway = _gateway(tmp, script, args, target)
-            stored = target.count_stored(f"bench-{nonce}-")
-            valid = _report(bare, gateway, stored, args, target.label)
+            by_status = target.count_stored(f"bench-{nonce}-")
+            valid = _report(bare, gateway, by_status, args, target.label)
     if args.profile:
         print(f"profile of the gateway's measured run: {args.profile}")
     return 0 if valid else 1

@@ -22,7 +22,7 @@ __all__ = ("BENCH_DATABASE", "GATEWAY_TABLES", "PostgresTarget", "SqliteTarget",
 BENCH_DATABASE = "bench"
 GATEWAY_TABLES = ("messages", "attempts", "events", "idempotency_keys")
 # Fallback children repeat their parent's user id; only the messages Braze sent count.
-_COUNT = "SELECT count(*) FROM messages WHERE user_id LIKE {} AND parent_id IS NULL"
+_COUNT = "SELECT status, count(*) FROM messages WHERE user_id LIKE {} AND parent_id IS NULL GROUP BY status"
 
 
 class Target(Protocol):
@@ -38,8 +38,8 @@ class Target(Protocol):
         """A short name for the report (never a password)."""
         ...
 
-    def count_stored(self, user_prefix: str) -> int:
-        """Messages stored whose ``userId`` starts with ``user_prefix``."""
+    def count_stored(self, user_prefix: str) -> dict[str, int]:
+        """Messages stored whose ``userId`` starts with ``user_prefix``, per status."""
         ...
 
 
@@ -57,10 +57,9 @@ class SqliteTarget:
     def label(self) -> str:
         return "SQLite"
 
-    def count_stored(self, user_prefix: str) -> int:
+    def count_stored(self, user_prefix: str) -> dict[str, int]:
         with sqlite3.connect(f"{self._path.as_uri()}?mode=ro", uri=True) as conn:
-            (count,) = conn.execute(_COUNT.format("?"), (f"{user_prefix}%",)).fetchone()
-        return int(count)
+            return dict(conn.execute(_COUNT.format("?"), (f"{user_prefix}%",)).fetchall())
 
 
 class PostgresTarget:
@@ -98,10 +97,9 @@ class PostgresTarget:
                 tables = sql.SQL(", ").join(sql.Identifier(name) for name in present)
                 conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY").format(tables))
 
-    def count_stored(self, user_prefix: str) -> int:
+    def count_stored(self, user_prefix: str) -> dict[str, int]:
         with psycopg.connect(self._url) as conn:
-            row = conn.execute(_COUNT.format("%s"), (f"{user_prefix}%",)).fetchone()
-        return int(row[0]) if row else 0
+            return dict(conn.execute(_COUNT.format("%s"), (f"{user_prefix}%",)).fetchall())
 
 
 @contextmanager
