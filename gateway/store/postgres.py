@@ -1,0 +1,290 @@
+"""The PostgreSQL backend: several gateway processes on several machines share one database (SPEC §9).
+
+psycopg 3 async with a connection pool. Claims lock rows with ``FOR UPDATE SKIP LOCKED``, so concurrent claimers
+never take the same message and never wait for each other. Each call is one transaction on one pooled connection;
+a database that cannot be reached raises :class:`StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
+from gateway.store.base import AddResult, MessageFilter, Page, StaleTransition, StoreUnavailable
+from gateway.store.group import AddOp, GroupCommit
+from gateway.store.migrator import migrate_postgres
+from gateway.store.rows import (
+    ATTEMPT_COLUMNS,
+    EVENT_COLUMNS,
+    INSERT_COLUMNS,
+    attempt_from_row,
+    attempt_values,
+    encode_json,
+    event_from_row,
+    insert_values,
+    message_columns,
+    stored_message,
+)
+from gateway.store.search import page_from, search_query
+
+__all__ = ("CLAIM_SQL", "PostgresStore")
+
+_Conn = psycopg.AsyncConnection[Any]
+_COLUMNS = message_columns(json_suffix="::text")
+_VALUES = ", ".join(["%s"] * 14 + ["%s::jsonb", "%s", "%s"])
+# The key row is written only when the key is new or older than the window; ON CONFLICT locks the existing row
+# either way, so a concurrent add of the same key waits and then sees this one.
+_ADD = f"""
+WITH k AS (
+    INSERT INTO idempotency_keys (key, message_id, created_at) VALUES (%s, %s, %s)
+    ON CONFLICT (key) DO UPDATE SET message_id = excluded.message_id, created_at = excluded.created_at
+    WHERE idempotency_keys.created_at < %s
+    RETURNING message_id
+), m AS (
+    INSERT INTO messages ({INSERT_COLUMNS}) SELECT {_VALUES} FROM k RETURNING id
+)
+INSERT INTO events (message_id, at, status, reason) SELECT id, %s, %s, %s FROM m RETURNING message_id
+"""  # noqa: S608 - column lists and placeholders only
+_INSERT_MESSAGE = f"INSERT INTO messages ({INSERT_COLUMNS}) VALUES ({_VALUES})"  # noqa: S608
+_INSERT_EVENT = "INSERT INTO events (message_id, at, status, reason) VALUES (%s, %s, %s, %s)"
+_INSERT_ATTEMPT = f"INSERT INTO attempts (message_id, {ATTEMPT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"  # noqa: S608
+_UPSERT_KEY = (
+    "INSERT INTO idempotency_keys (key, message_id, created_at) VALUES (%s, %s, %s) "
+    "ON CONFLICT (key) DO UPDATE SET message_id = excluded.message_id, created_at = excluded.created_at"
+)
+# Each branch is an index range scan with a LIMIT on its partial index; SKIP LOCKED passes over rows another
+# claimer holds, and a row another claimer already moved no longer matches when it is re-checked under the lock.
+CLAIM_SQL = f"""
+WITH due AS (
+    SELECT id, next_attempt_at AS due_at FROM messages
+    WHERE status IN ('queued', 'retrying', 'held') AND next_attempt_at <= %(now)s
+        AND NOT (vendor = ANY(%(exclude)s::text[]))
+    ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+), expired AS (
+    SELECT id, lease_until AS due_at FROM messages
+    WHERE status = 'sending' AND lease_until < %(now)s AND NOT (vendor = ANY(%(exclude)s::text[]))
+    ORDER BY lease_until LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+), chosen AS (
+    SELECT id, due_at FROM due UNION ALL SELECT id, due_at FROM expired ORDER BY due_at, id LIMIT %(limit)s
+)
+UPDATE messages AS m SET status = 'sending', lease_until = %(until)s, updated_at = %(now)s
+FROM chosen WHERE m.id = chosen.id
+RETURNING {message_columns(prefix="m.", json_suffix="::text")}, chosen.due_at
+"""  # noqa: S608
+_TRANSITION = (
+    "UPDATE messages SET status = %s, updated_at = %s, lease_until = NULL, next_attempt_at = %s, "
+    "attempt_count = attempt_count + %s, vendor_message_id = coalesce(%s, vendor_message_id), "
+    "vendor_request = coalesce(%s::jsonb, vendor_request) WHERE id = %s"
+)
+_GET = f"SELECT {_COLUMNS}, raw_body FROM messages WHERE id = %s"  # noqa: S608
+_ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE message_id = %s ORDER BY id"  # noqa: S608
+_EVENTS = f"SELECT {EVENT_COLUMNS} FROM events WHERE message_id = %s ORDER BY id"  # noqa: S608
+
+
+class PostgresStore:
+    """A :class:`~gateway.store.base.Store` on PostgreSQL."""
+
+    def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> None:
+        """Prepare the pool; nothing connects before :meth:`open`.
+
+        Args:
+            conninfo: A libpq connection string or ``postgresql://`` URL.
+            min_size: Connections kept open.
+            max_size: Connections at most.
+            timeout: Seconds to wait for a connection before :class:`StoreUnavailable`.
+        """
+        self._adds: GroupCommit[AddOp] = GroupCommit(self._add_batch)
+        self._conninfo = conninfo
+        self._timeout = timeout
+        self._pool: AsyncConnectionPool[_Conn] = AsyncConnectionPool(
+            conninfo, min_size=min_size, max_size=max_size, timeout=timeout, open=False, name="gateway-store"
+        )
+
+    @property
+    def commit_count(self) -> int:
+        """Group-committed add transactions so far."""
+        return self._adds.commits
+
+    async def open(self) -> None:
+        """Apply pending migrations, then fill the pool."""
+        try:
+            async with await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, connect_timeout=int(self._timeout)
+            ) as conn:
+                await migrate_postgres(conn)
+            await self._pool.open(wait=True, timeout=self._timeout)
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StoreUnavailable(f"PostgreSQL: {exc}") from exc
+
+    async def close(self) -> None:
+        """Wait for queued adds to commit, then close every pooled connection."""
+        await self._adds.drain()
+        await self._pool.close()
+
+    async def ping(self) -> bool:
+        """Return whether a pooled connection answers."""
+        try:
+            async with self._connection() as conn:
+                await conn.execute("SELECT 1")
+        except StoreUnavailable:
+            return False
+        return True
+
+    async def add(self, new: NewMessage, *, idempotency_window: float) -> AddResult:
+        """See :meth:`Store.add`; concurrent adds share one transaction (group commit)."""
+        result: AddResult = await self._adds.submit(AddOp(new, idempotency_window))
+        return result
+
+    async def _add_batch(self, ops: list[AddOp]) -> list[object]:
+        """Add ``ops`` in one transaction; if the database refuses one of them, add each alone."""
+        try:
+            async with self._connection() as conn:
+                return list(await _add_many(conn, ops))
+        except psycopg.DatabaseError:  # a bad row (a clashing id, a NUL character) must not fail the others
+            return [await self._add_alone(op) for op in ops]
+
+    async def _add_alone(self, op: AddOp) -> object:
+        try:
+            async with self._connection() as conn:
+                return (await _add_many(conn, [op]))[0]
+        except psycopg.DatabaseError as exc:
+            return exc
+
+    async def claim(
+        self, *, now: float, limit: int, lease: float, exclude_vendors: frozenset[str] = frozenset()
+    ) -> list[StoredMessage]:
+        """See :meth:`Store.claim`."""
+        params = {"now": now, "limit": limit, "until": now + lease, "exclude": sorted(exclude_vendors)}
+        async with self._connection() as conn:
+            rows = await (await conn.execute(CLAIM_SQL, params)).fetchall()
+        rows.sort(key=lambda row: (row[-1], row[0]))
+        return [stored_message(row) for row in rows]
+
+    async def transition(
+        self,
+        message_id: str,
+        status: Status,
+        reason: str,
+        *,
+        now: float,
+        expect: frozenset[Status] | None = None,
+        attempt: Attempt | None = None,
+        next_attempt_at: float | None = None,
+        vendor_message_id: str | None = None,
+        vendor_request: dict[str, object] | None = None,
+    ) -> None:
+        """See :meth:`Store.transition`; the row lock makes the check of ``expect`` and the update atomic."""
+        async with self._connection() as conn:
+            cursor = await conn.execute("SELECT status FROM messages WHERE id = %s FOR UPDATE", (message_id,))
+            row = await cursor.fetchone()
+            if row is None:
+                raise KeyError(message_id)
+            if expect is not None and Status(row[0]) not in expect:
+                raise StaleTransition(f"message {message_id} is {row[0]}, not {'/'.join(sorted(expect))}")
+            request = None if vendor_request is None else encode_json(vendor_request)
+            counted = 0 if attempt is None else 1
+            await conn.execute(
+                _TRANSITION, (status.value, now, next_attempt_at, counted, vendor_message_id, request, message_id)
+            )
+            if attempt is not None:
+                await conn.execute(_INSERT_ATTEMPT, attempt_values(message_id, attempt))
+            await conn.execute(_INSERT_EVENT, (message_id, now, status.value, reason))
+
+    async def record_attempt(self, message_id: str, attempt: Attempt, reason: str, *, now: float) -> None:
+        """See :meth:`Store.record_attempt`."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(
+                "UPDATE messages SET attempt_count = attempt_count + 1, updated_at = %s WHERE id = %s RETURNING status",
+                (now, message_id),
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                raise KeyError(message_id)
+            await conn.execute(_INSERT_ATTEMPT, attempt_values(message_id, attempt))
+            await conn.execute(_INSERT_EVENT, (message_id, now, row[0], reason))
+
+    async def link_fallback(self, parent_id: str, child: NewMessage, reason: str, *, now: float) -> None:
+        """See :meth:`Store.link_fallback`."""
+        async with self._connection() as conn:
+            moved = await conn.execute(
+                "UPDATE messages SET status = %s, updated_at = %s, lease_until = NULL, next_attempt_at = NULL, "
+                "child_id = %s WHERE id = %s",
+                (Status.FALLBACK.value, now, child.id, parent_id),
+            )
+            if moved.rowcount == 0:
+                raise KeyError(parent_id)
+            await conn.execute(_INSERT_EVENT, (parent_id, now, Status.FALLBACK.value, reason))
+            await conn.execute(_INSERT_MESSAGE, insert_values(child, parent_id))
+            await conn.execute(_INSERT_EVENT, (child.id, child.created_at, child.status.value, child.reason))
+            await conn.execute(_UPSERT_KEY, (child.idempotency_key, child.id, child.created_at))
+
+    async def get(self, message_id: str) -> MessageDetail | None:
+        """See :meth:`Store.get`; one transaction, so the three reads agree."""
+        async with self._connection() as conn:
+            row = await (await conn.execute(_GET, (message_id,))).fetchone()
+            if row is None:
+                return None
+            attempts = await (await conn.execute(_ATTEMPTS, (message_id,))).fetchall()
+            events = await (await conn.execute(_EVENTS, (message_id,))).fetchall()
+        return MessageDetail(
+            record=stored_message(row),
+            raw_body=bytes(row[-1]),
+            attempts=tuple(map(attempt_from_row, attempts)),
+            events=tuple(map(event_from_row, events)),
+        )
+
+    async def search(self, criteria: MessageFilter, *, limit: int, cursor: str | None = None) -> Page:
+        """See :meth:`Store.search`."""
+        sql, params = search_query(criteria, limit=limit, cursor=cursor, columns=_COLUMNS, placeholder="%s")
+        async with self._connection() as conn:
+            rows = await (await conn.execute(sql, params)).fetchall()
+        return page_from([stored_message(row) for row in rows], limit)
+
+    async def count_by_status(self) -> dict[Status, int]:
+        """See :meth:`Store.count_by_status`."""
+        async with self._connection() as conn:
+            rows = await (await conn.execute("SELECT status, count(*) FROM messages GROUP BY status")).fetchall()
+        return {Status(status): count for status, count in rows}
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[_Conn]:
+        """A pooled connection in a transaction, committed on exit (rolled back on an exception)."""
+        try:
+            async with self._pool.connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise StoreUnavailable(f"PostgreSQL: {exc}") from exc
+
+
+async def _add_many(conn: _Conn, ops: list[AddOp]) -> list[AddResult]:
+    """Run every add's statement in one pipeline, then look up the first message of each duplicate key."""
+    params = [
+        (
+            *(op.new.idempotency_key, op.new.id, op.new.created_at, op.new.created_at - op.window),
+            *insert_values(op.new, op.new.parent_id),
+            *(op.new.created_at, op.new.status.value, op.new.reason),
+        )
+        for op in ops
+    ]
+    added: list[bool] = []
+    async with conn.cursor() as cursor:
+        await cursor.executemany(_ADD, params, returning=True)
+        while True:
+            added.append(await cursor.fetchone() is not None)
+            if not cursor.nextset():
+                break
+    duplicates = [op.new.idempotency_key for op, fresh in zip(ops, added, strict=True) if not fresh]
+    first = {}
+    if duplicates:
+        # The conflicting key rows are locked by this transaction, so they are all still there.
+        cursor = await conn.execute("SELECT key, message_id FROM idempotency_keys WHERE key = ANY(%s)", (duplicates,))
+        first = dict(await cursor.fetchall())
+    return [
+        AddResult(op.new.id, duplicate=False) if fresh else AddResult(first[op.new.idempotency_key], duplicate=True)
+        for op, fresh in zip(ops, added, strict=True)
+    ]

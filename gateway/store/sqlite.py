@@ -1,0 +1,196 @@
+"""The SQLite backend: the embedded default (SPEC §9).
+
+WAL with ``synchronous=FULL`` makes every commit durable. One writer thread owns the write connection and
+commits in groups: operations that arrive while a commit runs are queued and share the next transaction, so a
+burst of ingests costs one fsync rather than one each. Reads run on a second thread with their own connection.
+The asyncio loop never touches the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
+from gateway.store import sqlite_reads, sqlite_writes
+from gateway.store.base import AddResult, MessageFilter, Page, StoreUnavailable
+from gateway.store.group import AddOp, GroupCommit
+from gateway.store.migrator import migrate_sqlite
+from gateway.store.sqlite_writes import WriteOp
+
+__all__ = ("SqliteStore", "connect_sqlite", "migrate_sqlite_file")
+
+_T = TypeVar("_T")
+_BUSY_TIMEOUT_MS = 5000
+
+
+def connect_sqlite(path: str) -> sqlite3.Connection:
+    """Open ``path`` in autocommit mode (transactions are explicit) with the store's pragmas."""
+    conn = sqlite3.connect(path, isolation_level=None, cached_statements=256)
+    conn.execute("PRAGMA journal_mode = WAL")
+    # FULL: the WAL is fsync'd at every commit, so an acknowledged message survives a power cut.
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def migrate_sqlite_file(path: str) -> list[str]:
+    """Apply pending migrations to the database file at ``path`` (created if missing); return their ids."""
+    conn, applied = _open_migrated(path)
+    conn.close()
+    return applied
+
+
+def _open_migrated(path: str) -> tuple[sqlite3.Connection, list[str]]:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = connect_sqlite(path)
+    try:
+        return conn, migrate_sqlite(conn)
+    except BaseException:
+        conn.close()
+        raise
+
+
+class SqliteStore:
+    """A :class:`~gateway.store.base.Store` on a SQLite file.
+
+    Group commit makes :attr:`commit_count` far smaller than the number of writes under concurrency.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._writer: ThreadPoolExecutor | None = None
+        self._reader: ThreadPoolExecutor | None = None
+        self._write_conn: sqlite3.Connection | None = None
+        self._read_conn: sqlite3.Connection | None = None
+        self._group: GroupCommit[AddOp | WriteOp] = GroupCommit(self._commit)
+
+    @property
+    def commit_count(self) -> int:
+        """Write transactions committed so far."""
+        return self._group.commits
+
+    async def open(self) -> None:
+        """Create the file (and its directory) if missing, apply migrations and connect the reader."""
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="store-reader")
+        self._write_conn, _ = await self._run(self._writer, _open_migrated, self._path)
+        self._read_conn = await self._run(self._reader, connect_sqlite, self._path)
+
+    async def close(self) -> None:
+        """Wait for queued writes to commit, then close both connections."""
+        await self._group.drain()
+        for executor, conn in ((self._writer, self._write_conn), (self._reader, self._read_conn)):
+            if executor is not None:
+                if conn is not None:
+                    await self._run(executor, conn.close)
+                executor.shutdown(wait=False)
+        self._writer = self._reader = self._write_conn = self._read_conn = None
+
+    async def ping(self) -> bool:
+        """Return whether the reader connection answers."""
+        try:
+            await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
+        except (StoreUnavailable, sqlite3.Error, RuntimeError):
+            return False
+        return True
+
+    async def add(self, new: NewMessage, *, idempotency_window: float) -> AddResult:
+        """See :meth:`Store.add`; returns after the commit that holds the row."""
+        result: AddResult = await self._write(AddOp(new, idempotency_window))
+        return result
+
+    async def claim(
+        self, *, now: float, limit: int, lease: float, exclude_vendors: frozenset[str] = frozenset()
+    ) -> list[StoredMessage]:
+        """See :meth:`Store.claim`: the write transaction is the only one on the database, so it is atomic."""
+        claimed: list[StoredMessage] = await self._write(
+            functools.partial(sqlite_writes.claim, now=now, limit=limit, lease=lease, exclude_vendors=exclude_vendors)
+        )
+        return claimed
+
+    async def transition(
+        self,
+        message_id: str,
+        status: Status,
+        reason: str,
+        *,
+        now: float,
+        expect: frozenset[Status] | None = None,
+        attempt: Attempt | None = None,
+        next_attempt_at: float | None = None,
+        vendor_message_id: str | None = None,
+        vendor_request: dict[str, object] | None = None,
+    ) -> None:
+        """See :meth:`Store.transition`."""
+        await self._write(
+            functools.partial(
+                sqlite_writes.transition,
+                message_id=message_id,
+                status=status,
+                reason=reason,
+                now=now,
+                expect=expect,
+                attempt=attempt,
+                next_attempt_at=next_attempt_at,
+                vendor_message_id=vendor_message_id,
+                vendor_request=vendor_request,
+            )
+        )
+
+    async def record_attempt(self, message_id: str, attempt: Attempt, reason: str, *, now: float) -> None:
+        """See :meth:`Store.record_attempt`."""
+        await self._write(
+            functools.partial(
+                sqlite_writes.record_attempt, message_id=message_id, attempt=attempt, reason=reason, now=now
+            )
+        )
+
+    async def link_fallback(self, parent_id: str, child: NewMessage, reason: str, *, now: float) -> None:
+        """See :meth:`Store.link_fallback`."""
+        await self._write(
+            functools.partial(sqlite_writes.link_fallback, parent_id=parent_id, child=child, reason=reason, now=now)
+        )
+
+    async def get(self, message_id: str) -> MessageDetail | None:
+        """See :meth:`Store.get`."""
+        return await self._read(functools.partial(sqlite_reads.get, message_id=message_id))
+
+    async def search(self, criteria: MessageFilter, *, limit: int, cursor: str | None = None) -> Page:
+        """See :meth:`Store.search`."""
+        return await self._read(functools.partial(sqlite_reads.search, criteria=criteria, limit=limit, cursor=cursor))
+
+    async def count_by_status(self) -> dict[Status, int]:
+        """See :meth:`Store.count_by_status`."""
+        return await self._read(sqlite_reads.count_by_status)
+
+    async def _read(self, op: Callable[[sqlite3.Connection], _T]) -> _T:
+        if self._reader is None or self._read_conn is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        return await self._run(self._reader, op, self._read_conn)
+
+    async def _write(self, op: AddOp | WriteOp) -> Any:
+        """Queue ``op`` for the next group commit and wait for that commit."""
+        if self._writer is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        return await self._group.submit(op)
+
+    async def _commit(self, ops: list[AddOp | WriteOp]) -> list[object]:
+        """Run one batch on the writer thread, in one transaction."""
+        if self._writer is None or self._write_conn is None:
+            raise StoreUnavailable("the SQLite store is closed")
+        return await self._run(self._writer, sqlite_writes.run_batch, self._write_conn, ops)
+
+    @staticmethod
+    async def _run(executor: ThreadPoolExecutor, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn`` on ``executor``'s thread; SQLite trouble becomes :class:`StoreUnavailable`."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"SQLite: {exc}") from exc

@@ -1,0 +1,56 @@
+"""The SQLite read operations; they run on the store's reader thread and connection (WAL lets reads run while
+the writer commits)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from gateway.models import MessageDetail, Status
+from gateway.store.base import MessageFilter, Page
+from gateway.store.rows import (
+    ATTEMPT_COLUMNS,
+    EVENT_COLUMNS,
+    attempt_from_row,
+    event_from_row,
+    message_columns,
+    stored_message,
+)
+from gateway.store.search import page_from, search_query
+
+__all__ = ("count_by_status", "get", "search")
+
+_GET = f"SELECT {message_columns()}, raw_body FROM messages WHERE id = ?"  # noqa: S608
+_ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE message_id = ? ORDER BY id"  # noqa: S608
+_EVENTS = f"SELECT {EVENT_COLUMNS} FROM events WHERE message_id = ? ORDER BY id"  # noqa: S608
+
+
+def get(conn: sqlite3.Connection, message_id: str) -> MessageDetail | None:
+    """Return a message with its attempts and events, read in one snapshot."""
+    conn.execute("BEGIN")
+    with conn:
+        row = conn.execute(_GET, (message_id,)).fetchone()
+        if row is None:
+            return None
+        attempts = conn.execute(_ATTEMPTS, (message_id,)).fetchall()
+        events = conn.execute(_EVENTS, (message_id,)).fetchall()
+    return MessageDetail(
+        record=stored_message(row),
+        raw_body=row[-1],
+        attempts=tuple(map(attempt_from_row, attempts)),
+        events=tuple(map(event_from_row, events)),
+    )
+
+
+def search(conn: sqlite3.Connection, criteria: MessageFilter, *, limit: int, cursor: str | None) -> Page:
+    """Return one page of matching messages, newest first."""
+    sql, params = search_query(
+        criteria, limit=limit, cursor=cursor, columns=message_columns(), placeholder="?", sqlite=True
+    )
+    return page_from([stored_message(row) for row in conn.execute(sql, params)], limit)
+
+
+def count_by_status(conn: sqlite3.Connection) -> dict[Status, int]:
+    """Return the number of messages in each status that has any."""
+    return {
+        Status(status): count for status, count in conn.execute("SELECT status, count(*) FROM messages GROUP BY status")
+    }

@@ -1,0 +1,211 @@
+"""The SQLite write operations; they run on the store's single writer thread, inside one batch transaction.
+
+:func:`run_batch` is the group commit: every operation queued while the previous commit was running shares one
+``BEGIN IMMEDIATE`` ... ``COMMIT`` (one fsync). Adds go in bulk with ``executemany``; every other operation runs
+in its own savepoint, so one failing operation (a stale transition) leaves the others in the batch intact.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from gateway.models import Attempt, NewMessage, Status, StoredMessage
+from gateway.store.base import AddResult, StaleTransition, StoreUnavailable
+from gateway.store.group import AddOp
+from gateway.store.rows import (
+    ATTEMPT_COLUMNS,
+    INSERT_COLUMNS,
+    attempt_values,
+    encode_json,
+    insert_values,
+    message_columns,
+    stored_message,
+)
+
+__all__ = (
+    "CLAIM_DUE_SQL",
+    "CLAIM_EXPIRED_SQL",
+    "WriteOp",
+    "claim",
+    "link_fallback",
+    "record_attempt",
+    "run_batch",
+    "transition",
+)
+
+WriteOp = Callable[[sqlite3.Connection], object]
+
+_INSERT_MESSAGE = f"INSERT INTO messages ({INSERT_COLUMNS}) VALUES ({', '.join('?' * 17)})"  # noqa: S608
+_INSERT_EVENT = "INSERT INTO events (message_id, at, status, reason) VALUES (?, ?, ?, ?)"
+_INSERT_ATTEMPT = f"INSERT INTO attempts (message_id, {ATTEMPT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+_UPSERT_KEY = (
+    "INSERT INTO idempotency_keys (key, message_id, created_at) VALUES (?, ?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET message_id = excluded.message_id, created_at = excluded.created_at"
+)
+_FIND_KEY = "SELECT message_id, created_at FROM idempotency_keys WHERE key = ?"
+# INDEXED BY: without statistics SQLite would pick messages_status and sort the whole queue; the partial indexes
+# give the due messages already in order, so the LIMIT stops the scan.
+CLAIM_DUE_SQL = (
+    "SELECT id, next_attempt_at FROM messages INDEXED BY messages_due WHERE status IN ('queued', 'retrying', 'held') "
+    "AND next_attempt_at <= ? AND vendor NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at LIMIT ?"
+)
+CLAIM_EXPIRED_SQL = (
+    "SELECT id, lease_until FROM messages INDEXED BY messages_lease WHERE status = 'sending' "
+    "AND lease_until < ? AND vendor NOT IN (SELECT value FROM json_each(?)) ORDER BY lease_until LIMIT ?"
+)
+_TAKE = (
+    "UPDATE messages SET status = 'sending', lease_until = ?, updated_at = ? "  # noqa: S608
+    f"WHERE id IN (SELECT value FROM json_each(?)) RETURNING {message_columns()}"
+)
+_TRANSITION = (
+    "UPDATE messages SET status = ?, updated_at = ?, lease_until = NULL, next_attempt_at = ?, "
+    "attempt_count = attempt_count + ?, vendor_message_id = coalesce(?, vendor_message_id), "
+    "vendor_request = coalesce(?, vendor_request) WHERE id = ?"
+)
+
+
+def run_batch(conn: sqlite3.Connection, ops: Sequence[AddOp | WriteOp]) -> list[object]:
+    """Run ``ops`` in one transaction and commit it; return each result, or the exception it raised.
+
+    Raises:
+        sqlite3.Error: The transaction itself failed (nothing of the batch was committed).
+    """
+    outcomes: list[object] = [None] * len(ops)
+    adds = [index for index, op in enumerate(ops) if isinstance(op, AddOp)]
+    conn.execute("BEGIN IMMEDIATE")
+    with conn:
+        if adds:
+            added = _add_all(conn, [op for op in ops if isinstance(op, AddOp)])
+            for index, outcome in zip(adds, added, strict=True):
+                outcomes[index] = outcome
+        for index, op in enumerate(ops):
+            if not isinstance(op, AddOp):
+                outcomes[index] = _in_savepoint(conn, op)
+    return outcomes
+
+
+def _add_all(conn: sqlite3.Connection, adds: list[AddOp]) -> list[object]:
+    """Add in bulk; if the bulk insert fails, add one by one so that only the faulty add fails."""
+    try:
+        return list(_in_savepoint_raising(conn, lambda c: _add_many(c, adds)))
+    except sqlite3.IntegrityError:
+        return [_in_savepoint(conn, functools.partial(_add_one, op=op)) for op in adds]
+
+
+def _add_one(conn: sqlite3.Connection, op: AddOp) -> AddResult:
+    return _add_many(conn, [op])[0]
+
+
+def _add_many(conn: sqlite3.Connection, adds: list[AddOp]) -> list[AddResult]:
+    results = []
+    fresh: list[NewMessage] = []
+    # Keys first seen earlier in this same batch count as seen.
+    seen: dict[str, tuple[str, float]] = {}
+    for op in adds:
+        new = op.new
+        first = seen.get(new.idempotency_key) or conn.execute(_FIND_KEY, (new.idempotency_key,)).fetchone()
+        if first is not None and first[1] >= new.created_at - op.window:
+            results.append(AddResult(first[0], duplicate=True))
+            continue
+        seen[new.idempotency_key] = (new.id, new.created_at)
+        fresh.append(new)
+        results.append(AddResult(new.id, duplicate=False))
+    _insert(conn, fresh)
+    return results
+
+
+def _insert(conn: sqlite3.Connection, news: Sequence[NewMessage], parent_id: str | None = None) -> None:
+    conn.executemany(_INSERT_MESSAGE, [insert_values(new, parent_id or new.parent_id) for new in news])
+    conn.executemany(_INSERT_EVENT, [(new.id, new.created_at, new.status.value, new.reason) for new in news])
+    conn.executemany(_UPSERT_KEY, [(new.idempotency_key, new.id, new.created_at) for new in news])
+
+
+def claim(
+    conn: sqlite3.Connection, *, now: float, limit: int, lease: float, exclude_vendors: frozenset[str]
+) -> list[StoredMessage]:
+    """Take up to ``limit`` due messages, oldest due first (see :meth:`Store.claim`)."""
+    params = (now, encode_json(sorted(exclude_vendors)), limit)
+    due = conn.execute(CLAIM_DUE_SQL, params).fetchall() + conn.execute(CLAIM_EXPIRED_SQL, params).fetchall()
+    chosen = sorted(due, key=lambda row: (row[1], row[0]))[:limit]
+    if not chosen:
+        return []
+    order = {row[0]: position for position, row in enumerate(chosen)}
+    rows = conn.execute(_TAKE, (now + lease, now, encode_json(list(order)))).fetchall()
+    return sorted((stored_message(row) for row in rows), key=lambda message: order[message.id])
+
+
+def transition(
+    conn: sqlite3.Connection,
+    message_id: str,
+    status: Status,
+    reason: str,
+    *,
+    now: float,
+    expect: frozenset[Status] | None,
+    attempt: Attempt | None,
+    next_attempt_at: float | None,
+    vendor_message_id: str | None,
+    vendor_request: dict[str, object] | None,
+) -> None:
+    """Move a message and record its event (and attempt) (see :meth:`Store.transition`)."""
+    row = conn.execute("SELECT status FROM messages WHERE id = ?", (message_id,)).fetchone()
+    if row is None:
+        raise KeyError(message_id)
+    if expect is not None and Status(row[0]) not in expect:
+        raise StaleTransition(f"message {message_id} is {row[0]}, not {'/'.join(sorted(expect))}")
+    request = None if vendor_request is None else encode_json(vendor_request)
+    counted = 0 if attempt is None else 1
+    conn.execute(_TRANSITION, (status.value, now, next_attempt_at, counted, vendor_message_id, request, message_id))
+    if attempt is not None:
+        conn.execute(_INSERT_ATTEMPT, attempt_values(message_id, attempt))
+    conn.execute(_INSERT_EVENT, (message_id, now, status.value, reason))
+
+
+def record_attempt(conn: sqlite3.Connection, message_id: str, attempt: Attempt, reason: str, *, now: float) -> None:
+    """Record an attempt that keeps the claim (see :meth:`Store.record_attempt`)."""
+    row = conn.execute(
+        "UPDATE messages SET attempt_count = attempt_count + 1, updated_at = ? WHERE id = ? RETURNING status",
+        (now, message_id),
+    ).fetchone()
+    if row is None:
+        raise KeyError(message_id)
+    conn.execute(_INSERT_ATTEMPT, attempt_values(message_id, attempt))
+    conn.execute(_INSERT_EVENT, (message_id, now, row[0], reason))
+
+
+def link_fallback(conn: sqlite3.Connection, parent_id: str, child: NewMessage, reason: str, *, now: float) -> None:
+    """Add ``child`` and point its parent at it (see :meth:`Store.link_fallback`)."""
+    moved = conn.execute(
+        "UPDATE messages SET status = ?, updated_at = ?, lease_until = NULL, next_attempt_at = NULL, child_id = ? "
+        "WHERE id = ?",
+        (Status.FALLBACK.value, now, child.id, parent_id),
+    )
+    if moved.rowcount == 0:
+        raise KeyError(parent_id)
+    conn.execute(_INSERT_EVENT, (parent_id, now, Status.FALLBACK.value, reason))
+    _insert(conn, [child], parent_id)
+
+
+def _in_savepoint(conn: sqlite3.Connection, op: WriteOp) -> object:
+    """Run ``op``; on failure undo only its writes and return the exception (as the store raises it)."""
+    try:
+        return _in_savepoint_raising(conn, op)
+    except sqlite3.OperationalError as exc:
+        return StoreUnavailable(f"SQLite: {exc}")
+    except Exception as exc:
+        return exc
+
+
+def _in_savepoint_raising(conn: sqlite3.Connection, op: Callable[[sqlite3.Connection], Any]) -> Any:
+    conn.execute("SAVEPOINT op")
+    try:
+        result = op(conn)
+    except BaseException:
+        conn.execute("ROLLBACK TO op")
+        conn.execute("RELEASE op")
+        raise
+    conn.execute("RELEASE op")
+    return result
