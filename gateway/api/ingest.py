@@ -14,7 +14,8 @@ from gateway.api.auth import require_ingest_token
 from gateway.api.problems import Problem
 from gateway.metrics import INGEST
 from gateway.models import NewMessage, Status, new_message_id
-from gateway.normalise.inbound import InvalidMessage, idempotency_key, normalise_body
+from gateway.normalise.errors import FieldError, InvalidMessage
+from gateway.normalise.inbound import idempotency_key, normalise_body
 from gateway.store.base import StoreUnavailable
 
 __all__ = ("IngestAnswer", "receive_braze_message")
@@ -50,11 +51,16 @@ async def receive_braze_message(request: Request[Any, Any, State], state: State)
     except InvalidMessage as exc:
         INGEST.labels("invalid").inc()
         raise Problem(422, _summary(len(exc.errors)), errors=exc.errors) from None
+    vendor = message.vendor or state.settings.vendor_for(message.channel)
+    if (vendor, message.channel) not in state.runtime.adapters:
+        INGEST.labels("invalid").inc()
+        error = FieldError("vendor", f"{vendor} is not configured for {message.channel} on this gateway.")
+        raise Problem(422, _summary(1), errors=[error])
     now = state.clock()
     new = NewMessage(
         id=new_message_id(),
         idempotency_key=idempotency_key(request.headers.get("idempotency-key"), body, message),
-        vendor=message.vendor or state.settings.vendor_for(message.channel),
+        vendor=vendor,
         message=message,
         raw_body=raw,
         status=Status.QUEUED,

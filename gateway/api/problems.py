@@ -10,7 +10,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from gateway.normalise.inbound import FieldError
+from gateway.normalise.errors import FieldError
 
 __all__ = ("PROBLEM_JSON", "Problem", "ProblemDetails", "handle_http_exception", "handle_problem", "handle_unexpected")
 

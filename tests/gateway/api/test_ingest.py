@@ -139,3 +139,13 @@ async def test_openapi_schema_names_the_routes(client: Client) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
     assert "/v1/braze/messages" in schema["paths"]
     assert schema["paths"]["/v1/braze/messages"]["post"]["operationId"] == "receiveBrazeMessage"
+
+
+async def test_vendor_chosen_per_message(client: Client, app: Litestar) -> None:
+    response = await client.post(URL, json=SEED_BODY | {"vendor": "solapi"}, headers=ingest_headers())
+    assert response.status_code == 202, response.text
+    detail = await app.state.store.get(response.json()["messageId"])
+    assert detail.record.vendor == "solapi"
+    wrong = await client.post(URL, json=SEED_BODY | {"vendor": "sendgrid", "dispatchId": "x"}, headers=ingest_headers())
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["field"] == "vendor"
