@@ -22,7 +22,7 @@ from pathlib import Path
 import msgspec
 from loadgen import WrkResult, WrkRun, run_wrk, write_script
 from payload import body_parts
-from server import AppSpec, Server, serve, server_env
+from server import AppSpec, Server, cpu_seconds, serve, server_env
 from stores import Target, open_target
 
 __all__ = ("Outcome", "main")
@@ -37,11 +37,12 @@ _BAR_CONNECTIONS = 64
 
 
 class Outcome(msgspec.Struct, frozen=True):
-    """One app's warm-up and measured run."""
+    """One app's warm-up and measured run, and the server's CPU time per request of the measured run."""
 
     name: str
     warmup: WrkResult
     result: WrkResult
+    cpu_ms_per_request: float | None
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -76,10 +77,13 @@ def _measure(name: str, server: Server, script: Path, args: argparse.Namespace) 
     print(f"  {name}: warm-up {args.warmup:g} s, then {args.duration:g} s", flush=True)
     warmup = _load(server, script, args, "warmup")
     profiler = _start_profiler(server.pid, args) if args.profile and name == "gateway" else None
+    cpu_before = cpu_seconds(server.pid)
     result = _load(server, script, args, "run")
+    cpu_after = cpu_seconds(server.pid)
     if profiler is not None:
         profiler.wait()
-    return Outcome(name, warmup, result)
+    cpu = None if cpu_before is None or cpu_after is None else 1000 * (cpu_after - cpu_before) / result.requests
+    return Outcome(name, warmup, result, cpu)
 
 
 def _start_profiler(pid: int, args: argparse.Namespace) -> subprocess.Popen[bytes]:
@@ -112,13 +116,14 @@ def _gateway(tmp: Path, script: Path, args: argparse.Namespace, target: Target) 
         return _measure("gateway", server, script, args)
 
 
-_HEADER = ("app", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "202", "other")
-_LINE = "{:<8} {:>11} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9}"
+_HEADER = ("app", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "CPU ms/req", "202", "other")
+_LINE = "{:<8} {:>11} {:>8} {:>8} {:>8} {:>8} {:>10} {:>9} {:>9}"
 
 
 def _row(outcome: Outcome) -> str:
     r = outcome.result
     cells = (f"{r.rps:,.0f}", f"{r.p50_ms:.2f}", f"{r.p90_ms:.2f}", f"{r.p99_ms:.2f}", f"{r.max_ms:.1f}")
+    cells += ("n/a" if outcome.cpu_ms_per_request is None else f"{outcome.cpu_ms_per_request:.3f}",)
     return _LINE.format(outcome.name, *cells, f"{r.accepted:,}", f"{sum(r.failures.values()):,}")
 
 
@@ -138,6 +143,9 @@ def _report(bare: Outcome, gateway: Outcome, by_status: dict[str, int], args: ar
     ratio = gateway.result.rps / bare.result.rps
     note = "" if args.connections == _BAR_CONNECTIONS else f" (the bars are set at {_BAR_CONNECTIONS} connections)"
     print(f"\nratio gateway/bare  {ratio:.2f}   bar ≥ {_RATIO_BAR}: {_verdict(ratio >= _RATIO_BAR)}{note}")
+    if bare.cpu_ms_per_request and gateway.cpu_ms_per_request:
+        cost = bare.cpu_ms_per_request / gateway.cpu_ms_per_request
+        print(f"CPU bare/gateway    {cost:.2f}   (per request: the ratio to expect if both got the same CPU)")
     p99 = gateway.result.p99_ms
     print(f"gateway p99         {p99:.1f} ms   bar < {_P99_BAR_MS:g} ms: {_verdict(p99 < _P99_BAR_MS)}{note}")
     valid = True
