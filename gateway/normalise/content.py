@@ -15,8 +15,9 @@ _ZERO_WIDTH = re.compile(
 )
 _BLANK_RUN = re.compile(r"\n{4,}")
 _NEWLINES = re.compile(r"\s*\n\s*")
-# Whole expressions first, so the snippet shows what the template meant; then lone openers.
-_UNRENDERED = re.compile(r"\{\{.{0,80}?\}\}|\{%.{0,80}?%\}|\$\{[^}\n]{0,80}\}|\{\{|\{%", re.DOTALL)
+# Whole expressions first (a Braze attribute ${...} inside {{ }} included), so the snippet shows what the template
+# meant; then lone openers.
+_UNRENDERED = re.compile(r"\{\{(?:\$\{[^}\n]*\}|.){0,80}?\}\}|\{%.{0,80}?%\}|\$\{[^}\n]{0,80}\}|\{\{|\{%", re.DOTALL)
 _SNIPPET_MAX = 40
 
 

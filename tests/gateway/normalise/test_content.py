@@ -78,6 +78,7 @@ def test_tidy_and_single_line() -> None:
         ("{{ ${first_name} }}님, 안녕하세요", "{{ ${first_name} }}"),
         ("안녕하세요 {{first_name | default: '서포터'}}님", "{{first_name | default: '서포터'}}"),
         ("{% if vip %}VIP{% endif %} 혜택", "{% if vip %}"),
+        ("{{campaign.${name}}} 안내", "{{campaign.${name}}}"),
         ("가격: ${price}원", "${price}"),
         ("오늘만 {{ 특가", "{{ 특가"),
         ("오늘만 {% 특가\n다음 줄", "{% 특가"),

@@ -1,0 +1,197 @@
+"""Turning a received Braze body into an :class:`~gateway.models.OutboundMessage` (SPEC §3, §4, §5).
+
+Every problem of a body is reported at once, each naming the body's key, in words a marketer reading Braze's
+Message Activity Log can act on. Nothing here reads settings: the :class:`Policy` is passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal, cast
+
+from gateway.channels.rules import apply_channel_rules
+from gateway.models import BrazeContext, Channel, OutboundMessage
+from gateway.normalise.buttons import LinkRules, ReadButtons, read_buttons, read_link
+from gateway.normalise.content import normalise_markup, normalise_text
+from gateway.normalise.errors import FieldError, InvalidMessage
+from gateway.normalise.idempotency import idempotency_key
+from gateway.normalise.links import Utm
+from gateway.normalise.policy import Policy, policy_from_settings
+from gateway.normalise.recipients import RecipientError, normalise_email, normalise_phone
+from gateway.normalise.values import ValueReader
+
+__all__ = (
+    "FieldError",
+    "InvalidMessage",
+    "Policy",
+    "idempotency_key",
+    "normalise_body",
+    "policy_from_settings",
+)
+
+_CHANNELS: tuple[Channel, ...] = ("kakao", "lms", "email")
+_BRAZE_KEYS = {
+    "campaign_id": "campaignId",
+    "campaign_name": "campaignName",
+    "dispatch_id": "dispatchId",
+    "canvas_id": "canvasId",
+    "canvas_step_id": "canvasStepId",
+    "send_id": "sendId",
+}
+
+
+def normalise_body(body: Mapping[str, Any], policy: Policy) -> OutboundMessage:
+    """Validate and normalise a Braze body, then apply its channel's rules.
+
+    Args:
+        body: The decoded JSON object (or form fields); every value may be a string, ``""`` means missing.
+        policy: Defaults, link rules and the advertising LMS text.
+
+    Returns:
+        The final message (for LMS the content already carries the advertising text); ``notes`` say what was
+        changed.
+
+    Raises:
+        InvalidMessage: With every problem found.
+    """
+    reader = ValueReader()
+    notes: list[str] = []
+    channel = _channel(reader, body)
+    user_id = _user_id(reader, body)
+    phone, email = _recipient(reader, body, channel)
+    content = _content(reader, body, channel)
+    subject = _subject(reader, body, channel)
+    braze = BrazeContext(**{attr: reader.text(key, body.get(key)) for attr, key in _BRAZE_KEYS.items()})
+    buttons = _buttons(reader, body, policy, channel, braze.campaign_name)
+    image_url = _image(reader, body, channel, notes)
+    ad = _ad(reader, body, channel, notes)
+    fallback = _fallback(reader, body, channel, policy)
+    vendor = _vendor(reader, body, channel, policy)
+    if channel is None:
+        raise InvalidMessage(reader.errors)
+    draft = OutboundMessage(
+        channel=channel,
+        user_id=user_id,
+        content=content,
+        phone=phone,
+        email=email,
+        subject=subject,
+        buttons=buttons.buttons,
+        image_url=image_url,
+        ad=ad,
+        fallback=fallback,
+        vendor=vendor,
+        braze=braze,
+        notes=tuple(notes),
+    )
+    result = apply_channel_rules(draft, policy, buttons.fields)
+    if reader.errors or result.errors:
+        raise InvalidMessage([*reader.errors, *result.errors])
+    return result.message
+
+
+def _channel(reader: ValueReader, body: Mapping[str, Any]) -> Channel | None:
+    raw = reader.required("channel", body.get("channel"), "missing; use kakao, lms or email")
+    return None if raw is None else cast(Channel | None, reader.choice("channel", raw, _CHANNELS))
+
+
+def _user_id(reader: ValueReader, body: Mapping[str, Any]) -> str:
+    user_id = reader.required("userId", body.get("userId"), "missing; set it to the Braze external id ({{${user_id}}})")
+    if user_id is None:
+        return ""
+    reader.rendered("userId", user_id)
+    return user_id
+
+
+def _content(reader: ValueReader, body: Mapping[str, Any], channel: Channel | None) -> str:
+    raw = reader.required("content", body.get("content"), "missing; the message has no text")
+    if raw is None:
+        return ""
+    content = normalise_markup(raw) if channel == "email" else normalise_text(raw)
+    if not content:
+        reader.fail("content", "empty once blank space and invisible characters are removed")
+    reader.rendered("content", content)
+    return content
+
+
+def _subject(reader: ValueReader, body: Mapping[str, Any], channel: Channel | None) -> str | None:
+    """The subject; KakaoTalk has none, so a kakao subject is ignored. Email's requirement is a channel rule."""
+    raw = reader.text("subject", body.get("subject"))
+    if raw is None or channel == "kakao":
+        return None
+    subject = normalise_text(raw)
+    reader.rendered("subject", subject)
+    return subject or None
+
+
+def _buttons(
+    reader: ValueReader, body: Mapping[str, Any], policy: Policy, channel: Channel | None, campaign: str | None
+) -> ReadButtons:
+    utm = Utm(policy.utm_source, channel, campaign) if policy.utm_source and channel else None
+    return read_buttons(body, reader, policy.default_button_name, LinkRules(utm, policy.link_hosts))
+
+
+def _image(reader: ValueReader, body: Mapping[str, Any], channel: Channel | None, notes: list[str]) -> str | None:
+    """The image link; normalised like a CTA link, but without UTM parameters or the host allow-list (CDNs)."""
+    raw = reader.text("imageUrl", body.get("imageUrl"))
+    if raw is None:
+        return None
+    image_url = read_link(reader, "imageUrl", raw, LinkRules())
+    if channel == "lms":
+        notes.append("imageUrl ignored: an LMS carries no image")
+        return None
+    return image_url
+
+
+def _recipient(reader: ValueReader, body: Mapping[str, Any], channel: Channel | None) -> tuple[str | None, str | None]:
+    """The phone (kakao, lms) or email (email) of the recipient; the other one is not kept."""
+    if channel in ("kakao", "lms"):
+        phone = reader.required(
+            "phone", body.get("phone"), "missing; KakaoTalk and LMS need the recipient's mobile number"
+        )
+        if phone is None:
+            return None, None
+        try:
+            return normalise_phone(phone), None
+        except RecipientError as exc:
+            reader.fail("phone", str(exc))
+            return None, None
+    if channel == "email":
+        email = reader.required("email", body.get("email"), "missing; an email needs the recipient's address")
+        if email is None:
+            return None, None
+        try:
+            return None, normalise_email(email)
+        except RecipientError as exc:
+            reader.fail("email", str(exc))
+    return None, None
+
+
+def _ad(reader: ValueReader, body: Mapping[str, Any], channel: Channel | None, notes: list[str]) -> bool:
+    ad = reader.flag("ad", body.get("ad"))
+    if channel == "kakao":
+        if ad is False:
+            notes.append("ad=false ignored: KakaoTalk brand messages are always advertising")
+        return True
+    return bool(ad)
+
+
+def _fallback(
+    reader: ValueReader, body: Mapping[str, Any], channel: Channel | None, policy: Policy
+) -> Literal["lms", "none"]:
+    """Kakao's fallback (the policy's default when not given); other channels never fall back."""
+    if channel != "kakao":
+        return "none"
+    fallback = reader.choice("fallback", body.get("fallback"), ("lms", "none"))
+    return cast(Literal["lms", "none"], fallback or policy.default_fallback)
+
+
+def _vendor(reader: ValueReader, body: Mapping[str, Any], channel: Channel | None, policy: Policy) -> str | None:
+    vendor = reader.text("vendor", body.get("vendor"))
+    if vendor is None or channel is None:
+        return None
+    allowed = policy.channel_vendors.get(channel, ())
+    if vendor.lower() in allowed:
+        return vendor.lower()
+    reader.fail("vendor", f'"{vendor[:20]}" cannot send {channel} messages; use {" or ".join(allowed)}')
+    return None

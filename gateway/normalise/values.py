@@ -1,0 +1,82 @@
+"""Reading typed values from a Braze body, where every value may arrive as a string, collecting errors."""
+
+from __future__ import annotations
+
+from gateway.normalise.content import find_unrendered
+from gateway.normalise.errors import FieldError
+
+__all__ = ("ValueReader",)
+
+_TRUE = frozenset({"true", "y", "yes", "1"})
+_FALSE = frozenset({"false", "n", "no", "0"})
+_SHOWN_MAX = 20
+
+
+class ValueReader:
+    """Converts body values and records a :class:`FieldError` for each one that cannot be used.
+
+    A missing key, ``null`` and ``""`` (what Braze renders for a missing attribute) all read as ``None``.
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+
+    def fail(self, field: str, message: str) -> None:
+        """Record a problem with ``field``."""
+        self.errors.append(FieldError(field, message))
+
+    def text(self, field: str, value: object) -> str | None:
+        """Text, stripped; numbers and booleans are accepted as their JSON spelling."""
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int | float):
+            return str(value)
+        if not isinstance(value, str):
+            self.fail(field, f"must be text, not {'a list' if isinstance(value, list) else 'an object'}")
+            return None
+        return value.strip() or None
+
+    def required(self, field: str, value: object, missing: str) -> str | None:
+        """Text that must be present; ``missing`` is the error when it is not (a non-text value has its own)."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            self.fail(field, missing)
+            return None
+        return self.text(field, value)
+
+    def flag(self, field: str, value: object) -> bool | None:
+        """A yes/no value: a JSON boolean, or true/false, Y/N, yes/no, 1/0 in any case."""
+        if isinstance(value, bool):
+            return value
+        text = self.text(field, value)
+        if text is None:
+            return None
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        self.fail(field, f'"{_shown(text)}" is not a yes/no value; use true or false')
+        return None
+
+    def choice(self, field: str, value: object, allowed: tuple[str, ...]) -> str | None:
+        """One of ``allowed`` (compared in lower case)."""
+        text = self.text(field, value)
+        if text is None:
+            return None
+        if text.lower() in allowed:
+            return text.lower()
+        self.fail(field, f'"{_shown(text)}" is not allowed; use {", ".join(allowed[:-1])} or {allowed[-1]}')
+        return None
+
+    def rendered(self, field: str, text: str) -> bool:
+        """Whether ``text`` is free of unrendered Liquid; records the snippet when it is not."""
+        snippet = find_unrendered(text)
+        if snippet is None:
+            return True
+        self.fail(field, f'contains Liquid that was not rendered: "{snippet}" (check the template and its defaults)')
+        return False
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 1] + "…"

@@ -1,0 +1,384 @@
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+import pytest
+
+from gateway.models import BrazeContext, Button
+from gateway.normalise.inbound import FieldError, InvalidMessage, Policy, normalise_body
+
+_POLICY = Policy(sender_name="와디즈", opt_out_080="080-123-4567")
+_LINK = "https://www.wadiz.kr/web/campaign/detail/356850"
+_SPEC_CONTENT = (
+    "서포터님,\n헤어케어 카테고리에서 지금 가장 핫한 프로젝트는? 지금 확인해 보세요.\n"
+    "✨[14억+ 앵콜] 미용실 50배 효과?! 단백질 쇼크 LPT 헤어팩🎉"
+)
+_SPEC_BODY: dict[str, Any] = {
+    "channel": "kakao",
+    "userId": "u-20250610-0001",
+    "phone": "010-1234-5678",
+    "content": _SPEC_CONTENT,
+    "buttonName": "지금 확인하기",
+    "buttonLinkMobile": _LINK,
+    "buttonLinkPC": _LINK,
+    "ad": "true",
+    "fallback": "lms",
+    "campaignId": "c1a2b3",
+    "campaignName": "realtime-best-category",
+    "dispatchId": "d-7f3e",
+}
+
+
+def _errors(body: dict[str, Any], policy: Policy = _POLICY) -> list[FieldError]:
+    with pytest.raises(InvalidMessage) as caught:
+        normalise_body(body, policy)
+    return caught.value.errors
+
+
+def _fields(body: dict[str, Any], policy: Policy = _POLICY) -> list[str]:
+    return [error.field for error in _errors(body, policy)]
+
+
+def test_spec_example_kakao() -> None:
+    message = normalise_body(_SPEC_BODY, _POLICY)
+    assert message.channel == "kakao"
+    assert message.user_id == "u-20250610-0001"
+    assert message.phone == "01012345678"
+    assert message.email is None
+    assert message.content == _SPEC_CONTENT
+    assert message.buttons == (Button("지금 확인하기", _LINK, _LINK),)
+    assert message.ad is True
+    assert message.fallback == "lms"
+    assert message.vendor is None
+    assert message.subject is None
+    assert message.braze == BrazeContext(
+        campaign_id="c1a2b3", campaign_name="realtime-best-category", dispatch_id="d-7f3e"
+    )
+    assert message.notes == ()
+
+
+def test_spec_example_with_utm_parameters_and_allowed_host() -> None:
+    policy = Policy(utm_source="braze", link_hosts=frozenset({"wadiz.kr"}))
+    message = normalise_body(_SPEC_BODY, policy)
+    tagged = f"{_LINK}?utm_source=braze&utm_medium=kakao&utm_campaign=realtime-best-category"
+    assert message.buttons == (Button("지금 확인하기", tagged, tagged),)
+
+
+def test_spec_example_as_lms() -> None:
+    message = normalise_body({**_SPEC_BODY, "channel": "lms"}, _POLICY)
+    assert message.content == (
+        "(광고)와디즈\n서포터님,\n헤어케어 카테고리에서 지금 가장 핫한 프로젝트는? 지금 확인해 보세요.\n"
+        f"[14억+ 앵콜] 미용실 50배 효과?! 단백질 쇼크 LPT 헤어팩\n\n지금 확인하기: {_LINK}\n무료거부 080-123-4567"
+    )
+    assert message.subject == "서포터님,"
+    assert message.fallback == "none"
+    assert message.buttons == ()
+
+
+def test_form_style_body_of_strings() -> None:
+    body = {
+        "channel": " LMS ",
+        "userId": "12345",
+        "phone": "+82 10 1234 5678",
+        "email": "",
+        "content": "서포터님&nbsp;안녕하세요\\n여름 특가 &amp; 혜택\u200b을 확인하세요   ",
+        "subject": "여름 특가",
+        "buttonName": "",
+        "buttonLinkMobile": "www.wadiz.kr/event/여름",
+        "buttonLinkPC": "",
+        "imageUrl": "",
+        "ad": "N",
+        "fallback": "lms",
+        "vendor": "SOLAPI",
+        "campaignId": "",
+        "dispatchId": "d-1",
+        "unknownKey": "kept in the raw body only",
+    }
+    message = normalise_body(body, _POLICY)
+    assert message.channel == "lms"
+    assert message.user_id == "12345"
+    assert message.phone == "01012345678"
+    assert message.ad is False
+    assert message.fallback == "none"
+    assert message.vendor == "solapi"
+    assert message.subject == "여름 특가"
+    assert message.content == (
+        "서포터님 안녕하세요\n여름 특가 & 혜택을 확인하세요\n\n자세히 보기: https://www.wadiz.kr/event/%EC%97%AC%EB%A6%84"
+    )
+    assert message.braze == BrazeContext(dispatch_id="d-1")
+
+
+def test_email_body() -> None:
+    body = {
+        "channel": "email",
+        "userId": "u1",
+        "email": " Supporter@Wadiz.KR ",
+        "phone": "not used for email",
+        "subject": "여름\n특가",
+        "content": '<p onclick="x()">안녕하세요</p><script>x()</script>',
+        "buttonLinkPC": "https://www.wadiz.kr/a",
+        "ad": True,
+    }
+    message = normalise_body(body, _POLICY)
+    assert message.email == "Supporter@wadiz.kr"
+    assert message.phone is None
+    assert message.subject == "여름 특가"
+    assert message.content.startswith("<p>안녕하세요</p><p ")
+    assert message.text == "안녕하세요\n\n자세히 보기 (https://www.wadiz.kr/a)"
+    assert message.ad is True
+    assert message.fallback == "none"
+
+
+def test_email_html_entities_stay_escaped() -> None:
+    body = {"channel": "email", "userId": "u1", "email": "a@wadiz.kr", "subject": "s", "content": "<p>&lt;b&gt;</p>"}
+    assert normalise_body(body, _POLICY).content == "<p>&lt;b&gt;</p>"
+
+
+def test_several_errors_are_all_reported() -> None:
+    body = {
+        "channel": "kakao",
+        "userId": "",
+        "phone": "02-123-4567",
+        "content": "{{ ${first_name} }}님, " + "가" * 1300,
+        "buttons": [
+            {"name": "보기", "linkMobile": "javascript:alert(1)"},
+            {"name": "이름만"},
+            {"name": "{{ name }}", "linkMobile": "https://wadiz.kr/x"},
+        ],
+        "ad": "maybe",
+        "fallback": "sms",
+        "vendor": "sendgrid",
+        "imageUrl": "ftp://files.wadiz.kr/a.png",
+    }
+    assert _errors(body) == [
+        FieldError("userId", "missing; set it to the Braze external id ({{${user_id}}})"),
+        FieldError("phone", "not a valid Korean mobile number (expected a form like 010-1234-5678)"),
+        FieldError(
+            "content",
+            'contains Liquid that was not rendered: "{{ ${first_name} }}" (check the template and its defaults)',
+        ),
+        FieldError(
+            "buttons[0].linkMobile", "javascript: links are not allowed; a link must start with https:// or http://"
+        ),
+        FieldError(
+            "buttons[1].linkMobile", 'the button "이름만" has no link; set buttons[1].linkMobile or buttons[1].linkPc'
+        ),
+        FieldError(
+            "buttons[2].name",
+            'contains Liquid that was not rendered: "{{ name }}" (check the template and its defaults)',
+        ),
+        FieldError("imageUrl", "ftp: links are not allowed; a link must start with https:// or http://"),
+        FieldError("ad", '"maybe" is not a yes/no value; use true or false'),
+        FieldError("fallback", '"sms" is not allowed; use lms or none'),
+        FieldError("vendor", '"sendgrid" cannot send kakao messages; use nhn or solapi'),
+        FieldError("content", "1,322 characters; KakaoTalk allows at most 1,300"),
+    ]
+
+
+def test_errors_never_show_the_phone_or_email() -> None:
+    kakao = _errors({**_SPEC_BODY, "phone": "010-9876-54"})
+    email = _errors({"channel": "email", "userId": "u1", "email": "kim.supporter@@wadiz.kr", "content": "본문"})
+    for error in [*kakao, *email]:
+        assert "9876" not in error.message
+        assert "kim.supporter" not in error.message
+
+
+def test_missing_channel_and_content() -> None:
+    assert _errors({"userId": "u1"}) == [
+        FieldError("channel", "missing; use kakao, lms or email"),
+        FieldError("content", "missing; the message has no text"),
+    ]
+
+
+def test_unknown_channel_still_reports_the_other_fields() -> None:
+    assert _fields({"channel": "sms", "userId": "u1", "content": "{% if x %}"}) == ["channel", "content"]
+
+
+def test_non_text_values_are_errors() -> None:
+    assert _errors({**_SPEC_BODY, "channel": ["kakao"], "userId": {"id": 1}}) == [
+        FieldError("channel", "must be text, not a list"),
+        FieldError("userId", "must be text, not an object"),
+    ]
+
+
+def test_numbers_are_accepted_as_text() -> None:
+    message = normalise_body({**_SPEC_BODY, "userId": 20250610, "campaignId": 42}, _POLICY)
+    assert message.user_id == "20250610"
+    assert message.braze.campaign_id == "42"
+
+
+def test_recipient_required_per_channel() -> None:
+    assert _fields({**_SPEC_BODY, "phone": ""}) == ["phone"]
+    assert _fields({**_SPEC_BODY, "channel": "lms", "phone": None}) == ["phone"]
+    email_body = {"channel": "email", "userId": "u1", "subject": "s", "content": "본문", "phone": "01012345678"}
+    assert _errors(email_body) == [FieldError("email", "missing; an email needs the recipient's address")]
+
+
+def test_content_blank_after_normalisation() -> None:
+    assert _errors({**_SPEC_BODY, "content": " \\n\u200b&nbsp; "}) == [
+        FieldError("content", "empty once blank space and invisible characters are removed")
+    ]
+
+
+def test_decomposed_hangul_content_is_composed() -> None:
+    message = normalise_body({**_SPEC_BODY, "content": unicodedata.normalize("NFD", _SPEC_CONTENT)}, _POLICY)
+    assert message.content == _SPEC_CONTENT
+
+
+def test_unrendered_liquid_in_subject_and_links() -> None:
+    body = {
+        **_SPEC_BODY,
+        "channel": "lms",
+        "subject": "{{campaign.${name}}}",
+        "buttonLinkMobile": "https://wadiz.kr/{{ project_id }}",
+    }
+    assert _errors(body) == [
+        FieldError(
+            "subject",
+            'contains Liquid that was not rendered: "{{campaign.${name}}}" (check the template and its defaults)',
+        ),
+        FieldError(
+            "buttonLinkMobile",
+            'contains Liquid that was not rendered: "{{ project_id }}" (check the template and its defaults)',
+        ),
+    ]
+
+
+def test_email_requires_a_subject() -> None:
+    body = {"channel": "email", "userId": "u1", "email": "a@wadiz.kr", "content": "<p>본문</p>", "subject": ""}
+    assert _errors(body) == [FieldError("subject", "an email needs a subject")]
+
+
+def test_kakao_ignores_a_subject() -> None:
+    assert normalise_body({**_SPEC_BODY, "subject": "{{ not checked }}"}, _POLICY).subject is None
+
+
+def test_button_list_and_single_cta_together() -> None:
+    body = {
+        **_SPEC_BODY,
+        "buttons": [
+            {"name": "모바일만", "linkMobile": "m.wadiz.kr/a"},
+            {"linkPc": "https://www.wadiz.kr/b"},
+            {"name": "", "linkMobile": "", "linkPc": ""},
+            {"name": "둘 다", "linkMobile": "https://m.wadiz.kr/c", "linkPc": "https://www.wadiz.kr/c"},
+        ],
+    }
+    assert normalise_body(body, _POLICY).buttons == (
+        Button("지금 확인하기", _LINK, _LINK),
+        Button("모바일만", "https://m.wadiz.kr/a", "https://m.wadiz.kr/a"),
+        Button("자세히 보기", "https://www.wadiz.kr/b", "https://www.wadiz.kr/b"),
+        Button("둘 다", "https://m.wadiz.kr/c", "https://www.wadiz.kr/c"),
+    )
+
+
+def test_default_button_name_comes_from_the_policy() -> None:
+    body = {**_SPEC_BODY, "buttonName": ""}
+    assert normalise_body(body, Policy(default_button_name="보러 가기")).buttons[0].name == "보러 가기"
+
+
+def test_buttons_as_text_is_an_error() -> None:
+    body = {**_SPEC_BODY, "buttons": '[{"name": "보기", "linkMobile": "https://wadiz.kr"}]'}
+    assert _errors(body) == [
+        FieldError(
+            "buttons",
+            "must be a list of {name, linkMobile, linkPc} in a raw JSON body, not text; "
+            "for one button use buttonName, buttonLinkMobile and buttonLinkPC",
+        )
+    ]
+
+
+def test_malformed_button_list() -> None:
+    assert _errors({**_SPEC_BODY, "buttons": {"name": "x"}}) == [
+        FieldError("buttons", "must be a list of {name, linkMobile, linkPc}")
+    ]
+    assert _errors({**_SPEC_BODY, "buttons": ["보기"]}) == [
+        FieldError("buttons[0]", "must be an object {name, linkMobile, linkPc}")
+    ]
+
+
+def test_at_most_five_buttons_in_total() -> None:
+    entry = {"name": "보기", "linkMobile": "https://wadiz.kr/a"}
+    assert len(normalise_body({**_SPEC_BODY, "buttons": [entry] * 4}, _POLICY).buttons) == 5
+    assert _errors({**_SPEC_BODY, "buttons": [entry] * 5}) == [
+        FieldError("buttons", "6 buttons; at most 5 are allowed")
+    ]
+    lms = {**_SPEC_BODY, "channel": "lms", "buttons": [entry] * 5}
+    assert _errors(lms) == [FieldError("buttons", "6 buttons; at most 5 are allowed")]
+
+
+def test_a_link_given_once_is_named_by_its_key() -> None:
+    long_link = "https://wadiz.kr/" + "a" * 1000
+    body = {**_SPEC_BODY, "buttonLinkMobile": "", "buttonLinkPC": long_link}
+    assert _errors(body) == [FieldError("buttonLinkPC", "1,017 characters; KakaoTalk allows at most 1,000 in a link")]
+
+
+def test_kakao_button_name_limit() -> None:
+    assert normalise_body({**_SPEC_BODY, "buttonName": "가" * 14}, _POLICY).buttons[0].name == "가" * 14
+    assert _errors({**_SPEC_BODY, "buttonName": "가" * 15}) == [
+        FieldError("buttonName", "15 characters; KakaoTalk allows at most 14 in a button name")
+    ]
+
+
+def test_link_host_allow_list() -> None:
+    body = {**_SPEC_BODY, "buttonLinkPC": "https://evil.example/x"}
+    assert _errors(body, Policy(link_hosts=frozenset({"wadiz.kr"}))) == [
+        FieldError("buttonLinkPC", "links to evil.example are not allowed; allowed hosts: wadiz.kr")
+    ]
+
+
+def test_image_url() -> None:
+    message = normalise_body({**_SPEC_BODY, "imageUrl": "static.wadiz.kr/배너.png"}, Policy(utm_source="braze"))
+    assert message.image_url == "https://static.wadiz.kr/%EB%B0%B0%EB%84%88.png"
+    lms = normalise_body({**_SPEC_BODY, "channel": "lms", "imageUrl": "https://static.wadiz.kr/a.png"}, _POLICY)
+    assert lms.image_url is None
+    assert "imageUrl ignored: an LMS carries no image" in lms.notes
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        *[("true", True), ("Y", True), ("1", True), ("YES", True), (True, True), (1, True)],
+        *[("false", False), ("n", False), ("0", False), ("No", False), (False, False), (0, False), ("", False)],
+    ],
+)
+def test_ad_flag_spellings(value: object, expected: bool) -> None:
+    body = {**_SPEC_BODY, "channel": "lms", "ad": value}
+    assert normalise_body(body, _POLICY).ad is expected
+
+
+def test_lms_is_not_advertising_by_default() -> None:
+    body = {key: value for key, value in _SPEC_BODY.items() if key != "ad"}
+    message = normalise_body({**body, "channel": "lms"}, _POLICY)
+    assert message.ad is False
+    assert message.content.startswith("서포터님,")
+
+
+def test_kakao_is_always_advertising() -> None:
+    message = normalise_body({**_SPEC_BODY, "ad": "false"}, _POLICY)
+    assert message.ad is True
+    assert message.notes == ("ad=false ignored: KakaoTalk brand messages are always advertising",)
+
+
+def test_fallback_default_and_choices() -> None:
+    assert normalise_body({**_SPEC_BODY, "fallback": ""}, Policy(default_fallback="none")).fallback == "none"
+    assert normalise_body({**_SPEC_BODY, "fallback": "NONE"}, _POLICY).fallback == "none"
+    assert normalise_body({**_SPEC_BODY, "fallback": ""}, _POLICY).fallback == "lms"
+
+
+def test_vendor_must_serve_the_channel() -> None:
+    assert normalise_body({**_SPEC_BODY, "vendor": "NHN"}, _POLICY).vendor == "nhn"
+    restricted = Policy(channel_vendors={"kakao": ("solapi",), "lms": ("nhn",), "email": ("sendgrid",)})
+    assert _errors({**_SPEC_BODY, "vendor": "nhn"}, restricted) == [
+        FieldError("vendor", '"nhn" cannot send kakao messages; use solapi')
+    ]
+
+
+def test_lms_over_the_limit_with_other_errors() -> None:
+    body = {**_SPEC_BODY, "channel": "lms", "phone": "1588-1234", "content": "가" * 1000}
+    assert _fields(body) == ["phone", "content"]
+
+
+def test_invalid_message_text_lists_every_error() -> None:
+    with pytest.raises(InvalidMessage, match=r"^channel: missing; use kakao, lms or email; userId: missing"):
+        normalise_body({"content": "본문"}, _POLICY)

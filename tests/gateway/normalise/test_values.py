@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import pytest
+
+from gateway.normalise.errors import FieldError
+from gateway.normalise.values import ValueReader
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("  ", None),
+        (" 값 ", "값"),
+        (42, "42"),
+        (1.5, "1.5"),
+        (True, "true"),
+        (False, "false"),
+    ],
+)
+def test_text(value: object, expected: str | None) -> None:
+    reader = ValueReader()
+    assert reader.text("key", value) == expected
+    assert reader.errors == []
+
+
+def test_text_rejects_lists_and_objects() -> None:
+    reader = ValueReader()
+    assert reader.text("a", ["x"]) is None
+    assert reader.text("b", {"x": 1}) is None
+    assert reader.errors == [
+        FieldError("a", "must be text, not a list"),
+        FieldError("b", "must be text, not an object"),
+    ]
+
+
+def test_required() -> None:
+    reader = ValueReader()
+    assert reader.required("a", " x ", "missing") == "x"
+    assert reader.required("b", "", "missing") is None
+    assert reader.required("c", ["x"], "missing") is None
+    assert reader.errors == [FieldError("b", "missing"), FieldError("c", "must be text, not a list")]
+
+
+@pytest.mark.parametrize("value", ["true", "TRUE", "y", "Yes", "1", True, 1])
+def test_flag_true(value: object) -> None:
+    assert ValueReader().flag("ad", value) is True
+
+
+@pytest.mark.parametrize("value", ["false", "N", "no", "0", False, 0])
+def test_flag_false(value: object) -> None:
+    assert ValueReader().flag("ad", value) is False
+
+
+def test_flag_missing_and_invalid() -> None:
+    reader = ValueReader()
+    assert reader.flag("ad", "") is None
+    assert reader.flag("ad", None) is None
+    assert reader.flag("ad", "perhaps not at all, thanks") is None
+    assert reader.flag("ad", 2) is None
+    assert reader.errors == [
+        FieldError("ad", '"perhaps not at all,…" is not a yes/no value; use true or false'),
+        FieldError("ad", '"2" is not a yes/no value; use true or false'),
+    ]
+
+
+def test_choice() -> None:
+    reader = ValueReader()
+    assert reader.choice("channel", " KAKAO ", ("kakao", "lms", "email")) == "kakao"
+    assert reader.choice("channel", "sms", ("kakao", "lms", "email")) is None
+    assert reader.errors == [FieldError("channel", '"sms" is not allowed; use kakao, lms or email')]
+
+
+def test_rendered() -> None:
+    reader = ValueReader()
+    assert reader.rendered("content", "안녕하세요")
+    assert not reader.rendered("content", "{{first_name}}님")
+    assert reader.errors == [
+        FieldError(
+            "content", 'contains Liquid that was not rendered: "{{first_name}}" (check the template and its defaults)'
+        )
+    ]
