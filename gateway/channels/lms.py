@@ -6,7 +6,8 @@ KS X 1001 (such as '똠') as 8-byte jamo sequences, while carriers count them as
 
 from __future__ import annotations
 
-import functools
+import codecs
+import re
 from collections.abc import Sequence
 
 import msgspec
@@ -32,6 +33,11 @@ MAX_BODY_BYTES = 2000
 MAX_SUBJECT_BYTES = 40
 _ELLIPSIS = "…"
 _BYTES_RULE = "EUC-KR bytes: Hangul 2, other characters 1"
+# Uncarriable characters are marked by the codec (one C-speed pass) with SUB, the control character meant for
+# "substitute"; a mark at a line start or after a space takes the space that followed the removed character.
+_MARK = "\x1a"
+_MARK_ERRORS = "gateway.cp949-mark"
+_MARKED_GAP = re.compile(f"(?:(?<=[ \n])|^){_MARK}+ ")
 
 
 def cp949_bytes(text: str) -> int:
@@ -47,34 +53,26 @@ def strip_uncarriable(text: str) -> tuple[str, int]:
     """Remove every character cp949 cannot encode (emoji, symbols outside KS X 1001).
 
     Returns:
-        The text, tidied where characters were removed (a space left doubled or trailing by a removed emoji
-        goes too), and how many code points were removed.
+        The text, tidied where characters were removed (a space left doubled or leading by a removed emoji goes
+        too, as do trailing spaces and emptied lines), and how many code points were removed.
     """
-    if _encodes(text):
+    marked = text.encode("cp949", errors=_MARK_ERRORS).decode("cp949")
+    removed = marked.count(_MARK) - text.count(_MARK)
+    if not removed:
         return text, 0
-    kept: list[str] = []
-    removed = 0
-    after_removal = False
-    for char in text:
-        if not _carriable(char):
-            removed += 1
-            after_removal = True
-            continue
-        # The space that separated a removed emoji from its neighbour would otherwise stay doubled.
-        if not (after_removal and char == " " and (not kept or kept[-1] in " \n")):
-            kept.append(char)
-        after_removal = False
-    return tidy("".join(kept)), removed
+    return tidy(_MARKED_GAP.sub("", marked).replace(_MARK, "")), removed
 
 
 def cut_to_bytes(text: str, limit: int) -> str:
-    """The longest prefix of ``text`` within ``limit`` cp949 bytes, never splitting a character."""
-    size = 0
-    for index, char in enumerate(text):
-        size += cp949_bytes(char)
-        if size > limit:
-            return text[:index]
-    return text
+    """The longest prefix of ``text`` within ``limit`` cp949 bytes, never splitting a character.
+
+    A character cp949 cannot encode counts as 1 byte, as in :func:`cp949_bytes`.
+    """
+    encoded = text.encode("cp949", errors="replace")
+    if len(encoded) <= limit:
+        return text
+    # Decoding the cut bytes drops a character split in two; the prefix has as many characters as that result.
+    return text[: len(encoded[: max(limit, 0)].decode("cp949", errors="ignore"))]
 
 
 def derive_subject(content: str) -> str | None:
@@ -142,17 +140,14 @@ def lms_from_kakao(message: OutboundMessage, policy: Policy) -> OutboundMessage:
     )
 
 
-def _encodes(text: str) -> bool:
-    try:
-        text.encode("cp949")
-    except UnicodeEncodeError:
-        return False
-    return True
+def _mark_uncarriable(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: one mark per character cp949 cannot encode."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    return _MARK * (error.end - error.start), error.end
 
 
-@functools.lru_cache(maxsize=4096)
-def _carriable(char: str) -> bool:
-    return _encodes(char)
+codecs.register_error(_MARK_ERRORS, _mark_uncarriable)
 
 
 def _button_lines(buttons: Sequence[Button]) -> list[str]:
@@ -216,6 +211,9 @@ def _fit(text: str, lines: list[str], budget: int, notes: list[str]) -> str:
 
 def _note_outside_ks_x_1001(text: str, notes: list[str]) -> None:
     """Note syllables outside KS X 1001 (cp949 extensions such as '똠') that older handsets may not show."""
+    # euc_kr writes such a syllable in 8 bytes where cp949 needs 2: equal sizes mean there is none.
+    if len(text.encode("euc_kr", "replace")) == cp949_bytes(text):
+        return
     rare = sorted({char for char in text if not char.isascii() and len(char.encode("euc_kr", "replace")) != 2})
     if rare:
         shown = "".join(rare)

@@ -72,6 +72,8 @@ def test_strip_uncarriable_keeps_carriable_text_untouched() -> None:
 
 def test_strip_uncarriable_tidies_lines_emptied_by_removal() -> None:
     assert strip_uncarriable("🎉🎉\n본문 🎉\n끝") == ("본문\n끝", 3)
+    assert strip_uncarriable("특가 🎉 🎉 마감") == ("특가 마감", 2)
+    assert strip_uncarriable("본문\n\n✨ 혜택") == ("본문\n\n혜택", 1)
 
 
 def test_cut_to_bytes_never_splits_a_character() -> None:
@@ -79,6 +81,9 @@ def test_cut_to_bytes_never_splits_a_character() -> None:
     assert cut_to_bytes("a가나", 4) == "a가"
     assert cut_to_bytes("abc", 3) == "abc"
     assert cut_to_bytes("abc", 0) == ""
+    assert cut_to_bytes("똠방각하", 7) == "똠방각"
+    # An uncarriable character counts as the one-byte "?" a carrier would show.
+    assert cut_to_bytes("a🎉가나", 4) == "a🎉가"
 
 
 def test_derive_subject_from_first_line_within_40_bytes() -> None:
