@@ -167,6 +167,13 @@ class StoredMessage(msgspec.Struct, frozen=True, kw_only=True):
     vendor_request: dict[str, Any] | None = None
     parent_id: str | None = None
     child_id: str | None = None
+    #: When staff last replayed the message; its retry budget counts from here rather than ``created_at``.
+    replayed_at: float | None = None
+
+    @property
+    def budget_start(self) -> float:
+        """Where the retry budget counts from: the last replay, else the creation."""
+        return self.created_at if self.replayed_at is None else self.replayed_at
 
     @property
     def channel(self) -> Channel:
