@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from msgspec.structs import replace
+
 from gateway.channels.common import CTA_FIELDS, ButtonFields
 from gateway.channels.kakao import check
 from gateway.models import Button, OutboundMessage
@@ -35,6 +37,18 @@ def test_line_breaks_at_and_over_the_limit() -> None:
     assert check(_kakao("\n".join(["줄"] * 100))) == []
     assert check(_kakao("\n".join(["줄"] * 101))) == [
         FieldError("content", "100 line breaks; KakaoTalk allows at most 99")
+    ]
+
+
+def test_image_bubble_limits_at_and_over() -> None:
+    image = "https://cdn.example.com/a.png"
+    assert check(replace(_kakao("가" * 400), image_url=image)) == []
+    assert check(replace(_kakao("가" * 401), image_url=image)) == [
+        FieldError("content", "401 characters; KakaoTalk allows at most 400 with an image")
+    ]
+    assert check(replace(_kakao("\n".join(["줄"] * 30)), image_url=image)) == []
+    assert check(replace(_kakao("\n".join(["줄"] * 31)), image_url=image)) == [
+        FieldError("content", "30 line breaks; KakaoTalk allows at most 29 with an image")
     ]
 
 
