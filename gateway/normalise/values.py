@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from gateway.normalise.content import find_unrendered
 from gateway.normalise.errors import FieldError
 
@@ -10,6 +12,8 @@ __all__ = ("ValueReader",)
 _TRUE = frozenset({"true", "y", "yes", "1"})
 _FALSE = frozenset({"false", "n", "no", "0"})
 _SHOWN_MAX = 20
+# Control characters carry nothing a recipient can see, carriers reject them, and PostgreSQL cannot store NUL.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class ValueReader:
@@ -36,7 +40,7 @@ class ValueReader:
         if not isinstance(value, str):
             self.fail(field, f"must be text, not {'a list' if isinstance(value, list) else 'an object'}")
             return None
-        return value.strip() or None
+        return _CONTROL.sub("", value).strip() or None
 
     def required(self, field: str, value: object, missing: str) -> str | None:
         """Text that must be present; ``missing`` is the error when it is not (a non-text value has its own)."""

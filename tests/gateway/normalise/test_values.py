@@ -81,3 +81,8 @@ def test_rendered() -> None:
             "content", 'contains Liquid that was not rendered: "{{first_name}}" (check the template and its defaults)'
         )
     ]
+
+
+def test_text_drops_control_characters_but_keeps_line_breaks_and_tabs() -> None:
+    assert ValueReader().text("content", "안녕\x00하세요\x07\n\t다음 줄\x1b") == "안녕하세요\n\t다음 줄"
+    assert ValueReader().text("userId", "\x00") is None
