@@ -221,7 +221,7 @@ class Dispatcher:
         paused_until = self._gate(record.vendor).breaker.paused_until
         next_at = max(now + delay, paused_until)
         problem = _describe(outcome.code, outcome.detail)
-        if next_at > record.created_at + self._settings.retry_budget:
+        if next_at > record.budget_start + self._settings.retry_budget:
             reason = f"retries exhausted after {logged.number} attempts: {problem}"
             await self._store.transition(
                 record.id, Status.DEAD, reason, now=now, expect=_SENDING, attempt=logged, vendor_request=sent

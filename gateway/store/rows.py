@@ -40,6 +40,7 @@ _COLUMNS = (
     "vendor_request",
     "parent_id",
     "child_id",
+    "replayed_at",
 )
 _JSON_COLUMNS = frozenset({"message", "vendor_request"})
 #: The columns :func:`insert_values` fills, in its order.
@@ -76,6 +77,7 @@ def stored_message(row: Sequence[Any]) -> StoredMessage:
         vendor_request=None if row[10] is None else _OBJECT.decode(row[10]),
         parent_id=row[11],
         child_id=row[12],
+        replayed_at=row[13],
     )
 
 
