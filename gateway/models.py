@@ -25,8 +25,10 @@ __all__ = (
     "NewMessage",
     "OutboundMessage",
     "Receipt",
+    "ReceiptState",
     "Status",
     "StoredMessage",
+    "StoredReceipt",
     "new_message_id",
 )
 
@@ -34,6 +36,9 @@ Channel = Literal["kakao", "lms", "email"]
 Fallback = Literal["lms", "none"]
 AttemptOutcome = Literal["accepted", "retryable", "permanent"]
 ReceiptOutcome = Literal["delivered", "failed", "progress"]
+#: What became of a stored receipt: waiting for its message, moved it, noted as progress, arrived after the
+#: message's final state, or never matched a message.
+ReceiptState = Literal["pending", "applied", "progress", "late", "unmatched"]
 
 
 class Status(enum.StrEnum):
@@ -187,6 +192,7 @@ class MessageDetail(msgspec.Struct, frozen=True, kw_only=True):
     raw_body: bytes
     attempts: tuple[Attempt, ...]
     events: tuple[Event, ...]
+    receipts: tuple[StoredReceipt, ...] = ()
 
 
 class Receipt(msgspec.Struct, frozen=True, kw_only=True):
@@ -206,3 +212,17 @@ class Receipt(msgspec.Struct, frozen=True, kw_only=True):
     code: str | None = None
     detail: str = ""
     occurred_at: float | None = None
+
+
+class StoredReceipt(msgspec.Struct, frozen=True, kw_only=True):
+    """A receipt as the store keeps it, with what became of it."""
+
+    id: int
+    receipt: Receipt
+    received_at: float
+    state: ReceiptState = "pending"
+    #: The message it was matched to (``None`` while pending or when it never matched).
+    message_id: str | None = None
+    settled_at: float | None = None
+    #: How often matching it to a message was tried and deferred.
+    tries: int = 0

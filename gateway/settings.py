@@ -92,6 +92,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     dispatcher: bool = True
     metrics_public: bool = True
     log_level: str = "INFO"
+    #: Delivery receipts (issue 4): seconds an accepted kakao or LMS message waits for its receipt before it
+    #: ends ``unknown``; email waits longer because SendGrid keeps retrying deferred mail for up to 72 hours.
+    receipt_timeout: float = 24 * 3600
+    email_receipt_timeout: float = 72 * 3600
+    nhn_email_poll_interval: float = 60.0
+    #: Vendors batch callbacks (SendGrid posts up to several hundred KB at once), so they get their own limit.
+    callback_max_body_bytes: int = 1024 * 1024
+
+    @property
+    def braze_feedback(self) -> bool:
+        """Whether final states are reported to Braze (both the REST URL and the API key are set)."""
+        return bool(self.braze_rest_url and self.braze_api_key)
 
     def vendor_for(self, channel: str) -> str:
         """The configured vendor of ``channel``."""
@@ -138,9 +150,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dispatcher=reader.flag("GATEWAY_DISPATCHER") is not False,
         metrics_public=reader.flag("GATEWAY_METRICS_PUBLIC") is not False,
         log_level=(reader.get("GATEWAY_LOG_LEVEL") or "INFO").upper(),
+        receipt_timeout=reader.number("GATEWAY_RECEIPT_TIMEOUT", 24 * 3600),
+        email_receipt_timeout=reader.number("GATEWAY_EMAIL_RECEIPT_TIMEOUT", 72 * 3600),
+        nhn_email_poll_interval=reader.number("GATEWAY_NHN_EMAIL_POLL_INTERVAL", 60.0),
+        callback_max_body_bytes=reader.integer("GATEWAY_CALLBACK_MAX_BODY_BYTES", 1024 * 1024),
         **vendor_configs._asdict(),
     )
     _check_advertising(settings)
+    _check_braze(settings)
     return settings
 
 
@@ -313,6 +330,13 @@ def _check_advertising(settings: Settings) -> None:
     ):
         if not value:
             raise ConfigError(f"{name} is required: advertising LMS must carry it by law")
+
+
+def _check_braze(settings: Settings) -> None:
+    """Braze feedback needs both the REST endpoint and the API key; one without the other is a mistake."""
+    if bool(settings.braze_rest_url) != bool(settings.braze_api_key):
+        missing = "GATEWAY_BRAZE_API_KEY" if settings.braze_rest_url else "GATEWAY_BRAZE_REST_URL"
+        raise ConfigError(f"{missing} is required when the other GATEWAY_BRAZE_* variable is set")
 
 
 def _staff_tokens(entries: list[str]) -> tuple[StaffToken, ...]:

@@ -86,3 +86,40 @@ def test_vendor_limits_from_env() -> None:
     settings = load_settings({"GATEWAY_NHN_RATE": "50", "GATEWAY_NHN_CONCURRENCY": "4"})
     assert settings.vendor_limits["nhn"].rate == 50.0
     assert settings.vendor_limits["nhn"].concurrency == 4
+
+
+def test_receipt_settings_default_to_a_day_three_days_and_a_minute() -> None:
+    settings = load_settings({})
+    assert (settings.receipt_timeout, settings.email_receipt_timeout) == (86400, 259200)
+    assert settings.nhn_email_poll_interval == 60
+    assert settings.callback_max_body_bytes == 1024 * 1024
+    assert settings.braze_feedback is False
+
+
+def test_receipt_settings_from_env() -> None:
+    settings = load_settings(
+        {
+            "GATEWAY_RECEIPT_TIMEOUT": "3600",
+            "GATEWAY_EMAIL_RECEIPT_TIMEOUT": "7200",
+            "GATEWAY_NHN_EMAIL_POLL_INTERVAL": "15",
+            "GATEWAY_CALLBACK_MAX_BODY_BYTES": "2048",
+            "GATEWAY_BRAZE_REST_URL": "https://rest.iad-01.braze.com",
+            "GATEWAY_BRAZE_API_KEY": "braze-key",
+        }
+    )
+    assert (settings.receipt_timeout, settings.email_receipt_timeout) == (3600, 7200)
+    assert (settings.nhn_email_poll_interval, settings.callback_max_body_bytes) == (15, 2048)
+    assert settings.braze_feedback is True
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"GATEWAY_BRAZE_REST_URL": "https://rest.iad-01.braze.com"}, "GATEWAY_BRAZE_API_KEY"),
+        ({"GATEWAY_BRAZE_API_KEY": "braze-key"}, "GATEWAY_BRAZE_REST_URL"),
+        ({"GATEWAY_RECEIPT_TIMEOUT": "0"}, "GATEWAY_RECEIPT_TIMEOUT"),
+    ],
+)
+def test_half_configured_braze_or_a_bad_timeout_stops_with_the_variable_named(env: dict[str, str], name: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_settings(env)
