@@ -96,5 +96,7 @@ def create_app(
             Exception: handle_unexpected,
         },
         request_max_body_size=settings.max_body_bytes,
+        # Logging is configured once by the CLI (JSON lines without personal data), not by Litestar.
+        logging_config=None,
         openapi_config=OpenAPIConfig(title="Vendor webhook gateway", version="0.1.0", path="/schema"),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from typing import TextIO
 
 import msgspec
 
@@ -37,15 +38,17 @@ class JsonFormatter(logging.Formatter):
         return _ENCODER.encode(entry).decode()
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Send every logger's records to stderr as JSON lines."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> None:
+    """Send every logger's records to ``stream`` (default stderr) as JSON lines."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # uvicorn's access log prints raw paths and query strings, which can hold phone numbers and tokens.
+    # uvicorn's access log prints raw paths and query strings, which can hold phone numbers and tokens; httpx's
+    # request log prints vendor URLs, which hold app keys.
     logging.getLogger("uvicorn.access").disabled = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

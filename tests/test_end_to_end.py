@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from adapters.emulators.base import Fault
 from gateway.app import create_app
-from tests.conftest import OPERATOR_TOKEN, SEED_BODY, Clock, ingest_headers, make_settings, staff_headers
+from gateway.log import configure_logging
+from tests.conftest import INGEST_TOKEN, OPERATOR_TOKEN, SEED_BODY, Clock, ingest_headers, make_settings, staff_headers
 
 URL = "/v1/braze/messages"
 Client = AsyncTestClient[Litestar]
@@ -135,3 +140,29 @@ async def test_admin_requires_a_staff_token(client: Client) -> None:
     ingest_token = await client.get(f"/v1/admin/messages/{message_id}", headers=ingest_headers())
     assert ingest_token.status_code == 401
     assert (await client.get("/v1/admin/messages/nope", headers=staff_headers(OPERATOR_TOKEN))).status_code == 404
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """The production logging set-up for one test, written to a buffer and undone afterwards."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("httpx").level)
+    buffer = io.StringIO()
+    configure_logging("DEBUG", buffer)
+    yield buffer
+    root.handlers[:], root.level = saved[0], saved[1]
+    logging.getLogger("httpx").setLevel(saved[2])
+
+
+async def test_no_log_line_carries_a_phone_number_email_or_token(
+    client: Client, app: Litestar, json_logs: io.StringIO
+) -> None:
+    app.state.runtime.emulators["nhn_kakao"].script(Fault(http_status=503), Fault(timeout=True))
+    await post_seed(client)
+    await client.post(URL, json=SEED_BODY | {"phone": "not a phone"}, headers=ingest_headers())
+    await client.post(URL, json=SEED_BODY, headers={"Authorization": "Bearer wrong-secret"})
+    await app.state.dispatcher.run_once()
+    logged = json_logs.getvalue()
+    assert '"message_id"' in logged, "the run should have logged with message ids"
+    for forbidden in ("01012345678", "010-1234-5678", INGEST_TOKEN, "wrong-secret", "appkeys/sandbox"):
+        assert forbidden not in logged

@@ -193,6 +193,19 @@ class Dispatcher:
     ) -> None:
         now = self._clock()
         outcome = result.outcome
+        _log.info(
+            "vendor answered",
+            extra={
+                "message_id": record.id,
+                "channel": record.channel,
+                "vendor": record.vendor,
+                "outcome": logged.outcome,
+                "code": outcome.code,
+                "http_status": result.http_status,
+                "attempt": logged.number,
+                "duration_ms": result.duration_ms,
+            },
+        )
         common = {"now": now, "expect": _SENDING, "attempt": logged, "vendor_request": sent}
         if isinstance(outcome, Accepted):
             reason = f"accepted by {record.vendor}" + (

@@ -6,11 +6,13 @@ Only the dispatcher (and ingest, for the first state) changes a message's status
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import msgspec
 
 from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
+from gateway.store.admin_types import AuditEntry, AuditPage, FailureCount, WindowCount
 
 __all__ = ("AddResult", "MessageFilter", "Page", "StaleTransition", "Store", "StoreUnavailable")
 
@@ -129,4 +131,47 @@ class Store(Protocol):
 
     async def link_fallback(self, parent_id: str, child: NewMessage, reason: str, *, now: float) -> None:
         """Add ``child`` and move ``parent_id`` to ``fallback`` pointing at it, in one transaction."""
+        ...
+
+    # Support console (issue 5): replay, statistics, audit log, retention and erasure.
+
+    async def replay(self, message_ids: Sequence[str], reason: str, *, now: float) -> list[str]:
+        """Move those of ``message_ids`` in a final state back to ``queued``, due ``now``, in one transaction.
+
+        Each moved message gets a timeline event with ``reason`` and ``replayed_at = now``, so its retry budget
+        starts again. Returns the ids moved; unknown ids and messages not in a final state are left out.
+        """
+        ...
+
+    async def window_counts(self, *, created_from: float, created_to: float) -> list[WindowCount]:
+        """Count the messages created in ``[created_from, created_to)`` by status, channel and vendor."""
+        ...
+
+    async def failures_by_code(self, *, since: float, until: float, limit: int) -> list[FailureCount]:
+        """Count failed attempts started in ``[since, until)`` by vendor and vendor code, most frequent first."""
+        ...
+
+    async def add_audit(self, entry: AuditEntry) -> None:
+        """Append ``entry`` to the audit log (committed when this returns)."""
+        ...
+
+    async def audit_log(self, *, limit: int, cursor: str | None = None) -> AuditPage:
+        """Return audit entries newest first, ``limit`` at a time; ``ValueError`` for a foreign cursor."""
+        ...
+
+    async def purge(self, *, created_before: float, limit: int) -> int:
+        """Delete up to ``limit`` of the oldest messages created before ``created_before``; return how many.
+
+        Everything attached to a message (attempts, events, receipts, idempotency keys) goes with it.
+        """
+        ...
+
+    async def erase_user(self, user_id: str, reason: str, *, now: float) -> int:
+        """Erase the personal data of every message of ``user_id``; return how many messages that was.
+
+        Phone numbers and emails become ``NULL``; content, subject, text, buttons, the raw body and the vendor
+        request body are replaced by an erased marker. Status, channel, vendor, Braze ids, attempts and counts
+        stay, so statistics are unchanged. A message still waiting to be sent is suppressed. Each message gets
+        a timeline event with ``reason``.
+        """
         ...

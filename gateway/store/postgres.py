@@ -15,6 +15,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
+from gateway.store.admin_postgres import PostgresAdmin
 from gateway.store.base import AddResult, MessageFilter, Page, StaleTransition, StoreUnavailable
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_postgres
@@ -86,7 +87,7 @@ _ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE message_id = %s ORDER
 _EVENTS = f"SELECT {EVENT_COLUMNS} FROM events WHERE message_id = %s ORDER BY id"  # noqa: S608
 
 
-class PostgresStore:
+class PostgresStore(PostgresAdmin):
     """A :class:`~gateway.store.base.Store` on PostgreSQL."""
 
     def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> None:

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
 from gateway.store import sqlite_reads, sqlite_writes
+from gateway.store.admin_sqlite import SqliteAdmin
 from gateway.store.base import AddResult, MessageFilter, Page, StoreUnavailable
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_sqlite
@@ -57,7 +58,7 @@ def _open_migrated(path: str) -> tuple[sqlite3.Connection, list[str]]:
         raise
 
 
-class SqliteStore:
+class SqliteStore(SqliteAdmin):
     """A :class:`~gateway.store.base.Store` on a SQLite file.
 
     Group commit makes :attr:`commit_count` far smaller than the number of writes under concurrency.

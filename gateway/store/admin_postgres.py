@@ -1,0 +1,90 @@
+"""The support console's operations on PostgreSQL: mixed into :class:`~gateway.store.postgres.PostgresStore`.
+
+Each operation is one transaction on one pooled connection, like the rest of the backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+import psycopg
+
+from gateway.models import Status
+from gateway.store import admin_rows as rows
+from gateway.store.admin_types import AuditEntry, AuditPage, FailureCount, WindowCount
+
+__all__ = ("PostgresAdmin",)
+
+_Conn = psycopg.AsyncConnection[Any]
+_INSERT_EVENT = "INSERT INTO events (message_id, at, status, reason) VALUES (%s, %s, %s, %s)"
+_REPLAY = (
+    "UPDATE messages SET status = 'queued', next_attempt_at = %s, replayed_at = %s, updated_at = %s, "  # noqa: S608
+    f"lease_until = NULL WHERE id = ANY(%s) AND status IN ({rows.FINAL_SQL}) RETURNING id"
+)
+# FOR UPDATE: a dispatcher that claims one of them meanwhile waits, then sees the erased row.
+_USER_MESSAGES = (
+    "SELECT id, status, message::text, vendor_request::text FROM messages WHERE user_id = %s ORDER BY id FOR UPDATE"
+)
+_ERASE = rows.sql(rows.ERASE_UPDATE, "%s", "::jsonb")
+
+
+class _Backend(Protocol):
+    """What the mixin needs of :class:`~gateway.store.postgres.PostgresStore`."""
+
+    def _connection(self) -> AbstractAsyncContextManager[_Conn]: ...
+
+
+class PostgresAdmin:
+    """Replay, window statistics, failures, audit log, purge and erasure (see :class:`~gateway.store.base.Store`)."""
+
+    async def replay(self: _Backend, message_ids: Sequence[str], reason: str, *, now: float) -> list[str]:
+        """See :meth:`Store.replay`."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(_REPLAY, (now, now, now, list(message_ids)))
+            moved = [row[0] for row in await cursor.fetchall()]
+            async with conn.cursor() as events:
+                await events.executemany(_INSERT_EVENT, [(m, now, Status.QUEUED.value, reason) for m in moved])
+        return moved
+
+    async def window_counts(self: _Backend, *, created_from: float, created_to: float) -> list[WindowCount]:
+        """See :meth:`Store.window_counts`."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(rows.sql(rows.WINDOW_COUNTS, "%s"), (created_from, created_to))
+            return [rows.window_count(row) for row in await cursor.fetchall()]
+
+    async def failures_by_code(self: _Backend, *, since: float, until: float, limit: int) -> list[FailureCount]:
+        """See :meth:`Store.failures_by_code`."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(rows.sql(rows.FAILURES, "%s"), (since, until, limit))
+            return [rows.failure_count(row) for row in await cursor.fetchall()]
+
+    async def add_audit(self: _Backend, entry: AuditEntry) -> None:
+        """See :meth:`Store.add_audit`."""
+        async with self._connection() as conn:
+            await conn.execute(rows.sql(rows.AUDIT_INSERT, "%s"), rows.audit_values(entry))
+
+    async def audit_log(self: _Backend, *, limit: int, cursor: str | None = None) -> AuditPage:
+        """See :meth:`Store.audit_log`."""
+        below = rows.decode_audit_cursor(cursor)
+        async with self._connection() as conn:
+            found = await conn.execute(rows.sql(rows.AUDIT_PAGE, "%s"), (below, limit + 1))
+            return rows.audit_page(await found.fetchall(), limit)
+
+    async def purge(self: _Backend, *, created_before: float, limit: int) -> int:
+        """See :meth:`Store.purge`."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(rows.sql(rows.PURGE, "%s"), (created_before, limit))
+            return cursor.rowcount
+
+    async def erase_user(self: _Backend, user_id: str, reason: str, *, now: float) -> int:
+        """See :meth:`Store.erase_user`."""
+        async with self._connection() as conn:
+            found = await (await conn.execute(_USER_MESSAGES, (user_id,))).fetchall()
+            for message_id, status, message, request in found:
+                new_status = rows.erased_status(status)
+                erased = (rows.erased_message(message), rows.ERASED.encode(), rows.erased_request(request))
+                await conn.execute(_ERASE, (*erased, new_status, new_status, new_status, now, message_id))
+                await conn.execute(_INSERT_EVENT, (message_id, now, new_status, reason))
+        return len(found)

@@ -1,0 +1,145 @@
+"""SQL and row helpers of the support console's store operations, shared by both backends.
+
+Statements are written with ``{p}`` for the driver's placeholder (``?`` or ``%s``) and ``{j}`` after a JSON
+value (``::jsonb`` on PostgreSQL); :func:`sql` fills them in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from gateway.models import ACTIVE_STATUSES, FINAL_STATUSES, OutboundMessage, Status
+from gateway.store.admin_types import AuditEntry, AuditPage, FailureCount, WindowCount
+
+__all__ = (
+    "AUDIT_INSERT",
+    "AUDIT_PAGE",
+    "ERASED",
+    "ERASE_UPDATE",
+    "FAILURES",
+    "FINAL_SQL",
+    "PURGE",
+    "WINDOW_COUNTS",
+    "audit_page",
+    "audit_values",
+    "decode_audit_cursor",
+    "erased_message",
+    "erased_request",
+    "erased_status",
+    "failure_count",
+    "sql",
+    "window_count",
+)
+
+#: What replaces erased content, subjects, raw bodies and vendor request bodies.
+ERASED = "[erased]"
+#: The final statuses as an SQL list: a replay moves only these.
+FINAL_SQL = ", ".join(f"'{status.value}'" for status in sorted(FINAL_STATUSES))
+
+WINDOW_COUNTS = (
+    "SELECT status, channel, vendor, count(*) FROM messages WHERE created_at >= {p} AND created_at < {p} "
+    "GROUP BY status, channel, vendor"
+)
+# The partial index holds failed attempts only, so a quiet window costs nothing however many succeeded.
+FAILURES = (
+    "SELECT m.vendor, a.vendor_code, count(*), max(a.started_at), min(a.detail) FROM attempts a "
+    "JOIN messages m ON m.id = a.message_id "
+    "WHERE a.started_at >= {p} AND a.started_at < {p} AND a.outcome <> 'accepted' "
+    "GROUP BY m.vendor, a.vendor_code ORDER BY count(*) DESC, max(a.started_at) DESC LIMIT {p}"
+)
+AUDIT_INSERT = "INSERT INTO audit_log (at, staff, role, action, target, detail) VALUES ({p}, {p}, {p}, {p}, {p}, {p})"
+AUDIT_PAGE = (
+    "SELECT id, at, staff, role, action, target, detail FROM audit_log WHERE id < {p} ORDER BY id DESC LIMIT {p}"
+)
+# Oldest first through messages_created, a bounded batch at a time; attempts, events, idempotency keys (and
+# receipts) go with their message by ON DELETE CASCADE.
+PURGE = (
+    "DELETE FROM messages WHERE id IN "
+    "(SELECT id FROM messages WHERE created_at < {p} ORDER BY created_at, id LIMIT {p})"
+)
+# The schedule and lease are dropped only when the status changes (a waiting message becomes suppressed);
+# ``status`` on the right-hand side is the old value.
+ERASE_UPDATE = (
+    "UPDATE messages SET phone = NULL, email = NULL, message = {p}{j}, raw_body = {p}, vendor_request = {p}{j}, "
+    "next_attempt_at = CASE WHEN status = {p} THEN next_attempt_at END, "
+    "lease_until = CASE WHEN status = {p} THEN lease_until END, status = {p}, updated_at = {p} WHERE id = {p}"
+)
+
+_MESSAGE = msgspec.json.Decoder(OutboundMessage)
+_OBJECT = msgspec.json.Decoder(dict[str, Any])
+#: Larger than any id, so the first page starts at the newest entry.
+_FIRST_PAGE = 2**62
+
+
+def sql(statement: str, placeholder: str, json_cast: str = "") -> str:
+    """``statement`` with the driver's placeholder and JSON cast."""
+    return statement.replace("{p}", placeholder).replace("{j}", json_cast)
+
+
+def window_count(row: Sequence[Any]) -> WindowCount:
+    """A :class:`WindowCount` from a row of :data:`WINDOW_COUNTS`."""
+    return WindowCount(Status(row[0]), row[1], row[2], int(row[3]))
+
+
+def failure_count(row: Sequence[Any]) -> FailureCount:
+    """A :class:`FailureCount` from a row of :data:`FAILURES`."""
+    return FailureCount(vendor=row[0], code=row[1], count=int(row[2]), last_at=float(row[3]), example=row[4])
+
+
+def audit_values(entry: AuditEntry) -> tuple[Any, ...]:
+    """The values of :data:`AUDIT_INSERT`."""
+    return (entry.at, entry.staff, entry.role, entry.action, entry.target, entry.detail)
+
+
+def decode_audit_cursor(cursor: str | None) -> int:
+    """The id an audit page starts below.
+
+    Raises:
+        ValueError: The cursor was not made by :func:`audit_page`.
+    """
+    if cursor is None:
+        return _FIRST_PAGE
+    if not cursor.isdigit():
+        raise ValueError("invalid cursor")
+    return int(cursor)
+
+
+def audit_page(rows: Sequence[Sequence[Any]], limit: int) -> AuditPage:
+    """Cut ``limit + 1`` rows of :data:`AUDIT_PAGE` into a page and its next cursor."""
+    entries = [
+        AuditEntry(at=row[1], staff=row[2], role=row[3], action=row[4], target=row[5], detail=row[6])
+        for row in rows[:limit]
+    ]
+    return AuditPage(entries, str(rows[limit - 1][0]) if len(rows) > limit else None)
+
+
+def erased_message(message_json: str | bytes) -> str:
+    """The stored message (JSON) without contact details or content; channel, vendor choice and Braze ids stay."""
+    message = _MESSAGE.decode(message_json)
+    erased = msgspec.structs.replace(
+        message,
+        content=ERASED,
+        phone=None,
+        email=None,
+        subject=None if message.subject is None else ERASED,
+        text=None if message.text is None else ERASED,
+        buttons=(),
+        image_url=None,
+    )
+    return msgspec.json.encode(erased).decode()
+
+
+def erased_request(request_json: str | bytes | None) -> str | None:
+    """The stored vendor request (JSON) with its body, which carries the recipient and the content, erased."""
+    if request_json is None:
+        return None
+    return msgspec.json.encode(_OBJECT.decode(request_json) | {"body": ERASED}).decode()
+
+
+def erased_status(status: str) -> str:
+    """A message waiting to be sent is suppressed by erasure (nothing is left to send); others keep their status."""
+    waiting = {s.value for s in ACTIVE_STATUSES} | {Status.SENDING.value}
+    return Status.SUPPRESSED.value if status in waiting else status
