@@ -18,6 +18,7 @@ from gateway.api.health import healthz, metrics_endpoint, readyz
 from gateway.api.ingest import receive_braze_message
 from gateway.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from gateway.dispatch.dispatcher import Dispatcher
+from gateway.dispatch.monitor import QueueMonitor
 from gateway.normalise.inbound import policy_from_settings
 from gateway.settings import Settings, load_settings
 from gateway.store import open_store
@@ -74,10 +75,15 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_runtime(settings, store=store, clock=clock) as (opened, runtime, dispatcher):
-            app.state.update(store=opened, runtime=runtime, dispatcher=dispatcher)
+            monitor = QueueMonitor(opened, high_water=settings.queue_high_water)
+            app.state.update(store=opened, runtime=runtime, dispatcher=dispatcher, monitor=monitor)
+            await monitor.start()
             if run_dispatcher:
                 await dispatcher.start()
-            yield
+            try:
+                yield
+            finally:
+                await monitor.stop()
 
     return Litestar(
         route_handlers=[receive_braze_message, get_message, healthz, readyz, metrics_endpoint],

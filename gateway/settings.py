@@ -88,6 +88,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     link_hosts: frozenset[str] | None = None
     quiet_hours: Literal["hold", "suppress"] = "hold"
     retry_budget: float = 24 * 3600
+    queue_high_water: int = 2_000_000
     vendor_limits: dict[str, VendorLimits] = msgspec.field(default_factory=dict)
     dispatcher: bool = True
     metrics_public: bool = True
@@ -146,6 +147,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         link_hosts=frozenset(h.lower() for h in reader.csv("GATEWAY_LINK_HOSTS")) or None,
         quiet_hours=reader.choice("GATEWAY_QUIET_HOURS", "hold", ("hold", "suppress")),  # type: ignore[arg-type]
         retry_budget=reader.number("GATEWAY_RETRY_BUDGET", 24 * 3600),
+        queue_high_water=reader.integer("GATEWAY_QUEUE_HIGH_WATER", 2_000_000),
         vendor_limits={v: _limits(reader, v) for v in ("nhn", "solapi", "sendgrid")},
         dispatcher=reader.flag("GATEWAY_DISPATCHER") is not False,
         metrics_public=reader.flag("GATEWAY_METRICS_PUBLIC") is not False,

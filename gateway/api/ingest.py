@@ -44,6 +44,9 @@ class IngestAnswer(msgspec.Struct):
 )
 async def receive_braze_message(request: Request[Any, Any, State], state: State) -> Response[IngestAnswer]:
     """Store a Braze message durably; a repeat within the idempotency window answers 200 with the first id."""
+    if state.monitor.overloaded:
+        INGEST.labels("overloaded").inc()
+        raise Problem(429, "The gateway's queue is full; retry later.", headers={"Retry-After": "30"})
     raw = await request.body()
     body = _parse_body(request.headers.get("content-type", ""), raw)
     try:

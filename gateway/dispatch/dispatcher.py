@@ -112,12 +112,8 @@ class Dispatcher:
         return len(batch)
 
     async def _run(self) -> None:
-        last_gauge = 0.0
         while True:
             try:
-                if self._clock() - last_gauge > 10:
-                    last_gauge = self._clock()
-                    await self._update_queue_gauge()
                 free = self._batch_size - len(self._in_flight)
                 batch = await self._claim(free) if free > 0 else []
             except Exception:
@@ -262,11 +258,6 @@ class Dispatcher:
     def _observe(self, record: StoredMessage, result: SendResult) -> None:
         metrics.VENDOR_LATENCY.labels(record.vendor, record.channel).observe(result.duration_ms / 1000)
         metrics.ATTEMPTS.labels(record.vendor, record.channel, _outcome_name(result)).inc()
-
-    async def _update_queue_gauge(self) -> None:
-        counts = await self._store.count_by_status()
-        for status in Status:
-            metrics.QUEUE_DEPTH.labels(status.value).set(counts.get(status, 0))
 
     async def fall_back(self, record: StoredMessage, reason: str, logged: Attempt | None = None) -> None:
         """Replace an undeliverable kakao message by an LMS to the same phone, linked both ways.

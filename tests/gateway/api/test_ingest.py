@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -10,8 +11,9 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from gateway.app import create_app
 from gateway.models import Status
-from tests.conftest import SEED_BODY, ingest_headers
+from tests.conftest import SEED_BODY, Clock, ingest_headers, make_settings
 
 URL = "/v1/braze/messages"
 Client = AsyncTestClient[Litestar]
@@ -149,3 +151,18 @@ async def test_vendor_chosen_per_message(client: Client, app: Litestar) -> None:
     wrong = await client.post(URL, json=SEED_BODY | {"vendor": "sendgrid", "dispatchId": "x"}, headers=ingest_headers())
     assert wrong.status_code == 422
     assert wrong.json()["errors"][0]["field"] == "vendor"
+
+
+async def test_queue_over_its_high_water_mark_is_429_with_retry_after(tmp_path: Path, clock: Clock) -> None:
+    app = create_app(make_settings(tmp_path, GATEWAY_QUEUE_HIGH_WATER="2"), clock=clock, start_dispatcher=False)
+    async with AsyncTestClient(app) as client:
+        for n in range(3):
+            await client.post(URL, json=SEED_BODY | {"dispatchId": f"d-{n}"}, headers=ingest_headers())
+        await app.state.monitor.refresh()
+        response = await client.post(URL, json=SEED_BODY | {"dispatchId": "d-9"}, headers=ingest_headers())
+        assert response.status_code == 429
+        assert response.headers["retry-after"] == "30"
+        await app.state.dispatcher.run_once()
+        await app.state.monitor.refresh()
+        again = await client.post(URL, json=SEED_BODY | {"dispatchId": "d-9"}, headers=ingest_headers())
+        assert again.status_code == 202
