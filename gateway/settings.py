@@ -24,6 +24,7 @@ from adapters.config import (
     SendGridConfig,
     SolapiConfig,
 )
+from gateway.store.urls import parse_database_url
 
 __all__ = ("CHANNEL_VENDORS", "ConfigError", "Settings", "StaffToken", "VendorLimits", "load_settings")
 
@@ -160,6 +161,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
     _check_advertising(settings)
     _check_braze(settings)
+    try:
+        parse_database_url(settings.database_url)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return settings
 
 
