@@ -129,8 +129,15 @@ class Store(Protocol):
         """Return how many messages are in each status (statuses with none are left out)."""
         ...
 
-    async def link_fallback(self, parent_id: str, child: NewMessage, reason: str, *, now: float) -> None:
-        """Add ``child`` and move ``parent_id`` to ``fallback`` pointing at it, in one transaction."""
+    async def link_fallback(
+        self, parent_id: str, child: NewMessage, reason: str, *, now: float, expect: frozenset[Status] | None = None
+    ) -> None:
+        """Add ``child`` and move ``parent_id`` to ``fallback`` pointing at it, in one transaction.
+
+        A message falls back at most once: raises :class:`StaleTransition` (writing nothing) when the parent
+        already has a fallback, or when ``expect`` is given and the parent is in another status; ``KeyError``
+        for an unknown parent.
+        """
         ...
 
     # Support console (issue 5): replay, statistics, audit log, retention and erasure.

@@ -209,16 +209,24 @@ class PostgresStore(PostgresAdmin):
             await conn.execute(_INSERT_ATTEMPT, attempt_values(message_id, attempt))
             await conn.execute(_INSERT_EVENT, (message_id, now, row[0], reason))
 
-    async def link_fallback(self, parent_id: str, child: NewMessage, reason: str, *, now: float) -> None:
-        """See :meth:`Store.link_fallback`."""
+    async def link_fallback(
+        self, parent_id: str, child: NewMessage, reason: str, *, now: float, expect: frozenset[Status] | None = None
+    ) -> None:
+        """See :meth:`Store.link_fallback`; the row lock makes the checks and the link atomic."""
         async with self._connection() as conn:
-            moved = await conn.execute(
+            cursor = await conn.execute("SELECT status, child_id FROM messages WHERE id = %s FOR UPDATE", (parent_id,))
+            row = await cursor.fetchone()
+            if row is None:
+                raise KeyError(parent_id)
+            if row[1] is not None:
+                raise StaleTransition(f"message {parent_id} already fell back to {row[1]}")
+            if expect is not None and Status(row[0]) not in expect:
+                raise StaleTransition(f"message {parent_id} is {row[0]}, not {'/'.join(sorted(expect))}")
+            await conn.execute(
                 "UPDATE messages SET status = %s, updated_at = %s, lease_until = NULL, next_attempt_at = NULL, "
                 "child_id = %s WHERE id = %s",
                 (Status.FALLBACK.value, now, child.id, parent_id),
             )
-            if moved.rowcount == 0:
-                raise KeyError(parent_id)
             await conn.execute(_INSERT_EVENT, (parent_id, now, Status.FALLBACK.value, reason))
             await conn.execute(_INSERT_MESSAGE, insert_values(child, parent_id))
             await conn.execute(_INSERT_EVENT, (child.id, child.created_at, child.status.value, child.reason))

@@ -153,10 +153,14 @@ class SqliteStore(SqliteAdmin):
             )
         )
 
-    async def link_fallback(self, parent_id: str, child: NewMessage, reason: str, *, now: float) -> None:
+    async def link_fallback(
+        self, parent_id: str, child: NewMessage, reason: str, *, now: float, expect: frozenset[Status] | None = None
+    ) -> None:
         """See :meth:`Store.link_fallback`."""
         await self._write(
-            functools.partial(sqlite_writes.link_fallback, parent_id=parent_id, child=child, reason=reason, now=now)
+            functools.partial(
+                sqlite_writes.link_fallback, parent_id=parent_id, child=child, reason=reason, now=now, expect=expect
+            )
         )
 
     async def get(self, message_id: str) -> MessageDetail | None:

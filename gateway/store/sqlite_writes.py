@@ -176,15 +176,28 @@ def record_attempt(conn: sqlite3.Connection, message_id: str, attempt: Attempt, 
     conn.execute(_INSERT_EVENT, (message_id, now, row[0], reason))
 
 
-def link_fallback(conn: sqlite3.Connection, parent_id: str, child: NewMessage, reason: str, *, now: float) -> None:
-    """Add ``child`` and point its parent at it (see :meth:`Store.link_fallback`)."""
-    moved = conn.execute(
+def link_fallback(
+    conn: sqlite3.Connection,
+    parent_id: str,
+    child: NewMessage,
+    reason: str,
+    *,
+    now: float,
+    expect: frozenset[Status] | None = None,
+) -> None:
+    """Add ``child`` and point its parent at it, once (see :meth:`Store.link_fallback`)."""
+    row = conn.execute("SELECT status, child_id FROM messages WHERE id = ?", (parent_id,)).fetchone()
+    if row is None:
+        raise KeyError(parent_id)
+    if row[1] is not None:
+        raise StaleTransition(f"message {parent_id} already fell back to {row[1]}")
+    if expect is not None and Status(row[0]) not in expect:
+        raise StaleTransition(f"message {parent_id} is {row[0]}, not {'/'.join(sorted(expect))}")
+    conn.execute(
         "UPDATE messages SET status = ?, updated_at = ?, lease_until = NULL, next_attempt_at = NULL, child_id = ? "
         "WHERE id = ?",
         (Status.FALLBACK.value, now, child.id, parent_id),
     )
-    if moved.rowcount == 0:
-        raise KeyError(parent_id)
     conn.execute(_INSERT_EVENT, (parent_id, now, Status.FALLBACK.value, reason))
     _insert(conn, [child], parent_id)
 
