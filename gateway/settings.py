@@ -90,10 +90,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     quiet_hours: Literal["hold", "suppress"] = "hold"
     retry_budget: float = 24 * 3600
     queue_high_water: int = 2_000_000
+    dispatch_batch: int = 256
     vendor_limits: dict[str, VendorLimits] = msgspec.field(default_factory=dict)
     dispatcher: bool = True
     metrics_public: bool = True
     log_level: str = "INFO"
+    #: Support console (issue 5): days a message is kept before ``gateway purge`` and the daily job delete it.
+    retention_days: int = 30
+    #: Key of the console's encrypted session cookie (16, 24 or 32 bytes); ``None``: a random key per start.
+    session_secret: bytes | None = None
+    #: Mark the console's cookies ``Secure`` (on behind HTTPS).
+    cookie_secure: bool = False
     #: Delivery receipts (issue 4): seconds an accepted kakao or LMS message waits for its receipt before it
     #: ends ``unknown``; email waits longer because SendGrid keeps retrying deferred mail for up to 72 hours.
     receipt_timeout: float = 24 * 3600
@@ -149,10 +156,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         quiet_hours=reader.choice("GATEWAY_QUIET_HOURS", "hold", ("hold", "suppress")),  # type: ignore[arg-type]
         retry_budget=reader.number("GATEWAY_RETRY_BUDGET", 24 * 3600),
         queue_high_water=reader.integer("GATEWAY_QUEUE_HIGH_WATER", 2_000_000),
+        dispatch_batch=reader.integer("GATEWAY_DISPATCH_BATCH", 256),
         vendor_limits={v: _limits(reader, v) for v in ("nhn", "solapi", "sendgrid")},
         dispatcher=reader.flag("GATEWAY_DISPATCHER") is not False,
         metrics_public=reader.flag("GATEWAY_METRICS_PUBLIC") is not False,
         log_level=(reader.get("GATEWAY_LOG_LEVEL") or "INFO").upper(),
+        retention_days=reader.integer("GATEWAY_RETENTION_DAYS", 30),
+        session_secret=_session_secret(reader.get("GATEWAY_SESSION_SECRET")),
+        cookie_secure=reader.flag("GATEWAY_COOKIE_SECURE") is True,
         receipt_timeout=reader.number("GATEWAY_RECEIPT_TIMEOUT", 24 * 3600),
         email_receipt_timeout=reader.number("GATEWAY_EMAIL_RECEIPT_TIMEOUT", 72 * 3600),
         nhn_email_poll_interval=reader.number("GATEWAY_NHN_EMAIL_POLL_INTERVAL", 60.0),
@@ -344,6 +355,19 @@ def _check_braze(settings: Settings) -> None:
     if bool(settings.braze_rest_url) != bool(settings.braze_api_key):
         missing = "GATEWAY_BRAZE_API_KEY" if settings.braze_rest_url else "GATEWAY_BRAZE_REST_URL"
         raise ConfigError(f"{missing} is required when the other GATEWAY_BRAZE_* variable is set")
+
+
+def _session_secret(value: str | None) -> bytes | None:
+    """``GATEWAY_SESSION_SECRET``: 32, 48 or 64 hex digits (an AES-128/192/256 key)."""
+    if value is None:
+        return None
+    try:
+        secret = bytes.fromhex(value)
+    except ValueError:
+        secret = b""
+    if len(secret) not in (16, 24, 32):
+        raise ConfigError("GATEWAY_SESSION_SECRET must be 32, 48 or 64 hex digits (e.g. from: openssl rand -hex 32)")
+    return secret
 
 
 def _staff_tokens(entries: list[str]) -> tuple[StaffToken, ...]:

@@ -123,3 +123,22 @@ def test_receipt_settings_from_env() -> None:
 def test_half_configured_braze_or_a_bad_timeout_stops_with_the_variable_named(env: dict[str, str], name: str) -> None:
     with pytest.raises(ConfigError, match=name):
         load_settings(env)
+
+
+def test_console_settings_default_to_thirty_days_a_random_session_key_and_plain_cookies() -> None:
+    settings = load_settings({})
+    assert (settings.retention_days, settings.session_secret, settings.cookie_secure) == (30, None, False)
+
+
+def test_console_settings_from_env() -> None:
+    settings = load_settings(
+        {"GATEWAY_RETENTION_DAYS": "7", "GATEWAY_SESSION_SECRET": "ab" * 32, "GATEWAY_COOKIE_SECURE": "on"}
+    )
+    assert (settings.retention_days, settings.session_secret, settings.cookie_secure) == (7, b"\xab" * 32, True)
+
+
+@pytest.mark.parametrize("secret", ["not-hex", "ab" * 8 + "a", "ab" * 20])
+def test_a_session_secret_that_is_no_aes_key_is_refused_without_echoing_it(secret: str) -> None:
+    with pytest.raises(ConfigError, match="GATEWAY_SESSION_SECRET must be 32, 48 or 64 hex digits") as info:
+        load_settings({"GATEWAY_SESSION_SECRET": secret})
+    assert secret not in str(info.value)
