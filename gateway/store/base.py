@@ -11,10 +11,28 @@ from typing import Protocol
 
 import msgspec
 
-from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
+from gateway.models import (
+    Attempt,
+    MessageDetail,
+    NewMessage,
+    Receipt,
+    ReceiptState,
+    Status,
+    StoredMessage,
+    StoredReceipt,
+)
 from gateway.store.admin_types import AuditEntry, AuditPage, FailureCount, WindowCount
 
-__all__ = ("AddResult", "MessageFilter", "Page", "StaleTransition", "Store", "StoreUnavailable")
+__all__ = (
+    "AddResult",
+    "FeedbackItem",
+    "MessageFilter",
+    "Page",
+    "Settlement",
+    "StaleTransition",
+    "Store",
+    "StoreUnavailable",
+)
 
 
 class StoreUnavailable(Exception):
@@ -52,6 +70,39 @@ class Page(msgspec.Struct, frozen=True):
 
     items: list[StoredMessage]
     next_cursor: str | None
+
+
+class Settlement(msgspec.Struct, frozen=True, kw_only=True):
+    """What a receipt did, for :meth:`Store.settle_receipt`.
+
+    Attributes:
+        state: The receipt's new state (anything but ``pending``).
+        message_id: The message it was matched to.
+        status: Move that message to this status (only from one of ``expect``).
+        expect: The statuses ``status`` may be entered from.
+        reason: A timeline event for the message (with ``status``, or its current status when ``status`` is
+            ``None``); ``None`` adds no event.
+        feedback: Queue a Braze feedback row for (message, ``status``).
+        code: The vendor code kept with the feedback row.
+    """
+
+    state: ReceiptState
+    message_id: str | None = None
+    status: Status | None = None
+    expect: frozenset[Status] | None = None
+    reason: str | None = None
+    feedback: bool = False
+    code: str | None = None
+
+
+class FeedbackItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A final state waiting to be reported to Braze, with the message it belongs to."""
+
+    id: int
+    state: Status
+    code: str | None
+    at: float
+    record: StoredMessage
 
 
 class Store(Protocol):
@@ -138,6 +189,73 @@ class Store(Protocol):
         already has a fallback, or when ``expect`` is given and the parent is in another status; ``KeyError``
         for an unknown parent.
         """
+        ...
+
+    # Delivery receipts, the receipt sweep, NHN Email polls and Braze feedback (issue 4).
+
+    async def add_receipts(self, receipts: Sequence[Receipt], *, now: float) -> list[bool]:
+        """Store receipts durably as ``pending``; one already stored (same vendor and event id) is skipped.
+
+        Returns, per receipt, whether it was new.
+        """
+        ...
+
+    async def claim_receipts(self, *, now: float, limit: int, lease: float) -> list[StoredReceipt]:
+        """Take up to ``limit`` pending receipts due for a try (oldest due first), returned in arrival order.
+
+        Each is hidden from other claimers until ``now + lease``, after which an unsettled one is due again.
+        """
+        ...
+
+    async def find_receipt_message(self, receipt: Receipt) -> StoredMessage | None:
+        """The message ``receipt`` reports on: our id (the correlation id), else the vendor's message id.
+
+        Either way the message must have been sent through the receipt's vendor.
+        """
+        ...
+
+    async def settle_receipt(self, receipt_id: int, settlement: Settlement, *, now: float) -> None:
+        """Record what a receipt did and apply it to its message, in one transaction.
+
+        Raises :class:`StaleTransition` (writing nothing) when ``settlement.expect`` is given and the message is
+        in another status, and ``KeyError`` for an unknown receipt or message.
+        """
+        ...
+
+    async def defer_receipt(self, receipt_id: int, *, next_try_at: float) -> None:
+        """Leave a receipt pending until ``next_try_at`` and count the try."""
+        ...
+
+    async def expire_accepted(
+        self, channel: str, accepted_before: float, reason: str, *, now: float, limit: int, feedback: bool
+    ) -> list[str]:
+        """Move up to ``limit`` messages of ``channel`` accepted before ``accepted_before`` to ``unknown``.
+
+        Each gets the timeline event ``reason`` (and a Braze feedback row when ``feedback``); returns their ids.
+        """
+        ...
+
+    async def claim_result_polls(self, *, now: float, interval: float, limit: int) -> list[StoredMessage]:
+        """Take up to ``limit`` accepted NHN emails whose result is due for a poll and schedule their next poll.
+
+        Due means: not polled yet and accepted at least ``interval`` ago, or last polled ``interval`` ago.
+        """
+        ...
+
+    async def add_feedback(self, message_id: str, status: Status, *, code: str | None, now: float) -> None:
+        """Queue a Braze feedback row for (message, status) unless one exists."""
+        ...
+
+    async def claim_feedback(self, *, now: float, limit: int, lease: float) -> list[FeedbackItem]:
+        """Take up to ``limit`` unsent feedback rows that are due, oldest first, hidden until ``now + lease``."""
+        ...
+
+    async def feedback_sent(self, ids: Sequence[int], *, now: float) -> None:
+        """Mark feedback rows as reported."""
+        ...
+
+    async def feedback_failed(self, ids: Sequence[int], *, next_try_at: float) -> None:
+        """Count a failed report of these rows and make them due again at ``next_try_at``."""
         ...
 
     # Support console (issue 5): replay, statistics, audit log, retention and erasure.

@@ -19,6 +19,7 @@ from gateway.store.admin_postgres import PostgresAdmin
 from gateway.store.base import AddResult, MessageFilter, Page, StaleTransition, StoreUnavailable
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_postgres
+from gateway.store.receipts_postgres import PostgresReceipts, receipts_for
 from gateway.store.rows import (
     ATTEMPT_COLUMNS,
     EVENT_COLUMNS,
@@ -87,7 +88,7 @@ _ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE message_id = %s ORDER
 _EVENTS = f"SELECT {EVENT_COLUMNS} FROM events WHERE message_id = %s ORDER BY id"  # noqa: S608
 
 
-class PostgresStore(PostgresAdmin):
+class PostgresStore(PostgresAdmin, PostgresReceipts):
     """A :class:`~gateway.store.base.Store` on PostgreSQL."""
 
     def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> None:
@@ -233,18 +234,20 @@ class PostgresStore(PostgresAdmin):
             await conn.execute(_UPSERT_KEY, (child.idempotency_key, child.id, child.created_at))
 
     async def get(self, message_id: str) -> MessageDetail | None:
-        """See :meth:`Store.get`; one transaction, so the three reads agree."""
+        """See :meth:`Store.get`; one transaction, so the reads agree."""
         async with self._connection() as conn:
             row = await (await conn.execute(_GET, (message_id,))).fetchone()
             if row is None:
                 return None
             attempts = await (await conn.execute(_ATTEMPTS, (message_id,))).fetchall()
             events = await (await conn.execute(_EVENTS, (message_id,))).fetchall()
+            receipts = await receipts_for(conn, message_id)
         return MessageDetail(
             record=stored_message(row),
             raw_body=bytes(row[-1]),
             attempts=tuple(map(attempt_from_row, attempts)),
             events=tuple(map(event_from_row, events)),
+            receipts=receipts,
         )
 
     async def search(self, criteria: MessageFilter, *, limit: int, cursor: str | None = None) -> Page:

@@ -7,6 +7,7 @@ import sqlite3
 
 from gateway.models import MessageDetail, Status
 from gateway.store.base import MessageFilter, Page
+from gateway.store.receipts_sqlite import receipts_for
 from gateway.store.rows import (
     ATTEMPT_COLUMNS,
     EVENT_COLUMNS,
@@ -25,7 +26,7 @@ _EVENTS = f"SELECT {EVENT_COLUMNS} FROM events WHERE message_id = ? ORDER BY id"
 
 
 def get(conn: sqlite3.Connection, message_id: str) -> MessageDetail | None:
-    """Return a message with its attempts and events, read in one snapshot."""
+    """Return a message with its attempts, events and receipts, read in one snapshot."""
     conn.execute("BEGIN")
     with conn:
         row = conn.execute(_GET, (message_id,)).fetchone()
@@ -33,11 +34,13 @@ def get(conn: sqlite3.Connection, message_id: str) -> MessageDetail | None:
             return None
         attempts = conn.execute(_ATTEMPTS, (message_id,)).fetchall()
         events = conn.execute(_EVENTS, (message_id,)).fetchall()
+        receipts = receipts_for(conn, message_id)
     return MessageDetail(
         record=stored_message(row),
         raw_body=row[-1],
         attempts=tuple(map(attempt_from_row, attempts)),
         events=tuple(map(event_from_row, events)),
+        receipts=receipts,
     )
 
 

@@ -1,0 +1,270 @@
+"""The receipt, sweep, poll and feedback part of the store contract, run against both backends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from gateway.models import Event, NewMessage, Receipt, Status
+from gateway.store import StaleTransition, Store
+from gateway.store.base import Settlement
+from tests.gateway.store.factory import T0, new_message
+
+WINDOW = 24 * 3600.0
+TERMINAL = frozenset({Status.ACCEPTED})
+
+
+def receipt(event_id: str, **fields: Any) -> Receipt:
+    values: dict[str, Any] = {"vendor": "nhn", "outcome": "delivered", "code": "1000", "detail": "success"}
+    return Receipt(event_id=event_id, **(values | fields))
+
+
+def email(**fields: Any) -> NewMessage:
+    values: dict[str, Any] = {
+        "channel": "email",
+        "vendor": "nhn",
+        "phone": None,
+        "email": "j@example.com",
+        "subject": "제목",
+        "buttons": (),
+        "fallback": "none",
+    }
+    return new_message(**(values | fields))
+
+
+async def accepted(store: Store, new: NewMessage | None = None, *, at: float = T0, vendor_id: str = "req-1") -> str:
+    """Add a message and move it to ``accepted`` at ``at`` with the vendor's id ``vendor_id``."""
+    new = new or new_message()
+    await store.add(new, idempotency_window=WINDOW)
+    await store.transition(new.id, Status.ACCEPTED, "accepted by nhn", now=at, vendor_message_id=vendor_id)
+    return new.id
+
+
+async def test_add_receipts_stores_each_vendor_event_once(store: Store) -> None:
+    first = await store.add_receipts([receipt("h1"), receipt("h2"), receipt("h1")], now=T0)
+    again = await store.add_receipts([receipt("h2"), receipt("h1", vendor="solapi")], now=T0 + 1)
+
+    assert first == [True, True, False]
+    assert again == [False, True]
+    claimed = await store.claim_receipts(now=T0 + 1, limit=10, lease=60)
+    assert [(r.receipt.vendor, r.receipt.event_id) for r in claimed] == [("nhn", "h1"), ("nhn", "h2"), ("solapi", "h1")]
+    assert await store.add_receipts([], now=T0) == []
+
+
+async def test_a_stored_receipt_keeps_every_field(store: Store) -> None:
+    sent = receipt(
+        "h1",
+        outcome="failed",
+        correlation_id="m-1",
+        vendor_message_id="req-1",
+        code="3018",
+        detail="메시지를 전송할 수 없음",
+        occurred_at=T0 - 5,
+    )
+    await store.add_receipts([sent], now=T0)
+
+    [claimed] = await store.claim_receipts(now=T0, limit=10, lease=60)
+
+    assert claimed.receipt == sent
+    assert (claimed.received_at, claimed.state, claimed.message_id, claimed.settled_at, claimed.tries) == (
+        T0,
+        "pending",
+        None,
+        None,
+        0,
+    )
+
+
+async def test_a_claimed_receipt_is_hidden_until_its_lease_runs_out(store: Store) -> None:
+    await store.add_receipts([receipt(f"h{n}") for n in range(3)], now=T0)
+
+    first = await store.claim_receipts(now=T0, limit=2, lease=60)
+    second = await store.claim_receipts(now=T0 + 1, limit=10, lease=60)
+    after_lease = await store.claim_receipts(now=T0 + 60, limit=10, lease=60)
+
+    assert [r.receipt.event_id for r in first] == ["h0", "h1"]
+    assert [r.receipt.event_id for r in second] == ["h2"]
+    assert [r.receipt.event_id for r in after_lease] == ["h0", "h1"]
+
+
+async def test_a_deferred_receipt_waits_and_counts_its_tries(store: Store) -> None:
+    await store.add_receipts([receipt("h1")], now=T0)
+    [claimed] = await store.claim_receipts(now=T0, limit=1, lease=60)
+
+    await store.defer_receipt(claimed.id, next_try_at=T0 + 5)
+
+    assert await store.claim_receipts(now=T0 + 4, limit=1, lease=60) == []
+    [again] = await store.claim_receipts(now=T0 + 5, limit=1, lease=60)
+    assert (again.id, again.tries) == (claimed.id, 1)
+
+
+async def test_find_receipt_message_by_our_id_then_by_the_vendor_id_of_the_same_vendor(store: Store) -> None:
+    message_id = await accepted(store, vendor_id="req-9")
+
+    by_ours = await store.find_receipt_message(receipt("h1", correlation_id=message_id))
+    by_vendor_id = await store.find_receipt_message(receipt("h2", correlation_id="nope", vendor_message_id="req-9"))
+    other_vendor = await store.find_receipt_message(receipt("h3", vendor="solapi", correlation_id=message_id))
+    unknown = await store.find_receipt_message(receipt("h4", correlation_id="nope", vendor_message_id="nope"))
+
+    assert by_ours is not None
+    assert by_vendor_id is not None
+    assert (by_ours.id, by_vendor_id.id) == (message_id, message_id)
+    assert (other_vendor, unknown) == (None, None)
+
+
+async def test_settling_moves_the_message_records_the_event_feedback_and_the_receipt(store: Store) -> None:
+    message_id = await accepted(store)
+    await store.add_receipts([receipt("h1", correlation_id=message_id)], now=T0 + 10)
+    [claimed] = await store.claim_receipts(now=T0 + 10, limit=1, lease=60)
+    settlement = Settlement(
+        state="applied",
+        message_id=message_id,
+        status=Status.DELIVERED,
+        expect=TERMINAL,
+        reason="delivered: nhn 1000 success",
+        feedback=True,
+        code="1000",
+    )
+
+    await store.settle_receipt(claimed.id, settlement, now=T0 + 11)
+    detail = await store.get(message_id)
+
+    assert detail is not None
+    assert detail.record.status == Status.DELIVERED
+    assert detail.events[-1] == Event(at=T0 + 11, status=Status.DELIVERED, reason="delivered: nhn 1000 success")
+    [stored] = detail.receipts
+    assert (stored.id, stored.state, stored.message_id, stored.settled_at) == (
+        claimed.id,
+        "applied",
+        message_id,
+        T0 + 11,
+    )
+    [item] = await store.claim_feedback(now=T0 + 11, limit=10, lease=60)
+    assert (item.state, item.code, item.at, item.record.id) == (Status.DELIVERED, "1000", T0 + 11, message_id)
+    assert await store.claim_receipts(now=T0 + 100, limit=10, lease=60) == []
+
+
+async def test_settling_from_an_unexpected_status_writes_nothing(store: Store) -> None:
+    new = new_message()
+    await store.add(new, idempotency_window=WINDOW)
+    await store.add_receipts([receipt("h1", correlation_id=new.id)], now=T0)
+    [claimed] = await store.claim_receipts(now=T0, limit=1, lease=60)
+    settlement = Settlement(
+        state="applied", message_id=new.id, status=Status.DELIVERED, expect=TERMINAL, reason="delivered", feedback=True
+    )
+
+    with pytest.raises(StaleTransition):
+        await store.settle_receipt(claimed.id, settlement, now=T0 + 1)
+
+    detail = await store.get(new.id)
+    assert detail is not None
+    assert (detail.record.status, len(detail.events), detail.receipts) == (Status.QUEUED, 1, ())
+    assert await store.claim_feedback(now=T0 + 1, limit=10, lease=60) == []
+    assert [r.id for r in await store.claim_receipts(now=T0 + 61, limit=1, lease=60)] == [claimed.id]
+
+
+async def test_a_receipt_is_settled_once(store: Store) -> None:
+    await store.add_receipts([receipt("h1")], now=T0)
+    [claimed] = await store.claim_receipts(now=T0, limit=1, lease=60)
+    await store.settle_receipt(claimed.id, Settlement(state="unmatched"), now=T0 + 1)
+
+    with pytest.raises(StaleTransition):
+        await store.settle_receipt(claimed.id, Settlement(state="unmatched"), now=T0 + 2)
+    with pytest.raises(KeyError):
+        await store.settle_receipt(10_000, Settlement(state="unmatched"), now=T0 + 2)
+
+
+async def test_a_progress_receipt_adds_an_event_in_the_current_status(store: Store) -> None:
+    message_id = await accepted(store)
+    await store.add_receipts([receipt("e1", vendor="nhn", outcome="progress", correlation_id=message_id)], now=T0)
+    [claimed] = await store.claim_receipts(now=T0, limit=1, lease=60)
+
+    settlement = Settlement(state="progress", message_id=message_id, reason="handed to the carrier")
+    await store.settle_receipt(claimed.id, settlement, now=T0 + 3)
+    detail = await store.get(message_id)
+
+    assert detail is not None
+    assert detail.record.status == Status.ACCEPTED
+    assert detail.record.updated_at == T0
+    assert detail.events[-1] == Event(at=T0 + 3, status=Status.ACCEPTED, reason="handed to the carrier")
+    assert [r.state for r in detail.receipts] == ["progress"]
+    assert await store.claim_feedback(now=T0 + 3, limit=10, lease=60) == []
+
+
+async def test_expire_accepted_moves_only_the_channel_s_old_accepted_messages(store: Store) -> None:
+    old = [await accepted(store, at=T0 + n, vendor_id=f"r{n}") for n in range(3)]
+    recent = await accepted(store, at=T0 + 100)
+    lms = await accepted(store, new_message(channel="lms"), at=T0)
+    queued = new_message()
+    await store.add(queued, idempotency_window=WINDOW)
+
+    first = await store.expire_accepted("kakao", T0 + 50, "no receipt", now=T0 + 200, limit=2, feedback=True)
+    rest = await store.expire_accepted("kakao", T0 + 50, "no receipt", now=T0 + 201, limit=10, feedback=False)
+
+    assert (first, rest) == (old[:2], old[2:])
+    statuses = {m: (await store.get(m)).record.status for m in [*old, recent, lms, queued.id]}  # type: ignore[union-attr]
+    assert statuses == {
+        **dict.fromkeys(old, Status.UNKNOWN),
+        recent: Status.ACCEPTED,
+        lms: Status.ACCEPTED,
+        queued.id: Status.QUEUED,
+    }
+    detail = await store.get(old[0])
+    assert detail is not None
+    assert detail.events[-1] == Event(at=T0 + 200, status=Status.UNKNOWN, reason="no receipt")
+    feedback = await store.claim_feedback(now=T0 + 300, limit=10, lease=60)
+    assert sorted((f.record.id, f.state) for f in feedback) == [(m, Status.UNKNOWN) for m in sorted(old[:2])]
+
+
+async def test_result_polls_take_accepted_nhn_emails_once_per_interval(store: Store) -> None:
+    nhn = await accepted(store, email(), at=T0)
+    later = await accepted(store, email(), at=T0 + 30)
+    await accepted(store, email(vendor="sendgrid"), at=T0)
+    await accepted(store, at=T0)
+
+    too_early = await store.claim_result_polls(now=T0 + 59, interval=60, limit=10)
+    first = await store.claim_result_polls(now=T0 + 60, interval=60, limit=10)
+    same_time = await store.claim_result_polls(now=T0 + 60, interval=60, limit=10)
+    both = await store.claim_result_polls(now=T0 + 120, interval=60, limit=10)
+
+    assert too_early == []
+    assert [m.id for m in first] == [nhn]
+    assert same_time == []
+    assert [m.id for m in both] == [later, nhn]
+    assert await store.claim_result_polls(now=T0 + 180, interval=60, limit=1) != []
+
+
+async def test_feedback_is_queued_once_per_state_and_retried_until_sent(store: Store) -> None:
+    message_id = await accepted(store)
+    await store.add_feedback(message_id, Status.FALLBACK, code="3018", now=T0)
+    await store.add_feedback(message_id, Status.FALLBACK, code="3019", now=T0 + 1)
+    await store.add_feedback(message_id, Status.DEAD, code=None, now=T0 + 2)
+
+    claimed = await store.claim_feedback(now=T0 + 2, limit=10, lease=60)
+    hidden = await store.claim_feedback(now=T0 + 3, limit=10, lease=60)
+    await store.feedback_sent([claimed[0].id], now=T0 + 4)
+    await store.feedback_failed([claimed[1].id], next_try_at=T0 + 30)
+    retried = await store.claim_feedback(now=T0 + 30, limit=10, lease=60)
+
+    assert [(f.state, f.code) for f in claimed] == [(Status.FALLBACK, "3018"), (Status.DEAD, None)]
+    assert hidden == []
+    assert [f.id for f in retried] == [claimed[1].id]
+    with pytest.raises(KeyError):
+        await store.add_feedback("nope", Status.DEAD, code=None, now=T0)
+
+
+async def test_a_message_falls_back_once_and_only_from_the_expected_status(store: Store) -> None:
+    message_id = await accepted(store)
+    first_child = new_message(channel="lms")
+
+    with pytest.raises(StaleTransition):
+        await store.link_fallback(message_id, first_child, "3018", now=T0 + 1, expect=frozenset({Status.SENDING}))
+    await store.link_fallback(message_id, first_child, "3018", now=T0 + 2, expect=TERMINAL)
+    with pytest.raises(StaleTransition):
+        await store.link_fallback(message_id, new_message(channel="lms"), "3019", now=T0 + 3)
+
+    detail = await store.get(message_id)
+    assert detail is not None
+    assert (detail.record.status, detail.record.child_id) == (Status.FALLBACK, first_child.id)
+    assert await store.count_by_status() == {Status.FALLBACK: 1, Status.QUEUED: 1}
