@@ -45,7 +45,15 @@ async def open_runtime(
     await store.open()
     runtime = build_runtime(settings)
     client = http_client(runtime.transport)
-    dispatcher = Dispatcher(store, runtime.adapters, client, settings, policy_from_settings(settings), clock=clock)
+    dispatcher = Dispatcher(
+        store,
+        runtime.adapters,
+        client,
+        settings,
+        policy_from_settings(settings),
+        clock=clock,
+        batch_size=settings.dispatch_batch,
+    )
     try:
         yield store, runtime, dispatcher
     finally:
