@@ -86,7 +86,7 @@ class PostgresTarget:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DATABASE)))
 
     def empty(self) -> None:
-        """Empty the gateway's tables, if the gateway has created them yet."""
+        """Empty the gateway's tables (and the tables referencing them), if the gateway has created them yet."""
         with psycopg.connect(self._url, autocommit=True) as conn:
             present = [
                 name
@@ -95,7 +95,8 @@ class PostgresTarget:
             ]
             if present:
                 tables = sql.SQL(", ").join(sql.Identifier(name) for name in present)
-                conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY").format(tables))
+                # CASCADE: newer tables (receipts, ...) reference messages; all of them live in the bench database.
+                conn.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(tables))
 
     def count_stored(self, user_prefix: str) -> dict[str, int]:
         with psycopg.connect(self._url) as conn:
