@@ -13,7 +13,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 
 from adapters.registry import Runtime, build_runtime
-from gateway.api.admin import get_message
+from gateway.api.admin import ADMIN_HANDLERS
 from gateway.api.health import healthz, metrics_endpoint, readyz
 from gateway.api.ingest import receive_braze_message
 from gateway.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
@@ -94,7 +94,7 @@ def create_app(
                 await monitor.stop()
 
     return Litestar(
-        route_handlers=[receive_braze_message, get_message, healthz, readyz, metrics_endpoint],
+        route_handlers=[receive_braze_message, *ADMIN_HANDLERS, healthz, readyz, metrics_endpoint],
         lifespan=[lifespan],
         state=State(
             {

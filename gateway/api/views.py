@@ -9,8 +9,28 @@ import msgspec
 
 from gateway.api.masking import mask_email, mask_phone
 from gateway.models import Attempt, Event, MessageDetail, StoredMessage
+from gateway.store.admin_types import AuditPage, FailureCount, WindowCount
 
-__all__ = ("AttemptView", "EventView", "MessageDetailView", "MessageView", "detail_view", "iso", "message_view")
+__all__ = (
+    "AttemptView",
+    "AuditAnswer",
+    "AuditEntryView",
+    "BulkReplayAnswer",
+    "CountView",
+    "ErasureAnswer",
+    "EventView",
+    "FailureView",
+    "MessageDetailView",
+    "MessageView",
+    "ReplayAnswer",
+    "SearchAnswer",
+    "StatsView",
+    "audit_answer",
+    "detail_view",
+    "iso",
+    "message_view",
+    "stats_view",
+)
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -72,6 +92,8 @@ class MessageDetailView(msgspec.Struct, kw_only=True):
     vendorRequest: dict[str, Any] | None
     attempts: list[AttemptView]
     timeline: list[EventView]
+    #: Whether phone and email are shown unmasked (an operator's audited reveal).
+    revealed: bool = False
 
 
 def message_view(record: StoredMessage, *, reveal: bool = False) -> MessageView:
@@ -107,6 +129,7 @@ def detail_view(detail: MessageDetail, *, reveal: bool = False) -> MessageDetail
         vendorRequest=_masked(record.vendor_request, record, reveal) if record.vendor_request else None,
         attempts=[_attempt_view(a) for a in detail.attempts],
         timeline=[_event_view(e) for e in detail.events],
+        revealed=reveal,
     )
 
 
@@ -135,3 +158,115 @@ def _attempt_view(attempt: Attempt) -> AttemptView:
 
 def _event_view(event: Event) -> EventView:
     return EventView(at=iso(event.at) or "", status=event.status.value, reason=event.reason)
+
+
+class SearchAnswer(msgspec.Struct, kw_only=True):
+    """One page of a search, newest first; pass ``nextCursor`` as ``cursor`` for the next page."""
+
+    items: list[MessageView]
+    nextCursor: str | None
+
+
+class ReplayAnswer(msgspec.Struct, kw_only=True):
+    """A replayed message, queued again."""
+
+    messageId: str
+    status: str
+
+
+class BulkReplayAnswer(msgspec.Struct, kw_only=True):
+    """A bulk replay: ``count`` replayed (or, on a dry run, that would be); ``more`` when over ``limit`` matched."""
+
+    dryRun: bool
+    count: int
+    limit: int
+    more: bool
+
+
+class CountView(msgspec.Struct, kw_only=True):
+    """Messages of one status, channel and vendor."""
+
+    status: str
+    channel: str
+    vendor: str
+    count: int
+
+
+class FailureView(msgspec.Struct, kw_only=True):
+    """Failed attempts of one vendor code."""
+
+    vendor: str
+    code: str | None
+    count: int
+    lastAt: str
+    example: str
+
+
+class StatsView(msgspec.Struct, kw_only=True):
+    """Messages created in ``[from, to)`` by state, channel and vendor, and the failed attempts of the window."""
+
+    from_: str = msgspec.field(name="from")
+    to: str
+    total: int
+    byStatus: dict[str, int]
+    byChannel: dict[str, int]
+    byVendor: dict[str, int]
+    counts: list[CountView]
+    failures: list[FailureView]
+
+
+class AuditEntryView(msgspec.Struct, kw_only=True):
+    """Who did what to which message or user, and when."""
+
+    at: str
+    staff: str
+    role: str
+    action: str
+    target: str
+    detail: str
+
+
+class AuditAnswer(msgspec.Struct, kw_only=True):
+    """Audit entries newest first."""
+
+    items: list[AuditEntryView]
+    nextCursor: str | None
+
+
+class ErasureAnswer(msgspec.Struct, kw_only=True):
+    """How many messages of a user had their personal data erased."""
+
+    userId: str
+    erased: int
+
+
+def stats_view(counts: list[WindowCount], failures: list[FailureCount], start: float, end: float) -> StatsView:
+    """The stats answer: totals per state, channel and vendor, plus every combination and the failures."""
+    by: dict[str, dict[str, int]] = {"status": {}, "channel": {}, "vendor": {}}
+    for row in counts:
+        for key, value in (("status", row.status.value), ("channel", row.channel), ("vendor", row.vendor)):
+            by[key][value] = by[key].get(value, 0) + row.count
+    return StatsView(
+        from_=iso(start) or "",
+        to=iso(end) or "",
+        total=sum(row.count for row in counts),
+        byStatus=by["status"],
+        byChannel=by["channel"],
+        byVendor=by["vendor"],
+        counts=[CountView(status=r.status.value, channel=r.channel, vendor=r.vendor, count=r.count) for r in counts],
+        failures=[
+            FailureView(vendor=f.vendor, code=f.code, count=f.count, lastAt=iso(f.last_at) or "", example=f.example)
+            for f in failures
+        ],
+    )
+
+
+def audit_answer(page: AuditPage) -> AuditAnswer:
+    """The audit log answer."""
+    items = [
+        AuditEntryView(
+            at=iso(e.at) or "", staff=e.staff, role=e.role, action=e.action, target=e.target, detail=e.detail
+        )
+        for e in page.items
+    ]
+    return AuditAnswer(items=items, nextCursor=page.next_cursor)
