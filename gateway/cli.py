@@ -7,12 +7,18 @@ import asyncio
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
 
 from gateway.log import configure_logging
 from gateway.settings import ConfigError, Settings, load_settings
 
+if TYPE_CHECKING:
+    from gateway.store.base import Store
+
 __all__ = ("main",)
+
+_T = TypeVar("_T")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay", help="send messages again")
     replay.add_argument("message_ids", nargs="+", metavar="MESSAGE_ID")
     replay.set_defaults(run=_replay)
+    purge = commands.add_parser("purge", help="delete messages older than the retention (GATEWAY_RETENTION_DAYS)")
+    purge.add_argument("--days", type=int, help="keep this many days instead of GATEWAY_RETENTION_DAYS")
+    purge.set_defaults(run=_purge)
     return parser
 
 
@@ -85,31 +94,44 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _replay(settings: Settings, args: argparse.Namespace) -> int:
-    from gateway.models import FINAL_STATUSES, Status
+    async def replay(store: Store) -> list[str]:
+        return await store.replay(args.message_ids, "replayed from the command line", now=time.time())
+
+    moved = set(_on_store(settings, replay))
+    for message_id in args.message_ids:
+        if message_id in moved:
+            print(f"{message_id}: queued")
+        else:
+            print(f"{message_id}: not replayed (unknown, or not in a final state)", file=sys.stderr)
+    return 0 if moved == set(args.message_ids) else 1
+
+
+def _purge(settings: Settings, args: argparse.Namespace) -> int:
+    from gateway.retention import RetentionPurge
+
+    days = settings.retention_days if args.days is None else args.days
+    if days < 1:
+        print("gateway: --days must be at least 1", file=sys.stderr)
+        return 2
+
+    async def purge(store: Store) -> int:
+        return await RetentionPurge(store, days).run_to_end()
+
+    print(f"purged {_on_store(settings, purge)} message(s) older than {days} days")
+    return 0
+
+
+def _on_store(settings: Settings, work: Callable[[Store], Awaitable[_T]]) -> _T:
+    """Run ``work`` on the configured store, opened (and migrated) for it and closed after."""
     from gateway.store import open_store
 
-    async def run() -> int:
+    async def run() -> _T:
         store = open_store(settings.database_url)
         await store.open()
-        failures = 0
         try:
-            for message_id in args.message_ids:
-                try:
-                    await store.transition(
-                        message_id,
-                        Status.QUEUED,
-                        "replayed from the command line",
-                        now=time.time(),
-                        expect=FINAL_STATUSES,
-                        next_attempt_at=time.time(),
-                    )
-                    print(f"{message_id}: queued")
-                except Exception as exc:
-                    failures += 1
-                    print(f"{message_id}: not replayed ({type(exc).__name__})", file=sys.stderr)
+            return await work(store)
         finally:
             await store.close()
-        return 1 if failures else 0
 
     return asyncio.run(run())
 

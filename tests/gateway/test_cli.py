@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from gateway.retention import DAY
+from gateway.store import SqliteStore
+from tests.gateway.store.factory import new_message
 
 GATEWAY = [sys.executable, "-m", "gateway.cli"]
 
@@ -45,3 +52,47 @@ def test_replay_of_an_unknown_id_fails_clearly(tmp_path: Path) -> None:
     result = run(["replay", "no-such-id"], env)
     assert result.returncode == 1
     assert "no-such-id: not replayed" in result.stderr
+
+
+async def _stored(path: Path, *created: float) -> list[str]:
+    """Messages added directly to the SQLite store at ``path``, created at the given times."""
+    store = SqliteStore(str(path))
+    await store.open()
+    news = [new_message(created_at=at) for at in created]
+    for new in news:
+        await store.add(new, idempotency_window=60)
+    await store.close()
+    return [new.id for new in news]
+
+
+def _ids(path: Path) -> list[str]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return [row[0] for row in conn.execute("SELECT id FROM messages ORDER BY id")]
+
+
+async def test_purge_deletes_what_is_older_than_the_retention_and_says_how_many(tmp_path: Path) -> None:
+    now = time.time()
+    await _stored(tmp_path / "g.db", now - 40 * DAY, now - 31 * DAY)
+    young = await _stored(tmp_path / "g.db", now - 29 * DAY)
+    env = {"GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path}/g.db", "GATEWAY_RETENTION_DAYS": "30"}
+
+    result = run(["purge"], env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "purged 2 message(s) older than 30 days"
+    assert _ids(tmp_path / "g.db") == young
+    assert run(["purge", "--days", "7"], env).stdout.strip() == "purged 1 message(s) older than 7 days"
+    assert _ids(tmp_path / "g.db") == []
+
+
+async def test_replay_queues_a_finished_message_again(tmp_path: Path) -> None:
+    [message_id] = await _stored(tmp_path / "g.db", time.time())
+    with contextlib.closing(sqlite3.connect(tmp_path / "g.db")) as conn, conn:
+        conn.execute("UPDATE messages SET status = 'dead', next_attempt_at = NULL")
+
+    result = run(["replay", message_id], {"GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path}/g.db"})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{message_id}: queued"
+    with contextlib.closing(sqlite3.connect(tmp_path / "g.db")) as conn:
+        assert conn.execute("SELECT status, replayed_at IS NOT NULL FROM messages").fetchone() == ("queued", 1)
