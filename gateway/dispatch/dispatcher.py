@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import httpx
 import tenacity
@@ -23,6 +23,7 @@ from gateway import metrics
 from gateway.channels.lms import lms_from_kakao
 from gateway.channels.quiet_hours import quiet_until
 from gateway.dispatch.limits import CircuitBreaker, VendorGate
+from gateway.dispatch.periodic import Duty, run_periodically
 from gateway.dispatch.retry import in_process_retrying, rescheduled_delay
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
@@ -34,6 +35,7 @@ __all__ = ("Dispatcher",)
 _log = logging.getLogger(__name__)
 _SENDING = frozenset({Status.SENDING})
 _DEFAULT_LIMITS = VendorLimits(rate=1000.0, concurrency=64)
+_D = TypeVar("_D")
 
 
 class Dispatcher:
@@ -77,6 +79,8 @@ class Dispatcher:
         self._wakeup = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
+        self._duties: list[Duty] = []
+        self._duty_tasks: list[asyncio.Task[None]] = []
 
     @property
     def running(self) -> bool:
@@ -86,14 +90,34 @@ class Dispatcher:
         """Tell the dispatcher new work is waiting (called by ingest)."""
         self._wakeup.set()
 
+    def attach(self, *duties: Duty) -> None:
+        """Add periodic work that runs beside the claim loop while the dispatcher runs (receipts, sweeps, polls)."""
+        self._duties.extend(duties)
+
+    def duty(self, kind: type[_D]) -> _D:
+        """The attached duty of type ``kind`` (tests and tools drive it with ``run_once``).
+
+        Raises:
+            LookupError: None of that type is attached.
+        """
+        for duty in self._duties:
+            if isinstance(duty, kind):
+                return duty
+        raise LookupError(f"no {kind.__name__} is attached")
+
     async def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="dispatcher")
+        self._duty_tasks = [asyncio.create_task(run_periodically(d), name=d.name) for d in self._duties]
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming, let in-flight sends finish for up to ``grace`` seconds, then cancel them.
 
         A cancelled send keeps its lease and is claimed again after it runs out, so nothing is lost.
         """
+        for task in self._duty_tasks:
+            task.cancel()
+        await asyncio.gather(*self._duty_tasks, return_exceptions=True)
+        self._duty_tasks = []
         if self._loop_task is not None:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -152,6 +176,7 @@ class Dispatcher:
         if self._settings.quiet_hours == "suppress":
             reason = f"suppressed: advertising is not sent {window}"
             await self._store.transition(record.id, Status.SUPPRESSED, reason, now=now, expect=_SENDING)
+            await self._report_final(record.id, Status.SUPPRESSED, None)
         else:
             reason = f"held: advertising is not sent {window}; sending when the window opens"
             await self._store.transition(
@@ -216,10 +241,12 @@ class Dispatcher:
             )
         elif isinstance(outcome, Permanent):
             reason = f"rejected by {record.vendor}: {_describe(outcome.code, outcome.detail)}"
-            if record.channel == "kakao" and record.message.fallback == "lms":
+            # Never twice: a replayed message that already fell back ends dead.
+            if record.channel == "kakao" and record.message.fallback == "lms" and record.child_id is None:
                 await self.fall_back(record, reason, logged)
             else:
                 await self._store.transition(record.id, Status.DEAD, reason, **common)  # type: ignore[arg-type]
+                await self._report_final(record.id, Status.DEAD, outcome.code)
         else:
             await self._reschedule(record, outcome, logged, sent, now)
 
@@ -235,6 +262,7 @@ class Dispatcher:
             await self._store.transition(
                 record.id, Status.DEAD, reason, now=now, expect=_SENDING, attempt=logged, vendor_request=sent
             )
+            await self._report_final(record.id, Status.DEAD, outcome.code)
             return
         reason = f"attempt {logged.number} failed ({problem}); next attempt scheduled"
         await self._store.transition(
@@ -259,16 +287,35 @@ class Dispatcher:
         metrics.VENDOR_LATENCY.labels(record.vendor, record.channel).observe(result.duration_ms / 1000)
         metrics.ATTEMPTS.labels(record.vendor, record.channel, _outcome_name(result)).inc()
 
-    async def fall_back(self, record: StoredMessage, reason: str, logged: Attempt | None = None) -> None:
+    async def fall_back(
+        self,
+        record: StoredMessage,
+        reason: str,
+        logged: Attempt | None = None,
+        *,
+        code: str | None = None,
+        expect: frozenset[Status] | None = None,
+    ) -> None:
         """Replace an undeliverable kakao message by an LMS to the same phone, linked both ways.
 
         The failed attempt is recorded first while the lease still holds: a crash before the link is made
-        leaves the message to be claimed again, never lost.
+        leaves the message to be claimed again, never lost. ``code`` is the vendor code that caused it when no
+        attempt says so (a receipt); ``expect`` the parent's statuses it may fall back from (see
+        :meth:`Store.link_fallback`, which never lets a message fall back twice).
         """
         now = self._clock()
         if logged is not None:
             await self._store.record_attempt(record.id, logged, f"attempt {logged.number}: {logged.detail}", now=now)
-        await self._store.link_fallback(record.id, self._fallback_message(record, reason, now), reason, now=now)
+        child = self._fallback_message(record, reason, now)
+        await self._store.link_fallback(
+            record.id, child, f"{reason}; sent on as LMS {child.id}", now=now, expect=expect
+        )
+        await self._report_final(record.id, Status.FALLBACK, logged.vendor_code if logged else code)
+
+    async def _report_final(self, message_id: str, status: Status, code: str | None) -> None:
+        """Queue a final state for Braze when feedback is configured (idempotent, right after the transition)."""
+        if self._settings.braze_feedback:
+            await self._store.add_feedback(message_id, status, code=code, now=self._clock())
 
     def _fallback_message(self, record: StoredMessage, reason: str, now: float) -> NewMessage:
         return NewMessage(
