@@ -17,9 +17,11 @@ from gateway.api.admin import ADMIN_HANDLERS
 from gateway.api.health import healthz, metrics_endpoint, readyz
 from gateway.api.ingest import receive_braze_message
 from gateway.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
+from gateway.console import console_handlers, console_templates
 from gateway.dispatch.dispatcher import Dispatcher
 from gateway.dispatch.monitor import QueueMonitor
 from gateway.normalise.inbound import policy_from_settings
+from gateway.retention import RetentionPurge
 from gateway.settings import Settings, load_settings
 from gateway.store import open_store
 from gateway.store.base import Store
@@ -54,6 +56,7 @@ async def open_runtime(
         clock=clock,
         batch_size=settings.dispatch_batch,
     )
+    dispatcher.attach(RetentionPurge(store, settings.retention_days, clock=clock))
     try:
         yield store, runtime, dispatcher
     finally:
@@ -94,7 +97,14 @@ def create_app(
                 await monitor.stop()
 
     return Litestar(
-        route_handlers=[receive_braze_message, *ADMIN_HANDLERS, healthz, readyz, metrics_endpoint],
+        route_handlers=[
+            receive_braze_message,
+            *ADMIN_HANDLERS,
+            *console_handlers(settings),
+            healthz,
+            readyz,
+            metrics_endpoint,
+        ],
         lifespan=[lifespan],
         state=State(
             {
@@ -110,6 +120,7 @@ def create_app(
             Exception: handle_unexpected,
         },
         request_max_body_size=settings.max_body_bytes,
+        template_config=console_templates(),
         # Logging is configured once by the CLI (JSON lines without personal data), not by Litestar.
         logging_config=None,
         openapi_config=OpenAPIConfig(title="Vendor webhook gateway", version="0.1.0", path="/schema"),

@@ -6,9 +6,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from litestar.testing import AsyncTestClient
 
+from gateway.app import create_app
 from gateway.retention import DAY, RetentionPurge
 from gateway.store import SqliteStore, Store
+from tests.conftest import Clock, make_settings
+from tests.gateway.api.messages import post_message
 from tests.gateway.store.factory import T0, new_message
 
 
@@ -45,3 +49,14 @@ async def test_run_to_end_deletes_every_expired_message(store: Store) -> None:
     assert await purge.run_to_end() == 5
     assert await purge.run_to_end() == 0
     assert await store.get(young[0]) is not None
+
+
+async def test_the_dispatcher_runs_the_purge_once_a_day(tmp_path: Path) -> None:
+    clock = Clock()
+    app = create_app(make_settings(tmp_path, GATEWAY_RETENTION_DAYS="30"), clock=clock, start_dispatcher=False)
+    async with AsyncTestClient(app) as client:
+        await post_message(client)
+        purge = app.state.dispatcher.duty(RetentionPurge)
+        assert (purge.interval, await purge.run_once()) == (DAY, 0)
+        clock.advance(30 * DAY + 1)
+        assert await purge.run_once() == 1

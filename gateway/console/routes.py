@@ -1,0 +1,239 @@
+"""The support console's pages under ``/admin`` (SPEC §8): server-rendered HTML, plain forms, no JavaScript.
+
+Every page needs a signed-in staff member; reveal, replay, bulk replay and the audit log need an operator.
+The pages call the same functions as the JSON API (:mod:`gateway.api.support`), so masking, audit and replay
+behave the same in both.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import CacheControlHeader, ResponseHeader, State
+from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Redirect, Template
+
+from gateway.api import support
+from gateway.api.admin import STATS_WINDOW, staff_of
+from gateway.api.auth import find_staff
+from gateway.api.filters import FILTER_PARAMS, KST, InvalidFilter, parse_search
+from gateway.api.problems import Problem
+from gateway.api.views import audit_answer, detail_view, message_view, stats_view
+from gateway.console.pages import kst, kst_input, pretty_json, query_url, timeline
+from gateway.console.session import (
+    SignInRequired,
+    require_console_operator,
+    require_console_staff,
+    sign_in,
+    sign_out,
+)
+from gateway.models import FINAL_STATUSES, Status
+from gateway.normalise.errors import FieldError
+from gateway.settings import CHANNEL_VENDORS
+
+__all__ = ("ConsoleController",)
+
+_STAFF = [require_console_staff]
+_OPERATOR = [require_console_operator]
+_FAILURES_SHOWN = 10
+_AUDIT_PAGE = 50
+_SEARCH_KEYS = (*FILTER_PARAMS, "limit")
+_CHOICES = {
+    "statuses": [status.value for status in Status],
+    "channels": list(CHANNEL_VENDORS),
+    "vendors": sorted({vendor for vendors in CHANNEL_VENDORS.values() for vendor in vendors}),
+}
+
+
+def _page(name: str, status_code: int = 200, **context: Any) -> Template:
+    return Template(template_name=name, context=context, status_code=status_code)
+
+
+def _to_sign_in(request: Request[Any, Any, Any], _: SignInRequired) -> Response[Any]:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return Redirect(query_url("/admin/sign-in", {"next": target}), status_code=303)
+
+
+def _problem_page(request: Request[Any, Any, Any], exc: Problem) -> Template:
+    errors = exc.errors or []
+    return _page("error.html", exc.status, status=exc.status, detail=exc.detail, errors=errors, staff=_staff(request))
+
+
+def _csrf_page(request: Request[Any, Any, Any], _: PermissionDeniedException) -> Template:
+    detail = (
+        "양식이 만료되었습니다. 페이지를 새로 고친 뒤 다시 시도하세요. The form expired: reload the page and try again."
+    )
+    return _page("error.html", 403, status=403, detail=detail, errors=[], staff=_staff(request))
+
+
+def _staff(request: Request[Any, Any, Any]) -> Any:
+    return request.scope.get("staff")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a console path: a sign-in link must not send anyone elsewhere."""
+    if target and target.startswith("/admin") and not target.startswith("//"):
+        return target
+    return "/admin"
+
+
+class ConsoleController(Controller):
+    """The console; its session and CSRF middleware are added by :func:`gateway.console.console_handlers`."""
+
+    path = "/admin"
+    include_in_schema = False
+    # Pages show personal data: never cached, never framed (a framed replay button could be clicked unawares).
+    cache_control = CacheControlHeader(no_store=True)
+    response_headers = (
+        ResponseHeader(name="X-Frame-Options", value="DENY"),
+        ResponseHeader(name="Content-Security-Policy", value="default-src 'self'; frame-ancestors 'none'"),
+        ResponseHeader(name="Referrer-Policy", value="same-origin"),
+    )
+    # The console answers its errors with pages, not the API's problem details.
+    exception_handlers = {  # noqa: RUF012 - Litestar's own attribute, read once when the app is built
+        SignInRequired: _to_sign_in,
+        Problem: _problem_page,
+        PermissionDeniedException: _csrf_page,
+    }
+
+    @get("/sign-in")
+    async def sign_in_page(self, next_page: Annotated[str | None, QueryParameter(name="next")] = None) -> Template:
+        """The sign-in form."""
+        return _page("sign_in.html", next_page=_safe_next(next_page), failed=False)
+
+    @post("/sign-in", status_code=303)
+    async def sign_in_submit(self, request: Request[Any, Any, State], state: State) -> Response[Any]:
+        """Check the token; a wrong one is a 401 that does not say why."""
+        form = await request.form()
+        member = find_staff(str(form.get("token", "")).strip() or None, state.settings.staff_tokens)
+        target = _safe_next(str(form.get("next", "")))
+        if member is None:
+            return _page("sign_in.html", 401, next_page=target, failed=True)
+        sign_in(request, member)
+        return Redirect(target, status_code=303)
+
+    @post("/sign-out", guards=_STAFF, status_code=303)
+    async def sign_out_submit(self, request: Request[Any, Any, State]) -> Redirect:
+        """End the session."""
+        sign_out(request)
+        return Redirect("/admin/sign-in", status_code=303)
+
+    @get("/", guards=_STAFF)
+    async def dashboard(self, request: Request[Any, Any, State], state: State) -> Template:
+        """Counts of the last day and its failures by vendor code."""
+        end = state.clock()
+        start = end - STATS_WINDOW
+        counts = await state.store.window_counts(created_from=start, created_to=end)
+        failures = await state.store.failures_by_code(since=start, until=end, limit=_FAILURES_SHOWN)
+        since = kst_input(start)
+        stats = stats_view(counts, failures, start, end)
+        return _page("dashboard.html", staff=staff_of(request), stats=stats, since=since, kst=kst)
+
+    @get("/messages", guards=_STAFF)
+    async def search(self, request: Request[Any, Any, State], state: State) -> Template:
+        """The search form and one page of results."""
+        params = {key: request.query_params.get(key) for key in (*_SEARCH_KEYS, "cursor")}
+        try:
+            search = parse_search(params, naive_tz=KST)
+            page = await state.store.search(search.criteria, limit=search.limit, cursor=search.cursor)
+        except InvalidFilter as exc:
+            return self._search_page(request, params, errors=exc.errors, status_code=400)
+        except ValueError:
+            return self._search_page(request, params, errors=[FieldError("cursor", "is not a cursor")], status_code=400)
+        rows = [message_view(m) for m in page.items]
+        next_url = query_url("/admin/messages", params, cursor=page.next_cursor) if page.next_cursor else None
+        return self._search_page(request, params, rows=rows, next_url=next_url, searched=True)
+
+    def _search_page(
+        self,
+        request: Request[Any, Any, State],
+        params: dict[str, str | None],
+        *,
+        rows: list[Any] | None = None,
+        next_url: str | None = None,
+        errors: list[FieldError] | None = None,
+        searched: bool = False,
+        status_code: int = 200,
+    ) -> Template:
+        filters = {key: params.get(key) or "" for key in FILTER_PARAMS}
+        bulk = {key: request.query_params.get(key) for key in ("bulk", "count", "more")}
+        return _page(
+            "search.html",
+            status_code,
+            staff=staff_of(request),
+            filters=filters,
+            rows=rows or [],
+            next_url=next_url,
+            errors=errors or [],
+            searched=searched and any(filters.values()),
+            bulk=bulk,
+            kst=kst,
+            **_CHOICES,
+        )
+
+    @get("/messages/{message_id:str}", guards=_STAFF)
+    async def message(self, request: Request[Any, Any, State], state: State, message_id: FromPath[str]) -> Template:
+        """One message: summary, timeline, normalised form and vendor request, masked."""
+        detail = await state.store.get(message_id)
+        if detail is None:
+            raise Problem(404, "이 메시지가 없습니다. No message has this id.")
+        return self._message_page(request, detail, revealed=False)
+
+    @post("/messages/{message_id:str}/reveal", guards=_OPERATOR, status_code=200)
+    async def reveal(self, request: Request[Any, Any, State], state: State, message_id: FromPath[str]) -> Template:
+        """The message page with contact details unmasked; audited."""
+        detail = await support.reveal_message(state.store, staff_of(request), message_id, now=state.clock())
+        return self._message_page(request, detail, revealed=True)
+
+    def _message_page(self, request: Request[Any, Any, State], detail: Any, *, revealed: bool) -> Template:
+        view = detail_view(detail, reveal=revealed)
+        return _page(
+            "message.html",
+            staff=staff_of(request),
+            view=view,
+            steps=timeline(view),
+            normalised=pretty_json(view.normalised),
+            vendor_request=pretty_json(view.vendorRequest) if view.vendorRequest else None,
+            raw_body=detail.raw_body.decode("utf-8", "replace") if revealed else None,
+            replayable=detail.record.status in FINAL_STATUSES,
+            replayed=request.query_params.get("replayed") == "1",
+            kst=kst,
+        )
+
+    @post("/messages/{message_id:str}/replay", guards=_OPERATOR, status_code=303)
+    async def replay(self, request: Request[Any, Any, State], state: State, message_id: FromPath[str]) -> Redirect:
+        """Queue a finished message again; audited."""
+        await support.replay_message(state.store, staff_of(request), message_id, now=state.clock())
+        state.dispatcher.wake()
+        return Redirect(f"/admin/messages/{message_id}?replayed=1", status_code=303)
+
+    @post("/replay", guards=_OPERATOR, status_code=303)
+    async def bulk_replay(self, request: Request[Any, Any, State], state: State) -> Redirect:
+        """Replay (or, with the dry-run button, count) the finished messages matching the search's filters."""
+        form = await request.form()
+        params = {key: str(form.get(key, "")) for key in FILTER_PARAMS}
+        dry_run = form.get("dryRun") == "true"
+        try:
+            criteria = parse_search(params, naive_tz=KST).criteria
+        except InvalidFilter as exc:
+            raise Problem(400, "검색 조건이 올바르지 않습니다. Invalid filter.", errors=exc.errors) from None
+        result = await support.bulk_replay(state.store, staff_of(request), criteria, dry_run=dry_run, now=state.clock())
+        if result.count and not dry_run:
+            state.dispatcher.wake()
+        outcome = {"bulk": "dry" if dry_run else "done", "count": str(result.count), "more": "1" if result.more else ""}
+        return Redirect(query_url("/admin/messages", params, **outcome), status_code=303)
+
+    @get("/audit", guards=_OPERATOR)
+    async def audit(
+        self, request: Request[Any, Any, State], state: State, cursor: FromQuery[str | None] = None
+    ) -> Template:
+        """The audit log, newest first."""
+        try:
+            page = await state.store.audit_log(limit=_AUDIT_PAGE, cursor=cursor)
+        except ValueError:
+            raise Problem(400, "Invalid cursor.") from None
+        answer = audit_answer(page)
+        next_url = query_url("/admin/audit", {"cursor": answer.nextCursor}) if answer.nextCursor else None
+        return _page("audit.html", staff=staff_of(request), entries=answer.items, next_url=next_url, kst=kst)

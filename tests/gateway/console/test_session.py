@@ -1,0 +1,48 @@
+"""Console sessions: they survive a restart with GATEWAY_SESSION_SECRET and end when the staff token changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from gateway.app import create_app
+from tests.conftest import VIEWER_TOKEN, Clock, make_settings
+from tests.gateway.console.helpers import sign_in
+
+SECRET = "0f" * 32
+
+
+async def _session_cookie(tmp_path: Path, **env: str) -> str:
+    app = create_app(make_settings(tmp_path, **env), clock=Clock(), start_dispatcher=False)
+    async with AsyncTestClient(app) as client:
+        await sign_in(client, VIEWER_TOKEN)
+        return str(client.cookies["gateway_session"])
+
+
+async def _dashboard_status(tmp_path: Path, cookie: str, **env: str) -> int:
+    app = create_app(make_settings(tmp_path, **env), clock=Clock(), start_dispatcher=False)
+    async with AsyncTestClient(app) as client:
+        client.cookies.set("gateway_session", cookie, path="/admin")
+        return (await client.get("/admin/", follow_redirects=False)).status_code
+
+
+async def test_a_session_survives_a_restart_with_the_same_secret(tmp_path: Path) -> None:
+    cookie = await _session_cookie(tmp_path, GATEWAY_SESSION_SECRET=SECRET)
+
+    assert await _dashboard_status(tmp_path, cookie, GATEWAY_SESSION_SECRET=SECRET) == 200
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"GATEWAY_SESSION_SECRET": "1f" * 32},
+        {"GATEWAY_SESSION_SECRET": SECRET, "GATEWAY_STAFF_TOKENS": "ann:viewer:rotated-token-1"},
+        {},  # no secret configured: each start makes its own
+    ],
+)
+async def test_a_session_ends_with_another_secret_or_a_rotated_token(tmp_path: Path, env: dict[str, str]) -> None:
+    cookie = await _session_cookie(tmp_path, GATEWAY_SESSION_SECRET=SECRET)
+
+    assert await _dashboard_status(tmp_path, cookie, **env) == 303

@@ -1,0 +1,195 @@
+"""The receipt applier against a sandboxed gateway: receipts are stored directly, then applied by hand."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from adapters.emulators.base import Fault
+from gateway.app import create_app
+from gateway.dispatch.receipts import ReceiptApplier
+from gateway.models import Receipt, Status, StoredMessage
+from tests.conftest import SEED_BODY, Clock, ingest_headers, make_settings
+
+Client = AsyncTestClient[Litestar]
+BRAZE = {"GATEWAY_BRAZE_REST_URL": "https://rest.braze.test", "GATEWAY_BRAZE_API_KEY": "braze-key"}
+
+
+@pytest.fixture
+def app(tmp_path: Path, clock: Clock) -> Litestar:
+    return create_app(make_settings(tmp_path, **BRAZE), clock=clock, start_dispatcher=False)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[Client]:
+    async with AsyncTestClient(app) as test_client:
+        yield test_client
+
+
+async def sent(client: Client, app: Litestar, **changes: str) -> str:
+    """Ingest the seed message (with ``changes``) and send it; return its id."""
+    response = await client.post("/v1/braze/messages", json=SEED_BODY | changes, headers=ingest_headers())
+    assert response.status_code == 202, response.text
+    await app.state.dispatcher.run_once()
+    return str(response.json()["messageId"])
+
+
+async def report(app: Litestar, message_id: str, code: str, *, event: str, vendor: str = "nhn", **fields: Any) -> None:
+    outcome = {"1000": "delivered", "4000": "delivered", "3000": "progress"}.get(code, "failed")
+    receipt = Receipt(vendor=vendor, event_id=event, outcome=outcome, correlation_id=message_id, code=code, **fields)  # type: ignore[arg-type]
+    await app.state.store.add_receipts([receipt], now=app.state.clock())
+
+
+async def apply(app: Litestar) -> int:
+    count: int = await app.state.dispatcher.duty(ReceiptApplier).run_once()
+    return count
+
+
+async def record(app: Litestar, message_id: str) -> StoredMessage:
+    detail = await app.state.store.get(message_id)
+    return detail.record
+
+
+async def test_delivered_and_failed_end_the_message_and_queue_braze_feedback(client: Client, app: Litestar) -> None:
+    delivered = await sent(client, app, dispatchId="d-1")
+    failed = await sent(client, app, dispatchId="d-2", fallback="none")
+    await report(app, delivered, "1000", event="h1")
+    await report(app, failed, "3022", event="h2", detail="outside sending hours")
+
+    assert await apply(app) == 2
+
+    assert (await record(app, delivered)).status is Status.DELIVERED
+    assert (await record(app, failed)).status is Status.FAILED
+    feedback = await app.state.store.claim_feedback(now=app.state.clock(), limit=10, lease=60)
+    assert sorted((f.record.id, f.state, f.code) for f in feedback) == sorted(
+        [(delivered, Status.DELIVERED, "1000"), (failed, Status.FAILED, "3022")]
+    )
+
+
+async def test_a_message_that_failed_to_answer_but_was_taken_is_delivered_and_not_sent_again(
+    client: Client, app: Litestar, clock: Clock
+) -> None:
+    app.state.runtime.emulators["nhn_kakao"].script(*[Fault(timeout=True)] * 3)
+    message_id = await sent(client, app)
+    assert (await record(app, message_id)).status is Status.RETRYING
+    await report(app, message_id, "1000", event="h1")
+
+    await apply(app)
+    clock.advance(3600)
+
+    assert (await record(app, message_id)).status is Status.DELIVERED
+    assert await app.state.dispatcher.run_once() == 0
+
+
+async def test_an_undeliverable_kakao_receipt_falls_back_once(client: Client, app: Litestar) -> None:
+    message_id = await sent(client, app)
+    await report(app, message_id, "3018", event="h1")
+    await report(app, message_id, "3019", event="h2")
+
+    await apply(app)
+    parent = await app.state.store.get(message_id)
+
+    assert parent.record.status is Status.FALLBACK
+    assert [(r.receipt.code, r.state) for r in parent.receipts] == [("3018", "applied"), ("3019", "late")]
+    assert await app.state.store.count_by_status() == {Status.FALLBACK: 1, Status.QUEUED: 1}
+    child = await record(app, parent.record.child_id)
+    assert (child.channel, child.parent_id, child.message.fallback) == ("lms", message_id, "none")
+
+
+@pytest.mark.parametrize(
+    ("vendor", "code", "status"),
+    [
+        ("solapi", "3104", Status.FALLBACK),
+        ("solapi", "3018", Status.FAILED),
+        ("nhn", "3104", Status.FAILED),
+        ("nhn", "3022", Status.FAILED),
+        ("nhn", "1021", Status.FAILED),
+    ],
+)
+async def test_only_the_vendor_s_undeliverable_codes_fall_back(
+    client: Client, app: Litestar, vendor: str, code: str, status: Status
+) -> None:
+    message_id = await sent(client, app, vendor=vendor)
+    await report(app, message_id, code, event="e1", vendor=vendor)
+
+    await apply(app)
+
+    assert (await record(app, message_id)).status is status
+
+
+async def test_progress_is_noted_without_ending_the_message(client: Client, app: Litestar) -> None:
+    message_id = await sent(client, app, vendor="solapi")
+    await report(app, message_id, "3000", event="e1", vendor="solapi", detail="이통사로 접수 예정")
+
+    await apply(app)
+    detail = await app.state.store.get(message_id)
+
+    assert detail.record.status is Status.ACCEPTED
+    assert detail.events[-1].reason == "in progress: solapi 3000 이통사로 접수 예정"
+    assert await app.state.store.claim_feedback(now=app.state.clock(), limit=10, lease=60) == []
+
+
+async def test_a_receipt_for_an_unknown_message_is_tried_again_later_and_later(
+    client: Client, app: Litestar, clock: Clock
+) -> None:
+    await report(app, "nobody", "1000", event="h1")
+
+    for delay in (1, 2, 4, 8):
+        assert await apply(app) == 1
+        clock.advance(delay - 0.5)
+        assert await apply(app) == 0
+        clock.advance(0.5)
+
+
+async def test_a_message_moved_meanwhile_leaves_the_receipt_for_the_next_pass(
+    client: Client, app: Litestar, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message_id = await sent(client, app)
+    await report(app, message_id, "1000", event="h1")
+    store = app.state.store
+    find = store.find_receipt_message
+
+    async def find_then_move(receipt: Receipt) -> StoredMessage | None:
+        found = await find(receipt)
+        await store.transition(message_id, Status.SENDING, "test: someone else took it", now=clock())
+        return found
+
+    monkeypatch.setattr(store, "find_receipt_message", find_then_move)
+    await apply(app)
+    monkeypatch.setattr(store, "find_receipt_message", find)
+    await store.transition(message_id, Status.ACCEPTED, "test: accepted after all", now=clock())
+    clock.advance(1)
+    await apply(app)
+
+    assert (await record(app, message_id)).status is Status.DELIVERED
+
+
+async def test_one_failing_receipt_does_not_hold_up_the_others(
+    client: Client, app: Litestar, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = await sent(client, app, dispatchId="d-1")
+    bad = await sent(client, app, dispatchId="d-2")
+    await report(app, good, "1000", event="h1")
+    await report(app, bad, "1000", event="h2")
+    store = app.state.store
+    find = store.find_receipt_message
+
+    async def fail_for_bad(receipt: Receipt) -> StoredMessage | None:
+        if receipt.correlation_id == bad:
+            raise RuntimeError("unexpected")
+        return await find(receipt)
+
+    monkeypatch.setattr(store, "find_receipt_message", fail_for_bad)
+    await apply(app)
+    monkeypatch.setattr(store, "find_receipt_message", find)
+
+    assert (await record(app, good)).status is Status.DELIVERED
+    assert (await record(app, bad)).status is Status.ACCEPTED
+    clock.advance(60)  # the claim's lease runs out
+    await apply(app)
+    assert (await record(app, bad)).status is Status.DELIVERED
