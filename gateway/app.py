@@ -14,13 +14,17 @@ from litestar.openapi import OpenAPIConfig
 
 from adapters.registry import Runtime, build_runtime
 from gateway.api.admin import ADMIN_HANDLERS
+from gateway.api.callbacks import callback_router
 from gateway.api.health import healthz, metrics_endpoint, readyz
 from gateway.api.ingest import receive_braze_message
 from gateway.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from gateway.console import console_handlers, console_templates
 from gateway.dispatch.dispatcher import Dispatcher
 from gateway.dispatch.monitor import QueueMonitor
+from gateway.feedback.transport import with_braze
 from gateway.normalise.inbound import policy_from_settings
+from gateway.receipts.duties import receipt_duties
+from gateway.receipts.intake import CallbackIntake, callback_auth
 from gateway.retention import RetentionPurge
 from gateway.settings import Settings, load_settings
 from gateway.store import open_store
@@ -46,7 +50,7 @@ async def open_runtime(
     store = store or open_store(settings.database_url)
     await store.open()
     runtime = build_runtime(settings)
-    client = http_client(runtime.transport)
+    client = http_client(with_braze(runtime.transport, settings))
     dispatcher = Dispatcher(
         store,
         runtime.adapters,
@@ -56,6 +60,7 @@ async def open_runtime(
         clock=clock,
         batch_size=settings.dispatch_batch,
     )
+    dispatcher.attach(*receipt_duties(settings, store, runtime, client, dispatcher, clock=clock))
     dispatcher.attach(RetentionPurge(store, settings.retention_days, clock=clock))
     try:
         yield store, runtime, dispatcher
@@ -88,6 +93,7 @@ def create_app(
         async with open_runtime(settings, store=store, clock=clock) as (opened, runtime, dispatcher):
             monitor = QueueMonitor(opened, high_water=settings.queue_high_water)
             app.state.update(store=opened, runtime=runtime, dispatcher=dispatcher, monitor=monitor)
+            app.state.intake = CallbackIntake(opened, callback_auth(settings, runtime), clock=clock)
             await monitor.start()
             if run_dispatcher:
                 await dispatcher.start()
@@ -99,6 +105,7 @@ def create_app(
     return Litestar(
         route_handlers=[
             receive_braze_message,
+            callback_router(settings.callback_max_body_bytes),
             *ADMIN_HANDLERS,
             *console_handlers(settings),
             healthz,

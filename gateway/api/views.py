@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 
 from gateway.api.masking import mask_email, mask_phone
+from gateway.api.receipt_views import ReceiptView, receipt_view
 from gateway.models import Attempt, Event, MessageDetail, StoredMessage
 from gateway.store.admin_types import AuditPage, FailureCount, WindowCount
 
@@ -94,6 +95,8 @@ class MessageDetailView(msgspec.Struct, kw_only=True):
     timeline: list[EventView]
     #: Whether phone and email are shown unmasked (an operator's audited reveal).
     revealed: bool = False
+    #: Delivery receipts matched to the message, in arrival order.
+    receipts: list[ReceiptView] = msgspec.field(default_factory=list)
 
 
 def message_view(record: StoredMessage, *, reveal: bool = False) -> MessageView:
@@ -130,6 +133,7 @@ def detail_view(detail: MessageDetail, *, reveal: bool = False) -> MessageDetail
         attempts=[_attempt_view(a) for a in detail.attempts],
         timeline=[_event_view(e) for e in detail.events],
         revealed=reveal,
+        receipts=[receipt_view(r) for r in detail.receipts],
     )
 
 

@@ -1,0 +1,54 @@
+"""The periodic work receipts need, built for the dispatcher to run beside its claim loop."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import httpx
+
+from adapters.nhn_email import NhnEmailAdapter
+from adapters.registry import Runtime
+from gateway.dispatch.dispatcher import Dispatcher
+from gateway.dispatch.periodic import Duty
+from gateway.dispatch.receipts import ReceiptApplier
+from gateway.dispatch.sweep import ReceiptSweep
+from gateway.feedback.braze import BrazeReporter
+from gateway.receipts.email_poll import NhnEmailPoller
+from gateway.receipts.intake import CallbackIntake, callback_auth
+from gateway.receipts.sandbox import SandboxCallbacks
+from gateway.settings import Settings
+from gateway.store.base import Store
+
+__all__ = ("receipt_duties",)
+
+
+def receipt_duties(
+    settings: Settings,
+    store: Store,
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    dispatcher: Dispatcher,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> list[Duty]:
+    """The receipt applier and sweep, plus what the configuration calls for.
+
+    NHN Email polling when NHN sends email, Braze feedback when ``GATEWAY_BRAZE_*`` is set, and the emulators'
+    callbacks in sandbox mode.
+    """
+    duties: list[Duty] = [
+        ReceiptApplier(store, dispatcher.fall_back, settings, clock=clock),
+        ReceiptSweep(store, settings, clock=clock),
+    ]
+    email = runtime.adapters.get(("nhn", "email"))
+    if isinstance(email, NhnEmailAdapter):
+        duties.append(NhnEmailPoller(store, client, email, interval=settings.nhn_email_poll_interval, clock=clock))
+    if settings.braze_rest_url and settings.braze_api_key:
+        duties.append(
+            BrazeReporter(store, client, rest_url=settings.braze_rest_url, api_key=settings.braze_api_key, clock=clock)
+        )
+    if settings.sandbox:
+        auth = callback_auth(settings, runtime)
+        duties.append(SandboxCallbacks(runtime.emulators, CallbackIntake(store, auth, clock=clock), auth))
+    return duties
