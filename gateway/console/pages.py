@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import msgspec
 
 from gateway.api.filters import KST
+from gateway.api.receipt_views import ReceiptView
 from gateway.api.views import AttemptView, EventView, MessageDetailView
 
 __all__ = ("Step", "kst", "kst_input", "pretty_json", "query_url", "timeline")
@@ -67,7 +68,7 @@ _OUTCOME_TONE = {"accepted": "ok", "retryable": "bad", "permanent": "bad"}
 
 
 def timeline(view: MessageDetailView) -> list[Step]:
-    """received → normalised → attempts and status changes in time order → fallback links."""
+    """received → normalised → attempts, status changes and receipts in time order → fallback links."""
     message = view.message
     first, *later = view.timeline
     received = Step(
@@ -77,7 +78,7 @@ def timeline(view: MessageDetailView) -> list[Step]:
     )
     notes = tuple(view.normalised.get("notes", ())) or ("변경 없음 nothing changed",)
     steps = [received, Step(at=message.createdAt, title="정규화 Normalised", lines=notes)]
-    dated = [*map(_attempt_step, view.attempts), *map(_event_step, later)]
+    dated = [*map(_attempt_step, view.attempts), *map(_event_step, later), *map(_receipt_step, view.receipts)]
     steps += sorted(dated, key=lambda step: step.at)
     if message.parentId:
         steps.append(Step(at="", title="대체 발송 원본 Fallback from", link=message.parentId))
@@ -101,3 +102,10 @@ def _attempt_step(attempt: AttemptView) -> Step:
 def _event_step(event: EventView) -> Step:
     tone = "bad" if event.status in _FAILED_STATUSES else "ok" if event.status in ("accepted", "delivered") else "info"
     return Step(at=event.at, title=f"상태 Status → {event.status}", lines=(event.reason,), tone=tone)
+
+
+def _receipt_step(receipt: ReceiptView) -> Step:
+    tone = {"delivered": "ok", "failed": "bad"}.get(receipt.outcome, "info")
+    code = f" · code {receipt.code}" if receipt.code else ""
+    lines = (f"{receipt.vendor} · {receipt.outcome}{code} · {receipt.state}", receipt.detail)
+    return Step(at=receipt.occurredAt or receipt.receivedAt, title="수신 결과 Receipt", lines=lines, tone=tone)

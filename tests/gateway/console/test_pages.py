@@ -6,6 +6,7 @@ from typing import Any
 
 import msgspec
 
+from gateway.api.receipt_views import ReceiptView
 from gateway.api.views import AttemptView, EventView, MessageDetailView, MessageView
 from gateway.console.pages import kst, kst_input, pretty_json, query_url, timeline
 
@@ -102,3 +103,23 @@ def test_an_attempt_without_an_answer_says_so() -> None:
     [step] = [s for s in timeline(_view(attempts=[attempt])) if s.title.startswith("시도")]
 
     assert step.lines[0] == "응답 없음 no answer · no code · retryable · 12.5 ms"
+
+
+def test_receipts_take_their_place_in_time() -> None:
+    receipt = ReceiptView(
+        vendor="nhn",
+        eventId="hook-1",
+        outcome="failed",
+        code="3018",
+        detail="cannot deliver",
+        state="applied",
+        occurredAt="2026-11-27T03:00:01.500Z",
+        receivedAt="2026-11-27T03:00:05.000Z",
+        settledAt=None,
+    )
+
+    steps = timeline(_view(receipts=[receipt]))
+
+    assert [s.title for s in steps[2:]] == ["시도 Attempt 1", "수신 결과 Receipt", "상태 Status → dead"]
+    assert steps[3].lines == ("nhn · failed · code 3018 · applied", "cannot deliver")
+    assert steps[3].tone == "bad"
