@@ -392,3 +392,14 @@ async def test_without_configured_secrets_every_callback_is_refused(tmp_path: Pa
         sendgrid = await client.post("/v1/callbacks/sendgrid", content=b"[]", headers=signed(b"[]"))
 
     assert (nhn.status_code, solapi.status_code, sendgrid.status_code) == (401, 404, 401)
+
+
+async def test_callbacks_may_be_larger_than_a_braze_message(tmp_path: Path, clock: Clock) -> None:
+    env = REAL_VENDORS | {"GATEWAY_CALLBACK_MAX_BODY_BYTES": str(1024 * 1024), "GATEWAY_MAX_BODY_BYTES": "65536"}
+    app = create_app(make_settings(tmp_path, **env), clock=clock, start_dispatcher=False)
+    body = nhn_body("KakaoTalk Bizmessage", *[kakao_hook(f"h{n}", f"m-{n}") for n in range(1000)])
+    assert 256 * 1024 < len(body) < 1024 * 1024
+    async with AsyncTestClient(app) as client:
+        response = await client.post("/v1/callbacks/nhn", content=body, headers=nhn_headers())
+
+    assert response.json() == {"received": 1000, "new": 1000}
