@@ -56,6 +56,7 @@ class ReceiptApplier:
         clock: Current POSIX time.
         batch_size: Receipts claimed per pass.
         lease: Seconds a claimed receipt is hidden from other appliers.
+        interval: Seconds between passes when the last one was not full.
     """
 
     name = "receipt applier"
