@@ -63,7 +63,10 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="kakao: the SPEC §3 body as is; lms: the same text as a non-advertising LMS (no quiet hours)",
     )
     parser.add_argument("--profile", type=Path, help="py-spy the gateway's measured run into this file (.svg/.txt)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.database_url and not args.database_url.startswith(("postgresql://", "postgres://")):
+        parser.error("--database-url must be postgresql://...; SQLite is the default and needs no URL")
+    return args
 
 
 def _load(server: Server, script: Path, args: argparse.Namespace, phase: str) -> WrkResult:
@@ -92,7 +95,8 @@ def _start_profiler(pid: int, args: argparse.Namespace) -> subprocess.Popen[byte
         raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy (not a project dependency)")
     output_format = "flamegraph" if args.profile.suffix == ".svg" else "raw"
     command = [py_spy, "record", "--pid", str(pid), "--duration", f"{int(args.duration)}", "--rate", "200"]
-    command += ["--nonblocking", "--format", output_format, "--output", str(args.profile)]
+    # --gil: one uvicorn worker is bound by the GIL, so what holds it is what costs throughput.
+    command += ["--gil", "--nonblocking", "--format", output_format, "--output", str(args.profile)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL)
 
 

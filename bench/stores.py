@@ -105,16 +105,10 @@ class PostgresTarget:
 
 @contextmanager
 def open_target(database_url: str | None, directory: Path) -> Iterator[Target]:
-    """The run's store: SQLite in ``directory`` by default, else the ``bench`` database of a PostgreSQL URL.
-
-    Raises:
-        ValueError: ``database_url`` is neither ``postgresql://`` nor ``postgres://``.
-    """
+    """The run's store: SQLite in ``directory`` by default, else the ``bench`` database of a PostgreSQL URL."""
     if database_url is None:
         yield SqliteTarget(directory)
         return
-    if urlsplit(database_url).scheme not in ("postgresql", "postgres"):
-        raise ValueError("--database-url must be postgresql://...; SQLite is the default and needs no URL")
     target = PostgresTarget(database_url)
     target.create()
     target.empty()
