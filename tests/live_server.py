@@ -1,7 +1,7 @@
 """A real gateway on a loopback port, for the browser test and the console screenshots.
 
-uvicorn serves the app in a background thread with the dispatcher running and sandboxed vendors; the clock is
-fixed at noon KST so advertising kakao is never held for quiet hours, whatever the time of the run.
+uvicorn serves the app in a background thread with the dispatcher running and sandboxed vendors. Its clock runs
+from noon KST, so advertising kakao is never held for quiet hours, whatever the time of the run.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from litestar import Litestar
 
 from adapters.emulators.base import Fault
 from gateway.app import create_app
-from tests.conftest import INGEST_TOKEN, OPERATOR_TOKEN, SEED_BODY, Clock, make_settings
+from tests.conftest import INGEST_TOKEN, NOON_KST, OPERATOR_TOKEN, SEED_BODY, make_settings
 
 __all__ = ("LiveGateway", "live_gateway")
 
@@ -74,7 +74,10 @@ class LiveGateway(msgspec.Struct):
 @contextmanager
 def live_gateway(directory: Path, **env: str) -> Iterator[LiveGateway]:
     """Serve a sandboxed gateway on a free loopback port until the block ends."""
-    app = create_app(make_settings(directory, **env), clock=Clock(), start_dispatcher=True)
+    started = time.time()
+    app = create_app(
+        make_settings(directory, **env), clock=lambda: NOON_KST + time.time() - started, start_dispatcher=True
+    )
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, name="live-gateway", daemon=True)
     thread.start()

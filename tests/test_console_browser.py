@@ -57,7 +57,7 @@ def test_a_viewer_finds_a_message_by_user_id_and_sees_the_number_masked(browser:
     page = browser.new_page()
 
     _sign_in(page, gateway, VIEWER_TOKEN)
-    page.get_by_role("link", name="검색 Search").click()
+    page.get_by_role("navigation").get_by_role("link", name="검색 Search").click()
     page.get_by_label("사용자 ID User ID").fill(SEED_BODY["userId"])
     page.get_by_role("button", name="검색 Search").click()
 
@@ -87,6 +87,6 @@ def test_an_operator_replays_a_dead_message_and_it_is_delivered_once(browser: Br
     detail = gateway.wait_for(dead, "accepted", "delivered")
     assert [a["outcome"] for a in detail["attempts"]] == ["permanent", "accepted"]
     assert len(emulator.requests) == 2
-    page.get_by_role("link", name="감사 로그 Audit log").click()
+    page.get_by_role("navigation").get_by_role("link", name="감사 로그 Audit log").click()
     expect(page.locator("table")).to_contain_text("replay")
     expect(page.locator("table")).to_contain_text(dead)
