@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from urllib.parse import SplitResult, quote, unquote_plus, urlsplit, urlunsplit
@@ -36,6 +37,8 @@ class Utm(msgspec.Struct, frozen=True):
     campaign: str | None = None
 
 
+# One send renders the same CTA links for every user: a small cache saves the parsing on the ingest path.
+@functools.lru_cache(maxsize=4096)
 def normalise_link(raw: str, *, utm: Utm | None = None, allowed_hosts: frozenset[str] | None = None) -> str:
     """Normalise a CTA link to an absolute, percent-encoded http(s) URL.
 
