@@ -35,6 +35,7 @@ from gateway.settings import StaffToken
 
 __all__ = (
     "ADMIN_HANDLERS",
+    "STATS_WINDOW",
     "bulk_replay",
     "erase_personal_data",
     "get_audit_log",
@@ -42,6 +43,7 @@ __all__ = (
     "get_stats",
     "replay_message",
     "search_messages",
+    "staff_of",
 )
 
 #: The stats window when none is given: the last day.
@@ -57,7 +59,7 @@ def staff_of(request: Request[Any, Any, Any]) -> StaffToken:
     return member
 
 
-def invalid(exc: InvalidFilter) -> Problem:
+def _invalid(exc: InvalidFilter) -> Problem:
     """A 400 problem naming each bad parameter."""
     return Problem(400, "Invalid filter: see errors.", errors=exc.errors)
 
@@ -93,7 +95,7 @@ async def search_messages(
         search = parse_search(params)
         page = await state.store.search(search.criteria, limit=search.limit, cursor=search.cursor)
     except InvalidFilter as exc:
-        raise invalid(exc) from None
+        raise _invalid(exc) from None
     except ValueError:
         raise Problem(
             400, "Invalid filter: see errors.", errors=[FieldError("cursor", "is not a cursor of this search")]
@@ -158,7 +160,7 @@ async def bulk_replay(request: Request[Any, Any, State], state: State) -> Respon
     try:
         criteria = parse_search(params).criteria
     except InvalidFilter as exc:
-        raise invalid(exc) from None
+        raise _invalid(exc) from None
     result = await support.bulk_replay(state.store, staff_of(request), criteria, dry_run=dry_run, now=state.clock())
     if result.count and not dry_run:
         state.dispatcher.wake()
@@ -183,7 +185,7 @@ async def get_stats(
     try:
         start, end = parse_window({"from": created_from, "to": created_to}, now=state.clock(), default=STATS_WINDOW)
     except InvalidFilter as exc:
-        raise invalid(exc) from None
+        raise _invalid(exc) from None
     counts = await state.store.window_counts(created_from=start, created_to=end)
     failures = await state.store.failures_by_code(since=start, until=end, limit=_FAILURES_SHOWN)
     return stats_view(counts, failures, start, end)

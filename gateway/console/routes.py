@@ -52,8 +52,9 @@ def _page(name: str, status_code: int = 200, **context: Any) -> Template:
 
 
 def _to_sign_in(request: Request[Any, Any, Any], _: SignInRequired) -> Response[Any]:
+    """To the sign-in form, which comes back to the page asked for (a form's target is no page: the dashboard)."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return Redirect(query_url("/admin/sign-in", {"next": target}), status_code=303)
+    return Redirect(query_url("/admin/sign-in", {"next": target if request.method == "GET" else None}), status_code=303)
 
 
 def _problem_page(request: Request[Any, Any, Any], exc: Problem) -> Template:

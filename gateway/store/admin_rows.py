@@ -70,6 +70,8 @@ ERASE_UPDATE = (
 
 _MESSAGE = msgspec.json.Decoder(OutboundMessage)
 _OBJECT = msgspec.json.Decoder(dict[str, Any])
+#: Statuses of a message not sent yet.
+_WAITING = frozenset({status.value for status in ACTIVE_STATUSES} | {Status.SENDING.value})
 #: Larger than any id, so the first page starts at the newest entry.
 _FIRST_PAGE = 2**62
 
@@ -141,5 +143,4 @@ def erased_request(request_json: str | bytes | None) -> str | None:
 
 def erased_status(status: str) -> str:
     """A message waiting to be sent is suppressed by erasure (nothing is left to send); others keep their status."""
-    waiting = {s.value for s in ACTIVE_STATUSES} | {Status.SENDING.value}
-    return Status.SUPPRESSED.value if status in waiting else status
+    return Status.SUPPRESSED.value if status in _WAITING else status

@@ -272,3 +272,11 @@ async def test_bulk_replay_counts_first_then_replays(app: Litestar, client: Clie
     assert statuses_after_dry_run == ["dead", "dead"]
     assert "2 message(s) replayed" in done_page
     assert [await _status(client, m) for m in dead] == ["queued", "queued"]
+
+
+async def test_a_form_sent_without_a_session_leads_to_sign_in_then_the_dashboard(client: Client) -> None:
+    await client.get("/admin/sign-in")
+
+    response = await client.post("/admin/messages/m/replay", data={"_csrf_token": csrf(client)}, follow_redirects=False)
+
+    assert (response.status_code, response.headers["location"]) == (303, "/admin/sign-in")
