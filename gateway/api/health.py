@@ -39,5 +39,5 @@ async def readyz(state: State) -> Response[Health]:
 @get("/metrics", operation_id="metrics", summary="Prometheus metrics", tags=["operations"], include_in_schema=False)
 async def metrics_endpoint(request: Request[Any, Any, State]) -> Response[bytes]:
     if not request.app.state.settings.metrics_public:
-        require_staff(request, None)
+        await require_staff(request, None)
     return Response(metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)
