@@ -103,8 +103,15 @@ class Adapter(Protocol):
     vendor: ClassVar[str]
     channel: ClassVar[Channel]
 
-    def build(self, message: OutboundMessage, message_id: str) -> VendorRequest:
-        """Build the vendor request; ``message_id`` is the correlation id and the idempotency key."""
+    def build(self, message: OutboundMessage, message_id: str, *, send_key: str | None = None) -> VendorRequest:
+        """Build the vendor request.
+
+        Args:
+            message: The normalised message.
+            message_id: Our id, put in the vendor's correlation field.
+            send_key: The same for every attempt of one send and new for each replay (defaults to
+                ``message_id``): the vendor's idempotency key, where it has one.
+        """
         ...
 
     def classify(self, response: VendorResponse) -> Outcome:

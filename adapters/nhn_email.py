@@ -59,7 +59,7 @@ class NhnEmailAdapter:
         self._config = config
         self._base = f"{config.url.rstrip('/')}/email/v2.1/appKeys/{quote(config.appkey, safe='')}/sender"
 
-    def build(self, message: OutboundMessage, message_id: str) -> VendorRequest:
+    def build(self, message: OutboundMessage, message_id: str, *, send_key: str | None = None) -> VendorRequest:
         """Build the send request; ``message_id`` is the ``senderGroupingKey`` results are matched by."""
         if not message.email:
             raise ValueError("an email needs a recipient address")

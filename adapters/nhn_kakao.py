@@ -90,8 +90,8 @@ class NhnKakaoAdapter:
         self._url = f"{config.url.rstrip('/')}/brand-message/v1.0/appkeys/{quote(config.appkey, safe='')}"
         self._url += "/freestyle-messages"
 
-    def build(self, message: OutboundMessage, message_id: str) -> VendorRequest:
-        """Build the free-form request; ``message_id`` is the grouping key and the idempotency key."""
+    def build(self, message: OutboundMessage, message_id: str, *, send_key: str | None = None) -> VendorRequest:
+        """Build the free-form request; ``message_id`` is the grouping key, ``send_key`` the idempotency key."""
         if not message.phone:
             raise ValueError("a kakao message needs a phone number")
         body: dict[str, Any] = {
@@ -109,7 +109,7 @@ class NhnKakaoAdapter:
         return VendorRequest(
             method="POST",
             url=self._url,
-            headers=nhn_headers(self._config.secret, message_id),
+            headers=nhn_headers(self._config.secret, send_key or message_id),
             json=body,
             secret_headers=(SECRET_HEADER,),
         )

@@ -60,7 +60,7 @@ class NhnSmsAdapter:
         self._config = config
         self._base = f"{config.url.rstrip('/')}/sms/v3.0/appKeys/{quote(config.appkey, safe='')}/sender"
 
-    def build(self, message: OutboundMessage, message_id: str) -> VendorRequest:
+    def build(self, message: OutboundMessage, message_id: str, *, send_key: str | None = None) -> VendorRequest:
         """Build the LMS request; an advertising message goes to ``/sender/ad-mms``."""
         if not message.phone:
             raise ValueError("an LMS needs a phone number")
@@ -73,7 +73,7 @@ class NhnSmsAdapter:
         return VendorRequest(
             method="POST",
             url=f"{self._base}/{'ad-mms' if message.ad else 'mms'}",
-            headers=nhn_headers(self._config.secret, message_id),
+            headers=nhn_headers(self._config.secret, send_key or message_id),
             json=body,
             secret_headers=(SECRET_HEADER,),
         )

@@ -72,7 +72,7 @@ class SendGridAdapter:
         self._config = config
         self._clock = clock
 
-    def build(self, message: OutboundMessage, message_id: str) -> VendorRequest:
+    def build(self, message: OutboundMessage, message_id: str, *, send_key: str | None = None) -> VendorRequest:
         """Build the mail/send request; ``message.text`` is the plain part and ``message.content`` the HTML."""
         if not message.email or not message.subject:
             raise ValueError("an email message needs an address and a subject")

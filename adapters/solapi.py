@@ -101,7 +101,7 @@ class _SolapiAdapter(abc.ABC):
         self._clock = clock
         self._salt = salt
 
-    def build(self, message: OutboundMessage, message_id: str) -> VendorRequest:
+    def build(self, message: OutboundMessage, message_id: str, *, send_key: str | None = None) -> VendorRequest:
         """Build one signed send-many/detail request carrying this one message."""
         headers = {
             "Authorization": authorization(

@@ -192,7 +192,7 @@ class Dispatcher:
         async def attempt() -> _Tried:
             nonlocal number
             number += 1
-            request = adapter.build(record.message, record.id)
+            request = adapter.build(record.message, record.id, send_key=_send_key(record))
             started = self._clock()
             async with gate.admit():
                 result = await send(self._client, adapter, request)
@@ -330,6 +330,11 @@ class Dispatcher:
             reason=f"fallback from kakao message {record.id}: {reason}",
             parent_id=record.id,
         )
+
+
+def _send_key(record: StoredMessage) -> str:
+    """The vendor idempotency key: stable across the retries of one send, new after a staff replay."""
+    return record.id if record.replayed_at is None else f"{record.id}-r{int(record.replayed_at * 1000)}"
 
 
 class _Tried(NamedTuple):

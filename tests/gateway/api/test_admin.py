@@ -11,6 +11,7 @@ from litestar import Litestar
 
 from adapters.emulators.base import Fault
 from gateway.api import support
+from gateway.models import Status
 from tests.conftest import OPERATOR_TOKEN, SEED_BODY, Clock, ingest_headers, staff_headers
 from tests.gateway.api.messages import EMAIL_BODY, LMS_BODY, Client, post_message, send_dead, send_delivered
 
@@ -215,6 +216,23 @@ async def test_a_replayed_dead_message_is_delivered_once(app: Litestar, client: 
     assert len(emulator.requests) == 2
     [entry] = await _audit(client)
     assert (entry["action"], entry["target"], entry["detail"]) == ("replay", dead, "was dead")
+
+
+async def test_a_replay_soon_after_an_nhn_send_is_really_sent_again(app: Litestar, client: Client) -> None:
+    failed = await send_delivered(app, client, fallback="none")
+    # A receipt failed it minutes after NHN took it; NHN still remembers the first idempotency key.
+    await app.state.store.transition(failed, Status.FAILED, "test: receipt 3022", now=app.state.clock())
+    await client.post(f"/v1/admin/messages/{failed}/replay", headers=OPERATOR)
+    assert await app.state.dispatcher.run_once() == 1
+
+    emulator = app.state.runtime.emulators["nhn_kakao"]
+    first, second = (request.headers["X-NC-API-IDEMPOTENCY-KEY"] for request in emulator.requests)
+    assert first == failed
+    assert second != first
+    assert second.startswith(failed)
+    detail = await _detail(client, failed)
+    assert detail["attempts"][-1]["vendorCode"] != "-1005"
+    assert detail["message"]["vendorMessageId"] is not None
 
 
 async def test_a_replay_gets_a_fresh_retry_budget(app: Litestar, client: Client, clock: Clock) -> None:
