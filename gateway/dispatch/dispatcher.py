@@ -201,9 +201,10 @@ class Dispatcher:
             return _Tried(result, _attempt_record(number, started, result), request.redacted())
 
         async def record_retry(state: tenacity.RetryCallState) -> None:
-            logged = state.outcome.result().attempt  # type: ignore[union-attr]
+            tried: _Tried = state.outcome.result()  # type: ignore[union-attr]
+            logged = tried.attempt
             reason = f"attempt {logged.number} failed ({_describe(logged.vendor_code, logged.detail)}); retrying"
-            await self._store.record_attempt(record.id, logged, reason, now=self._clock())
+            await self._store.record_attempt(record.id, logged, reason, now=self._clock(), vendor_request=tried.request)
 
         retrying = in_process_retrying(sleep=self._sleep, before_sleep=record_retry)
         tried: _Tried = await retrying(attempt)
@@ -243,7 +244,7 @@ class Dispatcher:
             reason = f"rejected by {record.vendor}: {_describe(outcome.code, outcome.detail)}"
             # Never twice: a replayed message that already fell back ends dead.
             if record.channel == "kakao" and record.message.fallback == "lms" and record.child_id is None:
-                await self.fall_back(record, reason, logged)
+                await self.fall_back(record, reason, logged, sent=sent)
             else:
                 await self._store.transition(record.id, Status.DEAD, reason, **common)  # type: ignore[arg-type]
                 await self._report_final(record.id, Status.DEAD, outcome.code)
@@ -295,17 +296,20 @@ class Dispatcher:
         *,
         code: str | None = None,
         expect: frozenset[Status] | None = None,
+        sent: dict[str, object] | None = None,
     ) -> None:
         """Replace an undeliverable kakao message by an LMS to the same phone, linked both ways.
 
         The failed attempt is recorded first while the lease still holds: a crash before the link is made
         leaves the message to be claimed again, never lost. ``code`` is the vendor code that caused it when no
         attempt says so (a receipt); ``expect`` the parent's statuses it may fall back from (see
-        :meth:`Store.link_fallback`, which never lets a message fall back twice).
+        :meth:`Store.link_fallback`, which never lets a message fall back twice); ``sent`` the vendor request
+        the attempt made.
         """
         now = self._clock()
         if logged is not None:
-            await self._store.record_attempt(record.id, logged, f"attempt {logged.number}: {logged.detail}", now=now)
+            reason_for_attempt = f"attempt {logged.number}: {logged.detail}"
+            await self._store.record_attempt(record.id, logged, reason_for_attempt, now=now, vendor_request=sent)
         child = self._fallback_message(record, reason, now)
         await self._store.link_fallback(
             record.id, child, f"{reason}; sent on as LMS {child.id}", now=now, expect=expect

@@ -160,11 +160,20 @@ class Store(Protocol):
         """
         ...
 
-    async def record_attempt(self, message_id: str, attempt: Attempt, reason: str, *, now: float) -> None:
-        """Record an attempt that did not end the claim (an in-process retry follows).
+    async def record_attempt(
+        self,
+        message_id: str,
+        attempt: Attempt,
+        reason: str,
+        *,
+        now: float,
+        vendor_request: dict[str, object] | None = None,
+    ) -> None:
+        """Record an attempt that did not end the claim (an in-process retry or a fallback follows).
 
         Appends the attempt (incrementing the attempt count) and a timeline event with the message's current
-        status and ``reason``; the status and the lease are left as they are.
+        status and ``reason``, and keeps ``vendor_request`` when given; the status and the lease are left as
+        they are.
         """
         ...
 

@@ -197,12 +197,22 @@ class PostgresStore(PostgresAdmin, PostgresReceipts):
                 await conn.execute(_INSERT_ATTEMPT, attempt_values(message_id, attempt))
             await conn.execute(_INSERT_EVENT, (message_id, now, status.value, reason))
 
-    async def record_attempt(self, message_id: str, attempt: Attempt, reason: str, *, now: float) -> None:
+    async def record_attempt(
+        self,
+        message_id: str,
+        attempt: Attempt,
+        reason: str,
+        *,
+        now: float,
+        vendor_request: dict[str, object] | None = None,
+    ) -> None:
         """See :meth:`Store.record_attempt`."""
+        request = None if vendor_request is None else encode_json(vendor_request)
         async with self._connection() as conn:
             cursor = await conn.execute(
-                "UPDATE messages SET attempt_count = attempt_count + 1, updated_at = %s WHERE id = %s RETURNING status",
-                (now, message_id),
+                "UPDATE messages SET attempt_count = attempt_count + 1, updated_at = %s, "
+                "vendor_request = coalesce(%s::jsonb, vendor_request) WHERE id = %s RETURNING status",
+                (now, request, message_id),
             )
             row = await cursor.fetchone()
             if row is None:

@@ -146,11 +146,24 @@ class SqliteStore(SqliteAdmin, SqliteReceipts):
             )
         )
 
-    async def record_attempt(self, message_id: str, attempt: Attempt, reason: str, *, now: float) -> None:
+    async def record_attempt(
+        self,
+        message_id: str,
+        attempt: Attempt,
+        reason: str,
+        *,
+        now: float,
+        vendor_request: dict[str, object] | None = None,
+    ) -> None:
         """See :meth:`Store.record_attempt`."""
         await self._write(
             functools.partial(
-                sqlite_writes.record_attempt, message_id=message_id, attempt=attempt, reason=reason, now=now
+                sqlite_writes.record_attempt,
+                message_id=message_id,
+                attempt=attempt,
+                reason=reason,
+                now=now,
+                vendor_request=vendor_request,
             )
         )
 

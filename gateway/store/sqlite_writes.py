@@ -164,11 +164,21 @@ def transition(
     conn.execute(_INSERT_EVENT, (message_id, now, status.value, reason))
 
 
-def record_attempt(conn: sqlite3.Connection, message_id: str, attempt: Attempt, reason: str, *, now: float) -> None:
+def record_attempt(
+    conn: sqlite3.Connection,
+    message_id: str,
+    attempt: Attempt,
+    reason: str,
+    *,
+    now: float,
+    vendor_request: dict[str, object] | None = None,
+) -> None:
     """Record an attempt that keeps the claim (see :meth:`Store.record_attempt`)."""
+    request = None if vendor_request is None else encode_json(vendor_request)
     row = conn.execute(
-        "UPDATE messages SET attempt_count = attempt_count + 1, updated_at = ? WHERE id = ? RETURNING status",
-        (now, message_id),
+        "UPDATE messages SET attempt_count = attempt_count + 1, updated_at = ?, "
+        "vendor_request = coalesce(?, vendor_request) WHERE id = ? RETURNING status",
+        (now, request, message_id),
     ).fetchone()
     if row is None:
         raise KeyError(message_id)

@@ -167,6 +167,7 @@ async def test_permanent_kakao_failure_falls_back_to_lms(client: Any, app: Lites
     await app.state.dispatcher.run_once()
     parent = await app.state.store.get(message_id)
     assert parent.record.status is Status.FALLBACK
+    assert parent.record.vendor_request["url"].endswith("/freestyle-messages")  # what was refused stays visible
     child_id = parent.record.child_id
     assert child_id is not None
     await app.state.dispatcher.run_once()

@@ -290,6 +290,20 @@ async def test_record_attempt_keeps_the_status_and_the_lease(store: Store) -> No
     assert await store.claim(now=T0 + 59, limit=1, lease=60) == []
 
 
+async def test_record_attempt_keeps_the_request_as_sent(store: Store) -> None:
+    new = new_message()
+    await store.add(new, idempotency_window=WINDOW)
+    await store.claim(now=T0, limit=1, lease=60)
+    sent = {"method": "POST", "url": "https://vendor.example/send", "headers": {}, "body": {"content": "안녕"}}
+
+    await store.record_attempt(new.id, _attempt(1), "attempt 1 failed", now=T0 + 1, vendor_request=sent)
+    await store.record_attempt(new.id, _attempt(2), "attempt 2 failed", now=T0 + 2)
+    detail = await store.get(new.id)
+
+    assert detail is not None
+    assert detail.record.vendor_request == sent
+
+
 async def test_count_by_status_counts_each_status(store: Store) -> None:
     for status in (Status.QUEUED, Status.QUEUED, Status.HELD, Status.DEAD):
         await store.add(new_message(status=status), idempotency_window=WINDOW)
