@@ -102,7 +102,9 @@ class NhnSmsEmulator(Emulator):
     def error(self, request: httpx.Request, *, http_status: int, vendor_code: str | None) -> httpx.Response:
         """NHN's envelope with ``vendor_code`` (``-9999`` system error when none is given)."""
         code = int(vendor_code) if vendor_code else -9999
-        return self.json_response(http_status, error_body(code, _MESSAGES.get(code, "System error.")), request)
+        return self.json_response(
+            http_status, error_body(code, _MESSAGES.get(code, f"Request failed ({code}).")), request
+        )
 
     def pending_callbacks(self, *, signature: str) -> list[EmulatedCallback]:
         """The webhook calls for every recipient accepted since the last call, each returned once.
