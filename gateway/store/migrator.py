@@ -1,4 +1,4 @@
-"""Versioned schema migrations: SQL files applied in order, each in its own transaction, recorded by id.
+"""Versioned schema migrations: SQL files applied in order inside transactions, recorded by id.
 
 A small runner rather than yoyo-migrations: yoyo is synchronous and opens its own connections, while the store
 migrates on its own sqlite3 writer thread and on a psycopg 3 async connection under a PostgreSQL advisory lock.
@@ -43,21 +43,21 @@ def load_migrations(dialect: Literal["sqlite", "postgres"]) -> list[Migration]:
 def migrate_sqlite(conn: sqlite3.Connection) -> list[str]:
     """Apply pending migrations on an autocommit (``isolation_level=None``) connection; return their ids.
 
-    ``BEGIN IMMEDIATE`` takes the database's write lock, so a second process waits and then skips what the
-    first applied.
+    One ``BEGIN IMMEDIATE`` holds the database's write lock for the whole run (SQLite's DDL is transactional),
+    so a second process waits and then finds nothing left to apply, as the PostgreSQL advisory lock does.
     """
     conn.execute(_VERSION_TABLE)
     applied = []
-    for migration in load_migrations("sqlite"):
-        conn.execute("BEGIN IMMEDIATE")
-        with conn:
+    conn.execute("BEGIN IMMEDIATE")
+    with conn:
+        for migration in load_migrations("sqlite"):
             if conn.execute("SELECT 1 FROM schema_migrations WHERE id = ?", (migration.id,)).fetchone():
                 continue
             # executescript() would commit first; statements one by one stay inside this transaction.
             for statement in _sqlite_statements(migration.sql):
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (migration.id, time.time()))
-        applied.append(migration.id)
+            applied.append(migration.id)
     return applied
 
 
