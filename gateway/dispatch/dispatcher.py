@@ -185,7 +185,11 @@ class Dispatcher:
         return True
 
     async def _deliver(self, record: StoredMessage) -> None:
-        adapter = self._adapters[(record.vendor, record.channel)]
+        adapter = self._adapters.get((record.vendor, record.channel))
+        if adapter is None:  # the configuration changed since ingest: retrying cannot help
+            reason = f"{record.vendor} is not configured for {record.channel} on this gateway"
+            await self._store.transition(record.id, Status.DEAD, reason, now=self._clock(), expect=_SENDING)
+            return
         gate = self._gate(record.vendor)
         number = record.attempt_count
 

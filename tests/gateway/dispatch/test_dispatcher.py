@@ -178,3 +178,18 @@ async def test_permanent_kakao_failure_falls_back_to_lms(client: Any, app: Lites
     assert "🎉" not in child.record.message.content
     assert child.record.message.content.startswith("(광고)")
     assert "지금 확인하기: https://www.wadiz.kr/web/campaign/detail/356850" in child.record.message.content
+
+
+async def test_a_message_for_a_vendor_no_longer_configured_is_dead(tmp_path: Path) -> None:
+    clock = Clock()
+    settings = make_settings(tmp_path)
+    first = create_app(settings, clock=clock, start_dispatcher=False)
+    async with AsyncTestClient(first) as client:
+        message_id = await post(client, SEED_BODY | {"vendor": "solapi"})
+    without_solapi = create_app(settings, clock=clock, start_dispatcher=False)
+    async with AsyncTestClient(without_solapi):
+        del without_solapi.state.runtime.adapters[("solapi", "kakao")]
+        assert await without_solapi.state.dispatcher.run_once() == 1
+        detail = await without_solapi.state.store.get(message_id)
+        assert detail.record.status is Status.DEAD
+        assert "solapi is not configured for kakao" in detail.events[-1].reason
