@@ -163,9 +163,25 @@ class Dispatcher:
             await self._deliver(record)
         except StaleTransition:
             _log.info("message moved by someone else", extra={"message_id": record.id})
-        except Exception:
-            # The lease runs out and the message is claimed again: an unexpected error never loses it.
+        except Exception as exc:
             _log.exception("dispatch failed", extra={"message_id": record.id})
+            await self._park_after_error(record, exc)
+
+    async def _park_after_error(self, record: StoredMessage, exc: Exception) -> None:
+        """Reschedule a message whose processing raised, so a poison message ends ``dead`` within its budget.
+
+        If even that fails (the store is down), the lease runs out and the message is claimed again: an
+        unexpected error never loses it.
+        """
+        now = self._clock()
+        next_at = now + rescheduled_delay(record.attempt_count, None)
+        exhausted = next_at > record.budget_start + self._settings.retry_budget
+        status = Status.DEAD if exhausted else Status.RETRYING
+        reason = f"internal error ({type(exc).__name__})" + ("; giving up" if exhausted else "; trying again later")
+        with contextlib.suppress(Exception):
+            await self._store.transition(
+                record.id, status, reason, now=now, expect=_SENDING, next_attempt_at=None if exhausted else next_at
+            )
 
     async def _held_for_quiet_hours(self, record: StoredMessage) -> bool:
         now = self._clock()

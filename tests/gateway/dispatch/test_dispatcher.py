@@ -193,3 +193,21 @@ async def test_a_message_for_a_vendor_no_longer_configured_is_dead(tmp_path: Pat
         detail = await without_solapi.state.store.get(message_id)
         assert detail.record.status is Status.DEAD
         assert "solapi is not configured for kakao" in detail.events[-1].reason
+
+
+async def test_a_message_whose_processing_raises_is_rescheduled_not_spun(client: Any, app: Litestar) -> None:
+    message_id = await post(client, SEED_BODY)
+    adapter = app.state.runtime.adapters[("nhn", "kakao")]
+
+    def broken_build(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("adapter bug")
+
+    app.state.runtime.adapters[("nhn", "kakao")] = type("Broken", (), {"build": staticmethod(broken_build)})()
+    await app.state.dispatcher.run_once()
+    detail = await app.state.store.get(message_id)
+    assert detail.record.status is Status.RETRYING
+    assert detail.events[-1].reason == "internal error (RuntimeError); trying again later"
+    app.state.runtime.adapters[("nhn", "kakao")] = adapter
+    app.state.clock.advance(3600)
+    await app.state.dispatcher.run_once()
+    assert await status_of(app, message_id) is Status.ACCEPTED
