@@ -7,13 +7,15 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.registry import Runtime, build_runtime
 from gateway.api.admin import ADMIN_HANDLERS
+from gateway.api.auth import require_staff
 from gateway.api.callbacks import callback_router
 from gateway.api.health import healthz, metrics_endpoint, readyz
 from gateway.api.ingest import receive_braze_message
@@ -130,5 +132,17 @@ def create_app(
         template_config=console_templates(),
         # Logging is configured once by the CLI (JSON lines without personal data), not by Litestar.
         logging_config=None,
-        openapi_config=OpenAPIConfig(title="Vendor webhook gateway", version="0.1.0", path="/schema"),
+        openapi_config=_openapi_config(),
+    )
+
+
+def _openapi_config() -> OpenAPIConfig:
+    """OpenAPI at ``/schema``, for staff only: nothing but health, readiness and metrics is public."""
+    return OpenAPIConfig(
+        title="Vendor webhook gateway",
+        version="0.1.0",
+        path="/schema",
+        openapi_router=Router("/schema", route_handlers=[], guards=[require_staff]),
+        components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
+        security=[{"bearer": []}],
     )

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
 from gateway.models import Status
-from tests.conftest import SEED_BODY, Clock, ingest_headers, make_settings
+from tests.conftest import SEED_BODY, Clock, ingest_headers, make_settings, staff_headers
 
 URL = "/v1/braze/messages"
 Client = AsyncTestClient[Litestar]
@@ -137,8 +137,10 @@ async def test_healthz_and_readyz_and_metrics(client: Client) -> None:
     assert 'gateway_ingest_total{outcome="queued"}' in metrics.text
 
 
-async def test_openapi_schema_names_the_routes(client: Client) -> None:
-    schema = (await client.get("/schema/openapi.json")).json()
+async def test_openapi_schema_is_for_staff_and_names_the_routes(client: Client) -> None:
+    assert (await client.get("/schema/openapi.json")).status_code == 401
+    schema = (await client.get("/schema/openapi.json", headers=staff_headers())).json()
+    assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert "/v1/braze/messages" in schema["paths"]
     assert schema["paths"]["/v1/braze/messages"]["post"]["operationId"] == "receiveBrazeMessage"
 
