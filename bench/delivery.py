@@ -173,8 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"on {os.cpu_count()} CPUs",
                 flush=True,
             )
-            kind = "lms" if args.channel == "lms" else "email"
-            seconds = asyncio.run(preload(target.url, kind, args.messages, nonce))
+            seconds = asyncio.run(preload(target.url, args.channel, args.messages, nonce))
             print(f"  queued {args.messages:,} messages in {seconds:.1f} s; starting the gateway", flush=True)
             spec = AppSpec("sandbox_app:create_sandbox_app", _BENCH_DIR, _gateway_env(target, args))
             with serve(spec, tmp / "gateway.log") as server:
