@@ -15,9 +15,11 @@ from typing import Any
 import httpx
 import msgspec
 
-__all__ = ("EmulatedCallback", "Emulator", "EmulatorTransport", "Fault")
+__all__ = ("REQUEST_LOG_SIZE", "EmulatedCallback", "Emulator", "EmulatorTransport", "Fault")
 
 _JSON = msgspec.json.Encoder()
+#: How many received requests an emulator remembers for tests and support.
+REQUEST_LOG_SIZE = 10_000
 
 
 class Fault(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,7 +66,8 @@ class Emulator:
 
     def __init__(self, *, latency: float = 0.0) -> None:
         self.latency = latency
-        self.requests: list[httpx.Request] = []
+        #: The latest requests received (bounded: a sandbox gateway runs for days).
+        self.requests: deque[httpx.Request] = deque(maxlen=REQUEST_LOG_SIZE)
         self._faults: deque[Fault] = deque()
 
     def script(self, *faults: Fault) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import string
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +25,6 @@ __all__ = (
     "webhook",
 )
 
-_ALPHABET = string.ascii_letters + string.digits
 _JSON = msgspec.json.Encoder()
 #: Accepted sends an emulator keeps for its callbacks or queries; older ones are dropped so a sandbox that never
 #: collects them keeps a flat memory.
@@ -57,7 +55,7 @@ def error_body(code: int, message: str) -> dict[str, Any]:
 def nhn_id() -> str:
     """An id shaped like NHN's request and hook ids: KST timestamp, ten random characters, a digit."""
     stamp = datetime.now(KST).strftime("%Y%m%d%H%M%S")
-    return stamp + "".join(secrets.choice(_ALPHABET) for _ in range(10)) + "0"
+    return stamp + secrets.token_hex(5) + "0"
 
 
 def kst_now() -> str:

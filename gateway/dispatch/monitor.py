@@ -13,6 +13,8 @@ from gateway.store.base import Store
 __all__ = ("QueueMonitor",)
 
 _log = logging.getLogger(__name__)
+#: The states of a message on its way: waiting, being sent, or sent and awaiting its receipt.
+_QUEUE = ACTIVE_STATUSES | {Status.SENDING, Status.ACCEPTED}
 
 
 class QueueMonitor:
@@ -37,9 +39,9 @@ class QueueMonitor:
         return 0 < self._high_water < self.backlog
 
     async def refresh(self) -> None:
-        """Count now and update the gauges."""
-        counts = await self._store.count_by_status()
-        for status in Status:
+        """Count the messages still on their way (not the finished history) and update the gauges."""
+        counts = await self._store.count_by_status(_QUEUE)
+        for status in _QUEUE:
             metrics.QUEUE_DEPTH.labels(status.value).set(counts.get(status, 0))
         self.backlog = sum(counts.get(status, 0) for status in ACTIVE_STATUSES)
 

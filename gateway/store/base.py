@@ -185,8 +185,11 @@ class Store(Protocol):
         """Return matching messages newest first, ``limit`` at a time."""
         ...
 
-    async def count_by_status(self) -> dict[Status, int]:
-        """Return how many messages are in each status (statuses with none are left out)."""
+    async def count_by_status(self, statuses: frozenset[Status] | None = None) -> dict[Status, int]:
+        """Return how many messages are in each status (statuses with none are left out).
+
+        With ``statuses``, only those are counted, through the status index (the queue, not the history).
+        """
         ...
 
     async def link_fallback(

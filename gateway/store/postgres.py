@@ -267,10 +267,14 @@ class PostgresStore(PostgresAdmin, PostgresReceipts):
             rows = await (await conn.execute(sql, params)).fetchall()
         return page_from([stored_message(row) for row in rows], limit)
 
-    async def count_by_status(self) -> dict[Status, int]:
+    async def count_by_status(self, statuses: frozenset[Status] | None = None) -> dict[Status, int]:
         """See :meth:`Store.count_by_status`."""
+        query, params = "SELECT status, count(*) FROM messages GROUP BY status", ()
+        if statuses is not None:
+            query = "SELECT status, count(*) FROM messages WHERE status = ANY(%s) GROUP BY status"
+            params = ([status.value for status in statuses],)  # type: ignore[assignment]
         async with self._connection() as conn:
-            rows = await (await conn.execute("SELECT status, count(*) FROM messages GROUP BY status")).fetchall()
+            rows = await (await conn.execute(query, params)).fetchall()
         return {Status(status): count for status, count in rows}
 
     @contextlib.asynccontextmanager

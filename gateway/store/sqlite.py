@@ -185,9 +185,9 @@ class SqliteStore(SqliteAdmin, SqliteReceipts):
         """See :meth:`Store.search`."""
         return await self._read(functools.partial(sqlite_reads.search, criteria=criteria, limit=limit, cursor=cursor))
 
-    async def count_by_status(self) -> dict[Status, int]:
+    async def count_by_status(self, statuses: frozenset[Status] | None = None) -> dict[Status, int]:
         """See :meth:`Store.count_by_status`."""
-        return await self._read(sqlite_reads.count_by_status)
+        return await self._read(functools.partial(sqlite_reads.count_by_status, statuses=statuses))
 
     async def _read(self, op: Callable[[sqlite3.Connection], _T]) -> _T:
         if self._reader is None or self._read_conn is None:

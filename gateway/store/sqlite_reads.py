@@ -52,8 +52,14 @@ def search(conn: sqlite3.Connection, criteria: MessageFilter, *, limit: int, cur
     return page_from([stored_message(row) for row in conn.execute(sql, params)], limit)
 
 
-def count_by_status(conn: sqlite3.Connection) -> dict[Status, int]:
-    """Return the number of messages in each status that has any."""
-    return {
-        Status(status): count for status, count in conn.execute("SELECT status, count(*) FROM messages GROUP BY status")
-    }
+def count_by_status(conn: sqlite3.Connection, statuses: frozenset[Status] | None = None) -> dict[Status, int]:
+    """Return the number of messages in each status that has any (of ``statuses``, when given)."""
+    if statuses is None:
+        rows = conn.execute("SELECT status, count(*) FROM messages GROUP BY status")
+    else:
+        marks = ", ".join("?" * len(statuses))
+        rows = conn.execute(
+            f"SELECT status, count(*) FROM messages WHERE status IN ({marks}) GROUP BY status",  # noqa: S608
+            [status.value for status in statuses],
+        )
+    return {Status(status): count for status, count in rows}

@@ -255,7 +255,7 @@ async def test_reset_forgets_pending_callbacks_and_keys() -> None:
     emulator.reset()
 
     assert emulator.pending_callbacks(signature="s") == []
-    assert emulator.requests == []
+    assert not emulator.requests
     assert header(await post(emulator, body(), headers=keyed)) == (0, True)
 
 

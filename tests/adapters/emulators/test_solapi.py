@@ -302,4 +302,4 @@ async def test_reset_forgets_pending_reports(emulator: SolapiEmulator) -> None:
     emulator.reset()
 
     assert emulator.pending_callbacks() == []
-    assert emulator.requests == []
+    assert not emulator.requests

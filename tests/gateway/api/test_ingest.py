@@ -161,6 +161,7 @@ async def test_queue_over_its_high_water_mark_is_429_with_retry_after(tmp_path: 
         for n in range(3):
             await client.post(URL, json=SEED_BODY | {"dispatchId": f"d-{n}"}, headers=ingest_headers())
         await app.state.monitor.refresh()
+        assert 'gateway_queue_depth{status="queued"} 3.0' in (await client.get("/metrics")).text
         response = await client.post(URL, json=SEED_BODY | {"dispatchId": "d-9"}, headers=ingest_headers())
         assert response.status_code == 429
         assert response.headers["retry-after"] == "30"

@@ -309,6 +309,10 @@ async def test_count_by_status_counts_each_status(store: Store) -> None:
         await store.add(new_message(status=status), idempotency_window=WINDOW)
 
     assert await store.count_by_status() == {Status.QUEUED: 2, Status.HELD: 1, Status.DEAD: 1}
+    assert await store.count_by_status(frozenset({Status.QUEUED, Status.DEAD, Status.SENDING})) == {
+        Status.QUEUED: 2,
+        Status.DEAD: 1,
+    }
 
 
 async def test_link_fallback_adds_the_child_and_links_both_ways(store: Store) -> None:
