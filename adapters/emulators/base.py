@@ -59,12 +59,16 @@ class EmulatedCallback(msgspec.Struct, frozen=True, kw_only=True):
 class Emulator:
     """Base class: fault scripting, latency and a log of received requests.
 
-    Subclasses set :attr:`host` and implement :meth:`accept` and :meth:`error`.
+    Subclasses implement :meth:`accept` and :meth:`error`.
+
+    Args:
+        url: The vendor base URL the adapter is configured with: the emulator answers at its host, so a
+            ``GATEWAY_*_URL`` pointing elsewhere (a staging host) is emulated too.
+        latency: Seconds to wait before every answer.
     """
 
-    host: str = ""
-
-    def __init__(self, *, latency: float = 0.0) -> None:
+    def __init__(self, url: str, *, latency: float = 0.0) -> None:
+        self.host = httpx.URL(url).host
         self.latency = latency
         #: The latest requests received (bounded: a sandbox gateway runs for days).
         self.requests: deque[httpx.Request] = deque(maxlen=REQUEST_LOG_SIZE)

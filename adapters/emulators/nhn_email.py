@@ -82,12 +82,8 @@ class NhnEmailEmulator(Emulator):
             e.g. ``{"bounce@example.com": "SST3"}``.
     """
 
-    host = "email.api.nhncloudservice.com"
-
     def __init__(self, config: NhnEmailConfig, *, latency: float = 0.0, outcomes: dict[str, str] | None = None) -> None:
-        super().__init__(latency=latency)
-        # The configured URL may point elsewhere (staging, a test double): answer there.
-        self.host = httpx.URL(config.url).host
+        super().__init__(config.url, latency=latency)
         self.outcomes = dict(outcomes or {})
         self._config = config
         # Accepted mails by request id, oldest first.

@@ -77,12 +77,8 @@ class NhnKakaoEmulator(Emulator):
             e.g. ``{"01012345678": "3018"}``.
     """
 
-    host = "kakaotalk-bizmessage.api.nhncloudservice.com"
-
     def __init__(self, config: NhnKakaoConfig, *, latency: float = 0.0, outcomes: dict[str, str] | None = None) -> None:
-        super().__init__(latency=latency)
-        # The configured URL may point elsewhere (staging, a test double): answer there.
-        self.host = httpx.URL(config.url).host
+        super().__init__(config.url, latency=latency)
         self.outcomes = dict(outcomes or {})
         self._config = config
         # Keys in the order they were first used, so expired ones leave from the front.

@@ -77,12 +77,8 @@ class NhnSmsEmulator(Emulator):
             e.g. ``{"01012345678": "3001"}``.
     """
 
-    host = "sms.api.nhncloudservice.com"
-
     def __init__(self, config: NhnSmsConfig, *, latency: float = 0.0, outcomes: dict[str, str] | None = None) -> None:
-        super().__init__(latency=latency)
-        # The configured URL may point elsewhere (staging, a test double): answer there.
-        self.host = httpx.URL(config.url).host
+        super().__init__(config.url, latency=latency)
         self.outcomes = dict(outcomes or {})
         self._config = config
         self._pending: deque[_Sent] = deque(maxlen=MAX_PENDING)

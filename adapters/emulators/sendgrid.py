@@ -85,8 +85,6 @@ class SendGridEmulator(Emulator):
             ``blocked`` or ``dropped``.
     """
 
-    host = "api.sendgrid.com"
-
     def __init__(
         self,
         config: SendGridConfig,
@@ -95,7 +93,7 @@ class SendGridEmulator(Emulator):
         clock: Callable[[], float] = time.time,
         outcomes: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(latency=latency)
+        super().__init__(config.url, latency=latency)
         self.config = config
         self.outcomes: dict[str, str] = dict(outcomes or {})
         self._clock = clock

@@ -92,8 +92,6 @@ class SolapiEmulator(Emulator):
         outcomes: Recipient number -> the report status code to emit for it (default ``4000``, delivered).
     """
 
-    host = "api.solapi.com"
-
     def __init__(
         self,
         config: SolapiConfig,
@@ -102,7 +100,7 @@ class SolapiEmulator(Emulator):
         clock: Callable[[], float] = time.time,
         outcomes: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(latency=latency)
+        super().__init__(config.url, latency=latency)
         self.config = config
         self.outcomes: dict[str, str] = dict(outcomes or {})
         self._clock = clock

@@ -211,3 +211,23 @@ async def test_a_message_whose_processing_raises_is_rescheduled_not_spun(client:
     app.state.clock.advance(3600)
     await app.state.dispatcher.run_once()
     assert await status_of(app, message_id) is Status.ACCEPTED
+
+
+@pytest.mark.parametrize(
+    ("env", "body", "emulator"),
+    [
+        ({"GATEWAY_SENDGRID_URL": "http://sendgrid.staging.test"}, EMAIL_BODY, "sendgrid"),
+        ({"GATEWAY_LMS_VENDOR": "solapi", "GATEWAY_SOLAPI_URL": "http://solapi.staging.test"}, LMS_BODY, "solapi"),
+        ({"GATEWAY_NHN_KAKAO_URL": "http://kakao.staging.test"}, SEED_BODY, "nhn_kakao"),
+    ],
+)
+async def test_a_vendor_url_without_credentials_is_emulated_at_that_host(
+    tmp_path: Path, env: dict[str, str], body: dict[str, Any], emulator: str
+) -> None:
+    app = create_app(make_settings(tmp_path, **env), clock=Clock(), start_dispatcher=False)
+    async with AsyncTestClient(app) as client:
+        message_id = await post(client, body)
+        await app.state.dispatcher.run_once()
+        assert await status_of(app, message_id) is Status.ACCEPTED
+        [request] = app.state.runtime.emulators[emulator].requests
+        assert request.url.host.endswith("staging.test")
