@@ -46,10 +46,11 @@ def migrate_sqlite(conn: sqlite3.Connection) -> list[str]:
     One ``BEGIN IMMEDIATE`` holds the database's write lock for the whole run (SQLite's DDL is transactional),
     so a second process waits and then finds nothing left to apply, as the PostgreSQL advisory lock does.
     """
-    conn.execute(_VERSION_TABLE)
     applied = []
     conn.execute("BEGIN IMMEDIATE")
     with conn:
+        # Inside the write lock: outside it, a concurrent commit would turn this write into SQLITE_BUSY_SNAPSHOT.
+        conn.execute(_VERSION_TABLE)
         for migration in load_migrations("sqlite"):
             if conn.execute("SELECT 1 FROM schema_migrations WHERE id = ?", (migration.id,)).fetchone():
                 continue

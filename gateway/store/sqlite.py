@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sqlite3
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,17 +30,35 @@ __all__ = ("SqliteStore", "connect_sqlite", "migrate_sqlite_file")
 
 _T = TypeVar("_T")
 _BUSY_TIMEOUT_MS = 5000
+_WAL_RETRY_PAUSE = 0.01
 
 
 def connect_sqlite(path: str) -> sqlite3.Connection:
     """Open ``path`` in autocommit mode (transactions are explicit) with the store's pragmas."""
     conn = sqlite3.connect(path, isolation_level=None, cached_statements=256)
-    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    _enter_wal(conn)
     # FULL: the WAL is fsync'd at every commit, so an acknowledged message survives a power cut.
     conn.execute("PRAGMA synchronous = FULL")
-    conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
+
+
+def _enter_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, retrying while another connection holds the lock the switch needs.
+
+    SQLite answers a journal-mode change that races another connection opening the same new file with
+    "database is locked" at once, without calling the busy handler, so processes starting together would fail.
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(_WAL_RETRY_PAUSE)
 
 
 def migrate_sqlite_file(path: str) -> list[str]:

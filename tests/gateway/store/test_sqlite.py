@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,24 @@ async def test_open_creates_the_directory_and_a_durable_wal_database(tmp_path: P
     ):
         assert plain.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert store_conn.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+
+
+def test_processes_opening_a_new_file_at_once_all_get_wal(tmp_path: Path) -> None:
+    # SQLite refuses a racing journal-mode switch without waiting; the race is narrow, so try it many times.
+    for attempt in range(60):
+        path = str(tmp_path / f"race{attempt}.db")
+        with ThreadPoolExecutor(3) as pool:
+            modes = list(pool.map(_journal_mode_of_new_connection, [path] * 3))
+        assert modes == ["wal"] * 3
+
+
+def _journal_mode_of_new_connection(path: str) -> str:
+    conn = connect_sqlite(path)
+    try:
+        mode: str = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        return mode
+    finally:
+        conn.close()
 
 
 async def test_a_closed_store_refuses_writes(sqlite_store: SqliteStore) -> None:
