@@ -24,7 +24,7 @@ from gateway.channels.lms import lms_from_kakao
 from gateway.channels.quiet_hours import quiet_until
 from gateway.dispatch.limits import CircuitBreaker, VendorGate
 from gateway.dispatch.periodic import Duty, run_periodically
-from gateway.dispatch.retry import in_process_retrying, rescheduled_delay
+from gateway.dispatch.retry import call_with_retries, rescheduled_delay
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
 from gateway.settings import Settings, VendorLimits
@@ -232,8 +232,7 @@ class Dispatcher:
             reason = f"attempt {logged.number} failed ({_describe(logged.vendor_code, logged.detail)}); retrying"
             await self._store.record_attempt(record.id, logged, reason, now=self._clock(), vendor_request=tried.request)
 
-        retrying = in_process_retrying(sleep=self._sleep, before_sleep=record_retry)
-        tried: _Tried = await retrying(attempt)
+        tried = await call_with_retries(attempt, sleep=self._sleep, before_sleep=record_retry)
         await self._conclude(record, tried.send, tried.attempt, tried.request)
 
     async def _conclude(
