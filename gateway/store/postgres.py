@@ -78,11 +78,27 @@ UPDATE messages AS m SET status = 'sending', lease_until = %(until)s, updated_at
 FROM chosen WHERE m.id = chosen.id
 RETURNING {message_columns(prefix="m.", json_suffix="::text")}, chosen.due_at
 """  # noqa: S608
-_TRANSITION = (
-    "UPDATE messages SET status = %s, updated_at = %s, lease_until = NULL, next_attempt_at = %s, "
-    "attempt_count = attempt_count + %s, vendor_message_id = coalesce(%s, vendor_message_id), "
-    "vendor_request = coalesce(%s::jsonb, vendor_request) WHERE id = %s"
+# One statement, so one round trip in autocommit: the row lock the UPDATE takes makes the check of the expected
+# status and the move atomic (READ COMMITTED re-checks the WHERE on the newest row version), and the timeline rows
+# are written only for a row that moved.
+_MOVE = """
+UPDATE messages SET status = %(status)s, updated_at = %(now)s, lease_until = NULL, next_attempt_at = %(next)s,
+    attempt_count = attempt_count + %(counted)s, vendor_message_id = coalesce(%(vendor_id)s, vendor_message_id),
+    vendor_request = coalesce(%(request)s::jsonb, vendor_request)
+WHERE id = %(id)s AND (%(any)s OR status = ANY(%(expect)s::text[]))
+RETURNING id
+"""
+_EVENT_OF_MOVED = (
+    "INSERT INTO events (message_id, at, status, reason) SELECT id, %(now)s, %(status)s, %(reason)s FROM m"
 )
+_ATTEMPT_OF_MOVED = f"""
+INSERT INTO attempts (message_id, {ATTEMPT_COLUMNS})
+SELECT id, %(number)s::integer, %(started_at)s::double precision, %(duration_ms)s::double precision,
+    %(outcome)s::text, %(http_status)s::integer, %(vendor_code)s::text, %(detail)s::text FROM m
+"""  # noqa: S608 - column list only
+_TRANSITION = f"WITH m AS ({_MOVE}), e AS ({_EVENT_OF_MOVED}) SELECT id FROM m"  # noqa: S608
+_TRANSITION_WITH_ATTEMPT = f"WITH m AS ({_MOVE}), e AS ({_EVENT_OF_MOVED}), a AS ({_ATTEMPT_OF_MOVED}) SELECT id FROM m"  # noqa: S608
+_ATTEMPT_FIELDS = tuple(name.strip() for name in ATTEMPT_COLUMNS.split(","))
 _GET = f"SELECT {_COLUMNS}, raw_body FROM messages WHERE id = %s"  # noqa: S608
 _ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE message_id = %s ORDER BY id"  # noqa: S608
 _EVENTS = f"SELECT {EVENT_COLUMNS} FROM events WHERE message_id = %s ORDER BY id"  # noqa: S608
@@ -104,7 +120,14 @@ class PostgresStore(PostgresAdmin, PostgresReceipts):
         self._conninfo = conninfo
         self._timeout = timeout
         self._pool: AsyncConnectionPool[_Conn] = AsyncConnectionPool(
-            conninfo, min_size=min_size, max_size=max_size, timeout=timeout, open=False, name="gateway-store"
+            conninfo,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            open=False,
+            name="gateway-store",
+            # Single statements run alone (one round trip); several run inside an explicit transaction.
+            kwargs={"autocommit": True},
         )
 
     @property
@@ -131,7 +154,7 @@ class PostgresStore(PostgresAdmin, PostgresReceipts):
     async def ping(self) -> bool:
         """Return whether a pooled connection answers."""
         try:
-            async with self._connection() as conn:
+            async with self._autocommit() as conn:
                 await conn.execute("SELECT 1")
         except StoreUnavailable:
             return False
@@ -162,7 +185,7 @@ class PostgresStore(PostgresAdmin, PostgresReceipts):
     ) -> list[StoredMessage]:
         """See :meth:`Store.claim`."""
         params = {"now": now, "limit": limit, "until": now + lease, "exclude": sorted(exclude_vendors)}
-        async with self._connection() as conn:
+        async with self._autocommit() as conn:
             rows = await (await conn.execute(CLAIM_SQL, params)).fetchall()
         rows.sort(key=lambda row: (row[-1], row[0]))
         return [stored_message(row) for row in rows]
@@ -180,22 +203,32 @@ class PostgresStore(PostgresAdmin, PostgresReceipts):
         vendor_message_id: str | None = None,
         vendor_request: dict[str, object] | None = None,
     ) -> None:
-        """See :meth:`Store.transition`; the row lock makes the check of ``expect`` and the update atomic."""
-        async with self._connection() as conn:
-            cursor = await conn.execute("SELECT status FROM messages WHERE id = %s FOR UPDATE", (message_id,))
-            row = await cursor.fetchone()
-            if row is None:
-                raise KeyError(message_id)
-            if expect is not None and Status(row[0]) not in expect:
-                raise StaleTransition(f"message {message_id} is {row[0]}, not {'/'.join(sorted(expect))}")
-            request = None if vendor_request is None else encode_json(vendor_request)
-            counted = 0 if attempt is None else 1
-            await conn.execute(
-                _TRANSITION, (status.value, now, next_attempt_at, counted, vendor_message_id, request, message_id)
-            )
-            if attempt is not None:
-                await conn.execute(_INSERT_ATTEMPT, attempt_values(message_id, attempt))
-            await conn.execute(_INSERT_EVENT, (message_id, now, status.value, reason))
+        """See :meth:`Store.transition`: one statement that moves the row only from an expected status."""
+        params: dict[str, Any] = {
+            "id": message_id,
+            "status": status.value,
+            "now": now,
+            "next": next_attempt_at,
+            "counted": 0 if attempt is None else 1,
+            "vendor_id": vendor_message_id,
+            "request": None if vendor_request is None else encode_json(vendor_request),
+            "any": expect is None,
+            "expect": sorted(expect or ()),
+            "reason": reason,
+        }
+        if attempt is not None:
+            params.update(zip(_ATTEMPT_FIELDS, attempt_values(message_id, attempt)[1:], strict=True))
+        async with self._autocommit() as conn:
+            moved = await (
+                await conn.execute(_TRANSITION if attempt is None else _TRANSITION_WITH_ATTEMPT, params)
+            ).fetchone()
+            if moved is None:
+                row = await (await conn.execute("SELECT status FROM messages WHERE id = %s", (message_id,))).fetchone()
+        if moved is not None:
+            return
+        if row is None:
+            raise KeyError(message_id)
+        raise StaleTransition(f"message {message_id} is {row[0]}, not {'/'.join(sorted(expect or ()))}")
 
     async def record_attempt(
         self,
@@ -263,7 +296,7 @@ class PostgresStore(PostgresAdmin, PostgresReceipts):
     async def search(self, criteria: MessageFilter, *, limit: int, cursor: str | None = None) -> Page:
         """See :meth:`Store.search`."""
         sql, params = search_query(criteria, limit=limit, cursor=cursor, columns=_COLUMNS, placeholder="%s")
-        async with self._connection() as conn:
+        async with self._autocommit() as conn:
             rows = await (await conn.execute(sql, params)).fetchall()
         return page_from([stored_message(row) for row in rows], limit)
 
@@ -273,13 +306,19 @@ class PostgresStore(PostgresAdmin, PostgresReceipts):
         if statuses is not None:
             query = "SELECT status, count(*) FROM messages WHERE status = ANY(%s) GROUP BY status"
             params = ([status.value for status in statuses],)  # type: ignore[assignment]
-        async with self._connection() as conn:
+        async with self._autocommit() as conn:
             rows = await (await conn.execute(query, params)).fetchall()
         return {Status(status): count for status, count in rows}
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[_Conn]:
         """A pooled connection in a transaction, committed on exit (rolled back on an exception)."""
+        async with self._autocommit() as conn, conn.transaction():
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[_Conn]:
+        """A pooled connection in autocommit: each statement is its own transaction, one round trip."""
         try:
             async with self._pool.connection() as conn:
                 yield conn

@@ -1,8 +1,8 @@
 """The PostgreSQL side of receipts, the receipt sweep, NHN Email polls and Braze feedback.
 
 Mixed into :class:`~gateway.store.postgres.PostgresStore`: each operation is one transaction on one pooled
-connection. Claims lock rows with ``FOR UPDATE SKIP LOCKED``, so several gateway processes never take the same
-receipt, poll or feedback row.
+connection (a single statement runs in autocommit: one round trip). Claims lock rows with
+``FOR UPDATE SKIP LOCKED``, so several gateway processes never take the same receipt, poll or feedback row.
 """
 
 from __future__ import annotations
@@ -50,15 +50,32 @@ _SETTLE = (
     "UPDATE receipts SET state = %s, message_id = %s, settled_at = %s, next_try_at = NULL "
     "WHERE id = %s AND state = 'pending'"
 )
-_MOVE = (
-    "UPDATE messages SET status = %s, updated_at = %s, lease_until = NULL, next_attempt_at = NULL "
-    "WHERE id = %s AND status = %s"
-)
-_INSERT_EVENT = "INSERT INTO events (message_id, at, status, reason) VALUES (%s, %s, %s, %s)"
 _INSERT_FEEDBACK = (
     "INSERT INTO braze_outbox (message_id, state, vendor_code, at, next_try_at) VALUES (%s, %s, %s, %s, %s) "
     "ON CONFLICT (message_id, state) DO NOTHING"
 )
+# One statement each: the row lock makes the check of the expected status and the move (or the note) atomic.
+_MOVE_AND_NOTE = """
+WITH m AS (
+    UPDATE messages SET status = %(status)s, updated_at = %(now)s, lease_until = NULL, next_attempt_at = NULL
+    WHERE id = %(id)s AND (%(any)s OR status = ANY(%(expect)s::text[]))
+    RETURNING id
+), f AS (
+    INSERT INTO braze_outbox (message_id, state, vendor_code, at, next_try_at)
+    SELECT id, %(status)s, %(code)s::text, %(now)s, %(now)s FROM m WHERE %(feedback)s
+    ON CONFLICT (message_id, state) DO NOTHING
+), e AS (
+    INSERT INTO events (message_id, at, status, reason)
+    SELECT id, %(now)s, %(status)s, %(reason)s::text FROM m WHERE %(reason)s::text IS NOT NULL
+)
+SELECT id FROM m
+"""
+_NOTE = """
+INSERT INTO events (message_id, at, status, reason)
+SELECT id, %(now)s, status, %(reason)s::text FROM messages
+WHERE id = %(id)s AND (%(any)s OR status = ANY(%(expect)s::text[])) FOR UPDATE
+RETURNING message_id
+"""
 # One statement: the moved ids feed the timeline events and (when asked) the feedback rows.
 _EXPIRE = """
 WITH old AS (
@@ -116,6 +133,8 @@ class _Backend(Protocol):
 
     def _connection(self) -> AbstractAsyncContextManager[_Conn]: ...
 
+    def _autocommit(self) -> AbstractAsyncContextManager[_Conn]: ...
+
 
 class PostgresReceipts:
     """The receipt, sweep, poll and feedback methods of :class:`~gateway.store.base.Store` on PostgreSQL."""
@@ -135,14 +154,14 @@ class PostgresReceipts:
 
     async def claim_receipts(self: _Backend, *, now: float, limit: int, lease: float) -> list[StoredReceipt]:
         """See :meth:`Store.claim_receipts`."""
-        async with self._connection() as conn:
+        async with self._autocommit() as conn:
             cursor = await conn.execute(_CLAIM_RECEIPTS, {"now": now, "limit": limit, "until": now + lease})
             rows = await cursor.fetchall()
         return sorted((stored_receipt(row) for row in rows), key=lambda stored: stored.id)
 
     async def find_receipt_message(self: _Backend, receipt: Receipt) -> StoredMessage | None:
         """See :meth:`Store.find_receipt_message`."""
-        async with self._connection() as conn:
+        async with self._autocommit() as conn:
             row = None
             if receipt.correlation_id:
                 row = await (await conn.execute(_BY_ID, (receipt.correlation_id, receipt.vendor))).fetchone()
@@ -164,7 +183,7 @@ class PostgresReceipts:
 
     async def defer_receipt(self: _Backend, receipt_id: int, *, next_try_at: float) -> None:
         """See :meth:`Store.defer_receipt`."""
-        async with self._connection() as conn:
+        async with self._autocommit() as conn:
             await conn.execute(
                 "UPDATE receipts SET next_try_at = %s, tries = tries + 1 WHERE id = %s AND state = 'pending'",
                 (next_try_at, receipt_id),
@@ -182,14 +201,14 @@ class PostgresReceipts:
             "reason": reason,
             "feedback": feedback,
         }
-        async with self._connection() as conn:
+        async with self._autocommit() as conn:
             cursor = await conn.execute(_EXPIRE, params)
             return [row[0] for row in await cursor.fetchall()]
 
     async def claim_result_polls(self: _Backend, *, now: float, interval: float, limit: int) -> list[StoredMessage]:
         """See :meth:`Store.claim_result_polls`."""
         params = {"now": now, "first_before": now - interval, "limit": limit, "next": now + interval}
-        async with self._connection() as conn:
+        async with self._autocommit() as conn:
             rows = await (await conn.execute(_CLAIM_POLLS, params)).fetchall()
         rows.sort(key=lambda row: (row[-1], row[0]))
         return [stored_message(row) for row in rows]
@@ -197,25 +216,25 @@ class PostgresReceipts:
     async def add_feedback(self: _Backend, message_id: str, status: Status, *, code: str | None, now: float) -> None:
         """See :meth:`Store.add_feedback`."""
         try:
-            async with self._connection() as conn:
+            async with self._autocommit() as conn:
                 await conn.execute(_INSERT_FEEDBACK, (message_id, status.value, code, now, now))
         except psycopg.errors.ForeignKeyViolation as exc:
             raise KeyError(message_id) from exc
 
     async def claim_feedback(self: _Backend, *, now: float, limit: int, lease: float) -> list[FeedbackItem]:
         """See :meth:`Store.claim_feedback`."""
-        async with self._connection() as conn:
+        async with self._autocommit() as conn:
             cursor = await conn.execute(_CLAIM_FEEDBACK, {"now": now, "limit": limit, "until": now + lease})
             return [feedback_item(row) for row in await cursor.fetchall()]
 
     async def feedback_sent(self: _Backend, ids: Sequence[int], *, now: float) -> None:
         """See :meth:`Store.feedback_sent`."""
-        async with self._connection() as conn:
+        async with self._autocommit() as conn:
             await conn.execute("UPDATE braze_outbox SET sent_at = %s WHERE id = ANY(%s)", (now, list(ids)))
 
     async def feedback_failed(self: _Backend, ids: Sequence[int], *, next_try_at: float) -> None:
         """See :meth:`Store.feedback_failed`."""
-        async with self._connection() as conn:
+        async with self._autocommit() as conn:
             await conn.execute(
                 "UPDATE braze_outbox SET next_try_at = %s, tries = tries + 1 WHERE id = ANY(%s) AND sent_at IS NULL",
                 (next_try_at, list(ids)),
@@ -227,17 +246,20 @@ async def _apply(conn: _Conn, settlement: Settlement, now: float) -> None:
     message_id = settlement.message_id
     if message_id is None or (settlement.status is None and settlement.reason is None):
         return
-    cursor = await conn.execute("SELECT status FROM messages WHERE id = %s FOR UPDATE", (message_id,))
-    row = await cursor.fetchone()
+    params = {
+        "id": message_id,
+        "now": now,
+        "any": settlement.expect is None,
+        "expect": sorted(settlement.expect or ()),
+        "status": None if settlement.status is None else settlement.status.value,
+        "reason": settlement.reason,
+        "feedback": settlement.feedback,
+        "code": settlement.code,
+    }
+    statement = _NOTE if settlement.status is None else _MOVE_AND_NOTE
+    if await (await conn.execute(statement, params)).fetchone() is not None:
+        return
+    row = await (await conn.execute("SELECT status FROM messages WHERE id = %s", (message_id,))).fetchone()
     if row is None:
         raise KeyError(message_id)
-    current = Status(row[0])
-    if settlement.expect is not None and current not in settlement.expect:
-        raise StaleTransition(f"message {message_id} is {current}, not {'/'.join(sorted(settlement.expect))}")
-    status = settlement.status or current
-    if settlement.status is not None:
-        await conn.execute(_MOVE, (status.value, now, message_id, current.value))
-        if settlement.feedback:
-            await conn.execute(_INSERT_FEEDBACK, (message_id, status.value, settlement.code, now, now))
-    if settlement.reason is not None:
-        await conn.execute(_INSERT_EVENT, (message_id, now, status.value, settlement.reason))
+    raise StaleTransition(f"message {message_id} is {row[0]}, not {'/'.join(sorted(settlement.expect or ()))}")
