@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -135,6 +136,12 @@ async def test_healthz_and_readyz_and_metrics(client: Client) -> None:
     await client.post(URL, json=SEED_BODY, headers=ingest_headers())
     metrics = await client.get("/metrics")
     assert 'gateway_ingest_total{outcome="queued"}' in metrics.text
+
+
+async def test_the_heap_built_at_start_is_frozen_out_of_garbage_collection(app: Litestar) -> None:
+    gc.unfreeze()
+    async with AsyncTestClient(app):
+        assert gc.get_freeze_count() > 0
 
 
 async def test_openapi_schema_is_for_staff_and_names_the_routes(client: Client) -> None:
