@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from gateway.models import Button
 from gateway.normalise.email_html import (
     html_to_text,
@@ -107,3 +109,24 @@ def test_render_buttons_html_escapes() -> None:
 
 def test_render_no_buttons() -> None:
     assert render_buttons_html([]) == ""
+
+
+@pytest.mark.parametrize(
+    ("markup", "links"),
+    [
+        ('<A HREF=https://e.com/x TITLE="go">y</A>', ["https://e.com/x"]),
+        (
+            "<a title='a>b href=\"https://evil.example\"' href='https://e.com/?a=1&b=2'>x</a>",
+            ["https://e.com/?a=1&b=2"],
+        ),
+        ('<a data-href="https://evil.example" href="https://e.com/d">d</a>', ["https://e.com/d"]),
+        ('<a\nclass="btn"\nhref = "https://e.com/n">n</a><abbr title="x">a</abbr>', ["https://e.com/n"]),
+        ('<a href="javascript:alert(1)">j</a><a name="top">t</a><area href="https://e.com/area">', []),
+        (
+            '<a href="https://e.com/1">1</a> <p><a style="x" href="https://e.com/2">2</a></p>',
+            ["https://e.com/1", "https://e.com/2"],
+        ),
+    ],
+)
+def test_link_targets_reads_every_link_of_sanitised_markup(markup: str, links: list[str]) -> None:
+    assert link_targets(sanitise_html(markup)) == links
