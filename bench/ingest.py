@@ -126,7 +126,13 @@ _LINE = "{:<8} {:>11} {:>8} {:>8} {:>8} {:>8} {:>10} {:>9} {:>9}"
 
 def _row(outcome: Outcome) -> str:
     r = outcome.result
-    cells = (f"{r.rps:,.0f}", f"{r.p50_ms:.2f}", f"{r.p90_ms:.2f}", f"{r.p99_ms:.2f}", f"{r.max_ms:.1f}")
+    cells: tuple[str, ...] = (
+        f"{r.rps:,.0f}",
+        f"{r.p50_ms:.2f}",
+        f"{r.p90_ms:.2f}",
+        f"{r.p99_ms:.2f}",
+        f"{r.max_ms:.1f}",
+    )
     cells += ("n/a" if outcome.cpu_ms_per_request is None else f"{outcome.cpu_ms_per_request:.3f}",)
     return _LINE.format(outcome.name, *cells, f"{r.accepted:,}", f"{sum(r.failures.values()):,}")
 

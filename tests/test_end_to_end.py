@@ -7,6 +7,7 @@ import io
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar import Litestar
@@ -27,7 +28,7 @@ async def post_seed(client: Client, **changes: str) -> str:
     return str(response.json()["messageId"])
 
 
-async def admin_detail(client: Client, message_id: str) -> dict:
+async def admin_detail(client: Client, message_id: str) -> dict[str, Any]:
     response = await client.get(f"/v1/admin/messages/{message_id}", headers=staff_headers())
     assert response.status_code == 200, response.text
     return dict(response.json())

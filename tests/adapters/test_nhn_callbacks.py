@@ -26,7 +26,12 @@ def test_bizmessage_hooks_are_read_with_kakao_codes() -> None:
 
 
 def test_sms_hooks_are_read_with_carrier_codes() -> None:
-    hook = {"hookId": "h-2", "messageStatus": "COMPLETED", "resultCode": "1000", "recipientGroupingKey": "gw-2"}
+    hook: dict[str, object] = {
+        "hookId": "h-2",
+        "messageStatus": "COMPLETED",
+        "resultCode": "1000",
+        "recipientGroupingKey": "gw-2",
+    }
 
     [receipt] = parse_callback(envelope("SMS", [hook]))
 

@@ -51,4 +51,4 @@ async def send_delivered(app: Litestar, client: Client, body: dict[str, Any] | N
 async def send_dead(app: Litestar, client: Client, **changes: str) -> str:
     """Ingest a kakao message without fallback that NHN rejects for good (``dead`` after one attempt)."""
     app.state.runtime.emulators["nhn_kakao"].script(Fault(vendor_code="-3006"))
-    return await send_delivered(app, client, fallback="none", **changes)
+    return await send_delivered(app, client, None, fallback="none", **changes)

@@ -29,7 +29,7 @@ async def _search(client: Client, headers: dict[str, str] | None = None, **param
 
 
 async def _ids(client: Client, **params: str) -> set[str]:
-    return {item["messageId"] for item in (await _search(client, **params))["items"]}
+    return {item["messageId"] for item in (await _search(client, None, **params))["items"]}
 
 
 async def _detail(client: Client, message_id: str, headers: dict[str, str] | None = None) -> dict[str, Any]:

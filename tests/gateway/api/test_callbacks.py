@@ -21,7 +21,7 @@ from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
 from gateway.dispatch.receipts import ReceiptApplier
-from gateway.models import NewMessage, OutboundMessage, Status
+from gateway.models import NewMessage, OutboundMessage, Status, StoredReceipt
 from gateway.store.base import Store
 from tests.conftest import Clock, make_settings
 
@@ -93,7 +93,9 @@ async def status_of(app: Litestar, message_id: str) -> tuple[Status, list[str]]:
     return detail.record.status, [event.reason for event in detail.events]
 
 
-def kakao_hook(hook_id: str, message_id: str | None, code: str = "1000", *, request_id: str | None = None) -> dict:
+def kakao_hook(
+    hook_id: str, message_id: str | None, code: str = "1000", *, request_id: str | None = None
+) -> dict[str, Any]:
     return {
         "hookId": hook_id,
         "kakaoMessageType": "BRAND_MESSAGE_NORMAL",
@@ -173,7 +175,10 @@ def signed(body: bytes, *, key: ec.EllipticCurvePrivateKey = SENDGRID_KEY, at: f
 
 
 async def nothing_stored(app: Litestar) -> bool:
-    return await app.state.store.claim_receipts(now=app.state.clock() + 10**6, limit=10, lease=1) == []
+    pending: list[StoredReceipt] = await app.state.store.claim_receipts(
+        now=app.state.clock() + 10**6, limit=10, lease=1
+    )
+    return pending == []
 
 
 async def test_nhn_kakao_webhook_signed_correctly_is_stored_and_delivers(client: Client, app: Litestar) -> None:

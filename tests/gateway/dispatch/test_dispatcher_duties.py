@@ -66,9 +66,10 @@ async def test_a_started_dispatcher_runs_its_duties_until_stopped(tmp_path: Path
 
         async def observed() -> int:
             ran.set()
-            return await original()
+            ran_for: int = await original()
+            return ran_for
 
-        sweep.run_once = observed  # type: ignore[method-assign]
+        sweep.run_once = observed
         sweep.interval = 0.001  # it would run again and again, unless stopped
         await dispatcher.start()
         await asyncio.wait_for(ran.wait(), 5)

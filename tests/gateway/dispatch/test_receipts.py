@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from adapters.emulators.base import Fault
 from gateway.app import create_app
 from gateway.dispatch.receipts import ReceiptApplier
-from gateway.models import Receipt, Status, StoredMessage
+from gateway.models import MessageDetail, Receipt, Status, StoredMessage
 from tests.conftest import SEED_BODY, Clock, ingest_headers, make_settings
 
 Client = AsyncTestClient[Litestar]
@@ -51,7 +51,7 @@ async def apply(app: Litestar) -> int:
 
 
 async def record(app: Litestar, message_id: str) -> StoredMessage:
-    detail = await app.state.store.get(message_id)
+    detail: MessageDetail = await app.state.store.get(message_id)
     return detail.record
 
 
@@ -155,7 +155,7 @@ async def test_a_message_moved_meanwhile_leaves_the_receipt_for_the_next_pass(
     find = store.find_receipt_message
 
     async def find_then_move(receipt: Receipt) -> StoredMessage | None:
-        found = await find(receipt)
+        found: StoredMessage | None = await find(receipt)
         await store.transition(message_id, Status.SENDING, "test: someone else took it", now=clock())
         return found
 
@@ -182,7 +182,8 @@ async def test_one_failing_receipt_does_not_hold_up_the_others(
     async def fail_for_bad(receipt: Receipt) -> StoredMessage | None:
         if receipt.correlation_id == bad:
             raise RuntimeError("unexpected")
-        return await find(receipt)
+        found: StoredMessage | None = await find(receipt)
+        return found
 
     monkeypatch.setattr(store, "find_receipt_message", fail_for_bad)
     await apply(app)

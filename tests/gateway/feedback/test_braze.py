@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -65,7 +66,7 @@ async def final_states(store: SqliteStore, count: int, clock: Clock, status: Sta
     return ids
 
 
-def sent_events(route: respx.Route) -> list[dict]:
+def sent_events(route: respx.Route) -> list[dict[str, Any]]:
     return [event for call in route.calls for event in json.loads(call.request.content)["events"]]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from gateway.models import Attempt, AttemptOutcome, BrazeContext, Status
@@ -14,7 +16,7 @@ WINDOW = 24 * 3600.0
 _SENDING = frozenset({Status.SENDING})
 
 
-async def _sent(store: Store, status: Status, *, created_at: float = T0, vendor: str = "nhn", **fields: object) -> str:
+async def _sent(store: Store, status: Status, *, created_at: float = T0, vendor: str = "nhn", **fields: Any) -> str:
     """Add a message and move it through ``sending`` to ``status`` with one accepted attempt.
 
     Nothing else may be due: the claim takes the oldest due message.
@@ -23,7 +25,12 @@ async def _sent(store: Store, status: Status, *, created_at: float = T0, vendor:
     await store.add(new, idempotency_window=WINDOW)
     await store.claim(now=created_at, limit=1, lease=60)
     attempt = _attempt(created_at, "accepted", "200")
-    request = {"method": "POST", "url": "https://vendor/send", "headers": {}, "body": {"to": new.message.phone}}
+    request: dict[str, object] = {
+        "method": "POST",
+        "url": "https://vendor/send",
+        "headers": {},
+        "body": {"to": new.message.phone},
+    }
     await store.transition(
         new.id, status, "sent", now=created_at, expect=_SENDING, attempt=attempt, vendor_request=request
     )

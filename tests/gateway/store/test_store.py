@@ -294,7 +294,12 @@ async def test_record_attempt_keeps_the_request_as_sent(store: Store) -> None:
     new = new_message()
     await store.add(new, idempotency_window=WINDOW)
     await store.claim(now=T0, limit=1, lease=60)
-    sent = {"method": "POST", "url": "https://vendor.example/send", "headers": {}, "body": {"content": "안녕"}}
+    sent: dict[str, object] = {
+        "method": "POST",
+        "url": "https://vendor.example/send",
+        "headers": {},
+        "body": {"content": "안녕"},
+    }
 
     await store.record_attempt(new.id, _attempt(1), "attempt 1 failed", now=T0 + 1, vendor_request=sent)
     await store.record_attempt(new.id, _attempt(2), "attempt 2 failed", now=T0 + 2)
