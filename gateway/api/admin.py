@@ -11,12 +11,13 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, delete, get, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from gateway.api import support
 from gateway.api.auth import require_operator, require_staff
 from gateway.api.filters import FILTER_PARAMS, InvalidFilter, parse_search, parse_window
-from gateway.api.problems import Problem
+from gateway.api.problems import BEARER, Problem, problem_responses
 from gateway.api.views import (
     AuditAnswer,
     BulkReplayAnswer,
@@ -68,6 +69,8 @@ def _invalid(exc: InvalidFilter) -> Problem:
     "/v1/admin/messages",
     guards=[require_staff],
     operation_id="searchMessages",
+    security=BEARER,
+    responses=problem_responses(400, 401),
     summary="Search messages, newest first",
     description="Every filter is optional; times are ISO 8601 (UTC when no offset is given), `from` inclusive and "
     "`to` exclusive. Phone numbers and emails are matched in any common form. Pass `nextCursor` as `cursor`.",
@@ -107,6 +110,8 @@ async def search_messages(
     "/v1/admin/messages/{message_id:str}",
     guards=[require_staff],
     operation_id="getMessage",
+    security=BEARER,
+    responses=problem_responses(400, 401, 403, 404),
     summary="One message with its normalised form, vendor request, attempts and timeline",
     description="`reveal=true` (operators only, audited) shows the phone number and email unmasked.",
     tags=["admin"],
@@ -131,6 +136,8 @@ async def get_message(
     "/v1/admin/messages/{message_id:str}/replay",
     guards=[require_operator],
     operation_id="replayMessage",
+    security=BEARER,
+    responses=problem_responses(401, 403, 404, 409),
     summary="Send a finished message again",
     description="The message goes back to `queued` with a fresh retry budget. 409 when it is not finished.",
     status_code=202,
@@ -147,6 +154,12 @@ async def replay_message(message_id: FromPath[str], request: Request[Any, Any, S
     "/v1/admin/replay",
     guards=[require_operator],
     operation_id="bulkReplay",
+    status_code=202,
+    security=BEARER,
+    responses={
+        200: ResponseSpec(BulkReplayAnswer, description="`dryRun: true`: only counted", generate_examples=False),
+        **problem_responses(400, 401, 403),
+    },
     summary="Replay every finished message that matches a filter",
     description="Body: the search filters (`status`, `channel`, `vendor`, `campaignId`, `dispatchId`, `userId`, "
     "`phone`, `email`, `from`, `to`) and `dryRun`. At least one filter is required. At most "
@@ -172,6 +185,8 @@ async def bulk_replay(request: Request[Any, Any, State], state: State) -> Respon
     "/v1/admin/stats",
     guards=[require_staff],
     operation_id="getStats",
+    security=BEARER,
+    responses=problem_responses(400, 401),
     summary="Counts by state, channel and vendor over a window, and failed attempts by vendor code",
     description="`from` and `to` are ISO 8601 (UTC when no offset is given); the default window is the last 24 h.",
     tags=["admin"],
@@ -195,6 +210,8 @@ async def get_stats(
     "/v1/admin/audit",
     guards=[require_operator],
     operation_id="getAuditLog",
+    security=BEARER,
+    responses=problem_responses(400, 401, 403),
     summary="Reveals, replays and erasures: who, what, when (newest first)",
     tags=["admin"],
 )
@@ -215,6 +232,8 @@ async def get_audit_log(
     "/v1/admin/users/{user_id:str}/personal-data",
     guards=[require_operator],
     operation_id="erasePersonalData",
+    security=BEARER,
+    responses=problem_responses(401, 403),
     summary="Erase a user's phone numbers, emails and content, keeping delivery statistics",
     status_code=200,
     tags=["admin"],

@@ -15,11 +15,14 @@ from litestar import Request, Router, post
 from litestar.datastructures import State
 from litestar.params import FromPath
 
-from gateway.api.problems import Problem
+from gateway.api.problems import Problem, problem_responses
 from gateway.receipts.intake import CallbackIntake, CallbackRejected
 from gateway.store.base import StoreUnavailable
 
 __all__ = ("CallbackAnswer", "callback_router")
+
+# Authenticated by each vendor's own signature or path token, not a bearer token.
+_PROBLEMS = problem_responses(400, 401, 404, 413, 503)
 
 
 class CallbackAnswer(msgspec.Struct):
@@ -29,13 +32,25 @@ class CallbackAnswer(msgspec.Struct):
     new: int
 
 
-@post("/nhn", operation_id="nhnCallback", summary="NHN Cloud KakaoTalk Bizmessage and SMS webhooks", status_code=200)
+@post(
+    "/nhn",
+    operation_id="nhnCallback",
+    summary="NHN Cloud KakaoTalk Bizmessage and SMS webhooks",
+    status_code=200,
+    responses=_PROBLEMS,
+)
 async def receive_nhn_callback(request: Request[Any, Any, State], state: State) -> CallbackAnswer:
     """Store the receipts of an NHN webhook signed with ``X-Toast-Webhook-Signature``."""
     return await _take(request, state.intake, "nhn")
 
 
-@post("/solapi/{token:str}", operation_id="solapiCallback", summary="Solapi single-report webhook", status_code=200)
+@post(
+    "/solapi/{token:str}",
+    operation_id="solapiCallback",
+    summary="Solapi single-report webhook",
+    status_code=200,
+    responses=_PROBLEMS,
+)
 async def receive_solapi_callback(
     token: FromPath[str], request: Request[Any, Any, State], state: State
 ) -> CallbackAnswer:
@@ -43,7 +58,13 @@ async def receive_solapi_callback(
     return await _take(request, state.intake, "solapi", token=token)
 
 
-@post("/sendgrid", operation_id="sendgridCallback", summary="SendGrid Event Webhook", status_code=200)
+@post(
+    "/sendgrid",
+    operation_id="sendgridCallback",
+    summary="SendGrid Event Webhook",
+    status_code=200,
+    responses=_PROBLEMS,
+)
 async def receive_sendgrid_callback(request: Request[Any, Any, State], state: State) -> CallbackAnswer:
     """Store the receipts of a signed SendGrid Event Webhook call."""
     return await _take(request, state.intake, "sendgrid")

@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 
 from gateway import metrics
 from gateway.api.auth import require_staff
@@ -26,7 +27,13 @@ async def healthz() -> Health:
     return Health("ok")
 
 
-@get("/readyz", operation_id="readyz", summary="The store answers and the dispatcher runs", tags=["operations"])
+@get(
+    "/readyz",
+    operation_id="readyz",
+    summary="The store answers and the dispatcher runs",
+    tags=["operations"],
+    responses={503: ResponseSpec(Health, description="Not ready: `checks` says what failed", generate_examples=False)},
+)
 async def readyz(state: State) -> Response[Health]:
     checks = {
         "store": await state.store.ping(),

@@ -9,9 +9,10 @@ from urllib.parse import parse_qsl
 import msgspec
 from litestar import Request, Response, post
 from litestar.datastructures import State
+from litestar.openapi.datastructures import ResponseSpec
 
 from gateway.api.auth import require_ingest_token
-from gateway.api.problems import Problem
+from gateway.api.problems import BEARER, Problem, problem_responses
 from gateway.metrics import INGEST
 from gateway.models import NewMessage, Status, new_message_id
 from gateway.normalise.errors import FieldError, InvalidMessage
@@ -40,6 +41,15 @@ class IngestAnswer(msgspec.Struct):
     description="Authenticates, validates and normalises the body, stores it durably and answers 202.",
     status_code=202,
     tags=["ingest"],
+    security=BEARER,
+    responses={
+        200: ResponseSpec(
+            IngestAnswer,
+            description="A repeat within the idempotency window: the first message's id, `duplicate: true`",
+            generate_examples=False,
+        ),
+        **problem_responses(400, 401, 413, 415, 422, 429, 503),
+    },
 )
 async def receive_braze_message(request: Request[Any, Any, State]) -> Response[IngestAnswer]:
     """Store a Braze message durably; a repeat within the idempotency window answers 200 with the first id."""

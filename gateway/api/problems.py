@@ -9,10 +9,20 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
+from litestar.openapi.datastructures import ResponseSpec
 
 from gateway.normalise.errors import FieldError
 
-__all__ = ("PROBLEM_JSON", "Problem", "ProblemDetails", "handle_http_exception", "handle_problem", "handle_unexpected")
+__all__ = (
+    "BEARER",
+    "PROBLEM_JSON",
+    "Problem",
+    "ProblemDetails",
+    "handle_http_exception",
+    "handle_problem",
+    "handle_unexpected",
+    "problem_responses",
+)
 
 PROBLEM_JSON = "application/problem+json"
 _log = logging.getLogger(__name__)
@@ -41,6 +51,20 @@ class ProblemDetails(msgspec.Struct, omit_defaults=True):
     detail: str | None = None
     type: str = "about:blank"
     errors: list[FieldError] | None = None
+
+
+#: The OpenAPI security requirement of the routes that take a bearer token (ingest and staff).
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem responses a route can give, so clients see every status it answers."""
+    return {
+        status: ResponseSpec(
+            ProblemDetails, description=_TITLES[status], media_type=PROBLEM_JSON, generate_examples=False
+        )
+        for status in statuses
+    }
 
 
 class Problem(Exception):

@@ -152,6 +152,22 @@ async def test_openapi_schema_is_for_staff_and_names_the_routes(client: Client) 
     assert schema["paths"]["/v1/braze/messages"]["post"]["operationId"] == "receiveBrazeMessage"
 
 
+async def test_openapi_documents_each_route_s_answers_and_authentication(client: Client) -> None:
+    paths = (await client.get("/schema/openapi.json", headers=staff_headers())).json()["paths"]
+    ingest = paths["/v1/braze/messages"]["post"]
+    bulk = paths["/v1/admin/replay"]["post"]
+
+    assert sorted(ingest["responses"]) == ["200", "202", "400", "401", "413", "415", "422", "429", "503"]
+    assert list(ingest["responses"]["422"]["content"]) == ["application/problem+json"]
+    assert ingest["security"] == [{"bearer": []}]
+    assert paths["/v1/admin/messages/{message_id}"]["get"]["security"] == [{"bearer": []}]
+    assert {"200", "202", "403"} <= set(bulk["responses"])
+    assert "401" in paths["/v1/callbacks/sendgrid"]["post"]["responses"]
+    assert "security" not in paths["/v1/callbacks/sendgrid"]["post"]
+    assert "security" not in paths["/healthz"]["get"]
+    assert "503" in paths["/readyz"]["get"]["responses"]
+
+
 async def test_vendor_chosen_per_message(client: Client, app: Litestar) -> None:
     response = await client.post(URL, json=SEED_BODY | {"vendor": "solapi"}, headers=ingest_headers())
     assert response.status_code == 202, response.text
