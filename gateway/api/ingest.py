@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 
 from gateway.api.auth import require_ingest_token
+from gateway.api.ingest_doc import IngestOperation
 from gateway.api.problems import BEARER, Problem, problem_responses
 from gateway.metrics import INGEST
 from gateway.models import NewMessage, Status, new_message_id
@@ -42,6 +43,7 @@ class IngestAnswer(msgspec.Struct):
     status_code=202,
     tags=["ingest"],
     security=BEARER,
+    operation_class=IngestOperation,
     responses={
         200: ResponseSpec(
             IngestAnswer,

@@ -160,6 +160,10 @@ async def test_openapi_documents_each_route_s_answers_and_authentication(client:
     assert sorted(ingest["responses"]) == ["200", "202", "400", "401", "413", "415", "422", "429", "503"]
     assert list(ingest["responses"]["422"]["content"]) == ["application/problem+json"]
     assert ingest["security"] == [{"bearer": []}]
+    body = ingest["requestBody"]["content"]
+    assert set(body) == {"application/json", "application/x-www-form-urlencoded"}
+    assert set(SEED_BODY) <= set(body["application/json"]["schema"]["properties"])
+    assert body["application/json"]["schema"]["required"] == ["channel", "userId", "content"]
     assert paths["/v1/admin/messages/{message_id}"]["get"]["security"] == [{"bearer": []}]
     assert {"200", "202", "403"} <= set(bulk["responses"])
     assert "401" in paths["/v1/callbacks/sendgrid"]["post"]["responses"]

@@ -1,0 +1,84 @@
+"""The OpenAPI description of the Braze webhook body (SPEC §3).
+
+The ingest handler reads the raw body itself (JSON or form, string-typed values, errors naming each field), so
+Litestar cannot derive the body's schema from a parameter; this operation class adds it to the documentation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Reference, RequestBody, Schema
+
+__all__ = ("IngestOperation",)
+
+_FIELDS = {
+    "channel": "`kakao`, `lms` or `email`.",
+    "userId": "Braze `external_id`.",
+    "phone": "Recipient mobile number in any common Korean form; required for kakao and lms.",
+    "email": "Recipient address; required for email.",
+    "content": "Rendered text (kakao, lms) or HTML (email).",
+    "subject": "LMS title; email subject (required for email).",
+    "buttonName": "The single CTA button's name.",
+    "buttonLinkMobile": "The single CTA button's mobile link.",
+    "buttonLinkPC": "The single CTA button's PC link.",
+    "imageUrl": "Image for kakao (image bubble) or email.",
+    "ad": 'Advertising: `"true"`/`"Y"`/`"1"` or `"false"`/`"N"`/`"0"`; kakao is always advertising.',
+    "fallback": "kakao only: `lms` or `none`; default from `GATEWAY_DEFAULT_FALLBACK`.",
+    "campaignId": "Braze campaign id.",
+    "campaignName": "Braze campaign name.",
+    "dispatchId": "Braze dispatch id (shared by every user of one send).",
+    "canvasId": "Braze Canvas id.",
+    "canvasStepId": "Braze Canvas step id.",
+    "sendId": "Braze send id.",
+    "idempotencyKey": "Explicit idempotency key (the `Idempotency-Key` header wins).",
+}
+_BUTTON = Schema(
+    type=OpenAPIType.OBJECT,
+    properties={name: Schema(type=OpenAPIType.STRING) for name in ("name", "linkMobile", "linkPc")},
+)
+_TEXT_FIELDS: dict[str, Schema | Reference] = {
+    name: Schema(type=OpenAPIType.STRING, description=text) for name, text in _FIELDS.items()
+}
+_REQUIRED = ["channel", "userId", "content"]
+_JSON = Schema(
+    type=OpenAPIType.OBJECT,
+    description="Every value may arrive as a string; unknown keys are ignored and kept in the stored raw body.",
+    properties={
+        **_TEXT_FIELDS,
+        "buttons": Schema(
+            type=OpenAPIType.ARRAY, items=_BUTTON, max_items=5, description="More than one CTA (raw JSON only)."
+        ),
+    },
+    required=_REQUIRED,
+)
+_FORM = Schema(type=OpenAPIType.OBJECT, properties=_TEXT_FIELDS, required=_REQUIRED)
+_EXAMPLE = {
+    "channel": "kakao",
+    "userId": "u-20250610-0001",
+    "phone": "010-1234-5678",
+    "content": "서포터님,\n헤어케어 카테고리에서 지금 가장 핫한 프로젝트는? 지금 확인해 보세요.",
+    "buttonName": "지금 확인하기",
+    "buttonLinkMobile": "https://www.wadiz.kr/web/campaign/detail/356850",
+    "buttonLinkPC": "https://www.wadiz.kr/web/campaign/detail/356850",
+    "ad": "true",
+    "fallback": "lms",
+    "campaignId": "c1a2b3",
+    "dispatchId": "d-7f3e",
+}
+_BODY = RequestBody(
+    required=True,
+    description="One rendered Braze webhook body (SPEC §3).",
+    content={
+        "application/json": OpenAPIMediaType(schema=_JSON, example=_EXAMPLE),
+        "application/x-www-form-urlencoded": OpenAPIMediaType(schema=_FORM),
+    },
+)
+
+
+@dataclass
+class IngestOperation(Operation):
+    """The ingest operation, with the Braze body as its request body."""
+
+    def __post_init__(self) -> None:
+        self.request_body = _BODY
