@@ -12,7 +12,8 @@ import msgspec
 __all__ = ("LinkError", "Utm", "host_allowed", "normalise_link")
 
 # What a browser ignores anywhere in a URL (WHATWG URL): "java\tscript:" must not slip through as a path.
-_IGNORED = re.compile(r"[\t\n\r]")
+# Invisible characters go too: pasted before "https://" one would hide the scheme and become part of the host.
+_IGNORED = re.compile("[\t\n\r\u200b-\u200d\u2060-\u2064\ufeff\u180e\u00ad]")
 # A scheme has no dot here, so a scheme-less "wadiz.kr:8080/x" is read as host and port.
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+\-]*):")
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")

@@ -30,6 +30,19 @@ def test_scheme_less_links_get_https(raw: str, expected: str) -> None:
     assert normalise_link(raw) == expected
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\u200bhttps://www.wadiz.kr/x",
+        "\ufeffhttps://www.wadiz.kr/x",
+        "https://www.wa\u200ddiz.kr/x\u200b",
+        "https://www.wadiz.kr/\u00adx\u2060",
+    ],
+)
+def test_invisible_characters_are_removed_wherever_they_are(raw: str) -> None:
+    assert normalise_link(raw) == "https://www.wadiz.kr/x"
+
+
 def test_scheme_and_host_are_lower_cased_path_is_not() -> None:
     assert normalise_link("HTTPS://WWW.Wadiz.KR/Web/Detail") == "https://www.wadiz.kr/Web/Detail"
 
