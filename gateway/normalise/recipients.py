@@ -32,6 +32,10 @@ _NATIONAL = re.compile(r"^0(1\d{8,9})$")
 _SEPARATORS = re.compile(r"[\s.\-]")
 _KR_MOBILE = re.compile(_kr_mobile_pattern())
 _NOT_MOBILE = "not a valid Korean mobile number (expected a form like 010-1234-5678)"
+# "00" dialled before the country code, as from abroad; phonenumbers would read Korea's "008" carrier prefix instead.
+_DIALLED_KOREA = re.compile(r"^00(?=[\s.\-]*8[\s.\-]*2)")
+# 010 numbers have had eight digits after the prefix since 2004; phonenumbers' pattern still allows seven.
+_SHORT_010 = re.compile(r"^010\d{7}$")
 
 
 class RecipientError(ValueError):
@@ -41,18 +45,19 @@ class RecipientError(ValueError):
 def normalise_phone(raw: str) -> str:
     """Return a Korean mobile number as national digits (``01012345678``).
 
-    Accepts the common forms: separators, ``+82``, ``+82 (0)10``, ``82`` without the plus, full-width digits.
+    Accepts the common forms: separators, ``+82``, ``0082``, ``+82 (0)10``, ``82`` without the plus, full-width
+    digits.
 
     Raises:
         RecipientError: The number is not a valid Korean mobile number (a landline, a representative number
             such as 1588-..., another country, an extension, too short or too long).
     """
-    text = unicodedata.normalize("NFKC", raw).strip()
+    text = _DIALLED_KOREA.sub("+", unicodedata.normalize("NFKC", raw).strip())
     if not text or not _PHONE_CHARS.match(text):
         raise RecipientError(_NOT_MOBILE)
     national = _NATIONAL.match(_SEPARATORS.sub("", text))
     if national is not None and _KR_MOBILE.fullmatch(national.group(1)):
-        return national.group()
+        return _checked(national.group())
     try:
         number = phonenumbers.parse(text, "KR")
     except phonenumbers.NumberParseException:
@@ -60,7 +65,13 @@ def normalise_phone(raw: str) -> str:
     # number_type is UNKNOWN for an invalid number, so a mobile type also means a valid number.
     if number.country_code != _KOREA or phonenumbers.number_type(number) not in _MOBILE:
         raise RecipientError(_NOT_MOBILE)
-    return f"0{number.national_number}"
+    return _checked(f"0{number.national_number}")
+
+
+def _checked(national: str) -> str:
+    if _SHORT_010.match(national):
+        raise RecipientError(_NOT_MOBILE)
+    return national
 
 
 def normalise_email(raw: str) -> str:
