@@ -20,6 +20,7 @@ from adapters.base import RETRYABLE_HTTP, Accepted, Outcome, Permanent, Retryabl
 __all__ = (
     "CONTENT_TYPE",
     "IDEMPOTENCY_HEADER",
+    "IDEMPOTENCY_WINDOW",
     "KST",
     "MESSAGE_RESULT_UPDATE",
     "SECRET_HEADER",
@@ -39,6 +40,8 @@ __all__ = (
 
 SECRET_HEADER = "X-Secret-Key"  # noqa: S105 - a header name, not a secret
 IDEMPOTENCY_HEADER = "X-NC-API-IDEMPOTENCY-KEY"
+#: Seconds NHN refuses a repeated idempotency key (``-1005``); after that the same key sends again.
+IDEMPOTENCY_WINDOW = 600.0
 SIGNATURE_HEADER = "X-Toast-Webhook-Signature"
 CONTENT_TYPE = "application/json;charset=UTF-8"
 MESSAGE_RESULT_UPDATE = "MESSAGE_RESULT_UPDATE"

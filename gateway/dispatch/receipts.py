@@ -8,6 +8,8 @@ batch of pending receipts and matches each to its message (our correlation id, e
 - ``progress`` is noted on the timeline; ``delivered`` and ``failed`` end an ``accepted`` (or ``retrying``)
   message with the vendor's code and text, and a kakao receipt meaning "not reachable by KakaoTalk" hands the
   message to LMS through :meth:`Dispatcher.fall_back` when the message asked for it;
+- a kakao receipt reporting Kakao's own trouble (NHN ``9998``/``9999``) sends the message again later, within its
+  retry budget, no sooner than NHN forgets the first send's idempotency key;
 - a receipt for a message that already ended is noted on its timeline (``late``) and changes nothing.
 
 Receipts about one message are applied one after another in arrival order; different messages in parallel.
@@ -21,7 +23,9 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
-from gateway.channels.undeliverable import kakao_undeliverable
+from adapters.nhn_common import IDEMPOTENCY_WINDOW
+from gateway.channels.undeliverable import kakao_retry_later, kakao_undeliverable
+from gateway.dispatch.retry import rescheduled_delay
 from gateway.models import FINAL_STATUSES, Receipt, Status, StoredMessage, StoredReceipt
 from gateway.settings import Settings
 from gateway.store.base import Settlement, StaleTransition, Store
@@ -75,6 +79,7 @@ class ReceiptApplier:
         self._store = store
         self._fall_back = fall_back
         self._feedback = settings.braze_feedback
+        self._retry_budget = settings.retry_budget
         # After this long no message can still be waiting for a receipt: it would have ended `unknown`.
         self._patience = max(settings.receipt_timeout, settings.email_receipt_timeout)
         self._clock = clock
@@ -115,6 +120,17 @@ class ReceiptApplier:
             reason = f"not reachable by KakaoTalk: {describe(receipt)}"
             await self._fall_back(record, reason, code=receipt.code, expect=RECEIVING)
             await self._settle(stored, Settlement(state="applied", message_id=record.id))
+        elif receipt.outcome == "failed" and (resend_at := self._resend_at(record, receipt)) is not None:
+            reason = f"Kakao could not deliver it for now ({describe(receipt)}); sending again"
+            settlement = Settlement(
+                state="applied",
+                message_id=record.id,
+                status=Status.RETRYING,
+                expect=RECEIVING,
+                reason=reason,
+                next_attempt_at=resend_at,
+            )
+            await self._settle(stored, settlement)
         else:
             status = Status.DELIVERED if receipt.outcome == "delivered" else Status.FAILED
             settlement = Settlement(
@@ -127,6 +143,17 @@ class ReceiptApplier:
                 code=receipt.code,
             )
             await self._settle(stored, settlement)
+
+    def _resend_at(self, record: StoredMessage, receipt: Receipt) -> float | None:
+        """When to send a message again after Kakao's own trouble, or ``None`` (not that, or out of budget).
+
+        The same idempotency key is reused, so the new send waits until NHN no longer refuses it as a repeat.
+        """
+        if record.channel != "kakao" or not kakao_retry_later(receipt.vendor, receipt.code):
+            return None
+        now = self._clock()
+        resend_at = max(now + rescheduled_delay(record.attempt_count, None), record.updated_at + IDEMPOTENCY_WINDOW)
+        return resend_at if resend_at <= record.budget_start + self._retry_budget else None
 
     async def _settle(self, stored: StoredReceipt, settlement: Settlement) -> None:
         await self._store.settle_receipt(stored.id, settlement, now=self._clock())

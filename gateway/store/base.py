@@ -84,6 +84,7 @@ class Settlement(msgspec.Struct, frozen=True, kw_only=True):
             ``None``); ``None`` adds no event.
         feedback: Queue a Braze feedback row for (message, ``status``).
         code: The vendor code kept with the feedback row.
+        next_attempt_at: With ``status`` ``retrying``: when the dispatcher sends the message again.
     """
 
     state: ReceiptState
@@ -93,6 +94,7 @@ class Settlement(msgspec.Struct, frozen=True, kw_only=True):
     reason: str | None = None
     feedback: bool = False
     code: str | None = None
+    next_attempt_at: float | None = None
 
 
 class FeedbackItem(msgspec.Struct, frozen=True, kw_only=True):

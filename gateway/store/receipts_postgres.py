@@ -57,7 +57,7 @@ _INSERT_FEEDBACK = (
 # One statement each: the row lock makes the check of the expected status and the move (or the note) atomic.
 _MOVE_AND_NOTE = """
 WITH m AS (
-    UPDATE messages SET status = %(status)s, updated_at = %(now)s, lease_until = NULL, next_attempt_at = NULL
+    UPDATE messages SET status = %(status)s, updated_at = %(now)s, lease_until = NULL, next_attempt_at = %(next)s
     WHERE id = %(id)s AND (%(any)s OR status = ANY(%(expect)s::text[]))
     RETURNING id
 ), f AS (
@@ -255,6 +255,7 @@ async def _apply(conn: _Conn, settlement: Settlement, now: float) -> None:
         "reason": settlement.reason,
         "feedback": settlement.feedback,
         "code": settlement.code,
+        "next": settlement.next_attempt_at,
     }
     statement = _NOTE if settlement.status is None else _MOVE_AND_NOTE
     if await (await conn.execute(statement, params)).fetchone() is not None:

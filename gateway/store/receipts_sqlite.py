@@ -63,7 +63,7 @@ _SETTLE = (
     "WHERE id = ? AND state = 'pending'"
 )
 _MOVE = (
-    "UPDATE messages SET status = ?, updated_at = ?, lease_until = NULL, next_attempt_at = NULL "
+    "UPDATE messages SET status = ?, updated_at = ?, lease_until = NULL, next_attempt_at = ? "
     "WHERE id = ? AND status = ?"
 )
 _INSERT_EVENT = "INSERT INTO events (message_id, at, status, reason) VALUES (?, ?, ?, ?)"
@@ -138,7 +138,7 @@ def settle_receipt(conn: sqlite3.Connection, receipt_id: int, settlement: Settle
         raise StaleTransition(f"message {message_id} is {current}, not {'/'.join(sorted(settlement.expect))}")
     status = settlement.status or current
     if settlement.status is not None:
-        conn.execute(_MOVE, (status.value, now, message_id, current.value))
+        conn.execute(_MOVE, (status.value, now, settlement.next_attempt_at, message_id, current.value))
         if settlement.feedback:
             add_feedback(conn, message_id, status, code=settlement.code, now=now)
     if settlement.reason is not None:
@@ -173,7 +173,7 @@ def expire_accepted(
     """Move long-accepted messages to ``unknown`` (see :meth:`Store.expire_accepted`)."""
     ids = [row[0] for row in conn.execute(_ACCEPTED_BEFORE, (channel, accepted_before, limit))]
     unknown = Status.UNKNOWN.value
-    conn.executemany(_MOVE, [(unknown, now, message_id, Status.ACCEPTED.value) for message_id in ids])
+    conn.executemany(_MOVE, [(unknown, now, None, message_id, Status.ACCEPTED.value) for message_id in ids])
     conn.executemany(_INSERT_EVENT, [(message_id, now, unknown, reason) for message_id in ids])
     if feedback:
         conn.executemany(_INSERT_FEEDBACK, [(message_id, unknown, None, now, now) for message_id in ids])

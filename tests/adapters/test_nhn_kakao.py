@@ -158,6 +158,14 @@ def test_duplicate_idempotency_key_is_accepted_never_sent_again() -> None:
     assert outcome.vendor_message_id is None
 
 
+@pytest.mark.parametrize("code", [9998, 9999])
+def test_a_recipient_result_of_kakao_system_trouble_is_retryable(code: int) -> None:
+    outcome = NhnKakaoAdapter(CONFIG).classify(response(200, nhn_answer(recipient_code=code)))
+
+    assert isinstance(outcome, Retryable)
+    assert outcome.code == str(code)
+
+
 def test_failed_recipient_inside_an_accepted_request_is_classified_by_its_code() -> None:
     outcome = NhnKakaoAdapter(CONFIG).classify(response(200, nhn_answer(recipient_code=-4019)))
 

@@ -194,3 +194,34 @@ async def test_one_failing_receipt_does_not_hold_up_the_others(
     clock.advance(60)  # the claim's lease runs out
     await apply(app)
     assert (await record(app, bad)).status is Status.DELIVERED
+
+
+async def test_kakao_system_trouble_sends_the_message_again_once_nhn_forgets_the_key(
+    client: Client, app: Litestar, clock: Clock
+) -> None:
+    message_id = await sent(client, app)
+    accepted_at = (await record(app, message_id)).updated_at
+    await report(app, message_id, "9999", event="h1")
+
+    assert await apply(app) == 1
+    waiting = await record(app, message_id)
+    assert (waiting.status, waiting.next_attempt_at) == (Status.RETRYING, accepted_at + 600)
+
+    emulator = app.state.runtime.emulators["nhn_kakao"]
+    emulator.reset()  # ten minutes on NHN's side: the idempotency key is forgotten
+    clock.advance(599)
+    assert await app.state.dispatcher.run_once() == 0
+    clock.advance(2)
+    assert await app.state.dispatcher.run_once() == 1
+    again = await record(app, message_id)
+    assert (again.status, again.attempt_count, len(emulator.requests)) == (Status.ACCEPTED, 2, 1)
+
+
+async def test_kakao_system_trouble_beyond_the_retry_budget_fails_the_message(tmp_path: Path, clock: Clock) -> None:
+    app = create_app(make_settings(tmp_path, GATEWAY_RETRY_BUDGET="300"), clock=clock, start_dispatcher=False)
+    async with AsyncTestClient(app) as client:
+        message_id = await sent(client, app)
+        await report(app, message_id, "9998", event="h1")
+
+        assert await apply(app) == 1
+        assert (await record(app, message_id)).status is Status.FAILED

@@ -268,3 +268,23 @@ async def test_a_message_falls_back_once_and_only_from_the_expected_status(store
     assert detail is not None
     assert (detail.record.status, detail.record.child_id) == (Status.FALLBACK, first_child.id)
     assert await store.count_by_status() == {Status.FALLBACK: 1, Status.QUEUED: 1}
+
+
+async def test_a_receipt_can_send_its_message_again_at_a_given_time(store: Store) -> None:
+    message_id = await accepted(store)
+    await store.add_receipts([receipt("k1", outcome="failed", correlation_id=message_id, code="9999")], now=T0)
+    [claimed] = await store.claim_receipts(now=T0, limit=1, lease=60)
+    settlement = Settlement(
+        state="applied",
+        message_id=message_id,
+        status=Status.RETRYING,
+        expect=TERMINAL,
+        reason="sending again",
+        next_attempt_at=T0 + 600,
+    )
+
+    await store.settle_receipt(claimed.id, settlement, now=T0 + 5)
+
+    assert await store.claim(now=T0 + 599, limit=1, lease=60) == []
+    [again] = await store.claim(now=T0 + 600, limit=1, lease=60)
+    assert (again.id, again.status) == (message_id, Status.SENDING)
