@@ -98,10 +98,13 @@ class CodeRules(msgspec.Struct, frozen=True):
         retryable: Codes that mean "try again later" (system errors).
         duplicate: Codes that mean an identical earlier request was already taken (idempotency key reuse);
             they are classified as accepted so the message is never sent twice.
+        idempotent: Whether the product honours ``X-NC-API-IDEMPOTENCY-KEY``, which makes sending again after
+            an unreadable answer safe.
     """
 
     retryable: frozenset[int]
     duplicate: frozenset[int] = frozenset()
+    idempotent: bool = True
 
 
 def classify_result(response: VendorResponse, parse: Callable[[bytes], NhnResult], rules: CodeRules) -> Outcome:
@@ -117,8 +120,7 @@ def classify_result(response: VendorResponse, parse: Callable[[bytes], NhnResult
         return Retryable(code, detail, retry_after)
     if result is None:
         if 200 <= response.status < 300:
-            # A 2xx we cannot read says nothing about the send; retrying is safe with the idempotency key.
-            return Retryable("malformed-response", f"HTTP {response.status} with an unreadable body")
+            return _unreadable_success(response.status, rules)
         return Permanent(f"http-{response.status}", f"HTTP {response.status}")
     header = result.header
     if not header.is_successful:
@@ -129,6 +131,15 @@ def classify_result(response: VendorResponse, parse: Callable[[bytes], NhnResult
     if not 200 <= response.status < 300:
         return Permanent(f"http-{response.status}", header.result_message or f"HTTP {response.status}")
     return Accepted(result.request_id, str(header.result_code), header.result_message)
+
+
+def _unreadable_success(status: int, rules: CodeRules) -> Outcome:
+    """A 2xx we cannot read says nothing about the send: try again only where the idempotency key makes it safe."""
+    detail = f"HTTP {status} with an unreadable body"
+    if rules.idempotent:
+        return Retryable("malformed-response", detail)
+    # Sending again could send twice; taken as sent, the message ends `unknown` if no result ever comes.
+    return Accepted(None, "malformed-response", f"{detail}: taken as sent rather than risk sending twice")
 
 
 def _by_code(code: int, message: str, rules: CodeRules, retry_after: float | None) -> Outcome:

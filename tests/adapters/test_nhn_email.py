@@ -285,3 +285,10 @@ async def test_missing_subject_is_refused_permanently() -> None:
         result = await send(client, adapter, adapter.build(email(subject=None), "gw-1"))
 
     assert result.outcome == Permanent("-2015", "The 'title' is required.")
+
+
+def test_an_unreadable_2xx_is_taken_as_sent_because_nhn_email_has_no_idempotency_key() -> None:
+    outcome = NhnEmailAdapter(CONFIG).classify(response(200, b"<html>proxy</html>"))
+
+    assert isinstance(outcome, Accepted)
+    assert (outcome.vendor_message_id, outcome.code) == (None, "malformed-response")
