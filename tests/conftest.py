@@ -59,6 +59,10 @@ SEED_BODY: dict[str, Any] = {
 }
 
 
+#: Braze feedback configured (the REST host is mocked or never reached in tests).
+BRAZE = {"GATEWAY_BRAZE_REST_URL": "https://rest.braze.test", "GATEWAY_BRAZE_API_KEY": "braze-key"}
+
+
 class Clock:
     """A settable clock: tests move time instead of waiting."""
 

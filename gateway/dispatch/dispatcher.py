@@ -188,6 +188,8 @@ class Dispatcher:
             await self._store.transition(
                 record.id, status, reason, now=now, expect=_SENDING, next_attempt_at=None if exhausted else next_at
             )
+            if exhausted:
+                await self._report_final(record.id, Status.DEAD, None)
 
     async def _held_for_quiet_hours(self, record: StoredMessage) -> bool:
         now = self._clock()
@@ -211,6 +213,7 @@ class Dispatcher:
         if adapter is None:  # the configuration changed since ingest: retrying cannot help
             reason = f"{record.vendor} is not configured for {record.channel} on this gateway"
             await self._store.transition(record.id, Status.DEAD, reason, now=self._clock(), expect=_SENDING)
+            await self._report_final(record.id, Status.DEAD, None)
             return
         gate = self._gate(record.vendor)
         number = record.attempt_count

@@ -13,7 +13,7 @@ from litestar.testing import AsyncTestClient
 from adapters.emulators.base import Fault
 from gateway.app import create_app
 from gateway.models import Status
-from tests.conftest import SEED_BODY, Clock, ingest_headers, make_settings
+from tests.conftest import BRAZE, SEED_BODY, Clock, ingest_headers, make_settings
 
 URL = "/v1/braze/messages"
 #: 21:30 KST: kakao and advertising LMS are in quiet hours.
@@ -180,9 +180,9 @@ async def test_permanent_kakao_failure_falls_back_to_lms(client: Any, app: Lites
     assert "지금 확인하기: https://www.wadiz.kr/web/campaign/detail/356850" in child.record.message.content
 
 
-async def test_a_message_for_a_vendor_no_longer_configured_is_dead(tmp_path: Path) -> None:
+async def test_a_message_for_a_vendor_no_longer_configured_is_dead_and_reported(tmp_path: Path) -> None:
     clock = Clock()
-    settings = make_settings(tmp_path)
+    settings = make_settings(tmp_path, **BRAZE)
     first = create_app(settings, clock=clock, start_dispatcher=False)
     async with AsyncTestClient(first) as client:
         message_id = await post(client, SEED_BODY | {"vendor": "solapi"})
@@ -193,6 +193,25 @@ async def test_a_message_for_a_vendor_no_longer_configured_is_dead(tmp_path: Pat
         detail = await without_solapi.state.store.get(message_id)
         assert detail.record.status is Status.DEAD
         assert "solapi is not configured for kakao" in detail.events[-1].reason
+        [reported] = await without_solapi.state.store.claim_feedback(now=clock(), limit=10, lease=60)
+        assert (reported.record.id, reported.state) == (message_id, Status.DEAD)
+
+
+async def test_a_message_whose_processing_raises_past_its_budget_is_dead_and_reported(tmp_path: Path) -> None:
+    clock = Clock()
+    app = create_app(make_settings(tmp_path, GATEWAY_RETRY_BUDGET="10", **BRAZE), clock=clock, start_dispatcher=False)
+    async with AsyncTestClient(app) as client:
+        message_id = await post(client, SEED_BODY)
+
+        def broken_build(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("adapter bug")
+
+        app.state.runtime.adapters[("nhn", "kakao")] = type("Broken", (), {"build": staticmethod(broken_build)})()
+        await app.state.dispatcher.run_once()
+
+        assert await status_of(app, message_id) is Status.DEAD
+        [reported] = await app.state.store.claim_feedback(now=clock(), limit=10, lease=60)
+        assert (reported.record.id, reported.state) == (message_id, Status.DEAD)
 
 
 async def test_a_message_whose_processing_raises_is_rescheduled_not_spun(client: Any, app: Litestar) -> None:

@@ -17,10 +17,9 @@ from gateway.dispatch.receipts import ReceiptApplier
 from gateway.dispatch.sweep import ReceiptSweep
 from gateway.feedback.braze import BrazeReporter
 from gateway.models import Status
-from tests.conftest import SEED_BODY, Clock, ingest_headers, make_settings
+from tests.conftest import BRAZE, SEED_BODY, Clock, ingest_headers, make_settings
 
 Client = AsyncTestClient[Litestar]
-BRAZE = {"GATEWAY_BRAZE_REST_URL": "https://rest.braze.test", "GATEWAY_BRAZE_API_KEY": "braze-key"}
 #: 21:30 KST: kakao is in quiet hours.
 NIGHT_KST = datetime(2026, 11, 27, 12, 30, tzinfo=UTC).timestamp()
 

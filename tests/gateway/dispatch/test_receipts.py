@@ -14,10 +14,9 @@ from adapters.emulators.base import Fault
 from gateway.app import create_app
 from gateway.dispatch.receipts import ReceiptApplier
 from gateway.models import MessageDetail, Receipt, Status, StoredMessage
-from tests.conftest import SEED_BODY, Clock, ingest_headers, make_settings
+from tests.conftest import BRAZE, SEED_BODY, Clock, ingest_headers, make_settings
 
 Client = AsyncTestClient[Litestar]
-BRAZE = {"GATEWAY_BRAZE_REST_URL": "https://rest.braze.test", "GATEWAY_BRAZE_API_KEY": "braze-key"}
 
 
 @pytest.fixture

@@ -11,9 +11,7 @@ import respx
 from adapters.emulators.base import EmulatorTransport
 from adapters.registry import build_runtime
 from gateway.feedback.transport import BrazePassThrough, with_braze
-from tests.conftest import make_settings
-
-BRAZE = {"GATEWAY_BRAZE_REST_URL": "https://rest.braze.test", "GATEWAY_BRAZE_API_KEY": "braze-key"}
+from tests.conftest import BRAZE, make_settings
 
 
 def test_without_braze_or_without_emulators_the_transport_is_unchanged(tmp_path: Path) -> None:
