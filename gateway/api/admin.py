@@ -52,6 +52,7 @@ STATS_WINDOW = 24 * 3600.0
 _FAILURES_SHOWN = 20
 _OBJECT = msgspec.json.Decoder(dict[str, Any])
 _Query = FromQuery[str | None]
+_BULK_DEFAULT = ", ".join(f"`{status.value}`" for status in sorted(support.BULK_DEFAULT_STATUSES))
 
 
 def staff_of(request: Request[Any, Any, Any]) -> StaffToken:
@@ -139,7 +140,8 @@ async def get_message(
     security=BEARER,
     responses=problem_responses(401, 403, 404, 409),
     summary="Send a finished message again",
-    description="The message goes back to `queued` with a fresh retry budget. 409 when it is not finished.",
+    description="The message goes back to `queued` with a fresh retry budget. 409 when it is not finished or its "
+    "personal data was erased (nothing is left to send).",
     status_code=202,
     tags=["admin"],
 )
@@ -160,9 +162,11 @@ async def replay_message(message_id: FromPath[str], request: Request[Any, Any, S
         200: ResponseSpec(BulkReplayAnswer, description="`dryRun: true`: only counted", generate_examples=False),
         **problem_responses(400, 401, 403),
     },
-    summary="Replay every finished message that matches a filter",
+    summary="Replay the finished messages that match a filter",
     description="Body: the search filters (`status`, `channel`, `vendor`, `campaignId`, `dispatchId`, `userId`, "
-    "`phone`, `email`, `from`, `to`) and `dryRun`. At least one filter is required. At most "
+    "`phone`, `email`, `from`, `to`) and `dryRun`. At least one filter is required. Without `status` only the "
+    f"finished messages that did not reach the user ({_BULK_DEFAULT}) are replayed: `delivered` and `fallback` "
+    "only when `status` names them. Messages whose personal data was erased are skipped. At most "
     f"{support.REPLAY_LIMIT} messages, newest first, per request: `more` says when others are left. "
     "`dryRun: true` only counts.",
     tags=["admin"],

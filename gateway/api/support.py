@@ -10,16 +10,31 @@ import msgspec
 
 from gateway.api.filters import describe_filter
 from gateway.api.problems import Problem
-from gateway.models import FINAL_STATUSES, MessageDetail, StoredMessage
+from gateway.models import FINAL_STATUSES, MessageDetail, Status, StoredMessage
 from gateway.normalise.errors import FieldError
 from gateway.settings import StaffToken
+from gateway.store.admin_rows import ERASED
 from gateway.store.admin_types import AuditAction, AuditEntry
 from gateway.store.base import MessageFilter, Store
 
-__all__ = ("REPLAY_LIMIT", "BulkReplay", "audit", "bulk_replay", "erase_user", "replay_message", "reveal_message")
+__all__ = (
+    "BULK_DEFAULT_STATUSES",
+    "REPLAY_LIMIT",
+    "BulkReplay",
+    "audit",
+    "bulk_replay",
+    "erase_user",
+    "is_erased",
+    "replay_message",
+    "replay_refusal",
+    "reveal_message",
+)
 
 #: Most messages one bulk replay moves; a larger selection is replayed by running it again.
 REPLAY_LIMIT = 1000
+#: What a bulk replay without a status filter picks: the final states that did not reach the user. A
+#: ``delivered`` message, or a ``fallback`` one whose LMS went out, would be sent to the user a second time.
+BULK_DEFAULT_STATUSES = FINAL_STATUSES - {Status.DELIVERED, Status.FALLBACK}
 _FINAL = ", ".join(sorted(FINAL_STATUSES))
 
 
@@ -53,24 +68,45 @@ async def reveal_message(store: Store, staff: StaffToken, message_id: str, *, no
     return detail
 
 
+def is_erased(message: StoredMessage) -> bool:
+    """Whether the message's personal data was erased: without a recipient or content it cannot be sent."""
+    sent = message.message
+    return sent.content == ERASED and sent.phone is None and sent.email is None
+
+
+def replay_refusal(message: StoredMessage) -> str | None:
+    """Why ``message`` cannot be replayed, or ``None`` when it can."""
+    if message.status not in FINAL_STATUSES:
+        return f"The message is {message.status.value}: only a finished message ({_FINAL}) can be replayed."
+    if is_erased(message):
+        return "The message cannot be replayed: its personal data was erased: there is nothing left to send."
+    return None
+
+
 async def replay_message(store: Store, staff: StaffToken, message_id: str, *, now: float) -> None:
     """Send a finished message again, with a fresh retry budget.
 
     Raises:
-        Problem: 404 for an unknown id, 409 when the message is not in a final state.
+        Problem: 404 for an unknown id, 409 when the message is not in a final state or its personal data was
+            erased.
     """
-    detail = await _existing(store, message_id)
-    status = detail.record.status
-    moved = [] if status not in FINAL_STATUSES else await store.replay([message_id], _reason(staff), now=now)
-    if not moved:
-        raise Problem(409, f"The message is {status.value}: only a finished message ({_FINAL}) can be replayed.")
-    await audit(store, staff, "replay", message_id, now=now, detail=f"was {status.value}")
+    record = (await _existing(store, message_id)).record
+    refusal = replay_refusal(record)
+    if refusal is not None:
+        raise Problem(409, refusal)
+    if not await store.replay([message_id], _reason(staff), now=now):
+        # It left its final state between the read and the replay (another replay got there first).
+        raise Problem(409, "The message was replayed meanwhile: it is no longer in a final state.")
+    await audit(store, staff, "replay", message_id, now=now, detail=f"was {record.status.value}")
 
 
 async def bulk_replay(
     store: Store, staff: StaffToken, criteria: MessageFilter, *, dry_run: bool, now: float
 ) -> BulkReplay:
     """Replay the finished messages that match ``criteria``, newest first, at most :data:`REPLAY_LIMIT`.
+
+    Without a status filter only :data:`BULK_DEFAULT_STATUSES` are replayed; messages whose personal data was
+    erased never are (nor counted by a dry run).
 
     Raises:
         Problem: 400 without any filter (replaying the whole store is never what was meant) or with a status
@@ -104,17 +140,32 @@ async def _existing(store: Store, message_id: str) -> MessageDetail:
 
 
 async def _replayable(store: Store, criteria: MessageFilter) -> tuple[list[StoredMessage], bool]:
-    """The newest finished messages matching ``criteria`` (at most :data:`REPLAY_LIMIT`) and whether more match.
+    """The newest replayable messages matching ``criteria`` (at most :data:`REPLAY_LIMIT`) and whether more match.
 
-    One indexed search per final status rather than a scan that skips unfinished messages.
+    One indexed search per status rather than a scan that skips unfinished messages.
     """
-    statuses = [criteria.status] if criteria.status is not None else sorted(FINAL_STATUSES)
+    statuses = [criteria.status] if criteria.status is not None else sorted(BULK_DEFAULT_STATUSES)
     found: list[StoredMessage] = []
     for status in statuses:
-        page = await store.search(msgspec.structs.replace(criteria, status=status), limit=REPLAY_LIMIT + 1)
-        found.extend(page.items)
+        found += await _sendable(store, msgspec.structs.replace(criteria, status=status))
     found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
     return found[:REPLAY_LIMIT], len(found) > REPLAY_LIMIT
+
+
+async def _sendable(store: Store, criteria: MessageFilter) -> list[StoredMessage]:
+    """The newest ``REPLAY_LIMIT + 1`` messages matching ``criteria`` that were not erased.
+
+    Pages on past erased messages: skipping them within a single page would hide that more are left.
+    """
+    found: list[StoredMessage] = []
+    cursor = None
+    while len(found) <= REPLAY_LIMIT:
+        page = await store.search(criteria, limit=REPLAY_LIMIT + 1, cursor=cursor)
+        found += [message for message in page.items if not is_erased(message)]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    return found[: REPLAY_LIMIT + 1]
 
 
 def _reason(staff: StaffToken) -> str:

@@ -29,7 +29,7 @@ from gateway.console.session import (
     sign_in,
     sign_out,
 )
-from gateway.models import FINAL_STATUSES, Status
+from gateway.models import Status
 from gateway.normalise.errors import FieldError
 from gateway.settings import CHANNEL_VENDORS
 
@@ -198,7 +198,7 @@ class ConsoleController(Controller):
             normalised=pretty_json(view.normalised),
             vendor_request=pretty_json(view.vendorRequest) if view.vendorRequest else None,
             raw_body=detail.raw_body.decode("utf-8", "replace") if revealed else None,
-            replayable=detail.record.status in FINAL_STATUSES,
+            replayable=support.replay_refusal(detail.record) is None,
             replayed=request.query_params.get("replayed") == "1",
             kst=kst,
         )

@@ -298,6 +298,82 @@ async def test_bulk_replay_is_capped_and_says_so(
     assert statuses == ["dead", "queued", "queued"]  # newest first
 
 
+async def _erase(client: Client, user_id: str) -> None:
+    response = await client.request("DELETE", f"/v1/admin/users/{user_id}/personal-data", headers=OPERATOR)
+    assert response.status_code == 200, response.text
+
+
+async def test_a_message_whose_personal_data_was_erased_is_not_replayed(app: Litestar, client: Client) -> None:
+    dead = await send_dead(app, client)
+    await _erase(client, SEED_BODY["userId"])
+
+    response = await client.post(f"/v1/admin/messages/{dead}/replay", headers=OPERATOR)
+
+    assert response.status_code == 409
+    assert "personal data was erased" in response.json()["detail"]
+    assert (await _detail(client, dead))["message"]["status"] == "dead"
+    assert [entry["action"] for entry in await _audit(client)] == ["erase"]
+
+
+async def test_bulk_replay_skips_messages_whose_personal_data_was_erased(app: Litestar, client: Client) -> None:
+    erased = await send_dead(app, client, dispatchId="d-erased")
+    await _erase(client, SEED_BODY["userId"])
+    kept = await send_dead(app, client, dispatchId="d-kept")
+    body = {"status": "dead"}
+
+    dry = await client.post("/v1/admin/replay", json=body | {"dryRun": True}, headers=OPERATOR)
+    done = await client.post("/v1/admin/replay", json=body, headers=OPERATOR)
+
+    assert dry.json()["count"] == 1
+    assert done.json()["count"] == 1
+    assert (await _detail(client, erased))["message"]["status"] == "dead"
+    assert (await _detail(client, kept))["message"]["status"] == "queued"
+
+
+async def test_erased_messages_do_not_hide_a_bulk_replays_more(
+    app: Litestar, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(support, "REPLAY_LIMIT", 2)
+    kept = [await send_dead(app, client, userId="u-kept", dispatchId=f"d-{n}") for n in range(3)]
+    for n in range(3):
+        await send_dead(app, client, dispatchId=f"d-erased-{n}")
+    await _erase(client, SEED_BODY["userId"])
+
+    response = await client.post("/v1/admin/replay", json={"status": "dead"}, headers=OPERATOR)
+
+    assert response.json() == {"dryRun": False, "count": 2, "limit": 2, "more": True}
+    assert [(await _detail(client, m))["message"]["status"] for m in kept] == ["dead", "queued", "queued"]
+
+
+async def test_bulk_replay_without_a_status_leaves_what_reached_the_user_alone(app: Litestar, client: Client) -> None:
+    now = app.state.clock()
+    ids = {name: await send_delivered(app, client, dispatchId=f"d-{name}") for name in ("delivered", "fallback")}
+    for name, message_id in ids.items():
+        await app.state.store.transition(message_id, Status(name), "test: settled", now=now)
+    ids["dead"] = await send_dead(app, client, dispatchId="d-dead")
+    body = {"campaignId": SEED_BODY["campaignId"]}
+
+    dry = await client.post("/v1/admin/replay", json=body | {"dryRun": True}, headers=OPERATOR)
+    done = await client.post("/v1/admin/replay", json=body, headers=OPERATOR)
+
+    assert (dry.json()["count"], done.json()["count"]) == (1, 1)
+    statuses = {name: (await _detail(client, m))["message"]["status"] for name, m in ids.items()}
+    assert statuses == {"delivered": "delivered", "fallback": "fallback", "dead": "queued"}
+
+
+@pytest.mark.parametrize("status", ["delivered", "fallback"])
+async def test_bulk_replay_of_an_explicit_delivered_or_fallback_status_still_replays(
+    app: Litestar, client: Client, status: str
+) -> None:
+    message_id = await send_delivered(app, client)
+    await app.state.store.transition(message_id, Status(status), "test: settled", now=app.state.clock())
+
+    response = await client.post("/v1/admin/replay", json={"status": status}, headers=OPERATOR)
+
+    assert response.json()["count"] == 1
+    assert (await _detail(client, message_id))["message"]["status"] == "queued"
+
+
 @pytest.mark.parametrize(
     ("body", "fields"),
     [

@@ -274,6 +274,34 @@ async def test_bulk_replay_counts_first_then_replays(app: Litestar, client: Clie
     assert [await _status(client, m) for m in dead] == ["queued", "queued"]
 
 
+async def test_a_message_whose_personal_data_was_erased_offers_no_replay(app: Litestar, client: Client) -> None:
+    message_id = await send_dead(app, client)
+    erased = await client.request(
+        "DELETE", f"/v1/admin/users/{SEED_BODY['userId']}/personal-data", headers=staff_headers(OPERATOR_TOKEN)
+    )
+    assert erased.status_code == 200
+    token = await sign_in(client, OPERATOR_TOKEN)
+
+    page = (await client.get(f"/admin/messages/{message_id}")).text
+    response = await client.post(f"/admin/messages/{message_id}/replay", data={"_csrf_token": token})
+
+    assert "재발송 Replay" not in page
+    assert response.status_code == 409
+    assert "personal data was erased" in response.text
+    assert await _status(client, message_id) == "dead"
+
+
+async def test_the_bulk_replay_form_says_what_it_replays_without_a_status(app: Litestar, client: Client) -> None:
+    await send_dead(app, client)
+    await sign_in(client, OPERATOR_TOKEN)
+
+    page = (await client.get("/admin/messages", params={"vendor": "nhn"})).text
+
+    assert "did not reach the user (dead, failed, suppressed, unknown)" in page
+    assert "delivered and fallback messages only when the status filter names them" in page
+    assert "personal data was erased are skipped" in page
+
+
 async def test_a_form_sent_without_a_session_leads_to_sign_in_then_the_dashboard(client: Client) -> None:
     await client.get("/admin/sign-in")
 
