@@ -3,7 +3,7 @@
 It checks what NHN checks (app key, secret key, idempotency key within 10 minutes, sender key, bubble type,
 content length and line breaks, buttons, image, recipients, targeting) with NHN's result codes, answers with
 NHN's envelope, and later emits the ``MESSAGE_RESULT_UPDATE`` webhook with a Kakao result code per recipient.
-Limits are NHN's: TEXT content ≤1,300 characters and 99 line breaks, IMAGE ≤400 and 29.
+Limits are those of VENDORS.md: TEXT and IMAGE content ≤1,300 characters and 99 line breaks.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ __all__ = ("NhnKakaoEmulator",)
 _ROUTE = re.compile(r"/brand-message/v1\.0/appkeys/([^/]+)/freestyle-messages")
 _MOBILE = re.compile(r"01[016789]\d{7,8}")
 #: (characters, line breaks) allowed per bubble type.
-_CONTENT_LIMITS = {"TEXT": (1300, 99), "IMAGE": (400, 29)}
+_CONTENT_LIMITS = {"TEXT": (1300, 99), "IMAGE": (1300, 99)}
 _MAX_BUTTONS = 5
 _MAX_BUTTON_NAME = 14
 _MAX_LINK = 1000

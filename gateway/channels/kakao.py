@@ -8,11 +8,11 @@ from gateway.channels.common import ButtonFields, button_count_error, fields_for
 from gateway.models import Button, OutboundMessage
 from gateway.normalise.errors import FieldError
 
-__all__ = ("CONTENT_LIMITS", "MAX_BUTTON_NAME", "MAX_LINK", "check")
+__all__ = ("MAX_BUTTON_NAME", "MAX_CHARACTERS", "MAX_LINE_BREAKS", "MAX_LINK", "check")
 
-#: (characters, line breaks) per bubble. VENDORS.md gives 1,300/99 for both, but NHN's brand message guide and
-#: other vendors' SDKs limit the text of an image bubble to 400 characters and 29 line breaks.
-CONTENT_LIMITS = {"TEXT": (1300, 99), "IMAGE": (400, 29)}
+#: Content limits of the TEXT and IMAGE bubbles alike (VENDORS.md), in characters and line breaks.
+MAX_CHARACTERS = 1300
+MAX_LINE_BREAKS = 99
 MAX_BUTTON_NAME = 14
 MAX_LINK = 1000
 
@@ -24,7 +24,7 @@ def check(message: OutboundMessage, fields: Sequence[ButtonFields] = ()) -> list
         message: A kakao message; characters are Unicode code points.
         fields: The body keys of each button (list positions ``buttons[i]`` when not given).
     """
-    errors = _content_errors(message.content, "IMAGE" if message.image_url else "TEXT")
+    errors = _content_errors(message.content)
     count_error = button_count_error(len(message.buttons))
     if count_error is not None:
         errors.append(count_error)
@@ -34,21 +34,15 @@ def check(message: OutboundMessage, fields: Sequence[ButtonFields] = ()) -> list
     return list(dict.fromkeys(errors))
 
 
-def _content_errors(content: str, bubble: str) -> list[FieldError]:
+def _content_errors(content: str) -> list[FieldError]:
     errors = []
-    max_characters, max_breaks = CONTENT_LIMITS[bubble]
-    with_image = " with an image" if bubble == "IMAGE" else ""
-    if len(content) > max_characters:
+    if len(content) > MAX_CHARACTERS:
         errors.append(
-            FieldError(
-                "content", f"{len(content):,} characters; KakaoTalk allows at most {max_characters:,}{with_image}"
-            )
+            FieldError("content", f"{len(content):,} characters; KakaoTalk allows at most {MAX_CHARACTERS:,}")
         )
     breaks = content.count("\n")
-    if breaks > max_breaks:
-        errors.append(
-            FieldError("content", f"{breaks:,} line breaks; KakaoTalk allows at most {max_breaks}{with_image}")
-        )
+    if breaks > MAX_LINE_BREAKS:
+        errors.append(FieldError("content", f"{breaks:,} line breaks; KakaoTalk allows at most {MAX_LINE_BREAKS}"))
     return errors
 
 

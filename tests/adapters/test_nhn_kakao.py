@@ -380,8 +380,8 @@ async def test_vendor_codes_from_the_emulator_classify_like_nhns(code: str, kind
 
 async def test_emulator_rejects_an_overlong_image_bubble_and_the_rejection_is_permanent() -> None:
     adapter, _, client = emulated()
-    message = kakao(image_url="https://img.example/a.jpg", content="가" * 401)
+    message = kakao(image_url="https://img.example/a.jpg", content="가" * 1301)
     async with client:
         result = await send(client, adapter, adapter.build(message, "gw-1"))
 
-    assert result.outcome == Permanent("-2000", "The 'content' must be at less than or equal to 400.")
+    assert result.outcome == Permanent("-2000", "The 'content' must be at less than or equal to 1300.")

@@ -40,15 +40,15 @@ def test_line_breaks_at_and_over_the_limit() -> None:
     ]
 
 
-def test_image_bubble_limits_at_and_over() -> None:
+def test_an_image_bubble_has_the_text_bubble_s_limits() -> None:
     image = "https://cdn.example.com/a.png"
-    assert check(replace(_kakao("가" * 400), image_url=image)) == []
-    assert check(replace(_kakao("가" * 401), image_url=image)) == [
-        FieldError("content", "401 characters; KakaoTalk allows at most 400 with an image")
+    assert check(replace(_kakao("가" * 1300), image_url=image)) == []
+    assert check(replace(_kakao("가" * 1301), image_url=image)) == [
+        FieldError("content", "1,301 characters; KakaoTalk allows at most 1,300")
     ]
-    assert check(replace(_kakao("\n".join(["줄"] * 30)), image_url=image)) == []
-    assert check(replace(_kakao("\n".join(["줄"] * 31)), image_url=image)) == [
-        FieldError("content", "30 line breaks; KakaoTalk allows at most 29 with an image")
+    assert check(replace(_kakao("\n".join(["줄"] * 100)), image_url=image)) == []
+    assert check(replace(_kakao("\n".join(["줄"] * 101)), image_url=image)) == [
+        FieldError("content", "100 line breaks; KakaoTalk allows at most 99")
     ]
 
 
