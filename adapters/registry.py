@@ -1,8 +1,10 @@
-"""Builds the adapters (and, in sandbox mode, the emulators) for the configured vendors."""
+"""Builds the adapters for the configured vendors, and the emulators of the products that are emulated."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import msgspec
@@ -25,14 +27,26 @@ if TYPE_CHECKING:
 
 __all__ = ("Runtime", "build_runtime")
 
+_log = logging.getLogger(__name__)
+
+#: The emulator of each product, by the product's name (also its ``Settings`` attribute).
+_EMULATORS: dict[str, Callable[[Any], Emulator]] = {
+    "nhn_kakao": NhnKakaoEmulator,
+    "nhn_sms": NhnSmsEmulator,
+    "nhn_email": NhnEmailEmulator,
+    "solapi": SolapiEmulator,
+    "sendgrid": SendGridEmulator,
+}
+
 
 class Runtime(msgspec.Struct, frozen=True):
     """What the dispatcher needs to reach vendors.
 
     Attributes:
         adapters: The adapter for each configured ``(vendor, channel)``.
-        emulators: In sandbox mode, the emulator of each vendor host by name (``nhn_kakao``, ``solapi``, ...).
-        transport: The httpx transport to use: the emulators in sandbox mode, else ``None`` (real HTTP).
+        emulators: The emulator of each emulated product by name (``nhn_kakao``, ``solapi``, ...).
+        transport: The httpx transport to use: with emulators, one that sends their hosts to them and (when some
+            products are real) every other host over the network; without, ``None`` (real HTTP).
     """
 
     adapters: dict[tuple[str, str], Adapter]
@@ -41,26 +55,38 @@ class Runtime(msgspec.Struct, frozen=True):
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    """Adapters for every vendor with a config; emulators for them too when ``settings.sandbox``."""
+    """Adapters for every product with a config; emulators only for those in ``settings.emulated``."""
+    adapters = _adapters(settings)
+    configured = [name for name in _EMULATORS if getattr(settings, name) is not None]
+    emulators = {name: _EMULATORS[name](getattr(settings, name)) for name in configured if name in settings.emulated}
+    real = [name for name in configured if name not in emulators]
+    if not emulators:
+        return Runtime(adapters, {}, None)
+    if real:
+        # A half-real gateway is legitimate (one vendor's keys still pending) but must not go unnoticed.
+        _log.warning(
+            "vendors emulated, their messages are answered in-process and not delivered: %s (real: %s)",
+            ", ".join(emulators),
+            ", ".join(real),
+        )
+    # Only a gateway with real products may reach the network; a full sandbox refuses every other host.
+    fallback = httpx.AsyncHTTPTransport() if real else None
+    return Runtime(adapters, emulators, EmulatorTransport(list(emulators.values()), fallback))
+
+
+def _adapters(settings: Settings) -> dict[tuple[str, str], Adapter]:
+    """The adapter of each (vendor, channel) whose product is configured."""
     adapters: dict[tuple[str, str], Adapter] = {}
-    emulators: dict[str, Emulator] = {}
     if settings.nhn_kakao:
         adapters[("nhn", "kakao")] = NhnKakaoAdapter(settings.nhn_kakao)
-        emulators["nhn_kakao"] = NhnKakaoEmulator(settings.nhn_kakao)
     if settings.nhn_sms:
         adapters[("nhn", "lms")] = NhnSmsAdapter(settings.nhn_sms)
-        emulators["nhn_sms"] = NhnSmsEmulator(settings.nhn_sms)
     if settings.nhn_email:
         adapters[("nhn", "email")] = NhnEmailAdapter(settings.nhn_email)
-        emulators["nhn_email"] = NhnEmailEmulator(settings.nhn_email)
     if settings.solapi:
         if settings.solapi.pf_id:
             adapters[("solapi", "kakao")] = SolapiKakaoAdapter(settings.solapi)
         adapters[("solapi", "lms")] = SolapiLmsAdapter(settings.solapi)
-        emulators["solapi"] = SolapiEmulator(settings.solapi)
     if settings.sendgrid:
         adapters[("sendgrid", "email")] = SendGridAdapter(settings.sendgrid)
-        emulators["sendgrid"] = SendGridEmulator(settings.sendgrid)
-    if not settings.sandbox:
-        return Runtime(adapters, {}, None)
-    return Runtime(adapters, emulators, EmulatorTransport(list(emulators.values())))
+    return adapters

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -26,13 +27,22 @@ from adapters.config import (
 )
 from gateway.store.urls import parse_database_url
 
-__all__ = ("CHANNEL_VENDORS", "ConfigError", "Settings", "StaffToken", "VendorLimits", "load_settings")
+__all__ = ("CHANNEL_VENDORS", "PRODUCTS", "ConfigError", "Settings", "StaffToken", "VendorLimits", "load_settings")
 
 #: Which vendors can serve each channel.
 CHANNEL_VENDORS: dict[str, tuple[str, ...]] = {
     "kakao": ("nhn", "solapi"),
     "lms": ("nhn", "solapi"),
     "email": ("sendgrid", "nhn"),
+}
+#: Each vendor product (as the registry names its emulator) and the credentials that make it real: all of them
+#: set means real HTTP, none set means its emulator answers (SPEC §5, §11).
+PRODUCTS: dict[str, tuple[str, ...]] = {
+    "nhn_kakao": ("GATEWAY_NHN_KAKAO_APPKEY", "GATEWAY_NHN_KAKAO_SECRET", "GATEWAY_NHN_SENDER_KEY"),
+    "nhn_sms": ("GATEWAY_NHN_SMS_APPKEY", "GATEWAY_NHN_SMS_SECRET"),
+    "nhn_email": ("GATEWAY_NHN_EMAIL_APPKEY", "GATEWAY_NHN_EMAIL_SECRET"),
+    "solapi": ("GATEWAY_SOLAPI_API_KEY", "GATEWAY_SOLAPI_API_SECRET"),
+    "sendgrid": ("GATEWAY_SENDGRID_API_KEY",),
 }
 _SANDBOX_SECRET = "sandbox"  # noqa: S105 - placeholder credential that only the emulators accept
 _SANDBOX_PLACEHOLDERS = {"GATEWAY_SMS_SENDER_NO": "0212345678", "GATEWAY_EMAIL_FROM": "no-reply@sandbox.example"}
@@ -68,7 +78,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     kakao_vendor: str = "nhn"
     lms_vendor: str = "nhn"
     email_vendor: str = "sendgrid"
+    #: At least one product is emulated (see ``emulated``).
     sandbox: bool = True
+    #: The products (names of :data:`PRODUCTS`) answered by in-process emulators; the others use real HTTP.
+    emulated: frozenset[str] = frozenset(PRODUCTS)
     nhn_kakao: NhnKakaoConfig | None = None
     nhn_sms: NhnSmsConfig | None = None
     nhn_email: NhnEmailConfig | None = None
@@ -125,10 +138,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     vendors = {
         ch: reader.choice(f"GATEWAY_{ch.upper()}_VENDOR", names[0], names) for ch, names in CHANNEL_VENDORS.items()
     }
-    forced = reader.flag("GATEWAY_SANDBOX")
-    sandbox = _resolve_sandbox(reader, vendors, forced)
-    vendor_configs = _vendor_configs(reader, sandbox)
-    _check_vendor_configs(vendors, vendor_configs)
+    emulated = _emulated_products(reader, reader.flag("GATEWAY_SANDBOX"))
+    vendor_configs = _vendor_configs(reader, emulated)
+    _check_vendor_configs(reader, vendors, vendor_configs)
+    _check_hosts(vendor_configs, emulated)
+    # Placeholder ad text only where advertising LMS reaches an emulator, never people's phones.
+    fake_ad_text = _lms_emulated(vendors, emulated)
     settings = Settings(
         host=reader.get("GATEWAY_HOST") or "127.0.0.1",
         port=reader.integer("GATEWAY_PORT", 8000),
@@ -138,13 +153,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kakao_vendor=vendors["kakao"],
         lms_vendor=vendors["lms"],
         email_vendor=vendors["email"],
-        sandbox=sandbox,
+        sandbox=bool(emulated),
+        emulated=emulated,
         nhn_webhook_signature=reader.get("GATEWAY_NHN_WEBHOOK_SIGNATURE"),
         solapi_callback_token=reader.get("GATEWAY_SOLAPI_CALLBACK_TOKEN"),
         sendgrid_webhook_public_key=reader.get("GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY"),
-        # In sandbox mode advertising LMS still gets a realistic prefix and opt-out line.
-        sender_name=reader.get("GATEWAY_SENDER_NAME") or ("샌드박스" if sandbox else None),
-        opt_out_080=reader.get("GATEWAY_OPT_OUT_080") or ("080-000-0000" if sandbox else None),
+        # Emulated advertising LMS still gets a realistic prefix and opt-out line.
+        sender_name=reader.get("GATEWAY_SENDER_NAME") or ("샌드박스" if fake_ad_text else None),
+        opt_out_080=reader.get("GATEWAY_OPT_OUT_080") or ("080-000-0000" if fake_ad_text else None),
         braze_rest_url=reader.get("GATEWAY_BRAZE_REST_URL"),
         braze_api_key=reader.get("GATEWAY_BRAZE_API_KEY"),
         max_body_bytes=reader.integer("GATEWAY_MAX_BODY_BYTES", 256 * 1024),
@@ -170,7 +186,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         callback_max_body_bytes=reader.integer("GATEWAY_CALLBACK_MAX_BODY_BYTES", 1024 * 1024),
         **vendor_configs._asdict(),
     )
-    _check_advertising(settings)
+    if not fake_ad_text:
+        _check_advertising(settings)
     _check_braze(settings)
     try:
         parse_database_url(settings.database_url)
@@ -229,30 +246,36 @@ class _Env:
         return value
 
 
-def _resolve_sandbox(reader: _Env, vendors: dict[str, str], forced: bool | None) -> bool:
-    """Sandbox is on unless forced off, or unless every chosen vendor has credentials."""
-    if forced is not None:
-        return forced
-    return not all(_has_credentials(reader, vendor, channel) for channel, vendor in vendors.items())
+def _emulated_products(reader: _Env, forced: bool | None) -> frozenset[str]:
+    """The products answered by emulators: all when forced on, none when forced off, else those without keys.
+
+    A product with some but not all of its credentials set stops the start: that is surely a typo or a missing
+    secret, and guessing either way would send real traffic to an emulator or fake keys to a vendor.
+    """
+    if forced is True:
+        return frozenset(PRODUCTS)
+    emulated = set()
+    for product, names in PRODUCTS.items():
+        missing = [name for name in names if not reader.get(name)]
+        if missing and len(missing) < len(names):
+            raise ConfigError(
+                f"{', '.join(missing)} not set while other {product} credentials are: "
+                f"set all of {', '.join(names)} for real HTTP, or none to emulate {product}"
+            )
+        if missing and forced is None:
+            emulated.add(product)
+    return frozenset(emulated)
 
 
-_CREDENTIALS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("nhn", "kakao"): ("GATEWAY_NHN_KAKAO_APPKEY", "GATEWAY_NHN_KAKAO_SECRET", "GATEWAY_NHN_SENDER_KEY"),
-    ("nhn", "lms"): ("GATEWAY_NHN_SMS_APPKEY", "GATEWAY_NHN_SMS_SECRET", "GATEWAY_SMS_SENDER_NO"),
-    ("nhn", "email"): ("GATEWAY_NHN_EMAIL_APPKEY", "GATEWAY_NHN_EMAIL_SECRET", "GATEWAY_EMAIL_FROM"),
-    ("solapi", "kakao"): (
-        "GATEWAY_SOLAPI_API_KEY",
-        "GATEWAY_SOLAPI_API_SECRET",
-        "GATEWAY_SOLAPI_PF_ID",
-        "GATEWAY_SMS_SENDER_NO",
-    ),
-    ("solapi", "lms"): ("GATEWAY_SOLAPI_API_KEY", "GATEWAY_SOLAPI_API_SECRET", "GATEWAY_SMS_SENDER_NO"),
-    ("sendgrid", "email"): ("GATEWAY_SENDGRID_API_KEY", "GATEWAY_EMAIL_FROM"),
+#: What each chosen (vendor, channel) needs to send for real: its product's credentials and shared sender values.
+_NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("nhn", "kakao"): PRODUCTS["nhn_kakao"],
+    ("nhn", "lms"): (*PRODUCTS["nhn_sms"], "GATEWAY_SMS_SENDER_NO"),
+    ("nhn", "email"): (*PRODUCTS["nhn_email"], "GATEWAY_EMAIL_FROM"),
+    ("solapi", "kakao"): (*PRODUCTS["solapi"], "GATEWAY_SOLAPI_PF_ID", "GATEWAY_SMS_SENDER_NO"),
+    ("solapi", "lms"): (*PRODUCTS["solapi"], "GATEWAY_SMS_SENDER_NO"),
+    ("sendgrid", "email"): (*PRODUCTS["sendgrid"], "GATEWAY_EMAIL_FROM"),
 }
-
-
-def _has_credentials(reader: _Env, vendor: str, channel: str) -> bool:
-    return all(reader.get(name) for name in _CREDENTIALS[(vendor, channel)])
 
 
 class _VendorConfigs(NamedTuple):
@@ -263,13 +286,14 @@ class _VendorConfigs(NamedTuple):
     sendgrid: SendGridConfig | None
 
 
-def _vendor_configs(reader: _Env, sandbox: bool) -> _VendorConfigs:
-    """Build each vendor's config from its variables; in sandbox, missing values get placeholders."""
+def _vendor_configs(reader: _Env, emulated: frozenset[str]) -> _VendorConfigs:
+    """Build each product's config from its variables; an emulated product gets placeholders for missing ones."""
 
-    def values(*names: str) -> list[str] | None:
-        """The variables' values (sandbox placeholders for missing ones), or None when one is missing."""
+    def values(product: str, *names: str) -> list[str] | None:
+        """The variables' values (placeholders when ``product`` is emulated), or None when one is missing."""
+        fill = product in emulated
         found = [
-            reader.get(name) or (_SANDBOX_PLACEHOLDERS.get(name, _SANDBOX_SECRET) if sandbox else "") for name in names
+            reader.get(name) or (_SANDBOX_PLACEHOLDERS.get(name, _SANDBOX_SECRET) if fill else "") for name in names
         ]
         return found if all(found) else None
 
@@ -277,11 +301,11 @@ def _vendor_configs(reader: _Env, sandbox: bool) -> _VendorConfigs:
         return (reader.get(name) or default).rstrip("/")
 
     sender_name = reader.get("GATEWAY_SENDER_NAME")
-    kakao = values("GATEWAY_NHN_KAKAO_APPKEY", "GATEWAY_NHN_KAKAO_SECRET", "GATEWAY_NHN_SENDER_KEY")
-    sms = values("GATEWAY_NHN_SMS_APPKEY", "GATEWAY_NHN_SMS_SECRET", "GATEWAY_SMS_SENDER_NO")
-    mail = values("GATEWAY_NHN_EMAIL_APPKEY", "GATEWAY_NHN_EMAIL_SECRET", "GATEWAY_EMAIL_FROM")
-    solapi = values("GATEWAY_SOLAPI_API_KEY", "GATEWAY_SOLAPI_API_SECRET", "GATEWAY_SMS_SENDER_NO")
-    sendgrid = values("GATEWAY_SENDGRID_API_KEY", "GATEWAY_EMAIL_FROM")
+    kakao = values("nhn_kakao", *PRODUCTS["nhn_kakao"])
+    sms = values("nhn_sms", *PRODUCTS["nhn_sms"], "GATEWAY_SMS_SENDER_NO")
+    mail = values("nhn_email", *PRODUCTS["nhn_email"], "GATEWAY_EMAIL_FROM")
+    solapi = values("solapi", *PRODUCTS["solapi"], "GATEWAY_SMS_SENDER_NO")
+    sendgrid = values("sendgrid", *PRODUCTS["sendgrid"], "GATEWAY_EMAIL_FROM")
     return _VendorConfigs(
         nhn_kakao=None
         if kakao is None
@@ -306,7 +330,7 @@ def _vendor_configs(reader: _Env, sandbox: bool) -> _VendorConfigs:
             url=url("GATEWAY_SOLAPI_URL", SOLAPI_URL),
             api_key=solapi[0],
             api_secret=solapi[1],
-            pf_id=(values("GATEWAY_SOLAPI_PF_ID") or [""])[0],
+            pf_id=(values("solapi", "GATEWAY_SOLAPI_PF_ID") or [""])[0],
             send_no=solapi[2],
         ),
         sendgrid=None
@@ -320,7 +344,8 @@ def _vendor_configs(reader: _Env, sandbox: bool) -> _VendorConfigs:
     )
 
 
-_CONFIG_KEY = {
+#: The product that serves each (vendor, channel).
+_PRODUCT_OF = {
     ("nhn", "kakao"): "nhn_kakao",
     ("nhn", "lms"): "nhn_sms",
     ("nhn", "email"): "nhn_email",
@@ -330,18 +355,38 @@ _CONFIG_KEY = {
 }
 
 
-def _check_vendor_configs(vendors: dict[str, str], configs: _VendorConfigs) -> None:
+def _check_vendor_configs(reader: _Env, vendors: dict[str, str], configs: _VendorConfigs) -> None:
+    """Every chosen vendor can send: emulated, or real with its credentials and its shared sender values."""
     for channel, vendor in vendors.items():
-        config = getattr(configs, _CONFIG_KEY[(vendor, channel)])
+        product = _PRODUCT_OF[(vendor, channel)]
+        config = getattr(configs, product)
         if config is None or (isinstance(config, SolapiConfig) and channel == "kakao" and not config.pf_id):
-            missing = ", ".join(_CREDENTIALS[(vendor, channel)])
-            raise ConfigError(f"GATEWAY_{channel.upper()}_VENDOR={vendor} needs {missing} (or GATEWAY_SANDBOX=on)")
+            missing = ", ".join(name for name in _NEEDS[(vendor, channel)] if not reader.get(name))
+            # Without its credentials the product could be emulated; with them, only the sender value is missing.
+            hint = " (or GATEWAY_SANDBOX=on)" if not reader.get(PRODUCTS[product][0]) else ""
+            raise ConfigError(f"GATEWAY_{channel.upper()}_VENDOR={vendor} needs {missing}{hint}")
+
+
+def _check_hosts(configs: _VendorConfigs, emulated: frozenset[str]) -> None:
+    """A real product cannot share a host with an emulated one: the emulator would answer its requests."""
+    hosts = {product: urlsplit(config.url).hostname for product, config in configs._asdict().items() if config}
+    emulated_hosts = {hosts[product]: product for product in emulated if product in hosts}
+    for product, host in hosts.items():
+        other = emulated_hosts.get(host)
+        if product not in emulated and other is not None:
+            raise ConfigError(
+                f"GATEWAY_{product.upper()}_URL and GATEWAY_{other.upper()}_URL name the same host, but "
+                f"{product} is real and {other} emulated: give {other} its credentials or another URL"
+            )
+
+
+def _lms_emulated(vendors: dict[str, str], emulated: frozenset[str]) -> bool:
+    """Whether advertising LMS (and kakao's LMS fallback) goes to an emulator rather than to people's phones."""
+    return _PRODUCT_OF[(vendors["lms"], "lms")] in emulated
 
 
 def _check_advertising(settings: Settings) -> None:
     """Advertising LMS (and kakao's LMS fallback) must carry the sender name and the 080 opt-out number."""
-    if settings.sandbox:
-        return
     for name, value in (
         ("GATEWAY_SENDER_NAME", settings.sender_name),
         ("GATEWAY_OPT_OUT_080", settings.opt_out_080),

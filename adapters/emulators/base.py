@@ -1,7 +1,8 @@
 """In-process vendor emulators for sandbox mode, tests and benchmarks.
 
-An :class:`EmulatorTransport` is an httpx transport that answers requests to a vendor's real host with that
-vendor's emulator, so the real adapter builds and sends the real request and only the wire is swapped.
+An :class:`EmulatorTransport` is an httpx transport that answers requests to an emulated vendor's host with that
+vendor's emulator, so the real adapter builds and sends the real request and only the wire is swapped; requests to
+the other vendors' hosts can go over the network (its ``fallback``).
 Each emulator can be told to misbehave with :meth:`Emulator.script` (one fault per coming request) or
 :attr:`Emulator.latency` (every request).
 """
@@ -119,14 +120,27 @@ class Emulator:
 
 
 class EmulatorTransport(httpx.AsyncBaseTransport):
-    """Routes each request to the emulator registered for its host; other hosts cannot be reached."""
+    """Routes each request to the emulator registered for its host, and any other host to ``fallback``.
 
-    def __init__(self, emulators: list[Emulator]) -> None:
+    Args:
+        emulators: The emulated products' emulators, each answering at its own host.
+        fallback: Where requests to any other host go (real HTTP for the products that are not emulated);
+            ``None``: other hosts cannot be reached, so a gateway emulating every vendor never reaches a real one.
+    """
+
+    def __init__(self, emulators: list[Emulator], fallback: httpx.AsyncBaseTransport | None = None) -> None:
         self._by_host = {e.host: e for e in emulators}
+        self._fallback = fallback
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         emulator = self._by_host.get(request.url.host)
         if emulator is None:
-            raise httpx.ConnectError(f"no emulator for host {request.url.host}", request=request)
+            if self._fallback is None:
+                raise httpx.ConnectError(f"no emulator for host {request.url.host}", request=request)
+            return await self._fallback.handle_async_request(request)
         await request.aread()
         return await emulator.handle(request)
+
+    async def aclose(self) -> None:
+        if self._fallback is not None:
+            await self._fallback.aclose()

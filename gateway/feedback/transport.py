@@ -1,7 +1,8 @@
 """In sandbox mode the vendors are emulated but Braze is not: its host goes to the network.
 
-The emulators' transport refuses every host it does not emulate, so that a sandbox never reaches a real vendor.
-Braze is where final states are reported, not a vendor; with ``GATEWAY_BRAZE_*`` set, a sandbox reports to it.
+When every vendor is emulated, the emulators' transport refuses every other host, so that a sandbox never reaches
+a real vendor (when some vendors are real it sends their hosts to the network already). Braze is where final
+states are reported, not a vendor; with ``GATEWAY_BRAZE_*`` set, a sandbox reports to it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.settings import ConfigError, load_settings
+from gateway.settings import PRODUCTS, ConfigError, load_settings
 
 REAL_NHN = {
     "GATEWAY_NHN_KAKAO_APPKEY": "kakao-app",
@@ -23,6 +23,7 @@ def test_defaults_are_sandboxed_sqlite_on_loopback() -> None:
     assert (settings.host, settings.port) == ("127.0.0.1", 8000)
     assert settings.database_url == "sqlite:///./var/gateway.db"
     assert settings.sandbox is True
+    assert settings.emulated == set(PRODUCTS)
     assert (settings.kakao_vendor, settings.lms_vendor, settings.email_vendor) == ("nhn", "nhn", "sendgrid")
     assert settings.nhn_kakao is not None
     assert settings.sendgrid is not None
@@ -30,14 +31,16 @@ def test_defaults_are_sandboxed_sqlite_on_loopback() -> None:
     assert settings.max_body_bytes == 256 * 1024
 
 
-def test_credentials_for_every_chosen_vendor_turn_sandbox_off() -> None:
+def test_each_product_with_credentials_is_real_and_each_without_is_emulated() -> None:
     settings = load_settings(REAL_NHN)
-    assert settings.sandbox is False
+    assert settings.emulated == {"nhn_email", "solapi"}
+    assert settings.sandbox is True  # at least one product is emulated
     assert settings.nhn_kakao is not None
     assert settings.nhn_kakao.appkey == "kakao-app"
     assert settings.nhn_sms is not None
     assert settings.nhn_sms.send_no == "0212345678"
-    assert settings.solapi is None
+    assert settings.solapi is not None
+    assert settings.solapi.api_key == "sandbox"
 
 
 def test_vendor_url_override_is_used_without_trailing_slash() -> None:
@@ -142,3 +145,114 @@ def test_a_session_secret_that_is_no_aes_key_is_refused_without_echoing_it(secre
     with pytest.raises(ConfigError, match="GATEWAY_SESSION_SECRET must be 32, 48 or 64 hex digits") as info:
         load_settings({"GATEWAY_SESSION_SECRET": secret})
     assert secret not in str(info.value)
+
+
+#: Real NHN kakao and SMS keys at staging hosts, no email keys at all.
+NHN_KAKAO_AND_SMS = {
+    "GATEWAY_NHN_KAKAO_URL": "https://kakao.staging.test",
+    "GATEWAY_NHN_KAKAO_APPKEY": "kakao-app",
+    "GATEWAY_NHN_KAKAO_SECRET": "kakao-secret",
+    "GATEWAY_NHN_SENDER_KEY": "s" * 40,
+    "GATEWAY_NHN_SMS_URL": "https://sms.staging.test",
+    "GATEWAY_NHN_SMS_APPKEY": "sms-app",
+    "GATEWAY_NHN_SMS_SECRET": "sms-secret",
+    "GATEWAY_SMS_SENDER_NO": "0212345678",
+    "GATEWAY_SENDER_NAME": "와디즈",
+    "GATEWAY_OPT_OUT_080": "080-123-4567",
+}
+
+
+def test_real_kakao_and_sms_keys_stay_real_when_email_has_none() -> None:
+    settings = load_settings(NHN_KAKAO_AND_SMS)
+
+    assert settings.emulated == {"nhn_email", "solapi", "sendgrid"}
+    assert settings.nhn_kakao is not None
+    assert (settings.nhn_kakao.url, settings.nhn_kakao.secret) == ("https://kakao.staging.test", "kakao-secret")
+    assert settings.nhn_sms is not None
+    assert (settings.nhn_sms.url, settings.nhn_sms.secret) == ("https://sms.staging.test", "sms-secret")
+    assert settings.sendgrid is not None
+    assert settings.sendgrid.from_email == "no-reply@sandbox.example"  # an emulated product gets placeholders
+    assert (settings.sender_name, settings.opt_out_080) == ("와디즈", "080-123-4567")
+
+
+@pytest.mark.parametrize(
+    ("env", "missing"),
+    [
+        ({"GATEWAY_NHN_SMS_APPKEY": "secret-1"}, "GATEWAY_NHN_SMS_SECRET"),
+        ({"GATEWAY_NHN_KAKAO_APPKEY": "secret-1", "GATEWAY_NHN_KAKAO_SECRET": "secret-2"}, "GATEWAY_NHN_SENDER_KEY"),
+        ({"GATEWAY_NHN_EMAIL_SECRET": "secret-1"}, "GATEWAY_NHN_EMAIL_APPKEY"),
+        ({"GATEWAY_SOLAPI_API_KEY": "secret-1", "GATEWAY_SANDBOX": "off"}, "GATEWAY_SOLAPI_API_SECRET"),
+    ],
+)
+def test_some_but_not_all_of_a_products_credentials_stop_the_start(env: dict[str, str], missing: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+
+    message = str(info.value)
+    assert message.startswith(f"{missing} not set")
+    assert "\n" not in message
+    assert "secret-" not in message
+
+
+def test_a_forced_sandbox_ignores_half_given_credentials() -> None:
+    settings = load_settings({"GATEWAY_NHN_SMS_APPKEY": "sms-app", "GATEWAY_SANDBOX": "on"})
+    assert settings.emulated == set(PRODUCTS)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"GATEWAY_SMS_SENDER_NO": ""}, "GATEWAY_LMS_VENDOR=nhn needs GATEWAY_SMS_SENDER_NO"),
+        ({"GATEWAY_EMAIL_FROM": ""}, "GATEWAY_EMAIL_VENDOR=sendgrid needs GATEWAY_EMAIL_FROM"),
+        (
+            {"GATEWAY_KAKAO_VENDOR": "solapi", "GATEWAY_SOLAPI_API_KEY": "k", "GATEWAY_SOLAPI_API_SECRET": "s"},
+            "GATEWAY_KAKAO_VENDOR=solapi needs GATEWAY_SOLAPI_PF_ID",
+        ),
+    ],
+)
+def test_a_real_chosen_vendor_without_its_sender_value_stops_the_start(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({**REAL_NHN, **env})
+    assert str(info.value) == message  # no sandbox hint: the keys are real, only the sender value is missing
+
+
+def test_a_real_product_no_channel_uses_may_lack_the_sender_value() -> None:
+    env = {**REAL_NHN, "GATEWAY_SOLAPI_API_KEY": "k", "GATEWAY_SOLAPI_API_SECRET": "s", "GATEWAY_SMS_SENDER_NO": ""}
+    with pytest.raises(ConfigError, match="GATEWAY_LMS_VENDOR=nhn needs GATEWAY_SMS_SENDER_NO"):
+        load_settings(env)  # NHN SMS is chosen and needs it ...
+    settings = load_settings({**env, "GATEWAY_LMS_VENDOR": "nhn", "GATEWAY_SMS_SENDER_NO": "0212345678"})
+    assert settings.solapi is not None  # ... and real Solapi, chosen nowhere, has it too
+
+    unused = load_settings({**REAL_NHN, "GATEWAY_SOLAPI_API_KEY": "k", "GATEWAY_SOLAPI_API_SECRET": "s"})
+    assert unused.solapi is not None
+    assert unused.solapi.pf_id == ""  # real, not chosen for kakao: no Solapi kakao adapter, no error
+
+
+def test_sandbox_on_emulates_every_product_even_with_credentials() -> None:
+    settings = load_settings({**REAL_NHN, "GATEWAY_SANDBOX": "on"})
+    assert settings.emulated == set(PRODUCTS)
+    assert settings.nhn_kakao is not None
+    assert settings.nhn_kakao.appkey == "kakao-app"  # the emulator checks the configured keys
+
+
+def test_sandbox_off_emulates_nothing_and_leaves_products_without_credentials_out() -> None:
+    settings = load_settings({**REAL_NHN, "GATEWAY_SANDBOX": "off"})
+    assert (settings.emulated, settings.sandbox) == (frozenset(), False)
+    assert (settings.nhn_email, settings.solapi) == (None, None)
+    with pytest.raises(ConfigError, match=r"GATEWAY_EMAIL_VENDOR=nhn needs .* \(or GATEWAY_SANDBOX=on\)$"):
+        load_settings({**REAL_NHN, "GATEWAY_SANDBOX": "off", "GATEWAY_EMAIL_VENDOR": "nhn"})
+
+
+def test_advertising_text_placeholders_only_where_lms_is_emulated() -> None:
+    kakao_only = {k: v for k, v in NHN_KAKAO_AND_SMS.items() if "SMS" not in k and "SENDER_NAME" not in k}
+    settings = load_settings({k: v for k, v in kakao_only.items() if k != "GATEWAY_OPT_OUT_080"})
+    assert settings.emulated == {"nhn_sms", "nhn_email", "solapi", "sendgrid"}
+    assert (settings.sender_name, settings.opt_out_080) == ("샌드박스", "080-000-0000")
+    with pytest.raises(ConfigError, match="GATEWAY_SENDER_NAME is required"):
+        load_settings({k: v for k, v in NHN_KAKAO_AND_SMS.items() if k != "GATEWAY_SENDER_NAME"})
+
+
+def test_a_real_product_cannot_share_its_host_with_an_emulated_one() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({**NHN_KAKAO_AND_SMS, "GATEWAY_NHN_EMAIL_URL": "https://sms.staging.test/email"})
+    assert str(info.value).startswith("GATEWAY_NHN_SMS_URL and GATEWAY_NHN_EMAIL_URL name the same host")
