@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, delete, get, post
-from litestar.datastructures import State
+from litestar import Request, Response, Router, delete, get, post
+from litestar.datastructures import MutableScopeHeaders, State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api import support
 from gateway.api.auth import require_operator, require_staff
@@ -42,6 +43,7 @@ __all__ = (
     "get_audit_log",
     "get_message",
     "get_stats",
+    "no_store",
     "replay_message",
     "search_messages",
     "staff_of",
@@ -264,12 +266,38 @@ def _bulk_body(raw: bytes) -> tuple[dict[str, str | None], bool]:
     return {key: body.get(key) for key in FILTER_PARAMS}, dry_run is True
 
 
+def no_store(app: ASGIApp) -> ASGIApp:
+    """Middleware marking every answer ``Cache-Control: no-store``, problem answers included.
+
+    A middleware rather than the handlers' ``cache_control``: that one is not applied to the answers of the
+    exception handlers (401, 404, 409 ...).
+    """
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_no_store(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableScopeHeaders.from_message(message)["Cache-Control"] = "no-store"
+            await send(message)
+
+        await app(scope, receive, send_no_store)
+
+    return middleware
+
+
+#: Every support route, under one router so that none of its answers can be cached: they carry personal data
+#: (unmasked after a reveal), which a shared or browser cache would keep past the staff member's access.
 ADMIN_HANDLERS = (
-    search_messages,
-    get_message,
-    replay_message,
-    bulk_replay,
-    get_stats,
-    get_audit_log,
-    erase_personal_data,
+    Router(
+        "/",
+        route_handlers=[
+            search_messages,
+            get_message,
+            replay_message,
+            bulk_replay,
+            get_stats,
+            get_audit_log,
+            erase_personal_data,
+        ],
+        middleware=[no_store],
+    ),
 )

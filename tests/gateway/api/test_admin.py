@@ -473,3 +473,19 @@ async def test_reading_is_401_without_a_staff_token(client: Client, path: str) -
 
     assert response.status_code == 401
     assert response.json()["detail"] == "Send Authorization: Bearer <staff token>."
+
+
+async def test_admin_answers_are_never_cached_not_even_problems(client: Client, corpus: dict[str, str]) -> None:
+    revealed = await client.get(f"/v1/admin/messages/{corpus['kakao']}?reveal=true", headers=OPERATOR)
+    answers = [
+        revealed,
+        await client.get("/v1/admin/messages", params={"phone": "010-1234-5678"}, headers=OPERATOR),
+        await client.get("/v1/admin/audit", headers=OPERATOR),
+        await client.get("/v1/admin/messages/nope?reveal=true", headers=OPERATOR),
+        await client.get("/v1/admin/messages", params={"status": "sent"}, headers=OPERATOR),
+        await client.get("/v1/admin/audit"),
+    ]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 404, 400, 401]
+    assert revealed.json()["message"]["phone"] == "01012345678"
+    assert [answer.headers.get("cache-control") for answer in answers] == ["no-store"] * len(answers)
