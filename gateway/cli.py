@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from gateway.log import configure_logging
-from gateway.settings import ConfigError, Settings, load_settings
+from gateway.settings import ConfigError, Settings, StaffToken, load_settings
 
 if TYPE_CHECKING:
     from gateway.store.base import Store
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 __all__ = ("main",)
 
 _T = TypeVar("_T")
+#: Who the audit log and the timeline name for what the command line does; whoever runs it has the database.
+_CLI = StaffToken(name="cli", role="operator", token="")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -94,16 +96,23 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def _replay(settings: Settings, args: argparse.Namespace) -> int:
-    async def replay(store: Store) -> list[str]:
-        return await store.replay(args.message_ids, "replayed from the command line", now=time.time())
+    """Replay each message as the console and the API do (same refusals, audited), as the actor ``cli``."""
+    from gateway.api.problems import Problem
+    from gateway.api.support import replay_message
 
-    moved = set(_on_store(settings, replay))
-    for message_id in args.message_ids:
-        if message_id in moved:
-            print(f"{message_id}: queued")
-        else:
-            print(f"{message_id}: not replayed (unknown, or not in a final state)", file=sys.stderr)
-    return 0 if moved == set(args.message_ids) else 1
+    async def replay(store: Store) -> bool:
+        done = True
+        for message_id in args.message_ids:
+            try:
+                await replay_message(store, _CLI, message_id, now=time.time())
+            except Problem as refusal:
+                print(f"{message_id}: not replayed: {refusal}", file=sys.stderr)
+                done = False
+            else:
+                print(f"{message_id}: queued")
+        return done
+
+    return 0 if _on_store(settings, replay) else 1
 
 
 def _purge(settings: Settings, args: argparse.Namespace) -> int:

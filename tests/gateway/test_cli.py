@@ -96,3 +96,44 @@ async def test_replay_queues_a_finished_message_again(tmp_path: Path) -> None:
     assert result.stdout.strip() == f"{message_id}: queued"
     with contextlib.closing(sqlite3.connect(tmp_path / "g.db")) as conn:
         assert conn.execute("SELECT status, replayed_at IS NOT NULL FROM messages").fetchone() == ("queued", 1)
+
+
+async def _audit(path: Path) -> list[tuple[str, str, str, str, str]]:
+    """The audit log of the SQLite store at ``path``, oldest first: staff, role, action, target, detail."""
+    store = SqliteStore(str(path))
+    await store.open()
+    page = await store.audit_log(limit=50)
+    await store.close()
+    return [(e.staff, e.role, e.action, e.target, e.detail) for e in reversed(page.items)]
+
+
+async def test_replay_is_written_to_the_audit_log(tmp_path: Path) -> None:
+    [message_id] = await _stored(tmp_path / "g.db", time.time())
+    with contextlib.closing(sqlite3.connect(tmp_path / "g.db")) as conn, conn:
+        conn.execute("UPDATE messages SET status = 'dead', next_attempt_at = NULL")
+
+    result = run(["replay", message_id, "no-such-id"], {"GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path}/g.db"})
+
+    assert result.returncode == 1
+    assert result.stdout.strip() == f"{message_id}: queued"
+    assert await _audit(tmp_path / "g.db") == [("cli", "operator", "replay", message_id, "was dead")]
+
+
+async def test_replay_refuses_a_message_whose_personal_data_was_erased(tmp_path: Path) -> None:
+    [message_id] = await _stored(tmp_path / "g.db", time.time())
+    with contextlib.closing(sqlite3.connect(tmp_path / "g.db")) as conn, conn:
+        conn.execute("UPDATE messages SET status = 'dead', next_attempt_at = NULL")
+    store = SqliteStore(str(tmp_path / "g.db"))
+    await store.open()
+    detail = await store.get(message_id)
+    assert detail is not None
+    assert await store.erase_user(detail.record.message.user_id, "test: erased", now=time.time()) == 1
+    await store.close()
+
+    result = run(["replay", message_id], {"GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path}/g.db"})
+
+    assert result.returncode == 1
+    assert "personal data was erased" in result.stderr
+    with contextlib.closing(sqlite3.connect(tmp_path / "g.db")) as conn:
+        assert conn.execute("SELECT status FROM messages").fetchone() == ("dead",)
+    assert await _audit(tmp_path / "g.db") == []
