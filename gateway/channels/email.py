@@ -7,7 +7,6 @@ replaced by single spaces rather than rejected: that is what the marketer meant,
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
@@ -23,13 +22,12 @@ from gateway.normalise.email_html import (
     render_buttons_html,
     sanitise_html,
     text_to_html,
+    unsafe_count,
 )
 from gateway.normalise.errors import FieldError
 from gateway.normalise.links import LinkError, normalise_link
 
 __all__ = ("apply",)
-
-_UNSAFE = re.compile(r"<script|\son[a-z]+\s*=|javascript:", re.IGNORECASE)
 
 
 def apply(message: OutboundMessage) -> RuleResult:
@@ -49,8 +47,8 @@ def apply(message: OutboundMessage) -> RuleResult:
         notes.append("email: line breaks in the subject replaced by spaces")
     markup = message.content if looks_like_html(message.content) else text_to_html(message.content)
     body = sanitise_html(markup)
-    if _UNSAFE.search(markup):
-        notes.append("email: removed scripts, event handlers or javascript: links from the HTML")
+    if (found := unsafe_count(markup)) and unsafe_count(body) < found:
+        notes.append("email: removed scripts, event handlers, javascript: links or unsafe styles from the HTML")
     if message.content and not body.strip():
         errors.append(FieldError("content", "nothing is left of the HTML once scripts are removed"))
     body = _with_buttons(_with_image(body, message.image_url, notes), message.buttons, notes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 from collections.abc import Sequence
 from html.parser import HTMLParser
 
@@ -16,7 +17,15 @@ import nh3
 
 from gateway.models import Button
 
-__all__ = ("html_to_text", "link_targets", "looks_like_html", "render_buttons_html", "sanitise_html", "text_to_html")
+__all__ = (
+    "html_to_text",
+    "link_targets",
+    "looks_like_html",
+    "render_buttons_html",
+    "sanitise_html",
+    "text_to_html",
+    "unsafe_count",
+)
 
 _GENERIC_ATTRIBUTES = {"style", "class", "id", "align", "valign", "width", "height", "bgcolor", "border", "dir", "lang"}
 _ATTRIBUTES = {
@@ -32,12 +41,43 @@ _ATTRIBUTES = {
     "ol": {"start", "type"},
     "li": {"value"},
 }
+# CSS that runs code in old mail clients (IE's expression() and behavior, Gecko's -moz-binding, javascript: URLs).
+_UNSAFE_CSS = re.compile(r"javascript:|expression\(|-moz-binding|behavior:", re.IGNORECASE)
+# Whitespace and CSS escapes' backslashes, which would hide those from a plain search.
+_CSS_NOISE = re.compile(r"[\s\\]")
+_CSS_HEX_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})\s?")
+_STYLE_ELEMENT = re.compile(r"<style\b[^>]*>(.*?)</style>", re.IGNORECASE | re.DOTALL)
+# What the sanitiser removes: counted before and after, it tells whether anything was removed.
+_UNSAFE = re.compile(
+    r"<script|<iframe|<object|<embed|\son[a-z]+\s*=|javascript:|expression\(|-moz-binding|behavior:", re.IGNORECASE
+)
+_INVISIBLE_IN_URLS = re.compile(r"[\t\n\r]")
+# Cheap test first: anything unsafe, however encoded, holds one of these as written (in lower case).
+_SUSPECT = ("script", "<iframe", "<object", "<embed", "expression", "binding", "behavior", "&#", "\\")
+_EVENT_HANDLER = re.compile(r"\son[a-z]+\s*=")
+
+
+def _unsafe_css(css: str) -> bool:
+    return _UNSAFE_CSS.search(_CSS_NOISE.sub("", _CSS_HEX_ESCAPE.sub(_css_character, css))) is not None
+
+
+def _css_character(escape: re.Match[str]) -> str:
+    code = int(escape.group(1), 16)
+    return chr(code) if 0 < code <= sys.maxunicode and not 0xD800 <= code <= 0xDFFF else ""
+
+
+def _safe_attribute(_element: str, attribute: str, value: str) -> str | None:
+    """Drop a ``style`` attribute whose CSS could run code; keep every other allowed attribute as it is."""
+    return None if attribute == "style" and _unsafe_css(value) else value
+
+
 # Every attribute outside this allow-list (so every on* event handler) is dropped; URLs keep only these schemes.
 _CLEANER = nh3.Cleaner(
     tags=set(nh3.ALLOWED_TAGS) | {"style", "font", "main", "section"},
     clean_content_tags={"script", "noscript", "iframe", "object", "embed", "template", "textarea", "select", "title"},
     attributes=_ATTRIBUTES,
     url_schemes={"http", "https", "mailto", "tel"},
+    attribute_filter=_safe_attribute,
     link_rel=None,
     strip_comments=True,
 )
@@ -59,8 +99,28 @@ _BUTTON_STYLE = (
 
 
 def sanitise_html(markup: str) -> str:
-    """Remove scripts, event-handler attributes and ``javascript:`` (any non-web) URLs; keep styles and layout."""
-    return str(_CLEANER.clean(markup))
+    """Remove scripts, event handlers, ``javascript:`` (any non-web) URLs and CSS that runs code; keep layout.
+
+    A ``style`` attribute or ``<style>`` element with such CSS is dropped whole.
+    """
+    return _STYLE_ELEMENT.sub(_without_unsafe_css, str(_CLEANER.clean(markup)))
+
+
+def _without_unsafe_css(style: re.Match[str]) -> str:
+    return "" if _unsafe_css(style.group(1)) else style.group(0)
+
+
+def unsafe_count(markup: str) -> int:
+    """How many script tags, event handlers, ``javascript:`` URLs and code-running CSS ``markup`` holds.
+
+    Entities are unescaped and the characters browsers ignore in URLs removed first, as a browser would read them.
+    """
+    lowered = markup.lower()
+    if not any(token in lowered for token in _SUSPECT) and not _EVENT_HANDLER.search(lowered):
+        return 0
+    unescaped = _CSS_HEX_ESCAPE.sub(_css_character, html.unescape(markup))
+    readable = _CSS_NOISE.sub("", _INVISIBLE_IN_URLS.sub("", unescaped))
+    return len(_UNSAFE.findall(readable.replace("<", " <")))
 
 
 def looks_like_html(text: str) -> bool:

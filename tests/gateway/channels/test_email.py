@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import pytest
+
 from gateway.channels.email import apply
 from gateway.models import Button, OutboundMessage
 from gateway.normalise.errors import FieldError
+
+REMOVED = "email: removed scripts, event handlers, javascript: links or unsafe styles from the HTML"
 
 
 def _email(
@@ -30,11 +34,30 @@ def test_html_is_sanitised_and_text_derived() -> None:
     assert result.errors == ()
     assert result.message.content == '<h1 style="color:#00c4c4">여름 특가</h1><p>지금 &amp; 확인</p>'
     assert result.message.text == "여름 특가\n\n지금 & 확인"
-    assert "email: removed scripts, event handlers or javascript: links from the HTML" in result.message.notes
+    assert REMOVED in result.message.notes
 
 
 def test_clean_html_is_not_noted() -> None:
     assert apply(_email("<p>본문</p>")).message.notes == ()
+
+
+def test_text_that_only_mentions_javascript_is_not_noted() -> None:
+    assert apply(_email("<p>see the javascript: tutorial</p>")).message.notes == ()
+
+
+@pytest.mark.parametrize(
+    "markup",
+    [
+        '<a href="java&#x09;script:alert(1)">x</a>',
+        '<p style="background:url(javascript:alert(1))">x</p>',
+        '<p style="width:expression(alert(1))">x</p>',
+        "<style>p { background: url('javascript:alert(1)') }</style><p>x</p>",
+    ],
+)
+def test_removed_code_is_noted(markup: str) -> None:
+    result = apply(_email(markup))
+    assert REMOVED in result.message.notes
+    assert "alert" not in result.message.content
 
 
 def test_subject_is_required() -> None:

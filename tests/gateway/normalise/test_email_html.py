@@ -130,3 +130,22 @@ def test_render_no_buttons() -> None:
 )
 def test_link_targets_reads_every_link_of_sanitised_markup(markup: str, links: list[str]) -> None:
     assert link_targets(sanitise_html(markup)) == links
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ('<p style="background:url(javascript:alert(1))">x</p>', "<p>x</p>"),
+        ('<p style="width: expression (alert(1))">x</p>', "<p>x</p>"),
+        ('<p style="-moz-binding:url(x.xml#y)">x</p>', "<p>x</p>"),
+        ('<p style="background:url(java\\73 cript:x)">x</p>', "<p>x</p>"),
+        ("<style>p{behavior:url(x.htc)}</style><p>x</p>", "<p>x</p>"),
+        (
+            "<style>@media (max-width:600px){p{color:red}}</style>",
+            "<style>@media (max-width:600px){p{color:red}}</style>",
+        ),
+        ('<p style="color:#00c4c4;font-size:14px">x</p>', '<p style="color:#00c4c4;font-size:14px">x</p>'),
+    ],
+)
+def test_css_that_runs_code_is_dropped_and_other_css_kept(markup: str, expected: str) -> None:
+    assert sanitise_html(markup) == expected
