@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import respx
 from litestar.testing import AsyncTestClient
 
@@ -56,11 +55,6 @@ async def test_real_sms_reaches_its_staging_host_while_email_stays_emulated(tmp_
         assert len(app.state.runtime.emulators["sendgrid"].requests) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/receipts/intake.py callback_auth drops the configured SendGrid key whenever any product is "
-    "emulated; outside this change (it should fall back to settings.sendgrid_webhook_public_key)",
-)
 def test_a_real_sendgrid_keeps_its_webhook_key_while_other_products_are_emulated(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, **REAL_NHN, GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY="configured-key")
     assert "sendgrid" not in settings.emulated

@@ -48,8 +48,8 @@ def callback_auth(settings: Settings, runtime: Runtime) -> CallbackAuth:
     return CallbackAuth(
         settings.nhn_webhook_signature or _SANDBOX_NHN_SIGNATURE,
         settings.solapi_callback_token or _SANDBOX_SOLAPI_TOKEN,
-        # Sandbox SendGrid events come from the emulator, signed with its own key.
-        emulator.public_key if isinstance(emulator, SendGridEmulator) else None,
+        # Emulated SendGrid's events come from the emulator, signed with its own key; a real one keeps its key.
+        emulator.public_key if isinstance(emulator, SendGridEmulator) else settings.sendgrid_webhook_public_key,
     )
 
 
