@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -35,6 +36,7 @@ from gateway.store.base import Store
 
 __all__ = ("create_app", "http_client", "open_runtime")
 
+_log = logging.getLogger(__name__)
 #: Vendor calls: fail fast on connect, allow a slow vendor 10 s to answer.
 _TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 _LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=128)
@@ -50,6 +52,8 @@ async def open_runtime(
     settings: Settings, *, store: Store | None = None, clock: Callable[[], float] = time.time
 ) -> AsyncIterator[tuple[Store, Runtime, Dispatcher]]:
     """Open the store and the vendor client and build the dispatcher; closes all of it on exit."""
+    for warning in settings.warnings():
+        _log.warning(warning)
     store = store or open_store(settings.database_url)
     await store.open()
     runtime = build_runtime(settings)

@@ -67,6 +67,19 @@ class VendorLimits(msgspec.Struct, frozen=True):
     concurrency: int
 
 
+_MAX_PORT = 65535
+#: The products whose delivery receipts arrive as callbacks, and the setting that authenticates those callbacks.
+_RECEIPT_SECRETS = (
+    (frozenset({"nhn_kakao", "nhn_sms"}), "nhn_webhook_signature"),
+    (frozenset({"solapi"}), "solapi_callback_token"),
+    (frozenset({"sendgrid"}), "sendgrid_webhook_public_key"),
+)
+
+
+def _vendor_of(products: frozenset[str]) -> str:
+    return min(products).split("_")[0]
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Everything the gateway is configured with."""
 
@@ -131,6 +144,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """The configured vendor of ``channel``."""
         return {"kakao": self.kakao_vendor, "lms": self.lms_vendor, "email": self.email_vendor}[channel]
 
+    def warnings(self) -> list[str]:
+        """What works but probably not as meant: said once at start, without any secret."""
+        found = []
+        if not self.ingest_tokens:
+            found.append("GATEWAY_INGEST_TOKENS is not set: every POST /v1/braze/messages is refused with 401")
+        for products, name in _RECEIPT_SECRETS:
+            if not products <= self.emulated and not getattr(self, name):
+                found.append(
+                    f"GATEWAY_{name.upper()} is not set: {_vendor_of(products)}'s delivery receipts are refused, "
+                    "so its messages end unknown"
+                )
+        return found
+
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``env`` (default ``os.environ``)."""
@@ -146,7 +172,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     fake_ad_text = _lms_emulated(vendors, emulated)
     settings = Settings(
         host=reader.get("GATEWAY_HOST") or "127.0.0.1",
-        port=reader.integer("GATEWAY_PORT", 8000),
+        port=reader.port("GATEWAY_PORT", 8000),
         database_url=reader.get("GATEWAY_DATABASE_URL") or "sqlite:///./var/gateway.db",
         ingest_tokens=tuple(reader.csv("GATEWAY_INGEST_TOKENS")),
         staff_tokens=_staff_tokens(reader.csv("GATEWAY_STAFF_TOKENS")),
@@ -226,6 +252,12 @@ class _Env:
         if not value.isdigit() or int(value) <= 0:
             raise ConfigError(f"{name}={value!r} is not a positive whole number")
         return int(value)
+
+    def port(self, name: str, default: int) -> int:
+        port = self.integer(name, default)
+        if port > _MAX_PORT:
+            raise ConfigError(f"{name}={port} is not a TCP port (1 to {_MAX_PORT})")
+        return port
 
     def number(self, name: str, default: float) -> float:
         value = self.get(name)

@@ -57,6 +57,7 @@ def test_vendor_url_override_is_used_without_trailing_slash() -> None:
         ({"GATEWAY_SANDBOX": "off"}, "GATEWAY_KAKAO_VENDOR=nhn needs"),
         ({"GATEWAY_SANDBOX": "maybe"}, "GATEWAY_SANDBOX"),
         ({"GATEWAY_PORT": "eighty"}, "GATEWAY_PORT"),
+        ({"GATEWAY_PORT": "99999"}, "GATEWAY_PORT=99999 is not a TCP port"),
         ({"GATEWAY_STAFF_TOKENS": "ann:admin:abcdefgh"}, "GATEWAY_STAFF_TOKENS"),
         ({**REAL_NHN, "GATEWAY_OPT_OUT_080": ""}, "GATEWAY_OPT_OUT_080"),
     ],
@@ -256,3 +257,27 @@ def test_a_real_product_cannot_share_its_host_with_an_emulated_one() -> None:
     with pytest.raises(ConfigError) as info:
         load_settings({**NHN_KAKAO_AND_SMS, "GATEWAY_NHN_EMAIL_URL": "https://sms.staging.test/email"})
     assert str(info.value).startswith("GATEWAY_NHN_SMS_URL and GATEWAY_NHN_EMAIL_URL name the same host")
+
+
+def test_a_sandbox_with_ingest_tokens_has_nothing_to_warn_about() -> None:
+    assert load_settings({"GATEWAY_INGEST_TOKENS": "t" * 16}).warnings() == []
+
+
+def test_missing_ingest_tokens_and_receipt_secrets_of_real_vendors_are_warned_about() -> None:
+    warnings = load_settings(REAL_NHN).warnings()
+
+    assert warnings == [
+        "GATEWAY_INGEST_TOKENS is not set: every POST /v1/braze/messages is refused with 401",
+        "GATEWAY_NHN_WEBHOOK_SIGNATURE is not set: nhn's delivery receipts are refused, so its messages end unknown",
+        "GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY is not set: sendgrid's delivery receipts are refused, "
+        "so its messages end unknown",
+    ]
+    configured = load_settings(
+        REAL_NHN
+        | {
+            "GATEWAY_INGEST_TOKENS": "t" * 16,
+            "GATEWAY_NHN_WEBHOOK_SIGNATURE": "signature",
+            "GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY": "key",
+        }
+    )
+    assert configured.warnings() == []
