@@ -58,6 +58,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers > 1 and settings.database_url.startswith("sqlite"):
         print("gateway: configuration error: --workers > 1 needs PostgreSQL (GATEWAY_DATABASE_URL)", file=sys.stderr)
         return 2
+    # Without it each worker makes its own random console key: a session or CSRF token from one is refused by
+    # the others, so sign-in and forms would fail at random.
+    if args.workers > 1 and settings.session_secret is None:
+        print("gateway: configuration error: --workers > 1 needs GATEWAY_SESSION_SECRET", file=sys.stderr)
+        return 2
     uvicorn.run(
         "gateway.app:create_app",
         factory=True,

@@ -40,6 +40,17 @@ def test_impossible_setting_stops_with_one_line(tmp_path: Path) -> None:
     assert "GATEWAY_KAKAO_VENDOR" in lines[0]
 
 
+def test_several_workers_without_a_session_secret_stop_with_one_line() -> None:
+    env = {"GATEWAY_DATABASE_URL": "postgresql://127.0.0.1:5432/test"}
+
+    result = run(["serve", "--workers", "2"], env)
+
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "GATEWAY_SESSION_SECRET" in line
+    assert "--workers" in line
+
+
 def test_unknown_database_scheme_is_one_line(tmp_path: Path) -> None:
     result = run(["migrate"], {"GATEWAY_DATABASE_URL": "mysql://user:secret@host/db"})
     assert result.returncode == 2
