@@ -19,5 +19,5 @@ ENV GATEWAY_HOST=0.0.0.0 \
     PYTHONUNBUFFERED=1
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"
+  CMD python -c "import os,sys,urllib.request; url = f'http://127.0.0.1:{os.environ.get(\"GATEWAY_PORT\", \"8000\")}/healthz'; sys.exit(urllib.request.urlopen(url, timeout=2).status != 200)"
 CMD ["sh", "-c", "gateway migrate && exec gateway serve"]
