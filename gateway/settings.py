@@ -27,7 +27,16 @@ from adapters.config import (
 )
 from gateway.store.urls import parse_database_url
 
-__all__ = ("CHANNEL_VENDORS", "PRODUCTS", "ConfigError", "Settings", "StaffToken", "VendorLimits", "load_settings")
+__all__ = (
+    "CHANNEL_VENDORS",
+    "PRODUCTS",
+    "ConfigError",
+    "Settings",
+    "StaffToken",
+    "VendorLimits",
+    "load_settings",
+    "product_of",
+)
 
 #: Which vendors can serve each channel.
 CHANNEL_VENDORS: dict[str, tuple[str, ...]] = {
@@ -44,6 +53,15 @@ PRODUCTS: dict[str, tuple[str, ...]] = {
     "solapi": ("GATEWAY_SOLAPI_API_KEY", "GATEWAY_SOLAPI_API_SECRET"),
     "sendgrid": ("GATEWAY_SENDGRID_API_KEY",),
 }
+
+
+def product_of(vendor: str, channel: str) -> str:
+    """The product (a key of :data:`PRODUCTS`) that sends ``channel`` for ``vendor``: NHN has one per channel."""
+    if vendor != "nhn":
+        return vendor
+    return "nhn_sms" if channel == "lms" else f"nhn_{channel}"
+
+
 _SANDBOX_SECRET = "sandbox"  # noqa: S105 - placeholder credential that only the emulators accept
 _SANDBOX_PLACEHOLDERS = {"GATEWAY_SMS_SENDER_NO": "0212345678", "GATEWAY_EMAIL_FROM": "no-reply@sandbox.example"}
 

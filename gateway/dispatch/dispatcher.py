@@ -27,7 +27,7 @@ from gateway.dispatch.periodic import Duty, run_periodically
 from gateway.dispatch.retry import call_with_retries, rescheduled_delay
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
-from gateway.settings import Settings, VendorLimits
+from gateway.settings import Settings, VendorLimits, product_of
 from gateway.store.base import StaleTransition, Store
 
 __all__ = ("Dispatcher",)
@@ -75,6 +75,8 @@ class Dispatcher:
         self._batch_size = batch_size
         self._lease = lease
         self._poll_interval = poll_interval
+        # One per vendor product: NHN's kakao, SMS and email are separate APIs, and one's outage must not
+        # pause the others (least of all the LMS a failing kakao falls back to).
         self._gates: dict[str, VendorGate] = {}
         self._wakeup = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -159,8 +161,9 @@ class Dispatcher:
             self._wakeup.set()
 
     async def _claim(self, limit: int) -> list[StoredMessage]:
-        paused = frozenset(vendor for vendor, gate in self._gates.items() if gate.breaker.paused())
-        return await self._store.claim(now=self._clock(), limit=limit, lease=self._lease, exclude_vendors=paused)
+        paused = {product for product, gate in self._gates.items() if gate.breaker.paused()}
+        exclude = frozenset(route for route in self._adapters if product_of(*route) in paused)
+        return await self._store.claim(now=self._clock(), limit=limit, lease=self._lease, exclude=exclude)
 
     async def _process(self, record: StoredMessage) -> None:
         try:
@@ -215,7 +218,7 @@ class Dispatcher:
             await self._store.transition(record.id, Status.DEAD, reason, now=self._clock(), expect=_SENDING)
             await self._report_final(record.id, Status.DEAD, None)
             return
-        gate = self._gate(record.vendor)
+        gate = self._gate(record.vendor, record.channel)
         number = record.attempt_count
 
         async def attempt() -> _Tried:
@@ -283,7 +286,7 @@ class Dispatcher:
         self, record: StoredMessage, outcome: Retryable, logged: Attempt, sent: dict[str, object], now: float
     ) -> None:
         delay = rescheduled_delay(logged.number, outcome.retry_after)
-        paused_until = self._gate(record.vendor).breaker.paused_until
+        paused_until = self._gate(record.vendor, record.channel).breaker.paused_until
         next_at = max(now + delay, paused_until)
         problem = _describe(outcome.code, outcome.detail)
         if next_at > record.budget_start + self._settings.retry_budget:
@@ -305,11 +308,12 @@ class Dispatcher:
             vendor_request=sent,
         )
 
-    def _gate(self, vendor: str) -> VendorGate:
-        gate = self._gates.get(vendor)
+    def _gate(self, vendor: str, channel: str) -> VendorGate:
+        product = product_of(vendor, channel)
+        gate = self._gates.get(product)
         if gate is None:
             limits = self._settings.vendor_limits.get(vendor, _DEFAULT_LIMITS)
-            gate = self._gates[vendor] = VendorGate(limits, CircuitBreaker(clock=self._clock))
+            gate = self._gates[product] = VendorGate(limits, CircuitBreaker(clock=self._clock))
         return gate
 
     def _observe(self, record: StoredMessage, result: SendResult) -> None:

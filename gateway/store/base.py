@@ -131,9 +131,11 @@ class Store(Protocol):
         ...
 
     async def claim(
-        self, *, now: float, limit: int, lease: float, exclude_vendors: frozenset[str] = frozenset()
+        self, *, now: float, limit: int, lease: float, exclude: frozenset[tuple[str, str]] = frozenset()
     ) -> list[StoredMessage]:
         """Atomically take up to ``limit`` due messages for sending, oldest due first.
+
+        Messages of a ``(vendor, channel)`` in ``exclude`` (a paused vendor product) are left waiting.
 
         Due means: status in ``ACTIVE_STATUSES`` with ``next_attempt_at <= now``, or ``sending`` whose lease
         ran out (its worker died). Claimed messages move to ``sending`` with a lease until ``now + lease``;

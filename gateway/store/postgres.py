@@ -30,6 +30,7 @@ from gateway.store.rows import (
     event_from_row,
     insert_values,
     message_columns,
+    route_keys,
     stored_message,
 )
 from gateway.store.search import page_from, search_query
@@ -65,11 +66,12 @@ CLAIM_SQL = f"""
 WITH due AS (
     SELECT id, next_attempt_at AS due_at FROM messages
     WHERE status IN ('queued', 'retrying', 'held') AND next_attempt_at <= %(now)s
-        AND NOT (vendor = ANY(%(exclude)s::text[]))
+        AND NOT (vendor || ':' || channel = ANY(%(exclude)s::text[]))
     ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 ), expired AS (
     SELECT id, lease_until AS due_at FROM messages
-    WHERE status = 'sending' AND lease_until < %(now)s AND NOT (vendor = ANY(%(exclude)s::text[]))
+    WHERE status = 'sending' AND lease_until < %(now)s
+        AND NOT (vendor || ':' || channel = ANY(%(exclude)s::text[]))
     ORDER BY lease_until LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 ), chosen AS (
     SELECT id, due_at FROM due UNION ALL SELECT id, due_at FROM expired ORDER BY due_at, id LIMIT %(limit)s
@@ -181,10 +183,10 @@ class PostgresStore(PostgresAdmin, PostgresReceipts):
             return exc
 
     async def claim(
-        self, *, now: float, limit: int, lease: float, exclude_vendors: frozenset[str] = frozenset()
+        self, *, now: float, limit: int, lease: float, exclude: frozenset[tuple[str, str]] = frozenset()
     ) -> list[StoredMessage]:
         """See :meth:`Store.claim`."""
-        params = {"now": now, "limit": limit, "until": now + lease, "exclude": sorted(exclude_vendors)}
+        params = {"now": now, "limit": limit, "until": now + lease, "exclude": route_keys(exclude)}
         async with self._autocommit() as conn:
             rows = await (await conn.execute(CLAIM_SQL, params)).fetchall()
         rows.sort(key=lambda row: (row[-1], row[0]))

@@ -23,6 +23,7 @@ __all__ = (
     "event_from_row",
     "insert_values",
     "message_columns",
+    "route_keys",
     "stored_message",
 )
 
@@ -141,3 +142,8 @@ def attempt_from_row(row: Sequence[Any]) -> Attempt:
 def event_from_row(row: Sequence[Any]) -> Event:
     """Build an :class:`Event` from a row of :data:`EVENT_COLUMNS`."""
     return Event(at=row[0], status=Status(row[1]), reason=row[2])
+
+
+def route_keys(routes: frozenset[tuple[str, str]]) -> list[str]:
+    """``(vendor, channel)`` pairs as the ``vendor:channel`` keys the claim queries compare with."""
+    return sorted(f"{vendor}:{channel}" for vendor, channel in routes)

@@ -128,11 +128,11 @@ class SqliteStore(SqliteAdmin, SqliteReceipts):
         return result
 
     async def claim(
-        self, *, now: float, limit: int, lease: float, exclude_vendors: frozenset[str] = frozenset()
+        self, *, now: float, limit: int, lease: float, exclude: frozenset[tuple[str, str]] = frozenset()
     ) -> list[StoredMessage]:
         """See :meth:`Store.claim`: the write transaction is the only one on the database, so it is atomic."""
         claimed: list[StoredMessage] = await self._write(
-            functools.partial(sqlite_writes.claim, now=now, limit=limit, lease=lease, exclude_vendors=exclude_vendors)
+            functools.partial(sqlite_writes.claim, now=now, limit=limit, lease=lease, exclude=exclude)
         )
         return claimed
 

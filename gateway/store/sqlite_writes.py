@@ -22,6 +22,7 @@ from gateway.store.rows import (
     encode_json,
     insert_values,
     message_columns,
+    route_keys,
     stored_message,
 )
 
@@ -50,11 +51,13 @@ _FIND_KEY = "SELECT message_id, created_at FROM idempotency_keys WHERE key = ?"
 # give the due messages already in order, so the LIMIT stops the scan.
 CLAIM_DUE_SQL = (
     "SELECT id, next_attempt_at FROM messages INDEXED BY messages_due WHERE status IN ('queued', 'retrying', 'held') "
-    "AND next_attempt_at <= ? AND vendor NOT IN (SELECT value FROM json_each(?)) ORDER BY next_attempt_at LIMIT ?"
+    "AND next_attempt_at <= ? AND vendor || ':' || channel NOT IN (SELECT value FROM json_each(?)) "
+    "ORDER BY next_attempt_at LIMIT ?"
 )
 CLAIM_EXPIRED_SQL = (
     "SELECT id, lease_until FROM messages INDEXED BY messages_lease WHERE status = 'sending' "
-    "AND lease_until < ? AND vendor NOT IN (SELECT value FROM json_each(?)) ORDER BY lease_until LIMIT ?"
+    "AND lease_until < ? AND vendor || ':' || channel NOT IN (SELECT value FROM json_each(?)) "
+    "ORDER BY lease_until LIMIT ?"
 )
 _TAKE = (
     "UPDATE messages SET status = 'sending', lease_until = ?, updated_at = ? "  # noqa: S608
@@ -124,10 +127,10 @@ def _insert(conn: sqlite3.Connection, news: Sequence[NewMessage], parent_id: str
 
 
 def claim(
-    conn: sqlite3.Connection, *, now: float, limit: int, lease: float, exclude_vendors: frozenset[str]
+    conn: sqlite3.Connection, *, now: float, limit: int, lease: float, exclude: frozenset[tuple[str, str]]
 ) -> list[StoredMessage]:
     """Take up to ``limit`` due messages, oldest due first (see :meth:`Store.claim`)."""
-    params = (now, encode_json(sorted(exclude_vendors)), limit)
+    params = (now, encode_json(route_keys(exclude)), limit)
     due = conn.execute(CLAIM_DUE_SQL, params).fetchall() + conn.execute(CLAIM_EXPIRED_SQL, params).fetchall()
     chosen = sorted(due, key=lambda row: (row[1], row[0]))[:limit]
     if not chosen:

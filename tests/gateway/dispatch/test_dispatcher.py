@@ -134,7 +134,7 @@ async def test_retry_after_longer_than_a_few_seconds_goes_back_to_the_store(clie
     assert detail.record.next_attempt_at - app.state.clock() >= 120
 
 
-async def test_a_vendor_that_keeps_failing_is_paused_while_its_queue_waits(client: Any, app: Litestar) -> None:
+async def test_a_vendor_product_that_keeps_failing_is_paused_while_its_queue_waits(client: Any, app: Litestar) -> None:
     emulator = app.state.runtime.emulators["nhn_kakao"]
     emulator.script(*[Fault(http_status=503)] * 21)
     ids = [await post(client, SEED_BODY | {"dispatchId": f"d-{n}"}) for n in range(7)]
@@ -144,11 +144,13 @@ async def test_a_vendor_that_keeps_failing_is_paused_while_its_queue_waits(clien
         await app.state.store.transition(
             message_id, Status.QUEUED, "test: due again", now=app.state.clock(), next_attempt_at=app.state.clock()
         )
-    assert await app.state.dispatcher.run_once() == 0  # nhn is paused: nothing is claimed
+    assert await app.state.dispatcher.run_once() == 0  # nhn kakao is paused: nothing is claimed
     assert len(emulator.requests) == calls
-    email = await post(client, EMAIL_BODY)  # other vendors go on
-    assert await app.state.dispatcher.run_once() == 1
+    email = await post(client, EMAIL_BODY)  # other vendors go on, and so do NHN's other products
+    lms = await post(client, LMS_BODY)
+    assert await app.state.dispatcher.run_once() == 2
     assert await status_of(app, email) is Status.ACCEPTED
+    assert await status_of(app, lms) is Status.ACCEPTED
 
 
 async def test_a_message_whose_worker_died_is_claimed_again_after_its_lease(client: Any, app: Litestar) -> None:

@@ -140,16 +140,18 @@ async def test_claim_takes_due_messages_oldest_first_up_to_the_limit(store: Stor
     assert await store.count_by_status() == {Status.SENDING: 3, Status.QUEUED: 1, Status.DELIVERED: 1}
 
 
-async def test_claim_skips_excluded_vendors(store: Store) -> None:
-    nhn = new_message(vendor="nhn")
+async def test_claim_skips_the_excluded_vendor_channels_only(store: Store) -> None:
+    nhn_kakao = new_message(vendor="nhn")
+    nhn_lms = new_message(vendor="nhn", channel="lms")
     solapi = new_message(vendor="solapi")
     sendgrid = new_message(vendor="sendgrid", channel="email", email="j@example.com", phone=None)
-    for new in (nhn, solapi, sendgrid):
+    for new in (nhn_kakao, nhn_lms, solapi, sendgrid):
         await store.add(new, idempotency_window=WINDOW)
 
-    claimed = await store.claim(now=T0, limit=10, lease=60, exclude_vendors=frozenset({"nhn", "sendgrid"}))
+    paused = frozenset({("nhn", "kakao"), ("sendgrid", "email")})
+    claimed = await store.claim(now=T0, limit=10, lease=60, exclude=paused)
 
-    assert [m.id for m in claimed] == [solapi.id]
+    assert sorted(m.id for m in claimed) == sorted([nhn_lms.id, solapi.id])
 
 
 async def test_an_expired_lease_is_claimed_again_in_due_order(store: Store) -> None:
