@@ -21,6 +21,7 @@ __all__ = (
     "ERASE_UPDATE",
     "FAILURES",
     "FINAL_SQL",
+    "NOT_ERASED_SQL",
     "PURGE",
     "WINDOW_COUNTS",
     "audit_page",
@@ -38,6 +39,8 @@ __all__ = (
 ERASED = "[erased]"
 #: The final statuses as an SQL list: a replay moves only these.
 FINAL_SQL = ", ".join(f"'{status.value}'" for status in sorted(FINAL_STATUSES))
+#: Every message has a phone number or an email until erasure clears both: a replay must not pick it up.
+NOT_ERASED_SQL = "(phone IS NOT NULL OR email IS NOT NULL)"
 
 WINDOW_COUNTS = (
     "SELECT status, channel, vendor, count(*) FROM messages WHERE created_at >= {p} AND created_at < {p} "

@@ -280,7 +280,8 @@ class Store(Protocol):
         """Move those of ``message_ids`` in a final state back to ``queued``, due ``now``, in one transaction.
 
         Each moved message gets a timeline event with ``reason`` and ``replayed_at = now``, so its retry budget
-        starts again. Returns the ids moved; unknown ids and messages not in a final state are left out.
+        starts again. Returns the ids moved; unknown ids, messages not in a final state and messages whose
+        personal data was erased (nothing is left to send) are left out.
         """
         ...
 

@@ -168,5 +168,13 @@ async def test_erasure_removes_contact_details_and_content_but_keeps_the_statist
     assert sum(c.count for c in after) == sum(c.count for c in before) == 3
 
 
+async def test_an_erased_message_is_never_replayed(store: Store) -> None:
+    erased = await _sent(store, Status.DEAD, user_id="u-gone")
+    kept = await _sent(store, Status.DEAD, user_id="u-stays", created_at=T0 + 1)
+    await store.erase_user("u-gone", "erased", now=T0 + 2)
+
+    assert await store.replay([erased, kept], "replayed by bo", now=T0 + 3) == [kept]
+
+
 async def test_erasing_an_unknown_user_erases_nothing(store: Store) -> None:
     assert await store.erase_user("nobody", "erased", now=T0) == 0
