@@ -63,7 +63,7 @@ def normalise_body(body: Mapping[str, Any], policy: Policy) -> OutboundMessage:
     subject = _subject(reader, body, channel)
     braze = BrazeContext(**{attr: reader.text(key, body.get(key)) for attr, key in _BRAZE_KEYS.items()})
     buttons = _buttons(reader, body, policy, channel, braze.campaign_name)
-    image_url = _image(reader, body, channel, notes)
+    image_url = _image(reader, body, channel, notes, sends_images=_kakao_vendor(body, policy) != "solapi")
     ad = _ad(reader, body, channel, notes)
     fallback = _fallback(reader, body, channel, policy)
     vendor = _vendor(reader, body, channel, policy)
@@ -131,14 +131,22 @@ def _buttons(
     return read_buttons(body, reader, policy.default_button_name, LinkRules(utm, policy.link_hosts))
 
 
-def _image(reader: ValueReader, body: Mapping[str, Any], channel: Channel | None, notes: list[str]) -> str | None:
-    """The image link; normalised like a CTA link, but without UTM parameters or the host allow-list (CDNs)."""
+def _image(
+    reader: ValueReader, body: Mapping[str, Any], channel: Channel | None, notes: list[str], *, sends_images: bool
+) -> str | None:
+    """The image link; normalised like a CTA link, but without UTM parameters or the host allow-list (CDNs).
+
+    Solapi takes a kakao image only as a file uploaded to it first, so its kakao messages go out as text.
+    """
     raw = reader.text("imageUrl", body.get("imageUrl"))
     if raw is None:
         return None
     image_url = read_link(reader, "imageUrl", raw, LinkRules())
     if channel == "lms":
         notes.append("imageUrl ignored: an LMS carries no image")
+        return None
+    if channel == "kakao" and not sends_images:
+        notes.append("imageUrl ignored: Solapi sends kakao images only uploaded to it first; sent as text")
         return None
     return image_url
 
@@ -184,6 +192,12 @@ def _fallback(
         return "none"
     fallback = reader.choice("fallback", body.get("fallback"), ("lms", "none"))
     return cast(Literal["lms", "none"], fallback or policy.default_fallback)
+
+
+def _kakao_vendor(body: Mapping[str, Any], policy: Policy) -> str:
+    """The vendor a kakao body goes to, read leniently: :func:`_vendor` reports a bad value in its turn."""
+    asked = body.get("vendor")
+    return asked.strip().lower() if isinstance(asked, str) and asked.strip() else policy.kakao_vendor
 
 
 def _vendor(reader: ValueReader, body: Mapping[str, Any], channel: Channel | None, policy: Policy) -> str | None:

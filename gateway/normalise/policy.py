@@ -22,6 +22,7 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
         sender_name: Sender name of the advertising LMS prefix ``(광고)<name>``.
         opt_out_080: Free opt-out number of the advertising LMS suffix ``무료거부 <number>``.
         channel_vendors: The vendors a body may ask for, per channel.
+        kakao_vendor: The kakao vendor of a body that names none.
     """
 
     default_button_name: str = "자세히 보기"
@@ -31,6 +32,7 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     sender_name: str | None = None
     opt_out_080: str | None = None
     channel_vendors: dict[str, tuple[str, ...]] = msgspec.field(default_factory=lambda: dict(CHANNEL_VENDORS))
+    kakao_vendor: str = "nhn"
 
 
 def policy_from_settings(settings: Settings) -> Policy:
@@ -42,4 +44,5 @@ def policy_from_settings(settings: Settings) -> Policy:
         link_hosts=settings.link_hosts,
         sender_name=settings.sender_name,
         opt_out_080=settings.opt_out_080,
+        kakao_vendor=settings.kakao_vendor,
     )

@@ -336,6 +336,17 @@ def test_image_url() -> None:
 
 
 @pytest.mark.parametrize(
+    ("body", "policy"),
+    [({"vendor": "solapi"}, _POLICY), ({}, Policy(kakao_vendor="solapi"))],
+)
+def test_a_kakao_image_through_solapi_is_left_out_with_a_note(body: dict[str, str], policy: Policy) -> None:
+    message = normalise_body({**_SPEC_BODY, **body, "imageUrl": "https://static.wadiz.kr/a.png"}, policy)
+
+    assert message.image_url is None
+    assert "imageUrl ignored: Solapi sends kakao images only uploaded to it first; sent as text" in message.notes
+
+
+@pytest.mark.parametrize(
     ("value", "expected"),
     [
         *[("true", True), ("Y", True), ("1", True), ("YES", True), (True, True), (1, True)],
