@@ -93,6 +93,7 @@ async def test_other_content_type_is_415(client: Client, app: Litestar) -> None:
     response = await client.post(URL, content=b"hello", headers=ingest_headers(**{"Content-Type": "text/plain"}))
     assert response.status_code == 415
     assert "application/json" in response.json()["detail"]
+    assert await count_messages(app) == 0
 
 
 async def test_body_over_limit_is_413(client: Client, app: Litestar) -> None:
