@@ -224,3 +224,16 @@ async def test_kakao_system_trouble_beyond_the_retry_budget_fails_the_message(tm
 
         assert await apply(app) == 1
         assert (await record(app, message_id)).status is Status.FAILED
+
+
+async def test_without_braze_configured_no_feedback_is_queued(tmp_path: Path, clock: Clock) -> None:
+    app = create_app(make_settings(tmp_path), clock=clock, start_dispatcher=False)
+    async with AsyncTestClient(app) as client:
+        delivered = await sent(client, app, dispatchId="d-1")
+        failed = await sent(client, app, dispatchId="d-2", fallback="none")
+        await report(app, delivered, "1000", event="h1")
+        await report(app, failed, "3022", event="h2")
+
+        assert await apply(app) == 2
+        assert (await record(app, delivered)).status is Status.DELIVERED
+        assert await app.state.store.claim_feedback(now=clock(), limit=10, lease=60) == []

@@ -288,3 +288,16 @@ async def test_a_receipt_can_send_its_message_again_at_a_given_time(store: Store
     assert await store.claim(now=T0 + 599, limit=1, lease=60) == []
     [again] = await store.claim(now=T0 + 600, limit=1, lease=60)
     assert (again.id, again.status) == (message_id, Status.SENDING)
+
+
+async def test_a_settlement_without_feedback_queues_none(store: Store) -> None:
+    message_id = await accepted(store)
+    await store.add_receipts([receipt("f1", correlation_id=message_id)], now=T0)
+    [claimed] = await store.claim_receipts(now=T0, limit=1, lease=60)
+    settlement = Settlement(
+        state="applied", message_id=message_id, status=Status.DELIVERED, expect=TERMINAL, reason="delivered"
+    )
+
+    await store.settle_receipt(claimed.id, settlement, now=T0 + 1)
+
+    assert await store.claim_feedback(now=T0 + 1, limit=10, lease=60) == []
