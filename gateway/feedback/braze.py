@@ -157,11 +157,32 @@ class BrazeReporter:
             except httpx.HTTPError as exc:
                 raise _Failed(type(exc).__name__, retryable=True) from None
         if response.is_success:
+            _note_refused_events(response)
             return
         status = response.status_code
         # Braze dates a Retry-After by its own clock, so it is read against real time.
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise _Failed(f"HTTP {status}", retryable=status in RETRYABLE_HTTP, retry_after=retry_after)
+
+
+def _note_refused_events(response: httpx.Response) -> None:
+    """Log the events Braze refused inside an accepted batch: sending them again would be refused again."""
+    try:
+        errors = _ANSWER.decode(response.content).errors
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return
+    if errors:
+        kinds = sorted({str(error.get("type", "unknown")) for error in errors})
+        _log.warning("Braze refused %d event(s) of a batch: %s", len(errors), "; ".join(kinds))
+
+
+class _Answer(msgspec.Struct):
+    """What a 2xx ``/users/track`` answer may carry besides success: the objects Braze could not take."""
+
+    errors: list[dict[str, Any]] = msgspec.field(default_factory=list)
+
+
+_ANSWER = msgspec.json.Decoder(_Answer)
 
 
 class _StopOnLongWait(tenacity.stop.stop_base):

@@ -188,3 +188,20 @@ async def test_a_short_retry_after_is_honoured_in_process(
 
     assert len(sleeps.waits) == 1
     assert sleeps.waits[0] >= 3
+
+
+@respx.mock
+async def test_events_braze_refuses_inside_an_accepted_batch_are_logged_not_resent(
+    store: SqliteStore, reporter: BrazeReporter, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    answer = {"message": "success", "errors": [{"type": "'external_id' is required", "input_array": "events"}]}
+    route = respx.post(URL).mock(return_value=httpx.Response(201, json=answer))
+    await final_states(store, 2, clock)
+
+    with caplog.at_level("WARNING", logger="gateway.feedback.braze"):
+        assert await reporter.run_once() == 2
+
+    assert "Braze refused 1 event(s) of a batch: 'external_id' is required" in caplog.text
+    clock.advance(3600)
+    assert await reporter.run_once() == 0
+    assert route.call_count == 1
