@@ -28,7 +28,7 @@ from gateway.dispatch.retry import call_with_retries, rescheduled_delay
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
 from gateway.settings import Settings, VendorLimits, product_of
-from gateway.store.base import StaleTransition, Store
+from gateway.store.base import Report, StaleTransition, Store
 
 __all__ = ("Dispatcher",)
 
@@ -189,10 +189,14 @@ class Dispatcher:
         reason = f"internal error ({type(exc).__name__})" + ("; giving up" if exhausted else "; trying again later")
         with contextlib.suppress(Exception):
             await self._store.transition(
-                record.id, status, reason, now=now, expect=_SENDING, next_attempt_at=None if exhausted else next_at
+                record.id,
+                status,
+                reason,
+                now=now,
+                expect=_SENDING,
+                next_attempt_at=None if exhausted else next_at,
+                report=self._report(None) if exhausted else None,
             )
-            if exhausted:
-                await self._report_final(record.id, Status.DEAD, None)
 
     async def _held_for_quiet_hours(self, record: StoredMessage) -> bool:
         now = self._clock()
@@ -202,8 +206,9 @@ class Dispatcher:
         window = "20:50–08:00 KST" if record.channel == "kakao" else "21:00–08:00 KST"
         if self._settings.quiet_hours == "suppress":
             reason = f"suppressed: advertising is not sent {window}"
-            await self._store.transition(record.id, Status.SUPPRESSED, reason, now=now, expect=_SENDING)
-            await self._report_final(record.id, Status.SUPPRESSED, None)
+            await self._store.transition(
+                record.id, Status.SUPPRESSED, reason, now=now, expect=_SENDING, report=self._report(None)
+            )
         else:
             reason = f"held: advertising is not sent {window}; sending when the window opens"
             await self._store.transition(
@@ -215,8 +220,9 @@ class Dispatcher:
         adapter = self._adapters.get((record.vendor, record.channel))
         if adapter is None:  # the configuration changed since ingest: retrying cannot help
             reason = f"{record.vendor} is not configured for {record.channel} on this gateway"
-            await self._store.transition(record.id, Status.DEAD, reason, now=self._clock(), expect=_SENDING)
-            await self._report_final(record.id, Status.DEAD, None)
+            await self._store.transition(
+                record.id, Status.DEAD, reason, now=self._clock(), expect=_SENDING, report=self._report(None)
+            )
             return
         gate = self._gate(record.vendor, record.channel)
         number = record.attempt_count
@@ -277,8 +283,13 @@ class Dispatcher:
             if record.channel == "kakao" and record.message.fallback == "lms" and record.child_id is None:
                 await self.fall_back(record, reason, logged, sent=sent)
             else:
-                await self._store.transition(record.id, Status.DEAD, reason, **common)  # type: ignore[arg-type]
-                await self._report_final(record.id, Status.DEAD, outcome.code)
+                await self._store.transition(
+                    record.id,
+                    Status.DEAD,
+                    reason,
+                    report=self._report(outcome.code),
+                    **common,  # type: ignore[arg-type]
+                )
         else:
             await self._reschedule(record, outcome, logged, sent, now)
 
@@ -292,9 +303,15 @@ class Dispatcher:
         if next_at > record.budget_start + self._settings.retry_budget:
             reason = f"retries exhausted after {logged.number} attempts: {problem}"
             await self._store.transition(
-                record.id, Status.DEAD, reason, now=now, expect=_SENDING, attempt=logged, vendor_request=sent
+                record.id,
+                Status.DEAD,
+                reason,
+                now=now,
+                expect=_SENDING,
+                attempt=logged,
+                vendor_request=sent,
+                report=self._report(outcome.code),
             )
-            await self._report_final(record.id, Status.DEAD, outcome.code)
             return
         reason = f"attempt {logged.number} failed ({problem}); next attempt scheduled"
         await self._store.transition(
@@ -344,14 +361,17 @@ class Dispatcher:
             await self._store.record_attempt(record.id, logged, reason_for_attempt, now=now, vendor_request=sent)
         child = self._fallback_message(record, reason, now)
         await self._store.link_fallback(
-            record.id, child, f"{reason}; sent on as LMS {child.id}", now=now, expect=expect
+            record.id,
+            child,
+            f"{reason}; sent on as LMS {child.id}",
+            now=now,
+            expect=expect,
+            report=self._report(logged.vendor_code if logged else code),
         )
-        await self._report_final(record.id, Status.FALLBACK, logged.vendor_code if logged else code)
 
-    async def _report_final(self, message_id: str, status: Status, code: str | None) -> None:
-        """Queue a final state for Braze when feedback is configured (idempotent, right after the transition)."""
-        if self._settings.braze_feedback:
-            await self._store.add_feedback(message_id, status, code=code, now=self._clock())
+    def _report(self, code: str | None) -> Report | None:
+        """The Braze report that goes with a final state, when feedback is configured."""
+        return Report(code) if self._settings.braze_feedback else None
 
     def _fallback_message(self, record: StoredMessage, reason: str, now: float) -> NewMessage:
         return NewMessage(

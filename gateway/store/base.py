@@ -28,6 +28,7 @@ __all__ = (
     "FeedbackItem",
     "MessageFilter",
     "Page",
+    "Report",
     "Settlement",
     "StaleTransition",
     "Store",
@@ -97,6 +98,12 @@ class Settlement(msgspec.Struct, frozen=True, kw_only=True):
     next_attempt_at: float | None = None
 
 
+class Report(msgspec.Struct, frozen=True):
+    """A final state to queue for Braze in the transaction that enters it; ``code`` is the vendor's code."""
+
+    code: str | None = None
+
+
 class FeedbackItem(msgspec.Struct, frozen=True, kw_only=True):
     """A final state waiting to be reported to Braze, with the message it belongs to."""
 
@@ -155,12 +162,14 @@ class Store(Protocol):
         next_attempt_at: float | None = None,
         vendor_message_id: str | None = None,
         vendor_request: dict[str, object] | None = None,
+        report: Report | None = None,
     ) -> None:
         """Move a message to ``status`` and append the timeline event, in one transaction.
 
         Also records ``attempt`` (incrementing the attempt count) and sets the given fields when not ``None``.
-        ``next_attempt_at`` is cleared unless given. Raises :class:`StaleTransition` when ``expect`` is
-        given and the current status is not in it, and ``KeyError`` for an unknown id.
+        ``next_attempt_at`` is cleared unless given. With ``report``, the Braze feedback row of the new status
+        is queued in the same transaction, so a crash cannot lose it. Raises :class:`StaleTransition` when
+        ``expect`` is given and the current status is not in it, and ``KeyError`` for an unknown id.
         """
         ...
 
@@ -197,9 +206,18 @@ class Store(Protocol):
         ...
 
     async def link_fallback(
-        self, parent_id: str, child: NewMessage, reason: str, *, now: float, expect: frozenset[Status] | None = None
+        self,
+        parent_id: str,
+        child: NewMessage,
+        reason: str,
+        *,
+        now: float,
+        expect: frozenset[Status] | None = None,
+        report: Report | None = None,
     ) -> None:
         """Add ``child`` and move ``parent_id`` to ``fallback`` pointing at it, in one transaction.
+
+        With ``report``, the parent's ``fallback`` feedback row for Braze is queued in that transaction too.
 
         A message falls back at most once: raises :class:`StaleTransition` (writing nothing) when the parent
         already has a fallback, or when ``expect`` is given and the parent is in another status; ``KeyError``

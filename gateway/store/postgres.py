@@ -16,10 +16,10 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
 from gateway.store.admin_postgres import PostgresAdmin
-from gateway.store.base import AddResult, MessageFilter, Page, StaleTransition, StoreUnavailable
+from gateway.store.base import AddResult, MessageFilter, Page, Report, StaleTransition, StoreUnavailable
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_postgres
-from gateway.store.receipts_postgres import PostgresReceipts, receipts_for
+from gateway.store.receipts_postgres import INSERT_FEEDBACK, PostgresReceipts, receipts_for
 from gateway.store.rows import (
     ATTEMPT_COLUMNS,
     EVENT_COLUMNS,
@@ -98,8 +98,14 @@ INSERT INTO attempts (message_id, {ATTEMPT_COLUMNS})
 SELECT id, %(number)s::integer, %(started_at)s::double precision, %(duration_ms)s::double precision,
     %(outcome)s::text, %(http_status)s::integer, %(vendor_code)s::text, %(detail)s::text FROM m
 """  # noqa: S608 - column list only
-_TRANSITION = f"WITH m AS ({_MOVE}), e AS ({_EVENT_OF_MOVED}) SELECT id FROM m"  # noqa: S608
-_TRANSITION_WITH_ATTEMPT = f"WITH m AS ({_MOVE}), e AS ({_EVENT_OF_MOVED}), a AS ({_ATTEMPT_OF_MOVED}) SELECT id FROM m"  # noqa: S608
+_REPORT_OF_MOVED = """
+INSERT INTO braze_outbox (message_id, state, vendor_code, at, next_try_at)
+SELECT id, %(status)s, %(code)s::text, %(now)s, %(now)s FROM m WHERE %(report)s
+ON CONFLICT (message_id, state) DO NOTHING
+"""
+_MOVED = f"WITH m AS ({_MOVE}), e AS ({_EVENT_OF_MOVED}), r AS ({_REPORT_OF_MOVED})"
+_TRANSITION = f"{_MOVED} SELECT id FROM m"  # noqa: S608 - fixed statements only
+_TRANSITION_WITH_ATTEMPT = f"{_MOVED}, a AS ({_ATTEMPT_OF_MOVED}) SELECT id FROM m"  # noqa: S608
 _ATTEMPT_FIELDS = tuple(name.strip() for name in ATTEMPT_COLUMNS.split(","))
 _GET = f"SELECT {_COLUMNS}, raw_body FROM messages WHERE id = %s"  # noqa: S608
 _ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE message_id = %s ORDER BY id"  # noqa: S608
@@ -204,6 +210,7 @@ class PostgresStore(PostgresAdmin, PostgresReceipts):
         next_attempt_at: float | None = None,
         vendor_message_id: str | None = None,
         vendor_request: dict[str, object] | None = None,
+        report: Report | None = None,
     ) -> None:
         """See :meth:`Store.transition`: one statement that moves the row only from an expected status."""
         params: dict[str, Any] = {
@@ -217,6 +224,8 @@ class PostgresStore(PostgresAdmin, PostgresReceipts):
             "any": expect is None,
             "expect": sorted(expect or ()),
             "reason": reason,
+            "report": report is not None,
+            "code": None if report is None else report.code,
         }
         if attempt is not None:
             params.update(zip(_ATTEMPT_FIELDS, attempt_values(message_id, attempt)[1:], strict=True))
@@ -256,7 +265,14 @@ class PostgresStore(PostgresAdmin, PostgresReceipts):
             await conn.execute(_INSERT_EVENT, (message_id, now, row[0], reason))
 
     async def link_fallback(
-        self, parent_id: str, child: NewMessage, reason: str, *, now: float, expect: frozenset[Status] | None = None
+        self,
+        parent_id: str,
+        child: NewMessage,
+        reason: str,
+        *,
+        now: float,
+        expect: frozenset[Status] | None = None,
+        report: Report | None = None,
     ) -> None:
         """See :meth:`Store.link_fallback`; the row lock makes the checks and the link atomic."""
         async with self._connection() as conn:
@@ -277,6 +293,8 @@ class PostgresStore(PostgresAdmin, PostgresReceipts):
             await conn.execute(_INSERT_MESSAGE, insert_values(child, parent_id))
             await conn.execute(_INSERT_EVENT, (child.id, child.created_at, child.status.value, child.reason))
             await conn.execute(_UPSERT_KEY, (child.idempotency_key, child.id, child.created_at))
+            if report is not None:
+                await conn.execute(INSERT_FEEDBACK, (parent_id, Status.FALLBACK.value, report.code, now, now))
 
     async def get(self, message_id: str) -> MessageDetail | None:
         """See :meth:`Store.get`; one transaction, so the reads agree."""

@@ -25,7 +25,7 @@ from gateway.store.receipt_rows import (
 )
 from gateway.store.rows import message_columns, stored_message
 
-__all__ = ("PostgresReceipts", "receipts_for")
+__all__ = ("INSERT_FEEDBACK", "PostgresReceipts", "receipts_for")
 
 _Conn = psycopg.AsyncConnection[Any]
 _MESSAGE_COLUMNS = message_columns(json_suffix="::text")
@@ -50,7 +50,7 @@ _SETTLE = (
     "UPDATE receipts SET state = %s, message_id = %s, settled_at = %s, next_try_at = NULL "
     "WHERE id = %s AND state = 'pending'"
 )
-_INSERT_FEEDBACK = (
+INSERT_FEEDBACK = (
     "INSERT INTO braze_outbox (message_id, state, vendor_code, at, next_try_at) VALUES (%s, %s, %s, %s, %s) "
     "ON CONFLICT (message_id, state) DO NOTHING"
 )
@@ -217,7 +217,7 @@ class PostgresReceipts:
         """See :meth:`Store.add_feedback`."""
         try:
             async with self._autocommit() as conn:
-                await conn.execute(_INSERT_FEEDBACK, (message_id, status.value, code, now, now))
+                await conn.execute(INSERT_FEEDBACK, (message_id, status.value, code, now, now))
         except psycopg.errors.ForeignKeyViolation as exc:
             raise KeyError(message_id) from exc
 

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
 from gateway.store import sqlite_reads, sqlite_writes
 from gateway.store.admin_sqlite import SqliteAdmin
-from gateway.store.base import AddResult, MessageFilter, Page, StoreUnavailable
+from gateway.store.base import AddResult, MessageFilter, Page, Report, StoreUnavailable
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_sqlite
 from gateway.store.receipts_sqlite import SqliteReceipts
@@ -148,6 +148,7 @@ class SqliteStore(SqliteAdmin, SqliteReceipts):
         next_attempt_at: float | None = None,
         vendor_message_id: str | None = None,
         vendor_request: dict[str, object] | None = None,
+        report: Report | None = None,
     ) -> None:
         """See :meth:`Store.transition`."""
         await self._write(
@@ -162,6 +163,7 @@ class SqliteStore(SqliteAdmin, SqliteReceipts):
                 next_attempt_at=next_attempt_at,
                 vendor_message_id=vendor_message_id,
                 vendor_request=vendor_request,
+                report=report,
             )
         )
 
@@ -187,14 +189,26 @@ class SqliteStore(SqliteAdmin, SqliteReceipts):
         )
 
     async def link_fallback(
-        self, parent_id: str, child: NewMessage, reason: str, *, now: float, expect: frozenset[Status] | None = None
+        self,
+        parent_id: str,
+        child: NewMessage,
+        reason: str,
+        *,
+        now: float,
+        expect: frozenset[Status] | None = None,
+        report: Report | None = None,
     ) -> None:
         """See :meth:`Store.link_fallback`."""
-        await self._write(
-            functools.partial(
-                sqlite_writes.link_fallback, parent_id=parent_id, child=child, reason=reason, now=now, expect=expect
-            )
+        link = functools.partial(
+            sqlite_writes.link_fallback,
+            parent_id=parent_id,
+            child=child,
+            reason=reason,
+            now=now,
+            expect=expect,
+            report=report,
         )
+        await self._write(link)
 
     async def get(self, message_id: str) -> MessageDetail | None:
         """See :meth:`Store.get`."""

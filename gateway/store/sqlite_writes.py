@@ -13,8 +13,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from gateway.models import Attempt, NewMessage, Status, StoredMessage
-from gateway.store.base import AddResult, StaleTransition, StoreUnavailable
+from gateway.store.base import AddResult, Report, StaleTransition, StoreUnavailable
 from gateway.store.group import AddOp
+from gateway.store.receipts_sqlite import add_feedback
 from gateway.store.rows import (
     ATTEMPT_COLUMNS,
     INSERT_COLUMNS,
@@ -152,8 +153,9 @@ def transition(
     next_attempt_at: float | None,
     vendor_message_id: str | None,
     vendor_request: dict[str, object] | None,
+    report: Report | None = None,
 ) -> None:
-    """Move a message and record its event (and attempt) (see :meth:`Store.transition`)."""
+    """Move a message and record its event (and attempt, and Braze report) (see :meth:`Store.transition`)."""
     row = conn.execute("SELECT status FROM messages WHERE id = ?", (message_id,)).fetchone()
     if row is None:
         raise KeyError(message_id)
@@ -165,6 +167,8 @@ def transition(
     if attempt is not None:
         conn.execute(_INSERT_ATTEMPT, attempt_values(message_id, attempt))
     conn.execute(_INSERT_EVENT, (message_id, now, status.value, reason))
+    if report is not None:
+        add_feedback(conn, message_id, status, code=report.code, now=now)
 
 
 def record_attempt(
@@ -197,6 +201,7 @@ def link_fallback(
     *,
     now: float,
     expect: frozenset[Status] | None = None,
+    report: Report | None = None,
 ) -> None:
     """Add ``child`` and point its parent at it, once (see :meth:`Store.link_fallback`)."""
     row = conn.execute("SELECT status, child_id FROM messages WHERE id = ?", (parent_id,)).fetchone()
@@ -213,6 +218,8 @@ def link_fallback(
     )
     conn.execute(_INSERT_EVENT, (parent_id, now, Status.FALLBACK.value, reason))
     _insert(conn, [child], parent_id)
+    if report is not None:
+        add_feedback(conn, parent_id, Status.FALLBACK, code=report.code, now=now)
 
 
 def _in_savepoint(conn: sqlite3.Connection, op: WriteOp) -> object:

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.models import Event, NewMessage, Receipt, Status
 from gateway.store import StaleTransition, Store
-from gateway.store.base import Settlement
+from gateway.store.base import Report, Settlement
 from tests.gateway.store.factory import T0, new_message
 
 WINDOW = 24 * 3600.0
@@ -301,3 +301,32 @@ async def test_a_settlement_without_feedback_queues_none(store: Store) -> None:
     await store.settle_receipt(claimed.id, settlement, now=T0 + 1)
 
     assert await store.claim_feedback(now=T0 + 1, limit=10, lease=60) == []
+
+
+async def test_a_final_transition_queues_its_braze_report_in_the_same_transaction(store: Store) -> None:
+    dead = new_message()
+    stale = new_message()
+    for new in (dead, stale):
+        await store.add(new, idempotency_window=WINDOW)
+    await store.claim(now=T0, limit=1, lease=60)
+
+    await store.transition(
+        dead.id, Status.DEAD, "rejected", now=T0 + 1, expect=frozenset({Status.SENDING}), report=Report("-3006")
+    )
+    with pytest.raises(StaleTransition):  # still queued: neither the move nor its report is written
+        await store.transition(
+            stale.id, Status.DEAD, "rejected", now=T0 + 1, expect=frozenset({Status.SENDING}), report=Report(None)
+        )
+
+    [reported] = await store.claim_feedback(now=T0 + 1, limit=10, lease=60)
+    assert (reported.record.id, reported.state, reported.code) == (dead.id, Status.DEAD, "-3006")
+
+
+async def test_a_fallback_queues_the_parent_s_braze_report_with_the_link(store: Store) -> None:
+    message_id = await accepted(store)
+    child = new_message(channel="lms")
+
+    await store.link_fallback(message_id, child, "not reachable", now=T0 + 2, report=Report("3018"))
+
+    [reported] = await store.claim_feedback(now=T0 + 2, limit=10, lease=60)
+    assert (reported.record.id, reported.state, reported.code) == (message_id, Status.FALLBACK, "3018")
