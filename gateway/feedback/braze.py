@@ -1,6 +1,6 @@
 """Braze feedback: final states reported to Braze as custom events through ``POST /users/track`` (SPEC §7).
 
-The outbox rows are written with (or right after) each final transition; this duty sends them in batches of
+The outbox rows are written in the transaction of each final transition; this duty sends them in batches of
 75 events, the most one request may carry, within Braze's 3,000 requests per 3 seconds. A batch is retried
 in-process on 429, 5xx and transport errors; a batch that still fails stays in the outbox and reporting pauses
 (30 s, doubling to 10 min) so a Braze outage or a wrong key does not turn into a storm of requests. Rows are
