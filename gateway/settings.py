@@ -168,7 +168,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if not self.ingest_tokens:
             found.append("GATEWAY_INGEST_TOKENS is not set: every POST /v1/braze/messages is refused with 401")
         for products, name in _RECEIPT_SECRETS:
-            if not products <= self.emulated and not getattr(self, name):
+            real = [product for product in products - self.emulated if getattr(self, product) is not None]
+            if real and not getattr(self, name):
                 found.append(
                     f"GATEWAY_{name.upper()} is not set: {_vendor_of(products)}'s delivery receipts are refused, "
                     "so its messages end unknown"
@@ -187,7 +188,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     _check_vendor_configs(reader, vendors, vendor_configs)
     _check_hosts(vendor_configs, emulated)
     # Placeholder ad text only where advertising LMS reaches an emulator, never people's phones.
-    fake_ad_text = _lms_emulated(vendors, emulated)
+    fake_ad_text = _lms_emulated(emulated)
     settings = Settings(
         host=reader.get("GATEWAY_HOST") or "127.0.0.1",
         port=reader.port("GATEWAY_PORT", 8000),
@@ -394,21 +395,10 @@ def _vendor_configs(reader: _Env, emulated: frozenset[str]) -> _VendorConfigs:
     )
 
 
-#: The product that serves each (vendor, channel).
-_PRODUCT_OF = {
-    ("nhn", "kakao"): "nhn_kakao",
-    ("nhn", "lms"): "nhn_sms",
-    ("nhn", "email"): "nhn_email",
-    ("solapi", "kakao"): "solapi",
-    ("solapi", "lms"): "solapi",
-    ("sendgrid", "email"): "sendgrid",
-}
-
-
 def _check_vendor_configs(reader: _Env, vendors: dict[str, str], configs: _VendorConfigs) -> None:
     """Every chosen vendor can send: emulated, or real with its credentials and its shared sender values."""
     for channel, vendor in vendors.items():
-        product = _PRODUCT_OF[(vendor, channel)]
+        product = product_of(vendor, channel)
         config = getattr(configs, product)
         if config is None or (isinstance(config, SolapiConfig) and channel == "kakao" and not config.pf_id):
             missing = ", ".join(name for name in _NEEDS[(vendor, channel)] if not reader.get(name))
@@ -430,9 +420,12 @@ def _check_hosts(configs: _VendorConfigs, emulated: frozenset[str]) -> None:
             )
 
 
-def _lms_emulated(vendors: dict[str, str], emulated: frozenset[str]) -> bool:
-    """Whether advertising LMS (and kakao's LMS fallback) goes to an emulator rather than to people's phones."""
-    return _PRODUCT_OF[(vendors["lms"], "lms")] in emulated
+def _lms_emulated(emulated: frozenset[str]) -> bool:
+    """Whether every LMS product is emulated, so that no advertising LMS (nor kakao's LMS fallback) reaches a phone.
+
+    A body may name any LMS vendor, so the configured one alone does not decide it.
+    """
+    return {product_of(vendor, "lms") for vendor in CHANNEL_VENDORS["lms"]} <= emulated
 
 
 def _check_advertising(settings: Settings) -> None:

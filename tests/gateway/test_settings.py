@@ -253,6 +253,16 @@ def test_advertising_text_placeholders_only_where_lms_is_emulated() -> None:
         load_settings({k: v for k, v in NHN_KAKAO_AND_SMS.items() if k != "GATEWAY_SENDER_NAME"})
 
 
+def test_a_real_lms_vendor_a_body_may_name_needs_real_advertising_text() -> None:
+    solapi_only = {
+        "GATEWAY_SOLAPI_API_KEY": "key",
+        "GATEWAY_SOLAPI_API_SECRET": "secret",
+        "GATEWAY_SMS_SENDER_NO": "0212345678",
+    }
+    with pytest.raises(ConfigError, match="GATEWAY_SENDER_NAME is required"):
+        load_settings(solapi_only)
+
+
 def test_a_real_product_cannot_share_its_host_with_an_emulated_one() -> None:
     with pytest.raises(ConfigError) as info:
         load_settings({**NHN_KAKAO_AND_SMS, "GATEWAY_NHN_EMAIL_URL": "https://sms.staging.test/email"})
@@ -261,6 +271,11 @@ def test_a_real_product_cannot_share_its_host_with_an_emulated_one() -> None:
 
 def test_a_sandbox_with_ingest_tokens_has_nothing_to_warn_about() -> None:
     assert load_settings({"GATEWAY_INGEST_TOKENS": "t" * 16}).warnings() == []
+
+
+def test_vendors_that_are_not_configured_are_not_warned_about() -> None:
+    settings = load_settings(REAL_NHN | {"GATEWAY_SANDBOX": "off", "GATEWAY_INGEST_TOKENS": "t" * 16})
+    assert not any("SOLAPI" in warning for warning in settings.warnings())
 
 
 def test_missing_ingest_tokens_and_receipt_secrets_of_real_vendors_are_warned_about() -> None:
