@@ -100,11 +100,14 @@ class CodeRules(msgspec.Struct, frozen=True):
             they are classified as accepted so the message is never sent twice.
         idempotent: Whether the product honours ``X-NC-API-IDEMPOTENCY-KEY``, which makes sending again after
             an unreadable answer safe.
+        retry_later: Recipient codes worth sending again, but only once NHN has forgotten the accepted
+            request's idempotency key (sooner, the same key is refused as a repeat and nothing is sent).
     """
 
     retryable: frozenset[int]
     duplicate: frozenset[int] = frozenset()
     idempotent: bool = True
+    retry_later: frozenset[int] = frozenset()
 
 
 def classify_result(response: VendorResponse, parse: Callable[[bytes], NhnResult], rules: CodeRules) -> Outcome:
@@ -147,6 +150,8 @@ def _by_code(code: int, message: str, rules: CodeRules, retry_after: float | Non
         return Accepted(None, str(code), f"an identical earlier request was already accepted: {message}")
     if code in rules.retryable:
         return Retryable(str(code), message, retry_after)
+    if code in rules.retry_later:
+        return Retryable(str(code), message, max(retry_after or 0.0, IDEMPOTENCY_WINDOW))
     return Permanent(str(code), message)
 
 

@@ -72,9 +72,10 @@ KAKAO_RESULT_TEXT = {
 }
 
 _RULES = CodeRules(
-    # -9999 system error; -7000 the call to Kakao failed; 9998/9999 Kakao's own trouble, should a recipient's
-    # result carry a Kakao code.
-    retryable=frozenset({-9999, -7000, *map(int, KAKAO_RETRY_LATER)}),
+    # -9999 system error; -7000 the call to Kakao failed.
+    retryable=frozenset({-9999, -7000}),
+    # Kakao's own trouble, should a recipient's result carry a Kakao code.
+    retry_later=frozenset(map(int, KAKAO_RETRY_LATER)),
     # -1005: the same X-NC-API-IDEMPOTENCY-KEY within 10 minutes, i.e. an earlier attempt already went through.
     duplicate=frozenset({-1005}),
 )

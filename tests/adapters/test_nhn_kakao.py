@@ -159,11 +159,11 @@ def test_duplicate_idempotency_key_is_accepted_never_sent_again() -> None:
 
 
 @pytest.mark.parametrize("code", [9998, 9999])
-def test_a_recipient_result_of_kakao_system_trouble_is_retryable(code: int) -> None:
+def test_a_recipient_result_of_kakao_system_trouble_is_retried_once_nhn_forgets_the_key(code: int) -> None:
     outcome = NhnKakaoAdapter(CONFIG).classify(response(200, nhn_answer(recipient_code=code)))
 
     assert isinstance(outcome, Retryable)
-    assert outcome.code == str(code)
+    assert (outcome.code, outcome.retry_after) == (str(code), 600.0)
 
 
 def test_failed_recipient_inside_an_accepted_request_is_classified_by_its_code() -> None:
