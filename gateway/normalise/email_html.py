@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import sys
+import unicodedata
 from collections.abc import Sequence
 from html.parser import HTMLParser
 
@@ -42,23 +43,30 @@ _ATTRIBUTES = {
     "li": {"value"},
 }
 # CSS that runs code in old mail clients (IE's expression() and behavior, Gecko's -moz-binding, javascript: URLs).
-_UNSAFE_CSS = re.compile(r"javascript:|expression\(|-moz-binding|behavior:", re.IGNORECASE)
-# Whitespace and CSS escapes' backslashes, which would hide those from a plain search.
-_CSS_NOISE = re.compile(r"[\s\\]")
+# @import pulls in CSS nobody checked.
+_UNSAFE_CSS = re.compile(r"javascript:|vbscript:|expression\(|-moz-binding|behavior:|@import", re.IGNORECASE)
+# Comments, whitespace and CSS escapes' backslashes, which would hide those from a plain search.
+_CSS_NOISE = re.compile(r"/\*.*?\*/|[\s\\]", re.DOTALL)
 _CSS_HEX_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})\s?")
 _STYLE_ELEMENT = re.compile(r"<style\b[^>]*>(.*?)</style>", re.IGNORECASE | re.DOTALL)
-# What the sanitiser removes: counted before and after, it tells whether anything was removed.
-_UNSAFE = re.compile(
-    r"<script|<iframe|<object|<embed|\son[a-z]+\s*=|javascript:|expression\(|-moz-binding|behavior:", re.IGNORECASE
-)
+# What the sanitiser removes, with the CSS above: counted before and after, it tells whether anything was removed.
+_UNSAFE_TAGS = re.compile(r"<script|<iframe|<object|<embed|\son[a-z]+\s*=", re.IGNORECASE)
 _INVISIBLE_IN_URLS = re.compile(r"[\t\n\r]")
-# Cheap test first: anything unsafe, however encoded, holds one of these as written (in lower case).
-_SUSPECT = ("script", "<iframe", "<object", "<embed", "expression", "binding", "behavior", "&#", "\\")
+# Cheap test first: anything unsafe, however encoded, holds one of these as written (in lower case), or
+# full-width letters.
+_SUSPECT = ("script", "<iframe", "<object", "<embed", "expression", "binding", "behavior", "import", "/*", "&#", "\\")
+_FULL_WIDTH = re.compile("[\uff01-\uff5e]")
 _EVENT_HANDLER = re.compile(r"\son[a-z]+\s*=")
 
 
 def _unsafe_css(css: str) -> bool:
-    return _UNSAFE_CSS.search(_CSS_NOISE.sub("", _CSS_HEX_ESCAPE.sub(_css_character, css))) is not None
+    return _UNSAFE_CSS.search(_readable_css(css)) is not None
+
+
+def _readable_css(css: str) -> str:
+    """CSS as an old mail client may read it: full-width letters folded, escapes decoded, comments removed."""
+    folded = unicodedata.normalize("NFKC", css) if _FULL_WIDTH.search(css) else css
+    return _CSS_NOISE.sub("", _CSS_HEX_ESCAPE.sub(_css_character, folded))
 
 
 def _css_character(escape: re.Match[str]) -> str:
@@ -116,11 +124,12 @@ def unsafe_count(markup: str) -> int:
     Entities are unescaped and the characters browsers ignore in URLs removed first, as a browser would read them.
     """
     lowered = markup.lower()
-    if not any(token in lowered for token in _SUSPECT) and not _EVENT_HANDLER.search(lowered):
+    suspect = any(token in lowered for token in _SUSPECT) or _FULL_WIDTH.search(markup)
+    if not suspect and not _EVENT_HANDLER.search(lowered):
         return 0
-    unescaped = _CSS_HEX_ESCAPE.sub(_css_character, html.unescape(markup))
-    readable = _CSS_NOISE.sub("", _INVISIBLE_IN_URLS.sub("", unescaped))
-    return len(_UNSAFE.findall(readable.replace("<", " <")))
+    unescaped = html.unescape(markup)
+    tags = len(_UNSAFE_TAGS.findall(unescaped))
+    return tags + len(_UNSAFE_CSS.findall(_readable_css(_INVISIBLE_IN_URLS.sub("", unescaped))))
 
 
 def looks_like_html(text: str) -> bool:

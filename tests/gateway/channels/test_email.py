@@ -52,6 +52,8 @@ def test_text_that_only_mentions_javascript_is_not_noted() -> None:
         '<p style="background:url(javascript:alert(1))">x</p>',
         '<p style="width:expression(alert(1))">x</p>',
         "<style>p { background: url('javascript:alert(1)') }</style><p>x</p>",
+        '<p onmouseover="alert(1)">x</p>',
+        '<p style="xss:expr/*x*/ession(alert(1))">x</p>',
     ],
 )
 def test_removed_code_is_noted(markup: str) -> None:

@@ -140,6 +140,11 @@ def test_link_targets_reads_every_link_of_sanitised_markup(markup: str, links: l
         ('<p style="-moz-binding:url(x.xml#y)">x</p>', "<p>x</p>"),
         ('<p style="background:url(java\\73 cript:x)">x</p>', "<p>x</p>"),
         ("<style>p{behavior:url(x.htc)}</style><p>x</p>", "<p>x</p>"),
+        ('<p style="xss:expr/*x*/ession(alert(1))">x</p>', "<p>x</p>"),
+        ('<p style="behavior/**/:url(x.htc)">x</p>', "<p>x</p>"),
+        ('<p style="background:url(vbscript:msgbox(1))">x</p>', "<p>x</p>"),
+        ('<p style="width:ｅｘｐｒｅｓｓｉｏｎ(alert(1))">x</p>', "<p>x</p>"),
+        ("<style>@import url(https://evil.example/x.css);</style><p>x</p>", "<p>x</p>"),
         (
             "<style>@media (max-width:600px){p{color:red}}</style>",
             "<style>@media (max-width:600px){p{color:red}}</style>",
