@@ -12,8 +12,14 @@ import msgspec
 __all__ = ("LinkError", "Utm", "host_allowed", "normalise_link")
 
 # What a browser ignores anywhere in a URL (WHATWG URL): "java\tscript:" must not slip through as a path.
-# Invisible characters go too: pasted before "https://" one would hide the scheme and become part of the host.
-_IGNORED = re.compile("[\t\n\r\u200b-\u200d\u2060-\u2064\ufeff\u180e\u00ad]")
+# Invisible characters (Unicode's format characters, category Cf) go too: pasted before "https://" one would
+# hide the scheme and become part of the host.
+_FORMAT_CHARACTERS = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+_IGNORED = re.compile(f"[\t\n\r{_FORMAT_CHARACTERS}]")
 # A scheme has no dot here, so a scheme-less "wadiz.kr:8080/x" is read as host and port.
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+\-]*):")
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")

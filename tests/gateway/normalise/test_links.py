@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import sys
+import unicodedata
+
 import pytest
 
 from gateway.normalise.links import LinkError, Utm, host_allowed, normalise_link
@@ -37,6 +40,8 @@ def test_scheme_less_links_get_https(raw: str, expected: str) -> None:
         "\ufeffhttps://www.wadiz.kr/x",
         "https://www.wa\u200ddiz.kr/x\u200b",
         "https://www.wadiz.kr/\u00adx\u2060",
+        "\u2066https://www.wadiz.kr/x\u2069",
+        "\u200ehttps://www.wadiz.kr/x\u202a",
     ],
 )
 def test_invisible_characters_are_removed_wherever_they_are(raw: str) -> None:
@@ -181,3 +186,10 @@ def test_other_hosts_are_rejected(raw: str) -> None:
 def test_allow_list_accepts_idn_entries() -> None:
     assert host_allowed("xn--3e0b707e.kr", frozenset({"한국.kr"}))
     assert not host_allowed("xn--3e0b707e.kr", frozenset({"wadiz.kr", "not a host"}))
+
+
+def test_every_unicode_format_character_is_removed() -> None:
+    format_characters = "".join(
+        chr(code) for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) == "Cf"
+    )
+    assert normalise_link(f"https://www.wadiz.kr/x{format_characters}") == "https://www.wadiz.kr/x"
