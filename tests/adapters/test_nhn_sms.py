@@ -286,3 +286,10 @@ async def test_ad_text_without_the_opt_out_line_is_refused_permanently() -> None
         result = await send(client, adapter, adapter.build(lms(content="(광고)와디즈\n오늘의 베스트"), "gw-1"))
 
     assert result.outcome == Permanent("-6003", "The body must contain block guide ment.")
+
+
+def test_an_unreadable_2xx_is_taken_as_sent_since_sms_does_not_document_the_idempotency_key() -> None:
+    outcome = NhnSmsAdapter(CONFIG).classify(response(200, b"<html>proxy</html>"))
+
+    assert isinstance(outcome, Accepted)
+    assert (outcome.vendor_message_id, outcome.code) == (None, "malformed-response")
