@@ -17,6 +17,7 @@ import msgspec
 from gateway.models import Channel, OutboundMessage
 
 __all__ = (
+    "HTTP_LIMITS",
     "REDACTED",
     "Accepted",
     "Adapter",
@@ -29,6 +30,9 @@ __all__ = (
     "parse_retry_after",
     "send",
 )
+
+#: The connection pool of every transport that reaches vendors over the network (one shared client).
+HTTP_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=128)
 
 REDACTED = "[redacted]"
 _JSON = msgspec.json.Encoder()

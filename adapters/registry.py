@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import msgspec
 
-from adapters.base import Adapter
+from adapters.base import HTTP_LIMITS, Adapter
 from adapters.emulators.base import Emulator, EmulatorTransport
 from adapters.emulators.nhn_email import NhnEmailEmulator
 from adapters.emulators.nhn_kakao import NhnKakaoEmulator
@@ -70,7 +70,8 @@ def build_runtime(settings: Settings) -> Runtime:
             ", ".join(real),
         )
     # Only a gateway with real products may reach the network; a full sandbox refuses every other host.
-    fallback = httpx.AsyncHTTPTransport() if real else None
+    # A client ignores its own limits once given a transport, so the real one brings the same pool.
+    fallback = httpx.AsyncHTTPTransport(limits=HTTP_LIMITS) if real else None
     return Runtime(adapters, emulators, EmulatorTransport(list(emulators.values()), fallback))
 
 

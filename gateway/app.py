@@ -15,6 +15,7 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from adapters.base import HTTP_LIMITS
 from adapters.registry import Runtime, build_runtime
 from gateway.api.admin import ADMIN_HANDLERS
 from gateway.api.auth import require_staff
@@ -39,12 +40,11 @@ __all__ = ("create_app", "http_client", "open_runtime")
 _log = logging.getLogger(__name__)
 #: Vendor calls: fail fast on connect, allow a slow vendor 10 s to answer.
 _TIMEOUT = httpx.Timeout(10.0, connect=3.0)
-_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=128)
 
 
 def http_client(transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
     """The one shared client for every vendor call."""
-    return httpx.AsyncClient(transport=transport, timeout=_TIMEOUT, limits=_LIMITS)
+    return httpx.AsyncClient(transport=transport, timeout=_TIMEOUT, limits=HTTP_LIMITS)
 
 
 @asynccontextmanager

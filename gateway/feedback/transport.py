@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import httpx
 
+from adapters.base import HTTP_LIMITS
 from gateway.settings import Settings
 
 __all__ = ("BrazePassThrough", "with_braze")
@@ -20,7 +21,7 @@ class BrazePassThrough(httpx.AsyncBaseTransport):
     def __init__(self, emulated: httpx.AsyncBaseTransport, braze_host: str) -> None:
         self._emulated = emulated
         self._braze_host = braze_host
-        self._network = httpx.AsyncHTTPTransport()
+        self._network = httpx.AsyncHTTPTransport(limits=HTTP_LIMITS)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.host == self._braze_host:
