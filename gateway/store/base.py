@@ -276,10 +276,6 @@ class Store(Protocol):
         """
         ...
 
-    async def add_feedback(self, message_id: str, status: Status, *, code: str | None, now: float) -> None:
-        """Queue a Braze feedback row for (message, status) unless one exists."""
-        ...
-
     async def claim_feedback(self, *, now: float, limit: int, lease: float) -> list[FeedbackItem]:
         """Take up to ``limit`` unsent feedback rows that are due, oldest first, hidden until ``now + lease``."""
         ...

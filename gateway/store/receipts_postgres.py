@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import psycopg
 
-from gateway.models import Receipt, Status, StoredMessage, StoredReceipt
+from gateway.models import Receipt, StoredMessage, StoredReceipt
 from gateway.store.base import FeedbackItem, Settlement, StaleTransition
 from gateway.store.receipt_rows import (
     RECEIPT_COLUMNS,
@@ -212,14 +212,6 @@ class PostgresReceipts:
             rows = await (await conn.execute(_CLAIM_POLLS, params)).fetchall()
         rows.sort(key=lambda row: (row[-1], row[0]))
         return [stored_message(row) for row in rows]
-
-    async def add_feedback(self: _Backend, message_id: str, status: Status, *, code: str | None, now: float) -> None:
-        """See :meth:`Store.add_feedback`."""
-        try:
-            async with self._autocommit() as conn:
-                await conn.execute(INSERT_FEEDBACK, (message_id, status.value, code, now, now))
-        except psycopg.errors.ForeignKeyViolation as exc:
-            raise KeyError(message_id) from exc
 
     async def claim_feedback(self: _Backend, *, now: float, limit: int, lease: float) -> list[FeedbackItem]:
         """See :meth:`Store.claim_feedback`."""

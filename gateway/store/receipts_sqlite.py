@@ -291,10 +291,6 @@ class SqliteReceipts:
         )
         return claimed
 
-    async def add_feedback(self: _Backend, message_id: str, status: Status, *, code: str | None, now: float) -> None:
-        """See :meth:`Store.add_feedback`."""
-        await self._write(functools.partial(add_feedback, message_id=message_id, status=status, code=code, now=now))
-
     async def claim_feedback(self: _Backend, *, now: float, limit: int, lease: float) -> list[FeedbackItem]:
         """See :meth:`Store.claim_feedback`."""
         claimed: list[FeedbackItem] = await self._write(

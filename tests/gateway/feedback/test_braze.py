@@ -14,7 +14,7 @@ import respx
 from gateway.feedback.braze import BrazeReporter, braze_event
 from gateway.models import BrazeContext, Status, StoredMessage
 from gateway.store import SqliteStore
-from gateway.store.base import FeedbackItem
+from gateway.store.base import FeedbackItem, Report
 from tests.conftest import Clock
 from tests.gateway.store.factory import new_message
 
@@ -61,7 +61,7 @@ async def final_states(store: SqliteStore, count: int, clock: Clock, status: Sta
     for _ in range(count):
         new = new_message()
         await store.add(new, idempotency_window=60)
-        await store.add_feedback(new.id, status, code="1000", now=clock())
+        await store.transition(new.id, status, "done", now=clock(), report=Report("1000"))
         ids.append(new.id)
     return ids
 

@@ -237,9 +237,9 @@ async def test_result_polls_take_accepted_nhn_emails_once_per_interval(store: St
 
 async def test_feedback_is_queued_once_per_state_and_retried_until_sent(store: Store) -> None:
     message_id = await accepted(store)
-    await store.add_feedback(message_id, Status.FALLBACK, code="3018", now=T0)
-    await store.add_feedback(message_id, Status.FALLBACK, code="3019", now=T0 + 1)
-    await store.add_feedback(message_id, Status.DEAD, code=None, now=T0 + 2)
+    await store.transition(message_id, Status.FALLBACK, "fell back", now=T0, report=Report("3018"))
+    await store.transition(message_id, Status.FALLBACK, "again", now=T0 + 1, report=Report("3019"))
+    await store.transition(message_id, Status.DEAD, "replayed, then dead", now=T0 + 2, report=Report(None))
 
     claimed = await store.claim_feedback(now=T0 + 2, limit=10, lease=60)
     hidden = await store.claim_feedback(now=T0 + 3, limit=10, lease=60)
@@ -250,8 +250,6 @@ async def test_feedback_is_queued_once_per_state_and_retried_until_sent(store: S
     assert [(f.state, f.code) for f in claimed] == [(Status.FALLBACK, "3018"), (Status.DEAD, None)]
     assert hidden == []
     assert [f.id for f in retried] == [claimed[1].id]
-    with pytest.raises(KeyError):
-        await store.add_feedback("nope", Status.DEAD, code=None, now=T0)
 
 
 async def test_a_message_falls_back_once_and_only_from_the_expected_status(store: Store) -> None:
