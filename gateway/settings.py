@@ -298,13 +298,18 @@ class _Env:
 
 
 def _emulated_products(reader: _Env, forced: bool | None) -> frozenset[str]:
-    """The products answered by emulators: all when forced on, none when forced off, else those without keys.
+    """The products answered by emulators: those without credentials, unless ``GATEWAY_SANDBOX`` forces it.
 
-    A product with some but not all of its credentials set stops the start: that is surely a typo or a missing
+    Forced off, none; forced on, all but those given credentials with a URL, which always mean real HTTP
+    (SPEC §11). A product with some but not all of its credentials set stops the start: that is surely a typo or a missing
     secret, and guessing either way would send real traffic to an emulator or fake keys to a vendor.
     """
     if forced is True:
-        return frozenset(PRODUCTS)
+        return frozenset(
+            product
+            for product, names in PRODUCTS.items()
+            if not (reader.get(f"GATEWAY_{product.upper()}_URL") and all(reader.get(name) for name in names))
+        )
     emulated = set()
     for product, names in PRODUCTS.items():
         missing = [name for name in names if not reader.get(name)]

@@ -236,6 +236,11 @@ def test_sandbox_on_emulates_every_product_even_with_credentials() -> None:
     assert settings.nhn_kakao.appkey == "kakao-app"  # the emulator checks the configured keys
 
 
+def test_sandbox_on_keeps_credentials_given_with_a_url_real() -> None:
+    settings = load_settings({**REAL_NHN, "GATEWAY_SANDBOX": "on", "GATEWAY_NHN_SMS_URL": "https://sms.staging.test"})
+    assert settings.emulated == set(PRODUCTS) - {"nhn_sms"}
+
+
 def test_sandbox_off_emulates_nothing_and_leaves_products_without_credentials_out() -> None:
     settings = load_settings({**REAL_NHN, "GATEWAY_SANDBOX": "off"})
     assert (settings.emulated, settings.sandbox) == (frozenset(), False)
