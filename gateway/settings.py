@@ -301,8 +301,8 @@ def _emulated_products(reader: _Env, forced: bool | None) -> frozenset[str]:
     """The products answered by emulators: those without credentials, unless ``GATEWAY_SANDBOX`` forces it.
 
     Forced off, none; forced on, all but those given credentials with a URL, which always mean real HTTP
-    (SPEC §11). A product with some but not all of its credentials set stops the start: that is surely a typo or a missing
-    secret, and guessing either way would send real traffic to an emulator or fake keys to a vendor.
+    (SPEC §11). A product with some but not all of its credentials set stops the start: that is surely a typo
+    or a missing secret, and guessing either way would send real traffic to an emulator or fake keys to a vendor.
     """
     if forced is True:
         return frozenset(
