@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 import msgspec
 import tenacity
-from aiolimiter import AsyncLimiter
 
 from adapters.base import RETRYABLE_HTTP, parse_retry_after
+from gateway.dispatch.limits import RateLimiter
 from gateway.store.base import FeedbackItem, Store
 
 __all__ = ("EVENT_PREFIX", "MAX_EVENTS", "BrazeReporter", "braze_event")
@@ -113,7 +113,7 @@ class BrazeReporter:
         self._clock = clock
         self._sleep = sleep
         self._lease = lease
-        self._limiter = AsyncLimiter(3000, 3)
+        self._limiter = RateLimiter(1000, burst=3000)
         self._pause = 0.0
         self._paused_until = 0.0
         self.interval = interval
@@ -151,11 +151,11 @@ class BrazeReporter:
         await retrying(self._send, body)
 
     async def _send(self, body: dict[str, Any]) -> None:
-        async with self._limiter:
-            try:
-                response = await self._client.post(self._url, headers=self._headers, content=_JSON.encode(body))
-            except httpx.HTTPError as exc:
-                raise _Failed(type(exc).__name__, retryable=True) from None
+        await self._limiter.acquire()
+        try:
+            response = await self._client.post(self._url, headers=self._headers, content=_JSON.encode(body))
+        except httpx.HTTPError as exc:
+            raise _Failed(type(exc).__name__, retryable=True) from None
         if response.is_success:
             _note_refused_events(response)
             return

@@ -4,7 +4,7 @@ import asyncio
 import random
 import time
 
-from gateway.dispatch.limits import CircuitBreaker, VendorGate
+from gateway.dispatch.limits import CircuitBreaker, RateLimiter, VendorGate
 from gateway.dispatch.retry import rescheduled_delay
 from gateway.settings import VendorLimits
 
@@ -53,6 +53,52 @@ async def test_gate_enforces_rate() -> None:
 
     await asyncio.gather(*(call() for _ in range(30)))  # a burst of 20, then 10 more at 20/s
     assert time.perf_counter() - started >= 0.4
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 9))
+
+
+async def test_rate_limiter_admits_a_burst_then_one_call_per_interval_each_sleeping_once() -> None:
+    time_ = FakeTime()
+    limiter = RateLimiter(10, burst=3, clock=time_.clock, sleep=time_.sleep)
+
+    for _ in range(5):
+        await limiter.acquire()
+
+    assert time_.sleeps == [0.1, 0.2]  # three at once, then 0.1 s apart: one sleep per waiting call
+
+
+async def test_rate_limiter_restores_its_burst_after_a_quiet_spell() -> None:
+    time_ = FakeTime()
+    limiter = RateLimiter(10, burst=3, clock=time_.clock, sleep=time_.sleep)
+    for _ in range(5):
+        await limiter.acquire()
+    time_.now = 10.0
+    time_.sleeps.clear()
+
+    for _ in range(3):
+        await limiter.acquire()
+
+    assert time_.sleeps == []
+
+
+async def test_rate_limiter_defaults_to_a_second_s_worth_of_burst() -> None:
+    time_ = FakeTime()
+    limiter = RateLimiter(100, clock=time_.clock, sleep=time_.sleep)
+
+    for _ in range(101):
+        await limiter.acquire()
+
+    assert time_.sleeps == [0.01]
 
 
 def test_rescheduled_delay_grows_and_honours_retry_after() -> None:
