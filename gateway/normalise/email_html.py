@@ -45,8 +45,9 @@ _ATTRIBUTES = {
 # CSS that runs code in old mail clients (IE's expression() and behavior, Gecko's -moz-binding, javascript: URLs).
 # @import pulls in CSS nobody checked.
 _UNSAFE_CSS = re.compile(r"javascript:|vbscript:|expression\(|-moz-binding|behavior:|@import", re.IGNORECASE)
-# Comments, whitespace and CSS escapes' backslashes, which would hide those from a plain search.
-_CSS_NOISE = re.compile(r"/\*.*?\*/|[\s\\]", re.DOTALL)
+# Whitespace and backslashes, and comments, which would hide those from a plain search.
+_CSS_SPACING = re.compile(r"[\s\\]")
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _CSS_HEX_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})\s?")
 _STYLE_ELEMENT = re.compile(r"<style\b[^>]*>(.*?)</style>", re.IGNORECASE | re.DOTALL)
 # What the sanitiser removes, with the CSS above: counted before and after, it tells whether anything was removed.
@@ -60,13 +61,19 @@ _EVENT_HANDLER = re.compile(r"\son[a-z]+\s*=")
 
 
 def _unsafe_css(css: str) -> bool:
-    return _UNSAFE_CSS.search(_readable_css(css)) is not None
+    return _unsafe_css_count(css) > 0
 
 
-def _readable_css(css: str) -> str:
-    """CSS as an old mail client may read it: full-width letters folded, escapes decoded, comments removed."""
-    folded = unicodedata.normalize("NFKC", css) if _FULL_WIDTH.search(css) else css
-    return _CSS_NOISE.sub("", _CSS_HEX_ESCAPE.sub(_css_character, folded))
+def _unsafe_css_count(css: str) -> int:
+    """Code-running CSS in ``css`` as an old mail client may read it (escapes decoded, full-width letters folded).
+
+    Read twice, with comments and without: a "comment" may really sit inside strings and hide nothing, so
+    whichever reading finds more counts.
+    """
+    decoded = _CSS_HEX_ESCAPE.sub(_css_character, css)
+    folded = unicodedata.normalize("NFKC", decoded) if _FULL_WIDTH.search(decoded) else decoded
+    compact = _CSS_SPACING.sub("", folded)
+    return max(len(_UNSAFE_CSS.findall(compact)), len(_UNSAFE_CSS.findall(_CSS_COMMENT.sub("", compact))))
 
 
 def _css_character(escape: re.Match[str]) -> str:
@@ -129,7 +136,7 @@ def unsafe_count(markup: str) -> int:
         return 0
     unescaped = html.unescape(markup)
     tags = len(_UNSAFE_TAGS.findall(unescaped))
-    return tags + len(_UNSAFE_CSS.findall(_readable_css(_INVISIBLE_IN_URLS.sub("", unescaped))))
+    return tags + _unsafe_css_count(_INVISIBLE_IN_URLS.sub("", unescaped))
 
 
 def looks_like_html(text: str) -> bool:

@@ -145,6 +145,10 @@ def test_link_targets_reads_every_link_of_sanitised_markup(markup: str, links: l
         ('<p style="background:url(vbscript:msgbox(1))">x</p>', "<p>x</p>"),
         ('<p style="width:ｅｘｐｒｅｓｓｉｏｎ(alert(1))">x</p>', "<p>x</p>"),
         ("<style>@import url(https://evil.example/x.css);</style><p>x</p>", "<p>x</p>"),
+        ("<p style=\"background:url('/*');width:expression(alert(1));x:url('*/')\">x</p>", "<p>x</p>"),
+        ('<p style="a:\\2f\\2a;width:expression(alert(1));b:\\2a\\2f">x</p>', "<p>x</p>"),
+        ('<style>p{a:url("/*")} p{width:expression(alert(1))} q{b:url("*/")}</style><p>x</p>', "<p>x</p>"),
+        ('<p style="width:\\ff45 xpression(alert(1))">x</p>', "<p>x</p>"),
         (
             "<style>@media (max-width:600px){p{color:red}}</style>",
             "<style>@media (max-width:600px){p{color:red}}</style>",
