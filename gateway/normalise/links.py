@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import unicodedata
 from urllib.parse import SplitResult, quote, unquote_plus, urlsplit, urlunsplit
 
 import msgspec
@@ -12,14 +13,7 @@ import msgspec
 __all__ = ("LinkError", "Utm", "host_allowed", "normalise_link")
 
 # What a browser ignores anywhere in a URL (WHATWG URL): "java\tscript:" must not slip through as a path.
-# Invisible characters (Unicode's format characters, category Cf) go too: pasted before "https://" one would
-# hide the scheme and become part of the host.
-_FORMAT_CHARACTERS = (
-    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
-    "\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3"
-    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
-)
-_IGNORED = re.compile(f"[\t\n\r{_FORMAT_CHARACTERS}]")
+_IGNORED = re.compile("[\t\n\r]")
 # A scheme has no dot here, so a scheme-less "wadiz.kr:8080/x" is read as host and port.
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+\-]*):")
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
@@ -62,7 +56,7 @@ def normalise_link(raw: str, *, utm: Utm | None = None, allowed_hosts: frozenset
         LinkError: The link is empty, not http(s), has no valid host, carries a user name, or points to a host
             outside ``allowed_hosts``.
     """
-    text = _IGNORED.sub("", raw).strip()
+    text = _visible(_IGNORED.sub("", raw)).strip()
     if not text:
         raise LinkError("the link is empty")
     parts = _split(_with_scheme(text))
@@ -78,6 +72,16 @@ def normalise_link(raw: str, *, utm: Utm | None = None, allowed_hosts: frozenset
     return urlunsplit(
         (parts.scheme.lower(), netloc, _encode(parts.path, _PATH_SAFE), query, _encode(parts.fragment, _QUERY_SAFE))
     )
+
+
+def _visible(text: str) -> str:
+    """``text`` without Unicode's format characters (category Cf: zero-width, bidi, soft hyphen, ...).
+
+    Pasted before "https://", one would hide the scheme and become part of the host.
+    """
+    if text.isascii():  # no format character is ASCII
+        return text
+    return "".join(character for character in text if unicodedata.category(character) != "Cf")
 
 
 def host_allowed(host: str, allowed_hosts: frozenset[str]) -> bool:
