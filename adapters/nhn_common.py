@@ -23,6 +23,7 @@ __all__ = (
     "IDEMPOTENCY_WINDOW",
     "KST",
     "MESSAGE_RESULT_UPDATE",
+    "RESEND_AFTER",
     "SECRET_HEADER",
     "SIGNATURE_HEADER",
     "CodeRules",
@@ -42,6 +43,8 @@ SECRET_HEADER = "X-Secret-Key"  # noqa: S105 - a header name, not a secret
 IDEMPOTENCY_HEADER = "X-NC-API-IDEMPOTENCY-KEY"
 #: Seconds NHN refuses a repeated idempotency key (``-1005``); after that the same key sends again.
 IDEMPOTENCY_WINDOW = 600.0
+#: When a send with the same key may go again: NHN's window and a minute for clocks that disagree.
+RESEND_AFTER = IDEMPOTENCY_WINDOW + 60.0
 SIGNATURE_HEADER = "X-Toast-Webhook-Signature"
 CONTENT_TYPE = "application/json;charset=UTF-8"
 MESSAGE_RESULT_UPDATE = "MESSAGE_RESULT_UPDATE"
@@ -151,7 +154,7 @@ def _by_code(code: int, message: str, rules: CodeRules, retry_after: float | Non
     if code in rules.retryable:
         return Retryable(str(code), message, retry_after)
     if code in rules.retry_later:
-        return Retryable(str(code), message, max(retry_after or 0.0, IDEMPOTENCY_WINDOW))
+        return Retryable(str(code), message, max(retry_after or 0.0, RESEND_AFTER))
     return Permanent(str(code), message)
 
 

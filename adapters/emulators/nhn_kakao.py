@@ -29,7 +29,7 @@ from adapters.emulators.nhn_common import (
     require_secret,
     webhook,
 )
-from adapters.nhn_common import IDEMPOTENCY_HEADER
+from adapters.nhn_common import IDEMPOTENCY_HEADER, IDEMPOTENCY_WINDOW
 from adapters.nhn_kakao import KAKAO_RESULT_TEXT, PRODUCT
 
 __all__ = ("NhnKakaoEmulator",)
@@ -43,7 +43,6 @@ _MAX_BUTTON_NAME = 14
 _MAX_LINK = 1000
 _MAX_RECIPIENTS = 1000
 _MAX_GROUPING_KEY = 100
-_IDEMPOTENCY_WINDOW = 600.0
 _DELIVERED = "1000"
 #: NHN's messages for the codes the emulator answers with (NHN KakaoTalk Bizmessage error-code page).
 _MESSAGES = {
@@ -133,7 +132,7 @@ class NhnKakaoEmulator(Emulator):
         now = time.monotonic()
         while self._keys:
             oldest = next(iter(self._keys))
-            if now - self._keys[oldest] < _IDEMPOTENCY_WINDOW:
+            if now - self._keys[oldest] < IDEMPOTENCY_WINDOW:
                 break
             del self._keys[oldest]
         if key and key in self._keys:

@@ -16,7 +16,9 @@ _ROUNDING = 1e-9
 
 
 class RateLimiter:
-    """At most ``rate`` calls a second, ``burst`` of them at once (the generic cell rate algorithm).
+    """``rate`` calls a second, sustained; after a quiet spell up to ``burst`` at once (generic cell rate algorithm).
+
+    So any window of ``w`` seconds admits at most ``burst + rate * w`` calls.
 
     Each caller takes the next free slot and sleeps once until it: no queue of waiters and no timer re-armed
     per waiter. aiolimiter does that, and under uvloop (whose timers have millisecond resolution) it woke early
@@ -25,7 +27,7 @@ class RateLimiter:
 
     Args:
         rate: Calls per second.
-        burst: Calls admitted at once after a quiet spell; defaults to one second's worth.
+        burst: Calls admitted at once after a quiet spell; defaults to one second's worth (at least 1).
         clock: Monotonic seconds; defaults to the running loop's clock.
         sleep: How to wait; defaults to :func:`asyncio.sleep`.
     """
@@ -45,13 +47,19 @@ class RateLimiter:
         self._next_slot = float("-inf")
 
     async def acquire(self) -> None:
-        """Wait for a slot; a caller cancelled while waiting gives its slot up."""
+        """Wait for a slot; a caller cancelled while waiting gives its slot back if no one took a later one."""
         now = self._clock() if self._clock else asyncio.get_running_loop().time()
         slot = max(self._next_slot, now)
         self._next_slot = slot + self._interval
         wait = slot - now - self._tolerance
-        if wait > _ROUNDING:
+        if wait <= _ROUNDING:
+            return
+        try:
             await self._sleep(wait)
+        except asyncio.CancelledError:
+            if self._next_slot == slot + self._interval:
+                self._next_slot = slot
+            raise
 
 
 class CircuitBreaker:
@@ -85,7 +93,8 @@ class VendorGate:
     """Admits calls to one vendor within its rate (messages/s) and concurrency limits."""
 
     def __init__(self, limits: VendorLimits, breaker: CircuitBreaker) -> None:
-        self._rate = RateLimiter(limits.rate)
+        # A tenth of a second's worth at once: a vendor counting per second sees at most 1.1 x its limit.
+        self._rate = RateLimiter(limits.rate, burst=limits.rate / 10)
         self._slots = asyncio.Semaphore(limits.concurrency)
         self.breaker = breaker
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
-from adapters.nhn_common import IDEMPOTENCY_WINDOW
+from adapters.nhn_common import RESEND_AFTER
 from gateway.channels.undeliverable import kakao_retry_later, kakao_undeliverable
 from gateway.dispatch.retry import rescheduled_delay
 from gateway.models import FINAL_STATUSES, Receipt, Status, StoredMessage, StoredReceipt
@@ -152,7 +152,7 @@ class ReceiptApplier:
         if record.channel != "kakao" or not kakao_retry_later(receipt.vendor, receipt.code):
             return None
         now = self._clock()
-        resend_at = max(now + rescheduled_delay(record.attempt_count, None), record.updated_at + IDEMPOTENCY_WINDOW)
+        resend_at = max(now + rescheduled_delay(record.attempt_count, None), record.updated_at + RESEND_AFTER)
         return resend_at if resend_at <= record.budget_start + self._retry_budget else None
 
     async def _settle(self, stored: StoredReceipt, settlement: Settlement) -> None:

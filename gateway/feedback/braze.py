@@ -113,7 +113,8 @@ class BrazeReporter:
         self._clock = clock
         self._sleep = sleep
         self._lease = lease
-        self._limiter = RateLimiter(1000, burst=3000)
+        # Braze allows 3,000 requests per 3 seconds: 1,500 at once plus 500/s keeps any 3 s within it.
+        self._limiter = RateLimiter(500, burst=1500)
         self._pause = 0.0
         self._paused_until = 0.0
         self.interval = interval

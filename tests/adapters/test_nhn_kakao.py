@@ -163,7 +163,7 @@ def test_a_recipient_result_of_kakao_system_trouble_is_retried_once_nhn_forgets_
     outcome = NhnKakaoAdapter(CONFIG).classify(response(200, nhn_answer(recipient_code=code)))
 
     assert isinstance(outcome, Retryable)
-    assert (outcome.code, outcome.retry_after) == (str(code), 600.0)
+    assert (outcome.code, outcome.retry_after) == (str(code), 660.0)
 
 
 def test_failed_recipient_inside_an_accepted_request_is_classified_by_its_code() -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 
@@ -44,15 +45,15 @@ async def test_gate_enforces_concurrency() -> None:
 
 
 async def test_gate_enforces_rate() -> None:
-    gate = VendorGate(VendorLimits(rate=20, concurrency=100), CircuitBreaker())
+    gate = VendorGate(VendorLimits(rate=100, concurrency=100), CircuitBreaker())
     started = time.perf_counter()
 
     async def call() -> None:
         async with gate.admit():
             pass
 
-    await asyncio.gather(*(call() for _ in range(30)))  # a burst of 20, then 10 more at 20/s
-    assert time.perf_counter() - started >= 0.4
+    await asyncio.gather(*(call() for _ in range(30)))  # a burst of 10 (0.1 s worth), then 20 more at 100/s
+    assert time.perf_counter() - started >= 0.19
 
 
 class FakeTime:
@@ -99,6 +100,29 @@ async def test_rate_limiter_defaults_to_a_second_s_worth_of_burst() -> None:
         await limiter.acquire()
 
     assert time_.sleeps == [0.01]
+
+
+async def test_a_caller_cancelled_while_waiting_gives_its_slot_back() -> None:
+    time_ = FakeTime()
+    waiting = asyncio.Event()
+
+    async def sleep_until_cancelled(seconds: float) -> None:
+        time_.sleeps.append(seconds)
+        waiting.set()
+        await asyncio.Event().wait()
+
+    limiter = RateLimiter(10, burst=1, clock=time_.clock, sleep=sleep_until_cancelled)
+    await limiter.acquire()
+    caller = asyncio.create_task(limiter.acquire())
+    await waiting.wait()
+    caller.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await caller
+
+    time_.now = 0.1
+    await limiter.acquire()  # the cancelled caller's slot, 0.1: no wait
+
+    assert time_.sleeps == [0.1]
 
 
 def test_rescheduled_delay_grows_and_honours_retry_after() -> None:

@@ -204,11 +204,11 @@ async def test_kakao_system_trouble_sends_the_message_again_once_nhn_forgets_the
 
     assert await apply(app) == 1
     waiting = await record(app, message_id)
-    assert (waiting.status, waiting.next_attempt_at) == (Status.RETRYING, accepted_at + 600)
+    assert (waiting.status, waiting.next_attempt_at) == (Status.RETRYING, accepted_at + 660)
 
     emulator = app.state.runtime.emulators["nhn_kakao"]
     emulator.reset()  # ten minutes on NHN's side: the idempotency key is forgotten
-    clock.advance(599)
+    clock.advance(659)
     assert await app.state.dispatcher.run_once() == 0
     clock.advance(2)
     assert await app.state.dispatcher.run_once() == 1
@@ -217,7 +217,7 @@ async def test_kakao_system_trouble_sends_the_message_again_once_nhn_forgets_the
 
 
 async def test_kakao_system_trouble_beyond_the_retry_budget_fails_the_message(tmp_path: Path, clock: Clock) -> None:
-    app = create_app(make_settings(tmp_path, GATEWAY_RETRY_BUDGET="300"), clock=clock, start_dispatcher=False)
+    app = create_app(make_settings(tmp_path, GATEWAY_RETRY_BUDGET="600"), clock=clock, start_dispatcher=False)
     async with AsyncTestClient(app) as client:
         message_id = await sent(client, app)
         await report(app, message_id, "9998", event="h1")
