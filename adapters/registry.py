@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import msgspec
@@ -30,7 +30,7 @@ __all__ = ("Runtime", "build_runtime")
 _log = logging.getLogger(__name__)
 
 #: The emulator of each product, by the product's name (also its ``Settings`` attribute).
-_EMULATORS: dict[str, Callable[[Any], Emulator]] = {
+_EMULATORS: dict[str, Callable[..., Emulator]] = {
     "nhn_kakao": NhnKakaoEmulator,
     "nhn_sms": NhnSmsEmulator,
     "nhn_email": NhnEmailEmulator,
@@ -58,7 +58,11 @@ def build_runtime(settings: Settings) -> Runtime:
     """Adapters for every product with a config; emulators only for those in ``settings.emulated``."""
     adapters = _adapters(settings)
     configured = [name for name in _EMULATORS if getattr(settings, name) is not None]
-    emulators = {name: _EMULATORS[name](getattr(settings, name)) for name in configured if name in settings.emulated}
+    emulators = {
+        name: _EMULATORS[name](getattr(settings, name), outcomes=settings.sandbox_outcomes.get(name))
+        for name in configured
+        if name in settings.emulated
+    }
     real = [name for name in configured if name not in emulators]
     if not emulators:
         return Runtime(adapters, {}, None)

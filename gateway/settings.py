@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
@@ -111,6 +112,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     email_vendor: str = "sendgrid"
     #: At least one product is emulated (see ``emulated``).
     sandbox: bool = True
+    #: Per emulated product, the result its emulator reports for a recipient instead of "delivered"
+    #: (``GATEWAY_SANDBOX_OUTCOMES``), so a sandbox can show failures and fallbacks.
+    sandbox_outcomes: dict[str, dict[str, str]] = msgspec.field(default_factory=dict)
     #: The products (names of :data:`PRODUCTS`) answered by in-process emulators; the others use real HTTP.
     emulated: frozenset[str] = frozenset(PRODUCTS)
     nhn_kakao: NhnKakaoConfig | None = None
@@ -200,6 +204,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         email_vendor=vendors["email"],
         sandbox=bool(emulated),
         emulated=emulated,
+        sandbox_outcomes=_sandbox_outcomes(reader.csv("GATEWAY_SANDBOX_OUTCOMES")),
         nhn_webhook_signature=reader.get("GATEWAY_NHN_WEBHOOK_SIGNATURE"),
         solapi_callback_token=reader.get("GATEWAY_SOLAPI_CALLBACK_TOKEN"),
         sendgrid_webhook_public_key=reader.get("GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY"),
@@ -423,6 +428,26 @@ def _check_hosts(configs: _VendorConfigs, emulated: frozenset[str]) -> None:
                 f"GATEWAY_{product.upper()}_URL and GATEWAY_{other.upper()}_URL name the same host, but "
                 f"{product} is real and {other} emulated: give {other} its credentials or another URL"
             )
+
+
+def _sandbox_outcomes(entries: list[str]) -> dict[str, dict[str, str]]:
+    """``product:recipient=code`` entries (``nhn_kakao:010-0000-3018=3018``) by product and recipient.
+
+    Phone numbers are kept as digits and addresses in lower case, the forms the emulators see.
+    """
+    outcomes: dict[str, dict[str, str]] = {}
+    for entry in entries:
+        product, _, rest = entry.partition(":")
+        recipient, _, code = rest.partition("=")
+        product, recipient, code = product.strip(), recipient.strip(), code.strip()
+        if product not in PRODUCTS or not recipient or not code:
+            raise ConfigError(
+                f"GATEWAY_SANDBOX_OUTCOMES entry {entry!r} is not product:recipient=code "
+                f"(product one of {', '.join(PRODUCTS)})"
+            )
+        key = recipient.lower() if "@" in recipient else re.sub(r"\D", "", recipient)
+        outcomes.setdefault(product, {})[key] = code
+    return outcomes
 
 
 def _lms_emulated(emulated: frozenset[str]) -> bool:

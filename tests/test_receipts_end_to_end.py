@@ -235,3 +235,17 @@ async def test_final_states_reach_braze_as_batched_events_once_each(tmp_path: Pa
     assert events[fell_back]["properties"]["vendor_code"] == "3018"
     assert events[delivered[0]]["properties"]["campaign_id"] == "c1a2b3"
     assert "010" not in call.request.content.decode()
+
+
+async def test_sandbox_outcomes_from_the_environment_show_a_fallback(tmp_path: Path, clock: Clock) -> None:
+    settings = make_settings(tmp_path, GATEWAY_SANDBOX_OUTCOMES="nhn_kakao:010-1234-5678=3018")
+    app = create_app(settings, clock=clock, start_dispatcher=False)
+    async with AsyncTestClient(app) as client:
+        kakao_id = await post(client, SEED_BODY)
+
+        await settle(app)
+        await settle(app)
+
+        kakao = await detail(client, kakao_id)
+        lms = await detail(client, kakao["message"]["childId"])
+        assert (kakao["message"]["status"], lms["message"]["status"]) == ("fallback", "delivered")

@@ -301,3 +301,19 @@ def test_missing_ingest_tokens_and_receipt_secrets_of_real_vendors_are_warned_ab
         }
     )
     assert configured.warnings() == []
+
+
+def test_sandbox_outcomes_are_read_by_product_and_recipient() -> None:
+    settings = load_settings(
+        {"GATEWAY_SANDBOX_OUTCOMES": "nhn_kakao:010-1234-5678=3018, sendgrid:Jane@Example.com=bounce"}
+    )
+    assert settings.sandbox_outcomes == {
+        "nhn_kakao": {"01012345678": "3018"},
+        "sendgrid": {"jane@example.com": "bounce"},
+    }
+
+
+@pytest.mark.parametrize("entry", ["kakao:01012345678=3018", "nhn_kakao:01012345678", "nhn_kakao:=3018"])
+def test_a_sandbox_outcome_that_cannot_be_read_stops_the_start(entry: str) -> None:
+    with pytest.raises(ConfigError, match="GATEWAY_SANDBOX_OUTCOMES"):
+        load_settings({"GATEWAY_SANDBOX_OUTCOMES": entry})
