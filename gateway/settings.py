@@ -433,7 +433,7 @@ def _check_hosts(configs: _VendorConfigs, emulated: frozenset[str]) -> None:
 def _sandbox_outcomes(entries: list[str]) -> dict[str, dict[str, str]]:
     """``product:recipient=code`` entries (``nhn_kakao:010-0000-3018=3018``) by product and recipient.
 
-    Phone numbers are kept as digits and addresses in lower case, the forms the emulators see.
+    Phone numbers are kept as digits and addresses with the domain in lower case: the forms the emulators see.
     """
     outcomes: dict[str, dict[str, str]] = {}
     for entry in entries:
@@ -445,7 +445,8 @@ def _sandbox_outcomes(entries: list[str]) -> dict[str, dict[str, str]]:
                 f"GATEWAY_SANDBOX_OUTCOMES entry {entry!r} is not product:recipient=code "
                 f"(product one of {', '.join(PRODUCTS)})"
             )
-        key = recipient.lower() if "@" in recipient else re.sub(r"\D", "", recipient)
+        local, at, domain = recipient.rpartition("@")
+        key = f"{local}@{domain.lower()}" if at else re.sub(r"\D", "", recipient)
         outcomes.setdefault(product, {})[key] = code
     return outcomes
 

@@ -309,7 +309,7 @@ def test_sandbox_outcomes_are_read_by_product_and_recipient() -> None:
     )
     assert settings.sandbox_outcomes == {
         "nhn_kakao": {"01012345678": "3018"},
-        "sendgrid": {"jane@example.com": "bounce"},
+        "sendgrid": {"Jane@example.com": "bounce"},
     }
 
 
