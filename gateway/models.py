@@ -180,6 +180,10 @@ class StoredMessage(msgspec.Struct, frozen=True, kw_only=True):
         """Where the retry budget counts from: the last replay, else the creation."""
         return self.created_at if self.replayed_at is None else self.replayed_at
 
+    def past_budget(self, at: float, budget: float) -> bool:
+        """Whether a try at ``at`` would fall after ``budget`` seconds from :attr:`budget_start`."""
+        return at > self.budget_start + budget
+
     @property
     def channel(self) -> Channel:
         return self.message.channel

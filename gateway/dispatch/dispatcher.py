@@ -184,7 +184,7 @@ class Dispatcher:
         """
         now = self._clock()
         next_at = now + rescheduled_delay(record.attempt_count, None)
-        exhausted = next_at > record.budget_start + self._settings.retry_budget
+        exhausted = record.past_budget(next_at, self._settings.retry_budget)
         status = Status.DEAD if exhausted else Status.RETRYING
         reason = f"internal error ({type(exc).__name__})" + ("; giving up" if exhausted else "; trying again later")
         with contextlib.suppress(Exception):
@@ -265,64 +265,56 @@ class Dispatcher:
                 "duration_ms": result.duration_ms,
             },
         )
-        common = {"now": now, "expect": _SENDING, "attempt": logged, "vendor_request": sent}
+        ended = _Ended(record.id, logged, sent, now)
         if isinstance(outcome, Accepted):
             reason = f"accepted by {record.vendor}" + (
                 f" as {outcome.vendor_message_id}" if outcome.vendor_message_id else ""
             )
-            await self._store.transition(
-                record.id,
-                Status.ACCEPTED,
-                reason,
-                vendor_message_id=outcome.vendor_message_id,
-                **common,  # type: ignore[arg-type]
-            )
+            await self._end(ended, Status.ACCEPTED, reason, vendor_message_id=outcome.vendor_message_id)
         elif isinstance(outcome, Permanent):
             reason = f"rejected by {record.vendor}: {_describe(outcome.code, outcome.detail)}"
             # Never twice: a replayed message that already fell back ends dead.
             if record.channel == "kakao" and record.message.fallback == "lms" and record.child_id is None:
                 await self.fall_back(record, reason, logged, sent=sent)
             else:
-                await self._store.transition(
-                    record.id,
-                    Status.DEAD,
-                    reason,
-                    report=self._report(outcome.code),
-                    **common,  # type: ignore[arg-type]
-                )
+                await self._end(ended, Status.DEAD, reason, report=self._report(outcome.code))
         else:
-            await self._reschedule(record, outcome, logged, sent, now)
+            await self._reschedule(record, outcome, ended)
 
-    async def _reschedule(
-        self, record: StoredMessage, outcome: Retryable, logged: Attempt, sent: dict[str, object], now: float
-    ) -> None:
-        delay = rescheduled_delay(logged.number, outcome.retry_after)
+    async def _reschedule(self, record: StoredMessage, outcome: Retryable, ended: _Ended) -> None:
+        delay = rescheduled_delay(ended.attempt.number, outcome.retry_after)
         paused_until = self._gate(record.vendor, record.channel).breaker.paused_until
-        next_at = max(now + delay, paused_until)
+        next_at = max(ended.now + delay, paused_until)
         problem = _describe(outcome.code, outcome.detail)
-        if next_at > record.budget_start + self._settings.retry_budget:
-            reason = f"retries exhausted after {logged.number} attempts: {problem}"
-            await self._store.transition(
-                record.id,
-                Status.DEAD,
-                reason,
-                now=now,
-                expect=_SENDING,
-                attempt=logged,
-                vendor_request=sent,
-                report=self._report(outcome.code),
-            )
-            return
-        reason = f"attempt {logged.number} failed ({problem}); next attempt scheduled"
+        if record.past_budget(next_at, self._settings.retry_budget):
+            reason = f"retries exhausted after {ended.attempt.number} attempts: {problem}"
+            await self._end(ended, Status.DEAD, reason, report=self._report(outcome.code))
+        else:
+            reason = f"attempt {ended.attempt.number} failed ({problem}); next attempt scheduled"
+            await self._end(ended, Status.RETRYING, reason, next_attempt_at=next_at)
+
+    async def _end(
+        self,
+        ended: _Ended,
+        status: Status,
+        reason: str,
+        *,
+        next_attempt_at: float | None = None,
+        vendor_message_id: str | None = None,
+        report: Report | None = None,
+    ) -> None:
+        """Move a message out of ``sending`` with the attempt that ended its claim."""
         await self._store.transition(
-            record.id,
-            Status.RETRYING,
+            ended.message_id,
+            status,
             reason,
-            now=now,
+            now=ended.now,
             expect=_SENDING,
-            attempt=logged,
-            next_attempt_at=next_at,
-            vendor_request=sent,
+            attempt=ended.attempt,
+            vendor_request=ended.request,
+            next_attempt_at=next_attempt_at,
+            vendor_message_id=vendor_message_id,
+            report=report,
         )
 
     def _gate(self, vendor: str, channel: str) -> VendorGate:
@@ -391,6 +383,15 @@ class Dispatcher:
 def _send_key(record: StoredMessage) -> str:
     """The vendor idempotency key: stable across the retries of one send, new after a staff replay."""
     return record.id if record.replayed_at is None else f"{record.id}-r{int(record.replayed_at * 1000)}"
+
+
+class _Ended(NamedTuple):
+    """The claim a vendor's answer ended: the message, the attempt, the request as sent, and when."""
+
+    message_id: str
+    attempt: Attempt
+    request: dict[str, object]
+    now: float
 
 
 class _Tried(NamedTuple):

@@ -153,7 +153,7 @@ class ReceiptApplier:
             return None
         now = self._clock()
         resend_at = max(now + rescheduled_delay(record.attempt_count, None), record.updated_at + RESEND_AFTER)
-        return resend_at if resend_at <= record.budget_start + self._retry_budget else None
+        return None if record.past_budget(resend_at, self._retry_budget) else resend_at
 
     async def _settle(self, stored: StoredReceipt, settlement: Settlement) -> None:
         await self._store.settle_receipt(stored.id, settlement, now=self._clock())
