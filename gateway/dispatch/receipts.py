@@ -28,7 +28,7 @@ from gateway.channels.undeliverable import kakao_retry_later, kakao_undeliverabl
 from gateway.dispatch.retry import rescheduled_delay
 from gateway.models import FINAL_STATUSES, Receipt, Status, StoredMessage, StoredReceipt
 from gateway.settings import Settings
-from gateway.store.base import Settlement, StaleTransition, Store
+from gateway.store.base import Report, Settlement, StaleTransition, Store
 
 __all__ = ("RECEIVING", "FallBack", "ReceiptApplier", "describe")
 
@@ -139,8 +139,7 @@ class ReceiptApplier:
                 status=status,
                 expect=RECEIVING,
                 reason=f"{status}: {describe(receipt)}",
-                feedback=self._feedback,
-                code=receipt.code,
+                report=Report(receipt.code) if self._feedback else None,
             )
             await self._settle(stored, settlement)
 

@@ -73,6 +73,12 @@ class Page(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
+class Report(msgspec.Struct, frozen=True):
+    """A final state to queue for Braze in the transaction that enters it; ``code`` is the vendor's code."""
+
+    code: str | None = None
+
+
 class Settlement(msgspec.Struct, frozen=True, kw_only=True):
     """What a receipt did, for :meth:`Store.settle_receipt`.
 
@@ -83,8 +89,7 @@ class Settlement(msgspec.Struct, frozen=True, kw_only=True):
         expect: The statuses ``status`` may be entered from.
         reason: A timeline event for the message (with ``status``, or its current status when ``status`` is
             ``None``); ``None`` adds no event.
-        feedback: Queue a Braze feedback row for (message, ``status``).
-        code: The vendor code kept with the feedback row.
+        report: Queue the Braze report of (message, ``status``) in the same transaction.
         next_attempt_at: With ``status`` ``retrying``: when the dispatcher sends the message again.
     """
 
@@ -93,15 +98,8 @@ class Settlement(msgspec.Struct, frozen=True, kw_only=True):
     status: Status | None = None
     expect: frozenset[Status] | None = None
     reason: str | None = None
-    feedback: bool = False
-    code: str | None = None
+    report: Report | None = None
     next_attempt_at: float | None = None
-
-
-class Report(msgspec.Struct, frozen=True):
-    """A final state to queue for Braze in the transaction that enters it; ``code`` is the vendor's code."""
-
-    code: str | None = None
 
 
 class FeedbackItem(msgspec.Struct, frozen=True, kw_only=True):

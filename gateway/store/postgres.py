@@ -19,7 +19,7 @@ from gateway.store.admin_postgres import PostgresAdmin
 from gateway.store.base import AddResult, MessageFilter, Page, Report, StaleTransition, StoreUnavailable
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_postgres
-from gateway.store.receipts_postgres import INSERT_FEEDBACK, PostgresReceipts, receipts_for
+from gateway.store.receipts_postgres import INSERT_FEEDBACK, REPORT_OF_MOVED, PostgresReceipts, receipts_for
 from gateway.store.rows import (
     ATTEMPT_COLUMNS,
     EVENT_COLUMNS,
@@ -98,12 +98,7 @@ INSERT INTO attempts (message_id, {ATTEMPT_COLUMNS})
 SELECT id, %(number)s::integer, %(started_at)s::double precision, %(duration_ms)s::double precision,
     %(outcome)s::text, %(http_status)s::integer, %(vendor_code)s::text, %(detail)s::text FROM m
 """  # noqa: S608 - column list only
-_REPORT_OF_MOVED = """
-INSERT INTO braze_outbox (message_id, state, vendor_code, at, next_try_at)
-SELECT id, %(status)s, %(code)s::text, %(now)s, %(now)s FROM m WHERE %(report)s
-ON CONFLICT (message_id, state) DO NOTHING
-"""
-_MOVED = f"WITH m AS ({_MOVE}), e AS ({_EVENT_OF_MOVED}), r AS ({_REPORT_OF_MOVED})"
+_MOVED = f"WITH m AS ({_MOVE}), e AS ({_EVENT_OF_MOVED}), r AS ({REPORT_OF_MOVED})"
 _TRANSITION = f"{_MOVED} SELECT id FROM m"  # noqa: S608 - fixed statements only
 _TRANSITION_WITH_ATTEMPT = f"{_MOVED}, a AS ({_ATTEMPT_OF_MOVED}) SELECT id FROM m"  # noqa: S608
 _ATTEMPT_FIELDS = tuple(name.strip() for name in ATTEMPT_COLUMNS.split(","))

@@ -25,7 +25,7 @@ from gateway.store.receipt_rows import (
 )
 from gateway.store.rows import message_columns, stored_message
 
-__all__ = ("INSERT_FEEDBACK", "PostgresReceipts", "receipts_for")
+__all__ = ("INSERT_FEEDBACK", "REPORT_OF_MOVED", "PostgresReceipts", "receipts_for")
 
 _Conn = psycopg.AsyncConnection[Any]
 _MESSAGE_COLUMNS = message_columns(json_suffix="::text")
@@ -55,21 +55,23 @@ INSERT_FEEDBACK = (
     "ON CONFLICT (message_id, state) DO NOTHING"
 )
 # One statement each: the row lock makes the check of the expected status and the move (or the note) atomic.
-_MOVE_AND_NOTE = """
+#: The Braze report of the row a statement's ``m`` moved (parameters ``status``, ``code``, ``now``, ``report``).
+REPORT_OF_MOVED = """
+INSERT INTO braze_outbox (message_id, state, vendor_code, at, next_try_at)
+SELECT id, %(status)s, %(code)s::text, %(now)s, %(now)s FROM m WHERE %(report)s
+ON CONFLICT (message_id, state) DO NOTHING
+"""
+_MOVE_AND_NOTE = f"""
 WITH m AS (
     UPDATE messages SET status = %(status)s, updated_at = %(now)s, lease_until = NULL, next_attempt_at = %(next)s
     WHERE id = %(id)s AND (%(any)s OR status = ANY(%(expect)s::text[]))
     RETURNING id
-), f AS (
-    INSERT INTO braze_outbox (message_id, state, vendor_code, at, next_try_at)
-    SELECT id, %(status)s, %(code)s::text, %(now)s, %(now)s FROM m WHERE %(feedback)s
-    ON CONFLICT (message_id, state) DO NOTHING
-), e AS (
+), r AS ({REPORT_OF_MOVED}), e AS (
     INSERT INTO events (message_id, at, status, reason)
     SELECT id, %(now)s, %(status)s, %(reason)s::text FROM m WHERE %(reason)s::text IS NOT NULL
 )
 SELECT id FROM m
-"""
+"""  # noqa: S608 - fixed statements only
 _NOTE = """
 INSERT INTO events (message_id, at, status, reason)
 SELECT id, %(now)s, status, %(reason)s::text FROM messages
@@ -245,8 +247,8 @@ async def _apply(conn: _Conn, settlement: Settlement, now: float) -> None:
         "expect": sorted(settlement.expect or ()),
         "status": None if settlement.status is None else settlement.status.value,
         "reason": settlement.reason,
-        "feedback": settlement.feedback,
-        "code": settlement.code,
+        "report": settlement.report is not None,
+        "code": None if settlement.report is None else settlement.report.code,
         "next": settlement.next_attempt_at,
     }
     statement = _NOTE if settlement.status is None else _MOVE_AND_NOTE

@@ -139,8 +139,8 @@ def settle_receipt(conn: sqlite3.Connection, receipt_id: int, settlement: Settle
     status = settlement.status or current
     if settlement.status is not None:
         conn.execute(_MOVE, (status.value, now, settlement.next_attempt_at, message_id, current.value))
-        if settlement.feedback:
-            add_feedback(conn, message_id, status, code=settlement.code, now=now)
+        if settlement.report is not None:
+            add_feedback(conn, message_id, status, code=settlement.report.code, now=now)
     if settlement.reason is not None:
         conn.execute(_INSERT_EVENT, (message_id, now, status.value, settlement.reason))
 

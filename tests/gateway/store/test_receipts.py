@@ -123,8 +123,7 @@ async def test_settling_moves_the_message_records_the_event_feedback_and_the_rec
         status=Status.DELIVERED,
         expect=TERMINAL,
         reason="delivered: nhn 1000 success",
-        feedback=True,
-        code="1000",
+        report=Report("1000"),
     )
 
     await store.settle_receipt(claimed.id, settlement, now=T0 + 11)
@@ -151,7 +150,12 @@ async def test_settling_from_an_unexpected_status_writes_nothing(store: Store) -
     await store.add_receipts([receipt("h1", correlation_id=new.id)], now=T0)
     [claimed] = await store.claim_receipts(now=T0, limit=1, lease=60)
     settlement = Settlement(
-        state="applied", message_id=new.id, status=Status.DELIVERED, expect=TERMINAL, reason="delivered", feedback=True
+        state="applied",
+        message_id=new.id,
+        status=Status.DELIVERED,
+        expect=TERMINAL,
+        reason="delivered",
+        report=Report(None),
     )
 
     with pytest.raises(StaleTransition):
