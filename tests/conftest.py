@@ -59,6 +59,41 @@ SEED_BODY: dict[str, Any] = {
 }
 
 
+#: A plain LMS and an HTML email, beside the kakao SEED_BODY.
+LMS_BODY: dict[str, Any] = {
+    "channel": "lms",
+    "userId": "u-1",
+    "phone": "010-9876-5432",
+    "subject": "지금 가장 핫한 프로젝트",
+    "content": "서포터님, 지금 확인해 보세요.",
+    "ad": "false",
+}
+EMAIL_BODY: dict[str, Any] = {
+    "channel": "email",
+    "userId": "u-2",
+    "email": "jane@example.com",
+    "subject": "이번 주 추천 프로젝트",
+    "content": "<p>지금 확인해 보세요</p>",
+}
+#: Real credentials for NHN kakao and SMS and for SendGrid, with the sender values they need.
+REAL_NHN = {
+    "GATEWAY_NHN_KAKAO_APPKEY": "kakao-app",
+    "GATEWAY_NHN_KAKAO_SECRET": "kakao-secret",
+    "GATEWAY_NHN_SENDER_KEY": "s" * 40,
+    "GATEWAY_NHN_SMS_APPKEY": "sms-app",
+    "GATEWAY_NHN_SMS_SECRET": "sms-secret",
+    "GATEWAY_SMS_SENDER_NO": "0212345678",
+    "GATEWAY_SENDGRID_API_KEY": "SG.key",
+    "GATEWAY_EMAIL_FROM": "news@example.com",
+    "GATEWAY_SENDER_NAME": "와디즈",
+    "GATEWAY_OPT_OUT_080": "080-123-4567",
+}
+#: Real NHN kakao and SMS at staging hosts; every other product emulated.
+NHN_KAKAO_AND_SMS = {
+    **{name: value for name, value in REAL_NHN.items() if "SENDGRID" not in name and name != "GATEWAY_EMAIL_FROM"},
+    "GATEWAY_NHN_KAKAO_URL": "https://kakao.staging.test",
+    "GATEWAY_NHN_SMS_URL": "https://sms.staging.test",
+}
 #: Braze feedback configured (the REST host is mocked or never reached in tests).
 BRAZE = {"GATEWAY_BRAZE_REST_URL": "https://rest.braze.test", "GATEWAY_BRAZE_API_KEY": "braze-key"}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 import respx
@@ -14,24 +13,7 @@ from gateway.app import create_app
 from gateway.models import Status
 from gateway.receipts.intake import callback_auth
 from tests.adapters.test_nhn_sms import nhn_answer
-from tests.conftest import Clock, ingest_headers, make_settings
-from tests.gateway.test_settings import NHN_KAKAO_AND_SMS, REAL_NHN
-
-LMS_BODY: dict[str, Any] = {
-    "channel": "lms",
-    "userId": "u-1",
-    "phone": "010-9876-5432",
-    "subject": "지금 가장 핫한 프로젝트",
-    "content": "서포터님, 지금 확인해 보세요.",
-    "ad": "false",
-}
-EMAIL_BODY: dict[str, Any] = {
-    "channel": "email",
-    "userId": "u-2",
-    "email": "jane@example.com",
-    "subject": "이번 주 추천 프로젝트",
-    "content": "<p>지금 확인해 보세요</p>",
-}
+from tests.conftest import EMAIL_BODY, LMS_BODY, NHN_KAKAO_AND_SMS, REAL_NHN, Clock, ingest_headers, make_settings
 
 
 @respx.mock

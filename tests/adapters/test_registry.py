@@ -11,7 +11,7 @@ import respx
 from adapters.emulators.base import EmulatorTransport
 from adapters.registry import build_runtime
 from gateway.settings import PRODUCTS, load_settings
-from tests.gateway.test_settings import NHN_KAKAO_AND_SMS, REAL_NHN
+from tests.conftest import NHN_KAKAO_AND_SMS, REAL_NHN
 
 
 async def test_a_fresh_machine_emulates_every_product_and_reaches_no_other_host() -> None:

@@ -3,19 +3,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.settings import PRODUCTS, ConfigError, load_settings
-
-REAL_NHN = {
-    "GATEWAY_NHN_KAKAO_APPKEY": "kakao-app",
-    "GATEWAY_NHN_KAKAO_SECRET": "kakao-secret",
-    "GATEWAY_NHN_SENDER_KEY": "s" * 40,
-    "GATEWAY_NHN_SMS_APPKEY": "sms-app",
-    "GATEWAY_NHN_SMS_SECRET": "sms-secret",
-    "GATEWAY_SMS_SENDER_NO": "0212345678",
-    "GATEWAY_SENDGRID_API_KEY": "SG.key",
-    "GATEWAY_EMAIL_FROM": "news@example.com",
-    "GATEWAY_SENDER_NAME": "와디즈",
-    "GATEWAY_OPT_OUT_080": "080-123-4567",
-}
+from tests.conftest import NHN_KAKAO_AND_SMS, REAL_NHN
 
 
 def test_defaults_are_sandboxed_sqlite_on_loopback() -> None:
@@ -149,18 +137,6 @@ def test_a_session_secret_that_is_no_aes_key_is_refused_without_echoing_it(secre
 
 
 #: Real NHN kakao and SMS keys at staging hosts, no email keys at all.
-NHN_KAKAO_AND_SMS = {
-    "GATEWAY_NHN_KAKAO_URL": "https://kakao.staging.test",
-    "GATEWAY_NHN_KAKAO_APPKEY": "kakao-app",
-    "GATEWAY_NHN_KAKAO_SECRET": "kakao-secret",
-    "GATEWAY_NHN_SENDER_KEY": "s" * 40,
-    "GATEWAY_NHN_SMS_URL": "https://sms.staging.test",
-    "GATEWAY_NHN_SMS_APPKEY": "sms-app",
-    "GATEWAY_NHN_SMS_SECRET": "sms-secret",
-    "GATEWAY_SMS_SENDER_NO": "0212345678",
-    "GATEWAY_SENDER_NAME": "와디즈",
-    "GATEWAY_OPT_OUT_080": "080-123-4567",
-}
 
 
 def test_real_kakao_and_sms_keys_stay_real_when_email_has_none() -> None:

@@ -23,7 +23,7 @@ from gateway.app import create_app
 from gateway.dispatch.receipts import ReceiptApplier
 from gateway.models import NewMessage, OutboundMessage, Status, StoredReceipt
 from gateway.store.base import Store
-from tests.conftest import Clock, make_settings
+from tests.conftest import REAL_NHN, Clock, make_settings
 
 Client = AsyncTestClient[Litestar]
 NHN_SIGNATURE = "static-signature-from-the-nhn-console"
@@ -32,16 +32,7 @@ SENDGRID_KEY = ec.generate_private_key(ec.SECP256R1())
 OTHER_KEY = ec.generate_private_key(ec.SECP256R1())
 REAL_VENDORS = {
     "GATEWAY_SANDBOX": "off",
-    "GATEWAY_NHN_KAKAO_APPKEY": "kakao-app",
-    "GATEWAY_NHN_KAKAO_SECRET": "kakao-secret",
-    "GATEWAY_NHN_SENDER_KEY": "s" * 40,
-    "GATEWAY_NHN_SMS_APPKEY": "sms-app",
-    "GATEWAY_NHN_SMS_SECRET": "sms-secret",
-    "GATEWAY_SMS_SENDER_NO": "0212345678",
-    "GATEWAY_SENDGRID_API_KEY": "SG.key",
-    "GATEWAY_EMAIL_FROM": "news@example.com",
-    "GATEWAY_SENDER_NAME": "와디즈",
-    "GATEWAY_OPT_OUT_080": "080-123-4567",
+    **REAL_NHN,
     "GATEWAY_SOLAPI_API_KEY": "solapi-key",
     "GATEWAY_SOLAPI_API_SECRET": "solapi-secret",
     "GATEWAY_NHN_WEBHOOK_SIGNATURE": NHN_SIGNATURE,

@@ -13,24 +13,12 @@ from litestar.testing import AsyncTestClient
 from adapters.emulators.base import Fault
 from gateway.app import create_app
 from gateway.models import Status
-from tests.conftest import BRAZE, SEED_BODY, Clock, ingest_headers, make_settings
+from tests.conftest import BRAZE, EMAIL_BODY, LMS_BODY, SEED_BODY, Clock, ingest_headers, make_settings
 
 URL = "/v1/braze/messages"
 #: 21:30 KST: kakao and advertising LMS are in quiet hours.
 NIGHT_KST = datetime(2026, 11, 27, 12, 30, tzinfo=UTC).timestamp()
-LMS_BODY: dict[str, Any] = {
-    "channel": "lms",
-    "userId": "u-1",
-    "phone": "+82 10-9876-5432",
-    "subject": "지금 가장 핫한 프로젝트",
-    "content": "서포터님, 지금 확인해 보세요.",
-    "ad": "false",
-}
-EMAIL_BODY: dict[str, Any] = {
-    "channel": "email",
-    "userId": "u-2",
-    "email": "jane@example.com",
-    "subject": "이번 주 추천 프로젝트",
+EMAIL_WITH_BUTTON = EMAIL_BODY | {
     "content": "<h1>추천</h1><p onclick='x()'>지금 확인해 보세요</p>",
     "buttonName": "보러 가기",
     "buttonLinkMobile": "https://www.wadiz.kr/web/campaign/detail/356850",
@@ -55,8 +43,8 @@ async def status_of(app: Litestar, message_id: str) -> Status:
         ({"GATEWAY_KAKAO_VENDOR": "solapi"}, SEED_BODY, "solapi"),
         ({}, LMS_BODY, "nhn_sms"),
         ({"GATEWAY_LMS_VENDOR": "solapi"}, LMS_BODY, "solapi"),
-        ({}, EMAIL_BODY, "sendgrid"),
-        ({"GATEWAY_EMAIL_VENDOR": "nhn"}, EMAIL_BODY, "nhn_email"),
+        ({}, EMAIL_WITH_BUTTON, "sendgrid"),
+        ({"GATEWAY_EMAIL_VENDOR": "nhn"}, EMAIL_WITH_BUTTON, "nhn_email"),
     ],
 )
 async def test_every_vendor_delivers_in_sandbox_with_one_setting(
@@ -146,7 +134,7 @@ async def test_a_vendor_product_that_keeps_failing_is_paused_while_its_queue_wai
         )
     assert await app.state.dispatcher.run_once() == 0  # nhn kakao is paused: nothing is claimed
     assert len(emulator.requests) == calls
-    email = await post(client, EMAIL_BODY)  # other vendors go on, and so do NHN's other products
+    email = await post(client, EMAIL_WITH_BUTTON)  # other vendors go on, and so do NHN's other products
     lms = await post(client, LMS_BODY)
     assert await app.state.dispatcher.run_once() == 2
     assert await status_of(app, email) is Status.ACCEPTED
@@ -237,7 +225,7 @@ async def test_a_message_whose_processing_raises_is_rescheduled_not_spun(client:
 @pytest.mark.parametrize(
     ("env", "body", "emulator"),
     [
-        ({"GATEWAY_SENDGRID_URL": "http://sendgrid.staging.test"}, EMAIL_BODY, "sendgrid"),
+        ({"GATEWAY_SENDGRID_URL": "http://sendgrid.staging.test"}, EMAIL_WITH_BUTTON, "sendgrid"),
         ({"GATEWAY_LMS_VENDOR": "solapi", "GATEWAY_SOLAPI_URL": "http://solapi.staging.test"}, LMS_BODY, "solapi"),
         ({"GATEWAY_NHN_KAKAO_URL": "http://kakao.staging.test"}, SEED_BODY, "nhn_kakao"),
     ],

@@ -11,16 +11,7 @@ from litestar.testing import AsyncTestClient
 from gateway.app import create_app
 from gateway.dispatch.sweep import ReceiptSweep
 from gateway.models import Status
-from tests.conftest import SEED_BODY, Clock, ingest_headers, make_settings
-
-EMAIL_BODY: dict[str, Any] = {
-    "channel": "email",
-    "userId": "u-2",
-    "email": "jane@example.com",
-    "subject": "이번 주 추천 프로젝트",
-    "content": "<p>지금 확인해 보세요</p>",
-}
-LMS_BODY: dict[str, Any] = {"channel": "lms", "userId": "u-3", "phone": "010-9876-5432", "content": "안녕하세요"}
+from tests.conftest import EMAIL_BODY, LMS_BODY, SEED_BODY, Clock, ingest_headers, make_settings
 
 
 async def accepted(client: AsyncTestClient[Litestar], app: Litestar, body: dict[str, Any]) -> str:
