@@ -19,7 +19,6 @@ __all__ = (
     "SHORT_WAIT_LIMIT",
     "Tried",
     "call_with_retries",
-    "in_process_retrying",
     "rescheduled_delay",
 )
 
@@ -70,7 +69,7 @@ class _StopOnLongWait(tenacity.stop.stop_base):
         return (_retry_after(retry_state) or 0.0) > SHORT_WAIT_LIMIT
 
 
-def in_process_retrying(
+def _in_process_retrying(
     *,
     sleep: Callable[[float], Awaitable[None]],
     before_sleep: Callable[[tenacity.RetryCallState], Awaitable[None]],
@@ -92,7 +91,7 @@ async def call_with_retries(
     sleep: Callable[[float], Awaitable[None]],
     before_sleep: Callable[[tenacity.RetryCallState], Awaitable[None]],
 ) -> _T:
-    """Await ``call`` with :func:`in_process_retrying`, entering tenacity only after a retryable first result.
+    """Await ``call`` with :func:`_in_process_retrying`, entering tenacity only after a retryable first result.
 
     Most sends succeed at once, and tenacity's per-call machinery was a fifth of the dispatcher's CPU; the first
     result is handed to tenacity as its attempt 1, so back-off, ``Retry-After`` and stopping are unchanged.
@@ -105,7 +104,7 @@ async def call_with_retries(
     async def first_then_call() -> _T:
         return pending.pop() if pending else await call()
 
-    retrying = in_process_retrying(sleep=sleep, before_sleep=before_sleep)
+    retrying = _in_process_retrying(sleep=sleep, before_sleep=before_sleep)
     result: _T = await retrying(first_then_call)
     return result
 

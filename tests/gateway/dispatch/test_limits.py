@@ -2,11 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import time
 
 from gateway.dispatch.limits import CircuitBreaker, RateLimiter, VendorGate
-from gateway.dispatch.retry import rescheduled_delay
 from gateway.settings import VendorLimits
 
 
@@ -123,13 +121,3 @@ async def test_a_caller_cancelled_while_waiting_gives_its_slot_back() -> None:
     await limiter.acquire()  # the cancelled caller's slot, 0.1: no wait
 
     assert time_.sleeps == [0.1]
-
-
-def test_rescheduled_delay_grows_and_honours_retry_after() -> None:
-    rng = random.Random(1)
-    first = rescheduled_delay(3, None, rng)
-    later = rescheduled_delay(8, None, rng)
-    assert 15 <= first <= 30
-    assert 480 <= later <= 960
-    assert rescheduled_delay(30, None, rng) <= 3600
-    assert rescheduled_delay(3, 120.0, rng) >= 120
