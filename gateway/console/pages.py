@@ -139,7 +139,10 @@ def timeline(
     received = Step(
         at=message.createdAt,
         title="대체 발송으로 생성 Created as a fallback of" if message.parentId else "수신 Received",
-        lines=(f"{message.channel} · {message.vendor}", *_reason_lines(first.reason)),
+        lines=(
+            f"{message.channel} · {message.vendor}",
+            *(_reason_lines(first.reason) if first.reason != "received" else ()),
+        ),
         link=message.parentId,
     )
     notes = (*view.normalised.get("notes", ()), *(f"{change.field}: 바뀜 changed" for change in changes))
@@ -212,9 +215,13 @@ def _receipt_step(receipt: ReceiptView, channel: str) -> Step:
     code = f" · code {receipt.code}" if receipt.code else ""
     outcome = f"{outcome_label(receipt.outcome)} {receipt.outcome}"
     state = f"{outcome_label(receipt.state)} {receipt.state}"
+    # Placed by when it arrived, on the gateway's clock like every other step; the vendor's own time (its clock,
+    # which may disagree) is shown beside it.
+    vendor_time = (f"발송사 시각 Vendor time {kst(receipt.occurredAt)}",) if receipt.occurredAt else ()
     lines = (
         f"{receipt.vendor} · {outcome}{code} · {state}",
         *_code_lines(receipt.vendor, channel, receipt.code),
         receipt.detail,
+        *vendor_time,
     )
-    return Step(at=receipt.occurredAt or receipt.receivedAt, title="수신 결과 Receipt", lines=lines, tone=tone)
+    return Step(at=receipt.receivedAt, title="수신 결과 Receipt", lines=lines, tone=tone)

@@ -169,7 +169,7 @@ def test_an_attempt_without_an_answer_says_so() -> None:
     assert step.lines[0] == "응답 없음 no answer · no code · 일시 오류 retryable · 12.5 ms"
 
 
-def test_receipts_take_their_place_in_time_with_their_code_explained() -> None:
+def test_receipts_take_their_place_by_arrival_with_their_code_explained() -> None:
     receipt = ReceiptView(
         vendor="nhn",
         eventId="hook-1",
@@ -177,8 +177,8 @@ def test_receipts_take_their_place_in_time_with_their_code_explained() -> None:
         code="3019",
         detail="not a KakaoTalk user",
         state="applied",
-        occurredAt="2026-11-27T03:00:01.500Z",
-        receivedAt="2026-11-27T03:00:05.000Z",
+        occurredAt="2026-11-27T03:00:00.500Z",
+        receivedAt="2026-11-27T03:00:01.500Z",
         settledAt=None,
     )
 
@@ -189,5 +189,6 @@ def test_receipts_take_their_place_in_time_with_their_code_explained() -> None:
         "nhn · 전달 실패 failed · code 3019 · 반영됨 applied",
         "카카오톡 사용자가 아님: LMS 대체 발송 대상 · not a KakaoTalk user: falls back to LMS",
         "not a KakaoTalk user",
+        "발송사 시각 Vendor time 2026-11-27 12:00:00",
     )
     assert steps[3].tone == "bad"
