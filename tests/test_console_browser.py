@@ -3,8 +3,8 @@
 A viewer signs in, searches by user id, opens a message and sees the masked number and the message as the user
 got it (a kakao bubble, an email in a sandboxed frame); an operator replays a dead message, which the running
 dispatcher then delivers once, and replays in bulk only after a confirmation page with the count. On a 390 px
-phone the filters fold after a search and no column of the results is cut off. Chromium missing is a failure, not a skip:
-``.ci/run`` installs it.
+phone the filters fold after a search and no column of the results is cut off. Chromium missing is a failure,
+not a skip: ``make test`` installs it.
 """
 
 from __future__ import annotations
@@ -152,7 +152,8 @@ def test_on_a_phone_results_come_first_and_no_column_is_cut_off(browser: Browser
         cell = page.locator(f'table.results td[data-label="{label}"]').first
         expect(cell).to_be_visible()
         box = cell.bounding_box()
-        assert box is not None and box["x"] + box["width"] <= 390, (label, box)
+        assert box is not None
+        assert box["x"] + box["width"] <= 390, (label, box)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.locator(".filters-box > summary").click()
     expect(page.get_by_label("사용자 ID User ID")).to_be_visible()
