@@ -20,11 +20,24 @@ from adapters.nhn_common import header_value
 from adapters.registry import Runtime
 from gateway.metrics import RECEIPTS
 from gateway.models import Receipt
+from gateway.normalise.json_body import BodyError, check_json
 from gateway.settings import Settings
 from gateway.store.base import Store
 
-__all__ = ("CallbackAuth", "CallbackIntake", "CallbackRejected", "Taken", "callback_auth", "store_receipts")
+__all__ = (
+    "CallbackAuth",
+    "CallbackIntake",
+    "CallbackRejected",
+    "Taken",
+    "UnreadableCallback",
+    "callback_auth",
+    "store_receipts",
+)
 
+# How an authenticated callback whose body cannot be read is answered, so that the vendor does not send it
+# again: SendGrid resends on any answer but 2xx for 24 hours, Solapi on any answer but 200 (five times in all);
+# NHN documents no retry policy, so it gets the plain 400.
+_UNREADABLE_ANSWER = {"nhn": 400, "solapi": 200, "sendgrid": 200}
 # Sandbox secrets when none is configured: random per process, so nobody can guess them from the source.
 _SANDBOX_NHN_SIGNATURE = secrets.token_urlsafe(24)
 _SANDBOX_SOLAPI_TOKEN = secrets.token_urlsafe(24)
@@ -69,6 +82,18 @@ class CallbackRejected(Exception):
         self.detail = detail
 
 
+class UnreadableCallback(CallbackRejected):
+    """An authenticated callback whose body cannot be read (malformed, nested too deep, a key twice).
+
+    Sending it again cannot help, so ``status`` is what stops ``vendor`` from retrying: ``200`` for a vendor that
+    resends on any other answer, else ``400``. Nothing is stored either way.
+    """
+
+    def __init__(self, vendor: str, detail: str) -> None:
+        super().__init__(_UNREADABLE_ANSWER[vendor], detail)
+        self.vendor = vendor
+
+
 async def store_receipts(store: Store, receipts: Sequence[Receipt], *, now: float) -> int:
     """Store receipts (a stored vendor event again is skipped), count them by outcome; return how many were new."""
     added = await store.add_receipts(receipts, now=now)
@@ -110,8 +135,8 @@ class CallbackIntake:
             token: The secret path segment of a Solapi callback.
 
         Raises:
-            CallbackRejected: 401 for a missing or wrong signature, 404 for a wrong Solapi token or vendor, 400
-                for a malformed body. Nothing is stored.
+            CallbackRejected: 401 for a missing or wrong signature, 404 for a wrong Solapi token or vendor.
+            UnreadableCallback: An authenticated body that cannot be read (see there). Nothing is stored.
             StoreUnavailable: The receipts could not be stored (the vendor should send again).
         """
         receipts = self.parse(vendor, headers, body, token=token)
@@ -134,9 +159,12 @@ class CallbackIntake:
         else:
             raise CallbackRejected(404, "No such callback URL.")
         try:
+            check_json(body)
             return parse(body)
+        except BodyError as exc:
+            raise UnreadableCallback(vendor, f"The callback body cannot be read: {exc}") from None
         except ValueError as exc:
-            raise CallbackRejected(400, f"The callback body cannot be read: {exc}") from None
+            raise UnreadableCallback(vendor, f"The callback body cannot be read: {exc}.") from None
 
     def _sendgrid_signed(self, headers: Mapping[str, str], body: bytes) -> bool:
         key = self._auth.sendgrid_public_key
