@@ -44,25 +44,30 @@ _SANDBOX_SOLAPI_TOKEN = secrets.token_urlsafe(24)
 
 
 class CallbackAuth(msgspec.Struct, frozen=True):
-    """What authenticates each vendor's callbacks; ``None`` means that vendor's callbacks are refused."""
+    """What authenticates each vendor's callbacks; ``None`` (no key for SendGrid) refuses that vendor's callbacks.
+
+    SendGrid's signature is checked against each of ``sendgrid_public_keys``: the configured one, and in a
+    sandbox the emulator's.
+    """
 
     nhn_signature: str | None
     solapi_token: str | None
-    sendgrid_public_key: str | None
+    sendgrid_public_keys: tuple[str, ...]
 
 
 def callback_auth(settings: Settings, runtime: Runtime) -> CallbackAuth:
     """The configured callback secrets; in sandbox mode, ones the emulators sign their callbacks with."""
+    configured = (settings.sendgrid_webhook_public_key,) if settings.sendgrid_webhook_public_key else ()
     if not settings.sandbox:
-        return CallbackAuth(
-            settings.nhn_webhook_signature, settings.solapi_callback_token, settings.sendgrid_webhook_public_key
-        )
+        return CallbackAuth(settings.nhn_webhook_signature, settings.solapi_callback_token, configured)
     emulator = runtime.emulators.get("sendgrid")
+    # Emulated SendGrid's events come from the emulator, signed with its own key (random per process); a
+    # configured key is used beside it, never replaced, so SendGrid's own test events verify too.
+    emulated = (emulator.public_key,) if isinstance(emulator, SendGridEmulator) else ()
     return CallbackAuth(
         settings.nhn_webhook_signature or _SANDBOX_NHN_SIGNATURE,
         settings.solapi_callback_token or _SANDBOX_SOLAPI_TOKEN,
-        # Emulated SendGrid's events come from the emulator, signed with its own key; a real one keeps its key.
-        emulator.public_key if isinstance(emulator, SendGridEmulator) else settings.sendgrid_webhook_public_key,
+        configured + emulated,
     )
 
 
@@ -167,12 +172,15 @@ class CallbackIntake:
             raise UnreadableCallback(vendor, f"The callback body cannot be read: {exc}.") from None
 
     def _sendgrid_signed(self, headers: Mapping[str, str], body: bytes) -> bool:
-        key = self._auth.sendgrid_public_key
         signature = header_value(headers, sendgrid.SIGNATURE_HEADER)
         timestamp = header_value(headers, sendgrid.TIMESTAMP_HEADER)
-        if not (key and signature and timestamp):
+        if not (signature and timestamp):
             return False
-        return sendgrid.verify_signature(key, signature, timestamp, body, now=self._wall_clock())
+        now = self._wall_clock()
+        return any(
+            sendgrid.verify_signature(key, signature, timestamp, body, now=now)
+            for key in self._auth.sendgrid_public_keys
+        )
 
 
 def _same(presented: str | None, expected: str | None) -> bool:

@@ -449,3 +449,17 @@ async def test_callbacks_may_be_larger_than_a_braze_message(tmp_path: Path, cloc
         response = await client.post("/v1/callbacks/nhn", content=body, headers=nhn_headers())
 
     assert response.json() == {"received": 1000, "new": 1000}
+
+
+async def test_a_configured_sendgrid_key_is_used_while_sendgrid_is_emulated(tmp_path: Path, clock: Clock) -> None:
+    key = REAL_VENDORS["GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY"]
+    settings = make_settings(tmp_path, GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY=key)
+    app = create_app(settings, clock=clock, start_dispatcher=False)
+    assert "sendgrid" in app.state.settings.emulated
+    body = _JSON.encode([sendgrid_event("delivered", "m-1", "ev1")])
+    async with AsyncTestClient(app) as client:
+        response = await client.post("/v1/callbacks/sendgrid", content=body, headers=signed(body))
+        other = await client.post("/v1/callbacks/sendgrid", content=body, headers=signed(body, key=OTHER_KEY))
+
+    assert response.status_code == 200, response.text
+    assert other.status_code == 401
