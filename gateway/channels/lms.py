@@ -93,7 +93,9 @@ def apply(message: OutboundMessage, policy: Policy) -> RuleResult:
     if removed:
         notes.append(f"LMS: removed {removed} character(s) the carriers cannot carry (emoji or symbols)")
     subject, errors = _subject(message.subject, body, notes)
-    if removed and not strip_uncarriable(message.content)[0]:
+    # Only when as many characters went as the text has can the text alone be gone (button lines lose some too).
+    visible = len(message.content) - message.content.count(" ") - message.content.count("\n")
+    if removed >= visible and not strip_uncarriable(message.content)[0]:
         errors.append(FieldError("content", "nothing is left once the characters carriers cannot carry are removed"))
     if message.ad:
         body = _advertise(body, policy, notes)

@@ -23,8 +23,9 @@ _INVISIBLE = "only invisible characters (control or format characters)"
 
 def invisible_only(text: str) -> bool:
     """Whether ``text`` shows nothing: only blank space, control or format characters and U+FFFD."""
-    if text.isascii():
-        return not _CONTROL.sub("", text).strip()
+    # Printable text (one C-speed pass, the common case) has no control, format or separator character but space.
+    if text.isprintable():
+        return not text.strip(" " + _REPLACEMENT)
     return all(
         character.isspace() or character == _REPLACEMENT or unicodedata.category(character) in _INVISIBLE_CATEGORIES
         for character in text
