@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 from adapters.emulators.base import Fault
 from gateway.app import create_app
 from gateway.models import Status
+from gateway.store.base import StoreUnavailable
 from tests.conftest import BRAZE, EMAIL_BODY, LMS_BODY, SEED_BODY, Clock, ingest_headers, make_settings
 
 URL = "/v1/braze/messages"
@@ -244,6 +245,18 @@ async def test_an_internal_error_is_an_attempt_backed_off_then_dead_and_reported
         assert not any("adapter bug" in text for text in details)
         [reported] = await app.state.store.claim_feedback(now=clock(), limit=10, lease=60)
         assert (reported.record.id, reported.state) == (message_id, Status.DEAD)
+
+
+async def test_a_store_outage_is_not_counted_against_the_message(client: Any, app: Litestar) -> None:
+    message_id = await post(client, SEED_BODY)
+    app.state.runtime.adapters[("nhn", "kakao")] = broken(StoreUnavailable)
+
+    await app.state.dispatcher.run_once()
+
+    detail = await app.state.store.get(message_id)
+    # Left to its lease, to be claimed again once the store answers; no attempt, no step towards dead.
+    assert detail.record.status is Status.SENDING
+    assert detail.attempts == ()
 
 
 async def test_a_message_that_failed_internally_is_sent_once_the_fault_is_gone(client: Any, app: Litestar) -> None:
