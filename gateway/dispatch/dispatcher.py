@@ -181,7 +181,8 @@ class Dispatcher:
                 await self._count_internal_error(record, exc)
             except Exception:
                 # The lease runs out and the message is claimed again: an unexpected error never loses it.
-                _log.exception("dispatch failed", extra={"message_id": record.id})
+                _log.error("dispatch failed", exc_info=exc, extra={"message_id": record.id})
+                _log.exception("could not record the failure", extra={"message_id": record.id})
 
     async def _count_internal_error(self, record: StoredMessage, exc: Exception) -> None:
         """Record a failure of the gateway itself as an attempt: retried with back-off, ``dead`` after a bound.
