@@ -42,6 +42,8 @@ def test_every_outcome_has_a_korean_label(outcome: str) -> None:
         ("failed: nhn 3019 not a KakaoTalk user", "발송사가 전달 실패를 알림"),
         ("no delivery receipt within 1 day of acceptance: final state unknown", "기한 안에 발송 결과가 오지 않음"),
         ("replayed by bo", "직원이 재발송함"),
+        ("internal error 1 of 5; next attempt scheduled", "게이트웨이 내부 오류: 다시 시도할 예정"),
+        ("internal error 5 of 5; giving up", "게이트웨이 내부 오류가 반복되어 포기함"),
         (
             "held: advertising is not sent 20:50-08:00 KST; sending when the window opens",
             "광고 발송 금지 시간이라 시간이 되면 보냄",
