@@ -131,7 +131,7 @@ def _purge(settings: Settings, args: argparse.Namespace) -> int:
     async def purge(store: Store) -> int:
         return await RetentionPurge(store, days).run_to_end()
 
-    print(f"purged {_on_store(settings, purge)} message(s) older than {days} days")
+    print(f"purged {_on_store(settings, purge)} message(s) and refused request(s) older than {days} days")
     return 0
 
 

@@ -115,12 +115,17 @@ def _content(reader: ValueReader, body: Mapping[str, Any], channel: Channel | No
 
 
 def _subject(reader: ValueReader, body: Mapping[str, Any], channel: Channel | None) -> str | None:
-    """The subject; KakaoTalk has none, so a kakao subject is ignored. Email's requirement is a channel rule."""
-    raw = reader.text("subject", body.get("subject"))
-    if raw is None or channel == "kakao":
+    """The subject; email's requirement is a channel rule.
+
+    KakaoTalk shows no title: a kakao message keeps ``fallbackSubject`` (else ``subject``) as the title of the
+    LMS it may fall back to.
+    """
+    key = "fallbackSubject" if channel == "kakao" and body.get("fallbackSubject") not in (None, "") else "subject"
+    raw = reader.text(key, body.get(key))
+    if raw is None:
         return None
     subject = normalise_text(raw)
-    reader.rendered("subject", subject)
+    reader.rendered(key, subject)
     return subject or None
 
 

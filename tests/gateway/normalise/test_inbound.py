@@ -250,8 +250,13 @@ def test_email_requires_a_subject() -> None:
     assert _errors(body) == [FieldError("subject", "an email needs a subject")]
 
 
-def test_kakao_ignores_a_subject() -> None:
-    assert normalise_body({**_SPEC_BODY, "subject": "{{ not checked }}"}, _POLICY).subject is None
+def test_a_kakao_message_keeps_its_subject_as_the_title_of_its_fallback_lms() -> None:
+    assert normalise_body({**_SPEC_BODY, "subject": "여름 특가"}, _POLICY).subject == "여름 특가"
+    both = {**_SPEC_BODY, "subject": "여름 특가", "fallbackSubject": "문자 제목"}
+    assert normalise_body(both, _POLICY).subject == "문자 제목"
+    with pytest.raises(InvalidMessage) as caught:
+        normalise_body({**_SPEC_BODY, "fallbackSubject": "{{ title }}"}, _POLICY)
+    assert [error.field for error in caught.value.errors] == ["fallbackSubject"]
 
 
 def test_button_list_and_single_cta_together() -> None:

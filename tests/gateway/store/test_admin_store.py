@@ -178,3 +178,17 @@ async def test_an_erased_message_is_never_replayed(store: Store) -> None:
 
 async def test_erasing_an_unknown_user_erases_nothing(store: Store) -> None:
     assert await store.erase_user("nobody", "erased", now=T0) == 0
+
+
+async def test_a_note_adds_a_timeline_event_and_changes_nothing_else(store: Store) -> None:
+    dead = await _sent(store, Status.DEAD)
+    before = await store.get(dead)
+
+    assert await store.note(dead, "a repeat arrived with other content", now=T0 + 9)
+    assert not await store.note("no-such-id", "nothing", now=T0 + 9)
+
+    after = await store.get(dead)
+    assert before is not None and after is not None
+    assert after.record == before.record
+    assert after.events[-1].status is Status.DEAD
+    assert (after.events[-1].at, after.events[-1].reason) == (T0 + 9, "a repeat arrived with other content")
