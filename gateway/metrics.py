@@ -6,15 +6,29 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, ge
 
 __all__ = (
     "ATTEMPTS",
+    "CHANGED_REPEATS",
     "CONTENT_TYPE_LATEST",
+    "IGNORED_FIELDS",
     "INGEST",
     "QUEUE_DEPTH",
     "RECEIPTS",
+    "REFUSED",
     "VENDOR_LATENCY",
     "render",
 )
 
 INGEST = Counter("gateway_ingest_total", "Inbound Braze requests by outcome.", ["outcome"])
+REFUSED = Counter("gateway_ingest_refused_total", "Refused Braze requests by HTTP status (401 too).", ["http_status"])
+CHANGED_REPEATS = Counter(
+    "gateway_ingest_changed_repeats_total",
+    "Repeats of a message (same Braze ids or content key) whose normalised message differs from the first.",
+    ["key_kind"],
+)
+IGNORED_FIELDS = Counter(
+    "gateway_ingest_ignored_fields_total",
+    "Body keys the gateway does not read, by whether they resemble a known key.",
+    ["kind"],
+)
 QUEUE_DEPTH = Gauge("gateway_queue_depth", "Messages by lifecycle state.", ["status"])
 VENDOR_LATENCY = Histogram(
     "gateway_vendor_latency_seconds",

@@ -149,6 +149,8 @@ def describe_filter(criteria: MessageFilter) -> str:
 
 
 def _status(raw: str, _: tzinfo) -> Status:
+    if raw.lower() == "refused":
+        raise ValueError("refused requests are not messages: search them with GET /v1/admin/refusals (same filters)")
     try:
         return Status(raw.lower())
     except ValueError:

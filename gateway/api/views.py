@@ -217,6 +217,8 @@ class StatsView(msgspec.Struct, kw_only=True):
     byVendor: dict[str, int]
     counts: list[CountView]
     failures: list[FailureView]
+    #: Ingests refused in the window (not messages: see ``GET /v1/admin/refusals``).
+    refused: int = 0
 
 
 class AuditEntryView(msgspec.Struct, kw_only=True):
@@ -244,7 +246,9 @@ class ErasureAnswer(msgspec.Struct, kw_only=True):
     erased: int
 
 
-def stats_view(counts: list[WindowCount], failures: list[FailureCount], start: float, end: float) -> StatsView:
+def stats_view(
+    counts: list[WindowCount], failures: list[FailureCount], start: float, end: float, *, refused: int = 0
+) -> StatsView:
     """The stats answer: totals per state, channel and vendor, plus every combination and the failures."""
     by: dict[str, dict[str, int]] = {"status": {}, "channel": {}, "vendor": {}}
     for row in counts:
@@ -262,6 +266,7 @@ def stats_view(counts: list[WindowCount], failures: list[FailureCount], start: f
             FailureView(vendor=f.vendor, code=f.code, count=f.count, lastAt=iso(f.last_at) or "", example=f.example)
             for f in failures
         ],
+        refused=refused,
     )
 
 

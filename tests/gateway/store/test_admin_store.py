@@ -188,7 +188,8 @@ async def test_a_note_adds_a_timeline_event_and_changes_nothing_else(store: Stor
     assert not await store.note("no-such-id", "nothing", now=T0 + 9)
 
     after = await store.get(dead)
-    assert before is not None and after is not None
+    assert before is not None
+    assert after is not None
     assert after.record == before.record
     assert after.events[-1].status is Status.DEAD
     assert (after.events[-1].at, after.events[-1].reason) == (T0 + 9, "a repeat arrived with other content")
