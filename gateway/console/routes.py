@@ -29,6 +29,7 @@ from gateway.console.session import (
     sign_in,
     sign_out,
 )
+from gateway.events import log_event
 from gateway.models import Status
 from gateway.normalise.errors import FieldError
 from gateway.settings import CHANNEL_VENDORS
@@ -111,8 +112,10 @@ class ConsoleController(Controller):
         member = find_staff(str(form.get("token", "")).strip() or None, state.settings.staff_tokens)
         target = _safe_next(str(form.get("next", "")))
         if member is None:
+            log_event("console.sign_in_failed", warning=True)
             return _page("sign_in.html", 401, next_page=target, failed=True)
         sign_in(request, member)
+        log_event("console.sign_in", staff=member.name, role=member.role)
         return Redirect(target, status_code=303)
 
     @post("/sign-out", guards=_STAFF, status_code=303)

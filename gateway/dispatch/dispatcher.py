@@ -25,6 +25,7 @@ from gateway.channels.quiet_hours import quiet_until
 from gateway.dispatch.limits import CircuitBreaker, VendorGate
 from gateway.dispatch.periodic import Duty, run_periodically
 from gateway.dispatch.retry import call_with_retries, rescheduled_delay
+from gateway.events import status_changed
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
 from gateway.settings import Settings, VendorLimits, product_of
@@ -197,6 +198,7 @@ class Dispatcher:
                 next_attempt_at=None if exhausted else next_at,
                 report=self._report(None) if exhausted else None,
             )
+            status_changed(record.id, status)
 
     async def _held_for_quiet_hours(self, record: StoredMessage) -> bool:
         now = self._clock()
@@ -209,11 +211,13 @@ class Dispatcher:
             await self._store.transition(
                 record.id, Status.SUPPRESSED, reason, now=now, expect=_SENDING, report=self._report(None)
             )
+            status_changed(record.id, Status.SUPPRESSED)
         else:
             reason = f"held: advertising is not sent {window}; sending when the window opens"
             await self._store.transition(
                 record.id, Status.HELD, reason, now=now, expect=_SENDING, next_attempt_at=until
             )
+            status_changed(record.id, Status.HELD)
         return True
 
     async def _deliver(self, record: StoredMessage) -> None:
@@ -223,6 +227,7 @@ class Dispatcher:
             await self._store.transition(
                 record.id, Status.DEAD, reason, now=self._clock(), expect=_SENDING, report=self._report(None)
             )
+            status_changed(record.id, Status.DEAD)
             return
         gate = self._gate(record.vendor, record.channel)
         number = record.attempt_count
@@ -316,6 +321,7 @@ class Dispatcher:
             vendor_message_id=vendor_message_id,
             report=report,
         )
+        status_changed(ended.message_id, status, code=ended.attempt.vendor_code, attempt=ended.attempt.number)
 
     def _gate(self, vendor: str, channel: str) -> VendorGate:
         product = product_of(vendor, channel)
@@ -360,6 +366,7 @@ class Dispatcher:
             expect=expect,
             report=self._report(logged.vendor_code if logged else code),
         )
+        status_changed(record.id, Status.FALLBACK, code=logged.vendor_code if logged else code, child_id=child.id)
 
     def _report(self, code: str | None) -> Report | None:
         """The Braze report that goes with a final state, when feedback is configured."""
