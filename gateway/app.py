@@ -20,7 +20,7 @@ from adapters.registry import Runtime, build_runtime
 from gateway.api.admin import ADMIN_HANDLERS
 from gateway.api.auth import require_staff
 from gateway.api.callbacks import callback_router
-from gateway.api.health import healthz, metrics_endpoint, readyz
+from gateway.api.health import healthz, healthz_head, metrics_endpoint, readyz, root
 from gateway.api.ingest import receive_braze_message
 from gateway.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from gateway.console import console_handlers, console_templates
@@ -119,6 +119,8 @@ def create_app(
             *ADMIN_HANDLERS,
             *console_handlers(settings),
             healthz,
+            healthz_head,
+            root,
             readyz,
             metrics_endpoint,
         ],
@@ -150,7 +152,8 @@ def _openapi_config() -> OpenAPIConfig:
         title="Vendor webhook gateway",
         version="0.1.0",
         path="/schema",
-        openapi_router=Router("/schema", route_handlers=[], guards=[require_staff]),
+        # Litestar's own schema pages are not API operations: left out of the document (they were all "Handler").
+        openapi_router=Router("/schema", route_handlers=[], guards=[require_staff], include_in_schema=False),
         # Each route names its own requirement: health is public, callbacks carry their vendor's signature.
         components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
     )

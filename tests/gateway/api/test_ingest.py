@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 
 from gateway.app import create_app
 from gateway.models import Status
+from gateway.normalise.unknown_keys import BODY_KEYS
 from gateway.store import MessageFilter
 from tests.conftest import SEED_BODY, Clock, ingest_headers, make_settings, staff_headers
 
@@ -248,6 +249,16 @@ async def test_openapi_documents_each_route_s_answers_and_authentication(client:
     assert "503" in paths["/readyz"]["get"]["responses"]
 
 
+async def test_openapi_ingest_schema_has_every_body_key_and_no_litestar_handler_routes(client: Client) -> None:
+    paths = (await client.get("/schema/openapi.json", headers=staff_headers())).json()["paths"]
+    properties = paths["/v1/braze/messages"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(properties["properties"]) == set(BODY_KEYS)
+    assert "scoped to the user and the channel" in paths["/v1/braze/messages"]["post"]["description"]
+    summaries = [operation.get("summary") for path in paths.values() for operation in path.values()]
+    assert "Handler" not in summaries
+    assert not [path for path in paths if path.startswith("/schema")]
+
+
 async def test_vendor_chosen_per_message(client: Client, app: Litestar) -> None:
     response = await client.post(URL, json=SEED_BODY | {"vendor": "solapi"}, headers=ingest_headers())
     assert response.status_code == 202, response.text
@@ -272,3 +283,18 @@ async def test_queue_over_its_high_water_mark_is_429_with_retry_after(tmp_path: 
         await app.state.monitor.refresh()
         again = await client.post(URL, json=SEED_BODY | {"dispatchId": "d-9"}, headers=ingest_headers())
         assert again.status_code == 202
+
+
+async def test_metrics_answer_prometheus_content_type_once_and_no_created_series(client: Client) -> None:
+    await client.post(URL, json=SEED_BODY, headers=ingest_headers())
+    metrics = await client.get("/metrics")
+    assert metrics.headers["content-type"] == "text/plain; version=1.0.0; charset=utf-8"
+    assert "_created" not in metrics.text
+    assert "gateway_ingest_total" in metrics.text
+
+
+async def test_head_healthz_is_200_and_the_root_leads_to_the_console(client: Client) -> None:
+    alive = await client.head("/healthz")
+    assert (alive.status_code, alive.content) == (200, b"")
+    root = await client.get("/", follow_redirects=False)
+    assert (root.status_code, root.headers["location"]) == (302, "/admin")
