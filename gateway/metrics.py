@@ -21,7 +21,7 @@ __all__ = (
     "render",
 )
 
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus_client 0.2x
 
 INGEST = Counter("gateway_ingest_total", "Inbound Braze requests by outcome.", ["outcome"])
 REFUSED = Counter("gateway_ingest_refused_total", "Refused Braze requests by HTTP status (401 too).", ["http_status"])
