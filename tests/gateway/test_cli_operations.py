@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 import msgspec
@@ -31,8 +32,11 @@ class _Running:
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         assert process.stderr is not None
-        stream = process.stderr
-        threading.Thread(target=lambda: [self.lines.put(line) for line in stream], daemon=True).start()
+        threading.Thread(target=self._read, args=(process.stderr,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.put(line)
 
     def wait_for(self, predicate: object, count: int = 1) -> list[str]:
         """Lines read until ``count`` of them match ``predicate`` (a substring)."""
