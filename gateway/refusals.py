@@ -105,14 +105,14 @@ def refusal_of(
         id=refusal_id,
         at=at,
         http_status=http_status,
-        detail=detail,
-        errors=tuple(errors or ()),
+        detail=_clean(detail),
+        errors=tuple(FieldError(_clean(e.field), _clean(e.message)) for e in errors or ()),
         user_id=_short(fields.get("userId")),
         channel=_channel(fields.get("channel")),
         phone=_normalised(normalise_phone, fields.get("phone")),
         email=_normalised(normalise_email, fields.get("email")),
         braze=BrazeContext(**{attr: _short(fields.get(key)) for attr, key in _BRAZE_KEYS.items()}),
-        content_type=content_type[:_SHORT_TEXT],
+        content_type=_clean(content_type[:_SHORT_TEXT]),
         body=_kept_body(body, raw),
         message_id=message_id,
     )
@@ -133,7 +133,7 @@ def _kept_body(body: Mapping[str, Any] | None, raw: bytes | None) -> str:
         text = _ENCODER.encode(masked).decode()
     else:
         text = raw.decode("utf-8", "replace")
-    text = mask_text(text)
+    text = _clean(mask_text(text))
     return text if len(text) <= KEPT_BODY_CHARS else text[:KEPT_BODY_CHARS] + "…[cut]"
 
 
@@ -165,4 +165,9 @@ def _short(value: object) -> str | None:
         value = str(value)
     if not isinstance(value, str) or not value.strip():
         return None
-    return value.strip()[:_SHORT_TEXT]
+    return _clean(value.strip()[:_SHORT_TEXT])
+
+
+def _clean(text: str) -> str:
+    """``text`` as both stores can keep it: PostgreSQL refuses NUL characters, and UTF-8 lone surrogates."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")

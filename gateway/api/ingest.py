@@ -201,6 +201,9 @@ async def _keep_refusal(state: State, intake: _Intake, refused: Problem) -> None
         await state.store.add_refusal(refusal)
     except StoreUnavailable:
         _log.warning("refusal not kept: the store is unavailable", extra={"refusal_id": refusal.id})
+    except Exception:
+        # Keeping the record must never turn the sender's 4xx into a 5xx, which Braze would retry.
+        _log.exception("refusal not kept", extra={"refusal_id": refusal.id})
 
 
 def _count_ignored(ignored: list[IgnoredField]) -> None:

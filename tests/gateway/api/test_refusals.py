@@ -143,3 +143,23 @@ async def test_an_unknown_refusal_is_404_and_a_bad_filter_400(client: Client) ->
     bad = await client.get("/v1/admin/refusals", params={"from": "yesterday"}, headers=staff_headers())
     assert (bad.status_code, bad.json()["errors"][0]["field"]) == (400, "from")
     assert (await client.get("/v1/admin/refusals")).status_code == 401
+
+
+async def test_hostile_refused_bodies_are_kept_on_postgresql_too(tmp_path: Path, postgres_url: str) -> None:
+    app = create_app(make_settings(tmp_path, GATEWAY_DATABASE_URL=postgres_url), start_dispatcher=False)
+    bodies = [
+        b'{"channel": "kakao", "userId": "u-\\u0000-1", "content": "\\u0000", "phone": ""}',
+        b'{"channel": "kakao", "userId": "u-3", "content": "\\ud800"}',
+        b'{"channel": "kakao", "userId": "u-2", "content": "\x00 \xff',
+    ]
+    async with AsyncTestClient(app) as client:
+        statuses = [
+            (
+                await client.post(URL, content=body, headers=ingest_headers(**{"Content-Type": "application/json"}))
+            ).status_code
+            for body in bodies
+        ]
+        kept = await _refusals(client)
+    assert statuses == [422, 400, 400]
+    assert sorted(refusal["httpStatus"] for refusal in kept) == [400, 400, 422]
+    assert {refusal["userId"] for refusal in kept} == {"u--1", None}
