@@ -19,19 +19,12 @@ from gateway.api.masking import mask_email, mask_phone
 from gateway.models import BrazeContext
 from gateway.normalise.errors import FieldError
 from gateway.normalise.recipients import RecipientError, normalise_email, normalise_phone
+from gateway.normalise.unknown_keys import BRAZE_KEYS
 
 __all__ = ("KEPT_BODY_CHARS", "Refusal", "RefusalPage", "mask_text", "refusal_of")
 
 #: Most characters of a refused body kept (the largest accepted body is 256 KiB; support needs the start).
 KEPT_BODY_CHARS = 16_384
-_BRAZE_KEYS = {
-    "campaign_id": "campaignId",
-    "campaign_name": "campaignName",
-    "dispatch_id": "dispatchId",
-    "canvas_id": "canvasId",
-    "canvas_step_id": "canvasStepId",
-    "send_id": "sendId",
-}
 _CHANNELS = frozenset({"kakao", "lms", "email"})
 _SHORT_TEXT = 200
 # Korean mobile numbers in the forms ingest accepts (010-1234-5678, +82 10 1234 5678, 821012345678) and any
@@ -111,7 +104,7 @@ def refusal_of(
         channel=_channel(fields.get("channel")),
         phone=_normalised(normalise_phone, fields.get("phone")),
         email=_normalised(normalise_email, fields.get("email")),
-        braze=BrazeContext(**{attr: _short(fields.get(key)) for attr, key in _BRAZE_KEYS.items()}),
+        braze=BrazeContext(**{attr: _short(fields.get(key)) for attr, key in BRAZE_KEYS.items()}),
         content_type=_clean(content_type[:_SHORT_TEXT]),
         body=_kept_body(body, raw),
         message_id=message_id,

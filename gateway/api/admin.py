@@ -17,7 +17,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api import support
 from gateway.api.auth import require_operator, require_staff
-from gateway.api.filters import FILTER_PARAMS, InvalidFilter, parse_search, parse_window
+from gateway.api.filters import FILTER_PARAMS, InvalidFilter, parse_search, parse_window, search_errors
 from gateway.api.problems import BEARER, Problem, problem_responses
 from gateway.api.refusals import REFUSAL_HANDLERS
 from gateway.api.views import (
@@ -101,12 +101,8 @@ async def search_messages(
     try:
         search = parse_search(params)
         page = await state.store.search(search.criteria, limit=search.limit, cursor=search.cursor)
-    except InvalidFilter as exc:
-        raise _invalid(exc) from None
-    except ValueError:
-        raise Problem(
-            400, "Invalid filter: see errors.", errors=[FieldError("cursor", "is not a cursor of this search")]
-        ) from None
+    except ValueError as exc:
+        raise Problem(400, "Invalid filter: see errors.", errors=search_errors(exc)) from None
     return SearchAnswer(items=[message_view(m) for m in page.items], nextCursor=page.next_cursor)
 
 

@@ -29,6 +29,7 @@ __all__ = (
     "parse_search",
     "parse_time",
     "parse_window",
+    "search_errors",
 )
 
 #: Korea has no daylight saving time: a fixed offset is exact.
@@ -93,6 +94,13 @@ def parse_search(params: Mapping[str, str | None], *, naive_tz: tzinfo = UTC) ->
     if errors:
         raise InvalidFilter(errors)
     return SearchRequest(MessageFilter(**fields), limit, (params.get("cursor") or "").strip() or None)
+
+
+def search_errors(exc: ValueError) -> list[FieldError]:
+    """What was wrong with a search: the parameters :func:`parse_search` named, else the store's cursor."""
+    if isinstance(exc, InvalidFilter):
+        return exc.errors
+    return [FieldError("cursor", "is not a cursor of this search")]
 
 
 def parse_time(raw: str, naive_tz: tzinfo = UTC) -> float:

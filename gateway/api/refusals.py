@@ -17,7 +17,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from gateway.api.auth import require_staff
-from gateway.api.filters import FILTER_PARAMS, InvalidFilter, SearchRequest, parse_search
+from gateway.api.filters import FILTER_PARAMS, SearchRequest, parse_search, search_errors
 from gateway.api.masking import mask_email, mask_phone
 from gateway.api.problems import BEARER, Problem, problem_responses
 from gateway.api.views import iso
@@ -147,11 +147,8 @@ async def search_refusals(
     try:
         search = parse_refusal_search(params)
         page = await state.store.search_refusals(search.criteria, limit=search.limit, cursor=search.cursor)
-    except InvalidFilter as exc:
-        raise Problem(400, "Invalid filter: see errors.", errors=exc.errors) from None
-    except ValueError:
-        error = FieldError("cursor", "is not a cursor of this search")
-        raise Problem(400, "Invalid filter: see errors.", errors=[error]) from None
+    except ValueError as exc:
+        raise Problem(400, "Invalid filter: see errors.", errors=search_errors(exc)) from None
     return RefusalSearchAnswer(items=[refusal_view(r) for r in page.items], nextCursor=page.next_cursor)
 
 

@@ -18,7 +18,7 @@ from litestar.response import Redirect, Template
 from gateway.api import support
 from gateway.api.admin import STATS_WINDOW, staff_of
 from gateway.api.auth import find_staff
-from gateway.api.filters import FILTER_PARAMS, KST, InvalidFilter, parse_search
+from gateway.api.filters import FILTER_PARAMS, KST, InvalidFilter, parse_search, search_errors
 from gateway.api.problems import Problem
 from gateway.api.refusals import parse_refusal_search, refusal_detail_view, refusal_view
 from gateway.api.views import audit_answer, detail_view, message_view, stats_view
@@ -143,33 +143,24 @@ class ConsoleController(Controller):
     async def search(self, request: Request[Any, Any, State], state: State) -> Template:
         """The search form and one page of results."""
         params = {key: request.query_params.get(key) for key in (*_SEARCH_KEYS, "cursor")}
-        if (params.get("status") or "").strip().lower() == _REFUSED:
-            return await self._refusals(request, state, params)
+        refused = (params.get("status") or "").strip().lower() == _REFUSED
         try:
-            search = parse_search(params, naive_tz=KST)
-            page = await state.store.search(search.criteria, limit=search.limit, cursor=search.cursor)
-        except InvalidFilter as exc:
-            return self._search_page(request, params, errors=exc.errors, status_code=400)
-        except ValueError:
-            return self._search_page(request, params, errors=[FieldError("cursor", "is not a cursor")], status_code=400)
+            if refused:  # refused ingests, not messages: listed without the bulk replay (nothing to send)
+                found = parse_refusal_search(params, naive_tz=KST)
+                refusals = await state.store.search_refusals(found.criteria, limit=found.limit, cursor=found.cursor)
+                cursor = refusals.next_cursor
+            else:
+                search = parse_search(params, naive_tz=KST)
+                page = await state.store.search(search.criteria, limit=search.limit, cursor=search.cursor)
+                cursor = page.next_cursor
+        except ValueError as exc:
+            return self._search_page(request, params, errors=search_errors(exc), status_code=400)
+        next_url = query_url("/admin/messages", params, cursor=cursor) if cursor else None
+        if refused:
+            shown = [refusal_view(refusal) for refusal in refusals.items]
+            return self._search_page(request, params, refusals=shown, next_url=next_url)
         rows = [message_view(m) for m in page.items]
-        next_url = query_url("/admin/messages", params, cursor=page.next_cursor) if page.next_cursor else None
         return self._search_page(request, params, rows=rows, next_url=next_url, searched=True)
-
-    async def _refusals(
-        self, request: Request[Any, Any, State], state: State, params: dict[str, str | None]
-    ) -> Template:
-        """The search page listing refused ingests (no bulk replay: nothing was stored to send)."""
-        try:
-            search = parse_refusal_search(params, naive_tz=KST)
-            page = await state.store.search_refusals(search.criteria, limit=search.limit, cursor=search.cursor)
-        except InvalidFilter as exc:
-            return self._search_page(request, params, errors=exc.errors, status_code=400)
-        except ValueError:
-            return self._search_page(request, params, errors=[FieldError("cursor", "is not a cursor")], status_code=400)
-        next_url = query_url("/admin/messages", params, cursor=page.next_cursor) if page.next_cursor else None
-        refusals = [refusal_view(refusal) for refusal in page.items]
-        return self._search_page(request, params, refusals=refusals, next_url=next_url)
 
     @get("/refusals/{refusal_id:str}", guards=_STAFF)
     async def refusal(self, request: Request[Any, Any, State], state: State, refusal_id: FromPath[str]) -> Template:

@@ -18,6 +18,7 @@ from gateway.normalise.idempotency import idempotency_key
 from gateway.normalise.links import Utm
 from gateway.normalise.policy import Policy, policy_from_settings
 from gateway.normalise.recipients import RecipientError, normalise_email, normalise_phone
+from gateway.normalise.unknown_keys import BRAZE_KEYS
 from gateway.normalise.values import ValueReader
 
 __all__ = (
@@ -30,14 +31,6 @@ __all__ = (
 )
 
 _CHANNELS: tuple[Channel, ...] = ("kakao", "lms", "email")
-_BRAZE_KEYS = {
-    "campaign_id": "campaignId",
-    "campaign_name": "campaignName",
-    "dispatch_id": "dispatchId",
-    "canvas_id": "canvasId",
-    "canvas_step_id": "canvasStepId",
-    "send_id": "sendId",
-}
 
 
 def normalise_body(body: Mapping[str, Any], policy: Policy) -> OutboundMessage:
@@ -61,7 +54,7 @@ def normalise_body(body: Mapping[str, Any], policy: Policy) -> OutboundMessage:
     phone, email = _recipient(reader, body, channel)
     content = _content(reader, body, channel)
     subject = _subject(reader, body, channel)
-    braze = BrazeContext(**{attr: reader.text(key, body.get(key)) for attr, key in _BRAZE_KEYS.items()})
+    braze = BrazeContext(**{attr: reader.text(key, body.get(key)) for attr, key in BRAZE_KEYS.items()})
     buttons = _buttons(reader, body, policy, channel, braze.campaign_name)
     image_url = _image(reader, body, channel, notes, sends_images=_kakao_vendor(body, policy) != "solapi")
     ad = _ad(reader, body, channel, notes)

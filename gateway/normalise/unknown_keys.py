@@ -12,7 +12,17 @@ from typing import Any
 
 import msgspec
 
-__all__ = ("BODY_KEYS", "BUTTON_KEYS", "IgnoredField", "ignored_fields")
+__all__ = ("BODY_KEYS", "BRAZE_KEYS", "BUTTON_KEYS", "IgnoredField", "ignored_fields")
+
+#: The body keys of the Braze ids, by their :class:`~gateway.models.BrazeContext` field.
+BRAZE_KEYS = {
+    "campaign_id": "campaignId",
+    "campaign_name": "campaignName",
+    "dispatch_id": "dispatchId",
+    "canvas_id": "canvasId",
+    "canvas_step_id": "canvasStepId",
+    "send_id": "sendId",
+}
 
 #: Every key of a Braze body the gateway reads.
 BODY_KEYS = (

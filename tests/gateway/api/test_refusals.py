@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -19,10 +20,10 @@ URL = "/v1/braze/messages"
 NO_PHONE = SEED_BODY | {"phone": "", "sendId": "s-1", "canvasId": "cv-1"}
 
 
-async def _refusals(client: Client, **params: str) -> list[dict[str, object]]:
+async def _refusals(client: Client, **params: str) -> list[dict[str, Any]]:
     response = await client.get("/v1/admin/refusals", params=params, headers=staff_headers())
     assert response.status_code == 200, response.text
-    items: list[dict[str, object]] = response.json()["items"]
+    items: list[dict[str, Any]] = response.json()["items"]
     return items
 
 
