@@ -23,7 +23,7 @@ from gateway.api.auth import require_ingest_token
 from gateway.api.ingest_doc import IngestOperation
 from gateway.api.problems import BEARER, Problem, problem_responses
 from gateway.api.support import is_erased
-from gateway.events import log_event
+from gateway.events import log_event, status_changed
 from gateway.models import NewMessage, Status, new_message_id
 from gateway.normalise.errors import FieldError, InvalidMessage
 from gateway.normalise.idempotency import changed_fields, is_explicit
@@ -95,7 +95,7 @@ async def receive_braze_message(request: Request[Any, Any, State]) -> Response[I
     except Problem:
         metrics.INGEST.labels("unauthorised").inc()
         metrics.REFUSED.labels("401").inc()
-        log_event("ingest.unauthorised", warning=True, http_status=401)
+        log_event("ingest.unauthorised", level=logging.WARNING, http_status=401)
         raise
     state = request.app.state
     if state.monitor.overloaded:
@@ -149,7 +149,7 @@ async def _receive(request: Request[Any, Any, State], state: State, intake: _Int
         return await _repeat(state, result.message_id, new, ignored)
     metrics.INGEST.labels("queued").inc()
     state.dispatcher.wake()
-    log_event("message.status", message_id=new.id, status=Status.QUEUED.value, channel=message.channel)
+    status_changed(new.id, Status.QUEUED, channel=message.channel)
     if ignored:
         log_event("ingest.ignored_fields", message_id=new.id, fields=[field.field for field in ignored])
     return Response(IngestAnswer(new.id, Status.QUEUED.value, False, ignored), status_code=202)
@@ -169,7 +169,7 @@ async def _repeat(state: State, first_id: str, new: NewMessage, ignored: list[Ig
     if changed:
         kind = new.idempotency_key.split(":", 1)[0]
         metrics.CHANGED_REPEATS.labels(kind).inc()
-        log_event("ingest.repeat_changed", warning=True, message_id=first_id, fields=changed, key_kind=kind)
+        log_event("ingest.repeat_changed", level=logging.WARNING, message_id=first_id, fields=changed, key_kind=kind)
         note = (
             f"a repeat with the same {'Braze ids' if kind == 'braze' else 'content'} arrived with a different "
             f"{', '.join(changed)}: answered as a duplicate of this message, the repeat was not sent"
@@ -196,7 +196,7 @@ async def _keep_refusal(state: State, intake: _Intake, refused: Problem) -> None
         message_id=refused.message_id,
     )
     fields = [error.field for error in refusal.errors]
-    log_event("ingest.refused", warning=True, refusal_id=refusal.id, http_status=refused.status, fields=fields)
+    log_event("ingest.refused", level=logging.WARNING, refusal_id=refusal.id, http_status=refused.status, fields=fields)
     try:
         await state.store.add_refusal(refusal)
     except StoreUnavailable:

@@ -7,6 +7,7 @@ behave the same in both.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -115,7 +116,7 @@ class ConsoleController(Controller):
         member = find_staff(str(form.get("token", "")).strip() or None, state.settings.staff_tokens)
         target = _safe_next(str(form.get("next", "")))
         if member is None:
-            log_event("console.sign_in_failed", warning=True)
+            log_event("console.sign_in_failed", level=logging.WARNING)
             return _page("sign_in.html", 401, next_page=target, failed=True)
         sign_in(request, member)
         log_event("console.sign_in", staff=member.name, role=member.role)

@@ -164,7 +164,10 @@ class Dispatcher:
     async def _claim(self, limit: int) -> list[StoredMessage]:
         paused = {product for product, gate in self._gates.items() if gate.breaker.paused()}
         exclude = frozenset(route for route in self._adapters if product_of(*route) in paused)
-        return await self._store.claim(now=self._clock(), limit=limit, lease=self._lease, exclude=exclude)
+        claimed = await self._store.claim(now=self._clock(), limit=limit, lease=self._lease, exclude=exclude)
+        for record in claimed:
+            status_changed(record.id, Status.SENDING, attempt=record.attempt_count + 1)
+        return claimed
 
     async def _process(self, record: StoredMessage) -> None:
         try:

@@ -160,7 +160,7 @@ class ReceiptApplier:
         receipt = stored.receipt
         log_event(
             "receipt.settled",
-            warning=settlement.state == "unmatched",
+            level=logging.WARNING if settlement.state == "unmatched" else logging.INFO,
             message_id=settlement.message_id,
             vendor=receipt.vendor,
             outcome=receipt.outcome,

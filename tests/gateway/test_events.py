@@ -27,7 +27,7 @@ async def test_every_step_of_a_fallen_back_message_is_an_event_without_personal_
     client: Client, app: Litestar
 ) -> None:
     stream = io.StringIO()
-    configure_logging("INFO", stream)
+    configure_logging("DEBUG", stream)
     try:
         app.state.runtime.emulators["nhn_kakao"].outcomes[PHONE] = "3018"
         kakao_id = (await client.post("/v1/braze/messages", json=SEED_BODY, headers=ingest_headers())).json()[
@@ -49,14 +49,16 @@ async def test_every_step_of_a_fallen_back_message_is_an_event_without_personal_
 
     statuses = [(e["message_id"] == kakao_id, e["status"], e["level"]) for e in _events(lines, "message.status")]
     assert statuses == [
-        (True, "queued", "info"),
+        (True, "queued", "debug"),
+        (True, "sending", "debug"),
         (True, "accepted", "info"),
         (True, "fallback", "info"),
+        (False, "sending", "debug"),
         (False, "accepted", "info"),
         (False, "delivered", "info"),
     ]
-    fallback = _events(lines, "message.status")[2]
-    assert (fallback["code"], fallback["child_id"]) == ("3018", _events(lines, "message.status")[3]["message_id"])
+    fallback = _events(lines, "message.status")[3]
+    assert (fallback["code"], fallback["child_id"]) == ("3018", _events(lines, "message.status")[4]["message_id"])
     assert [(e["receipt_state"], e["code"]) for e in _events(lines, "receipt.settled")] == [
         ("applied", "3018"),
         ("applied", "1000"),
@@ -67,6 +69,18 @@ async def test_every_step_of_a_fallen_back_message_is_an_event_without_personal_
     assert [(e["staff"], e["role"]) for e in _events(lines, "console.sign_in")] == [("ann", "viewer")]
     for secret in (PHONE, "010-1234-5678", "wrong", OPERATOR_TOKEN):
         assert secret not in text
+
+
+async def test_info_level_leaves_out_the_routine_steps(client: Client, app: Litestar) -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream)
+    try:
+        await client.post("/v1/braze/messages", json=SEED_BODY, headers=ingest_headers())
+        await app.state.dispatcher.run_once()
+    finally:
+        logging.getLogger().handlers.clear()
+    lines = [msgspec.json.decode(line) for line in stream.getvalue().splitlines()]
+    assert [e["status"] for e in _events(lines, "message.status")] == ["accepted"]
 
 
 async def test_a_message_that_ends_dead_is_a_warning(client: Client, app: Litestar) -> None:
