@@ -151,7 +151,9 @@ async def _receive(request: Request[Any, Any, State], state: State, intake: _Int
     state.dispatcher.wake()
     status_changed(new.id, Status.QUEUED, channel=message.channel)
     if ignored:
-        log_event("ingest.ignored_fields", message_id=new.id, fields=[field.field for field in ignored])
+        log_event(
+            "ingest.ignored_fields", level=logging.DEBUG, message_id=new.id, fields=[field.field for field in ignored]
+        )
     return Response(IngestAnswer(new.id, Status.QUEUED.value, False, ignored), status_code=202)
 
 
