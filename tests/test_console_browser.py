@@ -3,7 +3,8 @@
 A viewer signs in, searches by user id, opens a message and sees the masked number and the message as the user
 got it (a kakao bubble, an email in a sandboxed frame); an operator replays a dead message, which the running
 dispatcher then delivers once, and replays in bulk only after a confirmation page with the count. On a 390 px
-phone the filters fold after a search and no column of the results is cut off. Chromium missing is a failure,
+phone the filters fold after a search and no column of the results is cut off. A refused request is found by
+user id and tells why. Chromium missing is a failure,
 not a skip: ``make test`` installs it.
 """
 
@@ -13,10 +14,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import EMAIL_BODY, OPERATOR_TOKEN, SEED_BODY, VIEWER_TOKEN
+from tests.conftest import EMAIL_BODY, INGEST_TOKEN, OPERATOR_TOKEN, SEED_BODY, VIEWER_TOKEN
 from tests.live_server import LiveGateway, live_gateway
 
 CHROMIUM = "/usr/bin/chromium"
@@ -167,3 +169,31 @@ def test_on_a_laptop_the_filters_stay_open_after_a_search(browser: Browser, gate
 
     expect(page.get_by_label("사용자 ID User ID")).to_be_visible()
     expect(page.locator(".filters-box > summary")).to_be_hidden()
+
+
+def test_a_viewer_finds_a_refused_request_by_user_id_and_reads_why(browser: Browser, gateway: LiveGateway) -> None:
+    refused = httpx.post(
+        f"{gateway.url}/v1/braze/messages",
+        json=SEED_BODY | {"buttonLinkMobile": "", "buttonLinkPC": ""},
+        headers={"Authorization": f"Bearer {INGEST_TOKEN}"},
+    )
+    assert refused.status_code == 422
+    page = browser.new_page()
+
+    _sign_in(page, gateway, VIEWER_TOKEN)
+    expect(page.locator(".tiles")).to_contain_text("거부된 요청 Refused requests")
+    page.get_by_role("navigation").get_by_role("link", name="검색 Search").click()
+    page.get_by_label("사용자 ID User ID").fill(SEED_BODY["userId"])
+    page.get_by_label("상태 Status").select_option("refused")
+    page.get_by_role("button", name="검색 Search").click()
+
+    rows = page.locator("table.refusals tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("422")
+    expect(rows.first).to_contain_text("buttonLinkMobile")
+    expect(rows.first).to_contain_text("buttonLinkPC")
+    rows.first.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Refused request")
+    expect(page.locator(".errors")).to_contain_text("has no link")
+    expect(page.locator(".summary")).to_contain_text("010-****-5678")
+    assert "010-1234-5678" not in page.content()

@@ -22,6 +22,8 @@ _STATUS = {
     "dead": "발송 불가",
     "fallback": "대체 발송",
     "unknown": "결과 모름",
+    # Not a message state: refused ingests are searched beside the states.
+    "refused": "수신 거부 (보내지 않음)",
 }
 # Attempt outcomes, receipt outcomes and what a receipt did.
 _OUTCOME = {

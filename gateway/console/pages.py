@@ -145,7 +145,7 @@ def timeline(
         ),
         link=message.parentId,
     )
-    notes = (*view.normalised.get("notes", ()), *(f"{change.field}: 바뀜 changed" for change in changes))
+    notes = (*view.normalised.notes, *(f"{change.field}: 바뀜 changed" for change in changes))
     normalised = Step(at=message.createdAt, title="정규화 Normalised", lines=notes or ("변경 없음 nothing changed",))
     vendor, channel = message.vendor, message.channel
     dated = [

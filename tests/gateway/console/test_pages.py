@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from gateway.api.receipt_views import ReceiptView
-from gateway.api.views import AttemptView, EventView, MessageDetailView, MessageView
+from gateway.api.views import AttemptView, EventView, MessageDetailView, MessageView, NormalisedView
 from gateway.console.changes import Change
 from gateway.console.pages import kst, kst_input, pretty_json, query_url, timeline
 
@@ -36,7 +36,7 @@ def _view(**changes: Any) -> MessageDetailView:
     )
     view = MessageDetailView(
         message=message,
-        normalised={"notes": ["removed 1 emoji"]},
+        normalised=NormalisedView(channel="kakao", user_id="u-1", content="본문", notes=["removed 1 emoji"]),
         vendorRequest=None,
         attempts=[
             AttemptView(
@@ -93,7 +93,7 @@ def test_the_timeline_reads_received_normalised_then_attempts_and_states_in_orde
 
 
 def test_changes_normalisation_made_are_named_and_nothing_changed_only_without_them() -> None:
-    plain = _view(normalised={"notes": []})
+    plain = _view(normalised=NormalisedView(channel="kakao", user_id="u-1", content="본문"))
 
     assert timeline(plain)[1].lines == ("변경 없음 nothing changed",)
     changed = timeline(plain, changes=[Change("buttonLinkMobile", "https://x.kr/a b", "https://x.kr/a%20b")])
