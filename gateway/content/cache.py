@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from urllib.parse import urlencode
 
 import msgspec
 
 __all__ = ("ContentCache", "Entry", "cache_key")
 
+_ENCODE = msgspec.json.Encoder().encode
 
-def cache_key(source: str, params: list[tuple[str, str]]) -> str:
-    """The key of an answer: the source and its query parameters in sorted order (``best?a=1&b=2``).
+
+def cache_key(source: str, params: list[tuple[str, str]]) -> bytes:
+    """The key of an answer: the source and its sorted query parameters (``best[["a","1"],["b","2"]]``).
+
+    JSON keeps every name and value apart whatever they contain, and msgspec writes it faster than a query
+    string is encoded: the key is made on every request.
 
     Args:
         source: The source name.
         params: The request's query parameters, already sorted.
     """
-    return f"{source}?{urlencode(params)}"
+    return source.encode() + _ENCODE(params)
 
 
 class Entry(msgspec.Struct):
@@ -34,7 +38,7 @@ class Entry(msgspec.Struct):
     stored_at: float
     retry_at: float = 0.0
 
-    def size(self, key: str) -> int:
+    def size(self, key: bytes) -> int:
         """What the entry counts against the bound: its body and key."""
         return len(self.body) + len(key)
 
@@ -45,19 +49,19 @@ class ContentCache:
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.size = 0
-        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._entries: OrderedDict[bytes, Entry] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: str) -> Entry | None:
+    def get(self, key: bytes) -> Entry | None:
         """The entry of ``key`` (now the most recently used), if cached."""
         entry = self._entries.get(key)
         if entry is not None:
             self._entries.move_to_end(key)
         return entry
 
-    def put(self, key: str, entry: Entry) -> None:
+    def put(self, key: bytes, entry: Entry) -> None:
         """Store ``entry`` under ``key``, evicting the least recently used entries until it fits."""
         old = self._entries.pop(key, None)
         if old is not None:

@@ -82,7 +82,7 @@ class ContentService:
         self._list_path = list_path
         self._clock = clock
         self._deadline = deadline
-        self._flights: dict[str, asyncio.Task[Entry | UpstreamError]] = {}
+        self._flights: dict[bytes, asyncio.Task[Entry | UpstreamError]] = {}
         self._counters = {
             name: _Counters(*(CONTENT_ANSWERS.labels(name, cache).inc for cache in ("hit", "miss", "stale", "error")))
             for name in self.sources
@@ -117,7 +117,7 @@ class ContentService:
         counters.miss()
         return Answer(result.body, "MISS", int(self._clock() - result.stored_at))
 
-    def _flight(self, key: str, source: str, params: list[tuple[str, str]]) -> asyncio.Task[Entry | UpstreamError]:
+    def _flight(self, key: bytes, source: str, params: list[tuple[str, str]]) -> asyncio.Task[Entry | UpstreamError]:
         """The upstream call for ``key`` in flight, started if there is none."""
         flight = self._flights.get(key)
         if flight is None:
@@ -126,11 +126,11 @@ class ContentService:
             flight.add_done_callback(lambda done: self._landed(key, done))
         return flight
 
-    def _landed(self, key: str, flight: asyncio.Task[Entry | UpstreamError]) -> None:
+    def _landed(self, key: bytes, flight: asyncio.Task[Entry | UpstreamError]) -> None:
         if self._flights.get(key) is flight:
             del self._flights[key]
 
-    async def _fetch(self, key: str, source: str, params: list[tuple[str, str]]) -> Entry | UpstreamError:
+    async def _fetch(self, key: bytes, source: str, params: list[tuple[str, str]]) -> Entry | UpstreamError:
         """Call the upstream; cache a usable answer, or keep the stale copy (if any) and return the error."""
         started = time.perf_counter()
         try:
