@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Literal, NamedTuple
@@ -20,6 +21,7 @@ from gateway.metrics import CONTENT_ANSWERS, CONTENT_UPSTREAM_ERRORS, CONTENT_UP
 
 __all__ = ("ANSWER_DEADLINE", "Answer", "ContentService")
 
+_log = logging.getLogger(__name__)
 #: The longest a request waits for an upstream call: Braze gives up after 2 s, and the answer must still travel.
 ANSWER_DEADLINE = 1.9
 #: A stale copy whose refresh failed is not refreshed again for this long (the copy keeps answering meanwhile).
@@ -144,6 +146,8 @@ class ContentService:
             )
         except UpstreamError as error:
             CONTENT_UPSTREAM_ERRORS.labels(source, error.reason).inc()
+            # The source's name and the reason only: the URL may carry the upstream's key, the query a user's data.
+            _log.warning("content upstream %s failed: %s", source, error.reason)
             stale = self.cache.get(key)
             if stale is not None:
                 stale.retry_at = self._clock() + _RETRY_PAUSE

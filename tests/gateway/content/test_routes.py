@@ -218,13 +218,17 @@ async def test_the_list_path_accepts_an_empty_list(tmp_path: Path, clock: Clock,
         assert (await client.get(URL, headers=ingest_headers())).json() == {"data": {"list": []}}
 
 
-async def test_an_upstream_that_cannot_be_reached_is_502(tmp_path: Path, clock: Clock) -> None:
-    settings = make_settings(tmp_path, GATEWAY_CONTENT_SOURCES="best=http://127.0.0.1:9/nothing-listens")
+async def test_an_upstream_that_cannot_be_reached_is_502_and_logged_without_its_url(
+    tmp_path: Path, clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(tmp_path, GATEWAY_CONTENT_SOURCES="best=http://127.0.0.1:9/nothing-listens?key=k1")
     async with AsyncTestClient(create_app(settings, clock=clock, start_dispatcher=False)) as client:
-        failed = await client.get(URL, headers=ingest_headers())
+        failed = await client.get(URL + "?user=u-1", headers=ingest_headers())
         assert failed.status_code == 502
         assert "could not be reached" in failed.json()["detail"]
         assert "127.0.0.1:9" not in failed.text
+    assert "content upstream best failed: network" in caplog.messages
+    assert not [line for line in caplog.messages if "k1" in line or "u-1" in line or "127.0.0.1:9" in line]
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", "Basic dGVzdA=="])
