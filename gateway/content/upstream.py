@@ -44,7 +44,7 @@ async def fetch_object(
 
     Args:
         client: The HTTP client (its own timeouts bound each phase; ``time_limit`` bounds the whole call).
-        url: The upstream URL; its own query parameters are kept.
+        url: The upstream URL; its own query parameters are kept, and win over ``params`` of the same name.
         params: The query parameters passed on.
         time_limit: Seconds for the whole call, body included.
         max_bytes: The largest body accepted; reading stops as soon as it is exceeded.
@@ -66,8 +66,10 @@ async def fetch_object(
 
 
 async def _read(client: httpx.AsyncClient, url: str, params: list[tuple[str, str]], max_bytes: int) -> bytes:
-    # Merged by hand: given ``params``, httpx would drop the URL's own query (which may hold the upstream's key).
-    target = httpx.URL(url).copy_merge_params(tuple(params))
+    # The URL's own parameters (the upstream's key, say) are kept and win over a request's parameter of the same
+    # name: given ``params``, httpx would drop them, and merging the other way round would let a caller replace them.
+    base = httpx.URL(url)
+    target = base.copy_with(params=httpx.QueryParams(tuple(params)).merge(base.params))
     async with client.stream("GET", target, headers=_HEADERS) as response:
         if not response.is_success:
             raise UpstreamError("status", f"The upstream answered HTTP {response.status_code}.")

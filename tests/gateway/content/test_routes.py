@@ -68,14 +68,20 @@ async def test_miss_then_hit_with_the_same_query_in_any_order(client: Client, up
     assert first.headers["age"] == "0"
     assert first.headers["content-type"].startswith("application/json")
     assert first.json()["data"]["list"][0]["call"] == 1
-    # The query is passed on after the upstream URL's own parameters, sorted.
-    assert upstream.calls == ["key=k1&category=hair&page=1"]
+    # The query is passed on, sorted, with the upstream URL's own parameters.
+    assert upstream.calls == ["category=hair&page=1&key=k1"]
 
     second = await client.get(URL + "?page=1&category=hair", headers=ingest_headers())
     assert second.headers["x-cache"] == "HIT"
     assert second.content == first.content
     assert len(upstream.calls) == 1
     assert (answers("hit"), answers("miss")) == (before[0] + 1, before[1] + 1)
+
+
+async def test_a_request_cannot_replace_the_source_url_s_own_parameters(client: Client, upstream: FakeUpstream) -> None:
+    response = await client.get(URL + "?key=mine&category=hair", headers=ingest_headers())
+    assert response.status_code == 200
+    assert upstream.calls == ["category=hair&key=k1"]
 
 
 async def test_age_counts_from_the_fetch(client: Client, clock: Clock) -> None:
