@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -99,8 +100,10 @@ async def test_each_query_and_source_is_its_own_copy(client: Client, upstream: F
     assert len(upstream.calls) == 3
 
 
-async def test_concurrent_misses_make_one_upstream_call(tmp_path: Path, clock: Clock, upstream: FakeUpstream) -> None:
-    # Served by uvicorn on a loopback port: the in-process test client handles one request at a time.
+@asynccontextmanager
+async def served(tmp_path: Path, clock: Clock, upstream: FakeUpstream) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway served by uvicorn on a loopback port (the in-process test client handles one request at a
+    time), with the default content settings and the source ``best``; a client with the ingest token."""
     settings = make_settings(tmp_path, GATEWAY_CONTENT_SOURCES=f"best={upstream.url}/realtime-best")
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings, clock=clock), host="127.0.0.1", port=0, log_config=None, access_log=False)
@@ -112,16 +115,38 @@ async def test_concurrent_misses_make_one_upstream_call(tmp_path: Path, clock: C
                 break
             await asyncio.sleep(0.01)
         base = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-        upstream.reply = Reply(delay=0.5)
-        async with httpx.AsyncClient(base_url=base, headers=ingest_headers()) as http:
-            responses = await asyncio.gather(*(http.get(URL, params={"category": "hair"}) for _ in range(25)))
+        async with httpx.AsyncClient(base_url=base, headers=ingest_headers(), timeout=10) as http:
+            yield http
     finally:
         server.should_exit = True
         await serving
+
+
+async def test_concurrent_misses_make_one_upstream_call(tmp_path: Path, clock: Clock, upstream: FakeUpstream) -> None:
+    upstream.reply = Reply(delay=0.5)
+    async with served(tmp_path, clock, upstream) as http:
+        responses = await asyncio.gather(*(http.get(URL, params={"category": "hair"}) for _ in range(25)))
     assert {r.status_code for r in responses} == {200}
     assert {r.headers["x-cache"] for r in responses} == {"MISS"}
     assert len({r.content for r in responses}) == 1
     assert upstream.calls == ["category=hair"]
+
+
+async def test_with_the_default_timeout_every_answer_leaves_within_2_s_of_a_5_s_upstream(
+    tmp_path: Path, clock: Clock, upstream: FakeUpstream
+) -> None:
+    upstream.reply = Reply(delay=5.0)
+    async with served(tmp_path, clock, upstream) as http:
+
+        async def timed(category: str) -> tuple[int, float]:
+            started = time.monotonic()
+            response = await http.get(URL, params={"category": category})
+            return response.status_code, time.monotonic() - started
+
+        answers = await asyncio.gather(*(timed(f"c{n % 4}") for n in range(20)))
+    assert {status for status, _ in answers} == {502}
+    assert max(seconds for _, seconds in answers) < 2.0
+    assert len(upstream.calls) == 4
 
 
 async def test_stale_copy_answers_at_once_while_one_refresh_runs(
