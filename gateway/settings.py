@@ -57,6 +57,9 @@ PRODUCTS: dict[str, tuple[str, ...]] = {
 }
 
 
+_LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
 def product_of(vendor: str, channel: str) -> str:
     """The product (a key of :data:`PRODUCTS`) that sends ``channel`` for ``vendor``: NHN has one per channel."""
     if vendor != "nhn":
@@ -179,11 +182,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """The configured vendor of ``channel``."""
         return {"kakao": self.kakao_vendor, "lms": self.lms_vendor, "email": self.email_vendor}[channel]
 
-    def warnings(self) -> list[str]:
-        """What works but probably not as meant: said once at start, without any secret."""
+    def warnings(self, *, http: bool = True) -> list[str]:
+        """What works but probably not as meant: said once at start, without any secret.
+
+        Args:
+            http: The process serves HTTP (``gateway serve``); a dispatcher alone takes no tokens.
+        """
         found = []
-        if not self.ingest_tokens:
+        if http and not self.ingest_tokens:
             found.append("GATEWAY_INGEST_TOKENS is not set: every POST /v1/braze/messages is refused with 401")
+        if http and not self.staff_tokens:
+            found.append("GATEWAY_STAFF_TOKENS is not set: the support API and console at /admin refuse everyone")
         for products, name in _RECEIPT_SECRETS:
             real = [product for product in products - self.emulated if getattr(self, product) is not None]
             if real and not getattr(self, name):
@@ -240,7 +249,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         vendor_limits={v: _limits(reader, v) for v in ("nhn", "solapi", "sendgrid")},
         dispatcher=reader.flag("GATEWAY_DISPATCHER") is not False,
         metrics_public=reader.flag("GATEWAY_METRICS_PUBLIC") is not False,
-        log_level=(reader.get("GATEWAY_LOG_LEVEL") or "INFO").upper(),
+        log_level=reader.choice("GATEWAY_LOG_LEVEL", "info", _LOG_LEVELS).upper(),
         retention_days=reader.integer("GATEWAY_RETENTION_DAYS", 30),
         session_secret=_session_secret(reader.get("GATEWAY_SESSION_SECRET")),
         cookie_secure=_cookie_secure(reader.flag("GATEWAY_COOKIE_SECURE"), reader.get("GATEWAY_HOST")),
