@@ -11,7 +11,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, di
 __all__ = (
     "ATTEMPTS",
     "CHANGED_REPEATS",
+    "CONTENT_ANSWERS",
     "CONTENT_TYPE_LATEST",
+    "CONTENT_UPSTREAM_ERRORS",
+    "CONTENT_UPSTREAM_LATENCY",
     "IGNORED_FIELDS",
     "INGEST",
     "QUEUE_DEPTH",
@@ -44,6 +47,20 @@ VENDOR_LATENCY = Histogram(
 )
 ATTEMPTS = Counter("gateway_attempts_total", "Vendor calls by outcome.", ["vendor", "channel", "outcome"])
 RECEIPTS = Counter("gateway_receipts_total", "Delivery receipts by outcome.", ["vendor", "outcome"])
+
+#: Connected Content (issue 13): answers by cache outcome (``hit``, ``miss``, ``stale``, ``error`` for a 502).
+CONTENT_ANSWERS = Counter(
+    "gateway_content_answers_total", "Connected Content answers by cache outcome.", ["source", "cache"]
+)
+CONTENT_UPSTREAM_ERRORS = Counter(
+    "gateway_content_upstream_errors_total", "Failed Connected Content upstream calls by reason.", ["source", "reason"]
+)
+CONTENT_UPSTREAM_LATENCY = Histogram(
+    "gateway_content_upstream_latency_seconds",
+    "Duration of Connected Content upstream calls, failed ones included.",
+    ["source"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0),
+)
 
 
 def render() -> bytes:
