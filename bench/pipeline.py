@@ -192,7 +192,6 @@ def _gateway_env(target: Target, port: int, fakes: str, public_key: str, transpo
             "GATEWAY_DATABASE_URL": target.url,
             "GATEWAY_INGEST_TOKENS": _TOKEN,
             "GATEWAY_SESSION_SECRET": secrets.token_hex(32),
-            "GATEWAY_LOG_LEVEL": "warning",
             "GATEWAY_SANDBOX": "off",
             "GATEWAY_NHN_KAKAO_URL": f"{fakes}/nhn_kakao",
             "GATEWAY_NHN_KAKAO_APPKEY": kakao["appkey"],
