@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -212,15 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     app = FakeVendors(args.gateway, args.latency, args.interval)
     print(_JSON.encode({"sendgrid_public_key": app.sendgrid_public_key}).decode(), flush=True)
-    loop = "uvloop" if _has("uvloop") else "auto"
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "auto"
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, loop=loop)
     return 0
-
-
-def _has(module: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
 
 
 if __name__ == "__main__":
