@@ -10,17 +10,17 @@ import httpx
 import msgspec
 
 from adapters.base import HTTP_LIMITS, Adapter
-from adapters.emulators.base import Emulator, EmulatorTransport
-from adapters.emulators.nhn_email import NhnEmailEmulator
-from adapters.emulators.nhn_kakao import NhnKakaoEmulator
-from adapters.emulators.nhn_sms import NhnSmsEmulator
-from adapters.emulators.sendgrid import SendGridEmulator
-from adapters.emulators.solapi import SolapiEmulator
-from adapters.nhn_email import NhnEmailAdapter
-from adapters.nhn_kakao import NhnKakaoAdapter
-from adapters.nhn_sms import NhnSmsAdapter
-from adapters.sendgrid import SendGridAdapter
-from adapters.solapi import SolapiKakaoAdapter, SolapiLmsAdapter
+from adapters.emulator import Emulator, EmulatorTransport
+from adapters.nhn.email import NhnEmailAdapter
+from adapters.nhn.emulator_email import NhnEmailEmulator
+from adapters.nhn.emulator_kakao import NhnKakaoEmulator
+from adapters.nhn.emulator_sms import NhnSmsEmulator
+from adapters.nhn.kakao import NhnKakaoAdapter
+from adapters.nhn.sms import NhnSmsAdapter
+from adapters.sendgrid.adapter import SendGridAdapter
+from adapters.sendgrid.emulator import SendGridEmulator
+from adapters.solapi.adapter import SolapiKakaoAdapter, SolapiLmsAdapter
+from adapters.solapi.emulator import SolapiEmulator
 
 if TYPE_CHECKING:
     from gateway.settings import Settings

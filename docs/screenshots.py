@@ -12,7 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from adapters.emulators.base import Fault
+from adapters.emulator import Fault
 from tests.conftest import OPERATOR_TOKEN, SEED_BODY
 from tests.live_server import LiveGateway, live_gateway
 from tests.test_console_browser import CHROMIUM, CHROMIUM_ARGS

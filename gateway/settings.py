@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import msgspec
 
-from adapters.config import (
+from adapters.nhn.config import (
     NHN_EMAIL_URL,
     NHN_KAKAO_URL,
     NHN_SMS_URL,

@@ -16,7 +16,7 @@ from gateway.channels.lms import MAX_BODY_BYTES, cp949_bytes
 from gateway.dispatch.receipts import ReceiptApplier
 from gateway.dispatch.sweep import ReceiptSweep
 from gateway.feedback.braze import BrazeReporter
-from gateway.receipts.email_poll import NhnEmailPoller
+from gateway.receipts.poll import NhnEmailPoller
 from gateway.receipts.sandbox import SandboxCallbacks
 from tests.conftest import SEED_BODY, Clock, ingest_headers, make_settings, staff_headers
 

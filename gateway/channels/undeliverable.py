@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from adapters.nhn_kakao import KAKAO_RETRY_LATER, KAKAO_UNDELIVERABLE
-from adapters.solapi import SOLAPI_KAKAO_UNDELIVERABLE
+from adapters.nhn.kakao import KAKAO_RETRY_LATER, KAKAO_UNDELIVERABLE
+from adapters.solapi.adapter import SOLAPI_KAKAO_UNDELIVERABLE
 
 __all__ = ("KAKAO_UNDELIVERABLE_CODES", "kakao_retry_later", "kakao_undeliverable")
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
-from adapters.nhn_common import RESEND_AFTER
+from adapters.nhn.common import RESEND_AFTER
 from gateway.channels.undeliverable import kakao_retry_later, kakao_undeliverable
 from gateway.dispatch.retry import rescheduled_delay
 from gateway.models import FINAL_STATUSES, Receipt, Status, StoredMessage, StoredReceipt

@@ -7,15 +7,15 @@ from collections.abc import Callable
 
 import httpx
 
-from adapters.nhn_email import NhnEmailAdapter
+from adapters.nhn.email import NhnEmailAdapter
 from adapters.registry import Runtime
 from gateway.dispatch.dispatcher import Dispatcher
 from gateway.dispatch.periodic import Duty
 from gateway.dispatch.receipts import ReceiptApplier
 from gateway.dispatch.sweep import ReceiptSweep
 from gateway.feedback.braze import BrazeReporter
-from gateway.receipts.email_poll import NhnEmailPoller
 from gateway.receipts.intake import CallbackIntake, callback_auth
+from gateway.receipts.poll import NhnEmailPoller
 from gateway.receipts.sandbox import SandboxCallbacks
 from gateway.settings import Settings
 from gateway.store.base import Store

@@ -14,10 +14,12 @@ from collections.abc import Callable, Mapping, Sequence
 
 import msgspec
 
-from adapters import nhn_callbacks, sendgrid, solapi
-from adapters.emulators.sendgrid import SendGridEmulator
-from adapters.nhn_common import header_value
+from adapters.nhn import callbacks as nhn_callbacks
+from adapters.nhn.common import header_value
 from adapters.registry import Runtime
+from adapters.sendgrid import adapter as sendgrid
+from adapters.sendgrid.emulator import SendGridEmulator
+from adapters.solapi import adapter as solapi
 from gateway.metrics import RECEIPTS
 from gateway.models import Receipt
 from gateway.settings import Settings

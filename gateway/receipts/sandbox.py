@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from adapters.emulators.base import EmulatedCallback, Emulator
-from adapters.emulators.nhn_common import MAX_PENDING
-from adapters.emulators.nhn_kakao import NhnKakaoEmulator
-from adapters.emulators.nhn_sms import NhnSmsEmulator
-from adapters.emulators.sendgrid import SendGridEmulator
-from adapters.emulators.solapi import SolapiEmulator
+from adapters.emulator import EmulatedCallback, Emulator
+from adapters.nhn.emulator_common import MAX_PENDING
+from adapters.nhn.emulator_kakao import NhnKakaoEmulator
+from adapters.nhn.emulator_sms import NhnSmsEmulator
+from adapters.sendgrid.emulator import SendGridEmulator
+from adapters.solapi.emulator import SolapiEmulator
 from gateway.receipts.intake import CallbackAuth, CallbackIntake, CallbackRejected
 from gateway.store.base import StoreUnavailable
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from adapters.emulators.base import EmulatorTransport
+from adapters.emulator import EmulatorTransport
 from adapters.registry import build_runtime
 from gateway.settings import PRODUCTS, load_settings
 from tests.conftest import NHN_KAKAO_AND_SMS, REAL_NHN

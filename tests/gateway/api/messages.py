@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from adapters.emulators.base import Fault
+from adapters.emulator import Fault
 from tests.conftest import SEED_BODY, ingest_headers
 
 __all__ = ("EMAIL_BODY", "LMS_BODY", "Client", "post_message", "send_dead", "send_delivered")

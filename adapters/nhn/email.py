@@ -1,0 +1,215 @@
+"""NHN Cloud Email v2.1: sending (``/sender/mail``) and polling results (``/sender/mails``).
+
+NHN Email has no delivery webhook (its webhook reports unsubscribes), so results are polled with the mail list
+query. Verified against NHN Cloud's docs (TOAST-DOCS/E-mail ``api-guide.md``, ``error-code.md``): the body
+``senderAddress``, ``senderName``, ``title``, ``body``, ``receiverList[receiveMailAddr, receiveType]``,
+``senderGroupingKey``; the answer ``header`` plus ``body.data{requestId, results[receiveMailAddr, resultCode,
+resultMessage]}``; result codes ``0`` success, ``1000`` partial success, ``-1005`` temporarily blocked,
+``-9999`` internal error; the query ``GET /sender/mails`` (``requestId`` or ``startSendDate``/``endSendDate``,
+``senderGroupingKey``, ``pageSize``) answering ``body.data[requestId, mailSeq, mailStatusCode, mailStatusName,
+resultDate, senderGroupingKey, dsnCode]`` with ``mailStatusCode`` SST0 preparing, SST1 sending, SST2 sent,
+SST3 failed, SST5 refused (unsubscribed), SST7 unauthenticated, SST8 not on the whitelist.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+from urllib.parse import quote, urlencode
+
+import msgspec
+
+from adapters.base import Outcome, VendorRequest, VendorResponse
+from adapters.nhn.common import (
+    KST,
+    SECRET_HEADER,
+    CodeRules,
+    NhnResult,
+    RecipientResult,
+    ResultHeader,
+    classify_result,
+    nhn_headers,
+    parse_nhn_time,
+)
+from adapters.nhn.config import NhnEmailConfig
+from gateway.models import Channel, OutboundMessage, Receipt, ReceiptOutcome
+
+__all__ = ("EMAIL_DELIVERED", "EMAIL_FAILED", "NhnEmailAdapter", "email_outcome", "parse_result_query")
+
+#: ``mailStatusCode`` of a sent mail.
+EMAIL_DELIVERED = "SST2"
+#: ``mailStatusCode`` values of a mail that will not arrive.
+EMAIL_FAILED = frozenset({"SST3", "SST5", "SST7", "SST8"})
+#: Results per query page; a message has a single recipient, so one page holds all of a request.
+_PAGE_SIZE = 100
+
+_RULES = CodeRules(
+    # -1005 the service is temporarily blocked; -9999 internal error.
+    retryable=frozenset({-1005, -9999}),
+    # VENDORS.md documents the idempotency header for Bizmessage only, and -1005 means something else here.
+    idempotent=False,
+)
+
+
+class NhnEmailAdapter:
+    """HTML email through NHN Cloud Email; results come from :meth:`build_result_query`."""
+
+    vendor: ClassVar[str] = "nhn"
+    channel: ClassVar[Channel] = "email"
+
+    def __init__(self, config: NhnEmailConfig) -> None:
+        self._config = config
+        self._base = f"{config.url.rstrip('/')}/email/v2.1/appKeys/{quote(config.appkey, safe='')}/sender"
+
+    def build(self, message: OutboundMessage, message_id: str, *, send_key: str | None = None) -> VendorRequest:
+        """Build the send request; ``message_id`` is the ``senderGroupingKey`` results are matched by."""
+        if not message.email:
+            raise ValueError("an email needs a recipient address")
+        body: dict[str, Any] = {"senderAddress": self._config.sender_address}
+        if self._config.sender_name:
+            body["senderName"] = self._config.sender_name
+        body |= {
+            "title": message.subject or "",
+            "body": message.content,
+            "receiverList": [{"receiveMailAddr": message.email, "receiveType": "MRT0"}],
+            "senderGroupingKey": message_id,
+        }
+        return VendorRequest(
+            method="POST",
+            url=f"{self._base}/mail",
+            headers=nhn_headers(self._config.secret),
+            json=body,
+            secret_headers=(SECRET_HEADER,),
+        )
+
+    def classify(self, response: VendorResponse) -> Outcome:
+        """Accepted with NHN's ``requestId``; a partial success is classified by the recipient's code."""
+        return classify_result(response, _parse_response, _RULES)
+
+    def build_result_query(
+        self,
+        *,
+        request_id: str | None = None,
+        message_id: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> VendorRequest:
+        """Build the mail list query for one send.
+
+        Args:
+            request_id: NHN's ``requestId`` from the acceptance (the usual key).
+            message_id: Our id, the ``senderGroupingKey``; with ``since`` and ``until`` it finds a send whose
+                acceptance was never recorded.
+            since: Start of the send-time window (POSIX seconds), needed without ``request_id``.
+            until: End of the send-time window (POSIX seconds), needed without ``request_id``.
+
+        Raises:
+            ValueError: Neither ``request_id`` nor ``message_id`` with a time window was given.
+        """
+        params: dict[str, str | int] = {}
+        if request_id:
+            params["requestId"] = request_id
+        elif message_id and since is not None and until is not None:
+            params |= {"startSendDate": _nhn_time(since), "endSendDate": _nhn_time(until)}
+        else:
+            raise ValueError("a result query needs request_id, or message_id with since and until")
+        if message_id:
+            params["senderGroupingKey"] = message_id
+        params["pageSize"] = _PAGE_SIZE
+        return VendorRequest(
+            method="GET",
+            url=f"{self._base}/mails?{urlencode(params)}",
+            headers=nhn_headers(self._config.secret),
+            json={},
+            secret_headers=(SECRET_HEADER,),
+        )
+
+
+def _nhn_time(when: float) -> str:
+    return datetime.fromtimestamp(when, KST).strftime("%Y-%m-%d %H:%M:%S")
+
+
+class _Result(msgspec.Struct, frozen=True, rename="camel"):
+    result_code: int = 0
+    result_message: str = ""
+
+
+class _SendData(msgspec.Struct, frozen=True, rename="camel"):
+    request_id: str | None = None
+    results: list[_Result] = msgspec.field(default_factory=list)
+
+
+class _SendBody(msgspec.Struct, frozen=True):
+    data: _SendData | None = None
+
+
+class _SendResponse(msgspec.Struct, frozen=True):
+    header: ResultHeader
+    body: _SendBody | None = None
+
+
+def _parse_response(raw: bytes) -> NhnResult:
+    response = msgspec.json.decode(raw, type=_SendResponse, strict=False)
+    data = (response.body.data if response.body else None) or _SendData()
+    recipients = tuple(RecipientResult(r.result_code, r.result_message) for r in data.results)
+    return NhnResult(response.header, data.request_id, recipients)
+
+
+class _Mail(msgspec.Struct, frozen=True, rename="camel"):
+    request_id: str
+    mail_status_code: str
+    mail_seq: int = 0
+    mail_status_name: str = ""
+    sender_grouping_key: str | None = None
+    request_date: str | None = None
+    result_date: str | None = None
+    dsn_code: str | None = None
+
+
+class _QueryBody(msgspec.Struct, frozen=True):
+    data: list[_Mail] = msgspec.field(default_factory=list)
+
+
+class _QueryResponse(msgspec.Struct, frozen=True):
+    header: ResultHeader
+    body: _QueryBody | None = None
+
+
+def email_outcome(mail_status_code: str) -> ReceiptOutcome:
+    """Map a ``mailStatusCode`` to a receipt outcome (SST0/SST1 and unknown codes are in progress)."""
+    if mail_status_code == EMAIL_DELIVERED:
+        return "delivered"
+    return "failed" if mail_status_code in EMAIL_FAILED else "progress"
+
+
+def parse_result_query(body: bytes) -> list[Receipt]:
+    """Turn a mail list answer into one receipt per mail and status.
+
+    Raises:
+        ValueError: The body is not a mail list answer, or NHN refused the query.
+    """
+    try:
+        response = msgspec.json.decode(body, type=_QueryResponse, strict=False)
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise ValueError(f"malformed NHN Email query answer: {exc}") from exc
+    if not response.header.is_successful:
+        header = response.header
+        raise ValueError(f"NHN Email refused the query: {header.result_code} {header.result_message}")
+    return [_receipt(mail) for mail in (response.body.data if response.body else [])]
+
+
+def _receipt(mail: _Mail) -> Receipt:
+    detail = mail.mail_status_name or mail.mail_status_code
+    if mail.dsn_code:
+        detail += f" (DSN {mail.dsn_code})"
+    return Receipt(
+        vendor="nhn",
+        # A mail changes status over time; each status is its own event.
+        event_id=f"{mail.request_id}-{mail.mail_seq}-{mail.mail_status_code}",
+        outcome=email_outcome(mail.mail_status_code),
+        correlation_id=mail.sender_grouping_key,
+        vendor_message_id=mail.request_id,
+        code=mail.mail_status_code,
+        detail=detail,
+        occurred_at=parse_nhn_time(mail.result_date or mail.request_date),
+    )

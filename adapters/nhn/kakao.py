@@ -1,0 +1,200 @@
+"""NHN Cloud KakaoTalk Bizmessage: the brand message free-form (friend-talk's successor) and its webhook.
+
+Verified against NHN Cloud's docs (TOAST-DOCS, KakaoTalk Bizmessage brand-message API guide, "메시지 자유형 발송
+요청"): the body fields ``senderKey``, ``chatBubbleType``, ``pushAlarm``, ``adult``, ``content``,
+``image{imageUrl, imageLink}``, ``buttons[name, type, linkMo, linkPc]``,
+``recipientList[recipientNo, targeting, recipientGroupingKey]``; the answer ``header`` plus
+``message{requestId, sendResults[recipientSeq, recipientNo, resultCode (integer), resultMessage]}``; API and Kakao
+result codes from its error-code page; the webhook hook fields from its webhook API guide and VENDORS.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+import msgspec
+
+from adapters.base import Outcome, VendorRequest, VendorResponse
+from adapters.nhn.common import (
+    MESSAGE_RESULT_UPDATE,
+    SECRET_HEADER,
+    CodeRules,
+    NhnResult,
+    RecipientResult,
+    ResultHeader,
+    classify_result,
+    decode_webhook,
+    nhn_headers,
+    parse_nhn_time,
+)
+from adapters.nhn.config import NhnKakaoConfig
+from gateway.models import Button, Channel, OutboundMessage, Receipt, ReceiptOutcome
+
+__all__ = (
+    "KAKAO_RESULT_TEXT",
+    "KAKAO_RETRY_LATER",
+    "KAKAO_UNDELIVERABLE",
+    "PRODUCT",
+    "NhnKakaoAdapter",
+    "kakao_outcome",
+    "parse_callback",
+)
+
+#: ``productName`` of Bizmessage webhooks.
+PRODUCT = "KakaoTalk Bizmessage"
+
+#: Kakao codes meaning this user cannot get the message on KakaoTalk but may by LMS: inactive user or number
+#: mismatch, not a KakaoTalk user, refused messages from the channel, KakaoTalk too old. Not ``3008`` (a bad
+#: number fails as LMS too), not ``1021``-``1025`` (the channel itself is blocked: an operator problem).
+KAKAO_UNDELIVERABLE = frozenset({"3018", "3019", "3020", "3021"})
+#: Kakao system trouble: the message was not delivered, and sending again later may work.
+KAKAO_RETRY_LATER = frozenset({"9998", "9999"})
+
+#: What the Kakao result codes named in VENDORS.md mean (NHN error-code page, "발송 결과 코드").
+KAKAO_RESULT_TEXT = {
+    "1000": "success",
+    "1021": "KakaoTalk channel blocked",
+    "1022": "KakaoTalk channel closed",
+    "1023": "KakaoTalk channel deleted",
+    "1024": "KakaoTalk channel pending deletion",
+    "1025": "channel sanctioned",
+    "3005": "sent, receipt not confirmed (kept for up to 3 days)",
+    "3008": "invalid phone number",
+    "3014": "message length limit exceeded",
+    "3018": "cannot deliver: inactive user, number mismatch or sanctioned user",
+    "3019": "not a KakaoTalk user",
+    "3020": "user refuses messages",
+    "3021": "KakaoTalk version not supported",
+    "3022": "outside sending hours (08:00-20:50)",
+    "9998": "Kakao system trouble (service not available)",
+    "9999": "Kakao system trouble (unknown error)",
+}
+
+_RULES = CodeRules(
+    # -9999 system error; -7000 the call to Kakao failed.
+    retryable=frozenset({-9999, -7000}),
+    # Kakao's own trouble, should a recipient's result carry a Kakao code.
+    retry_later=frozenset(map(int, KAKAO_RETRY_LATER)),
+    # -1005: the same X-NC-API-IDEMPOTENCY-KEY within 10 minutes, i.e. an earlier attempt already went through.
+    duplicate=frozenset({-1005}),
+)
+
+
+class NhnKakaoAdapter:
+    """Brand message free-form with targeting ``I`` (channel friends): friend-talk in today's form."""
+
+    vendor: ClassVar[str] = "nhn"
+    channel: ClassVar[Channel] = "kakao"
+
+    def __init__(self, config: NhnKakaoConfig) -> None:
+        self._config = config
+        self._url = f"{config.url.rstrip('/')}/brand-message/v1.0/appkeys/{quote(config.appkey, safe='')}"
+        self._url += "/freestyle-messages"
+
+    def build(self, message: OutboundMessage, message_id: str, *, send_key: str | None = None) -> VendorRequest:
+        """Build the free-form request; ``message_id`` is the grouping key, ``send_key`` the idempotency key."""
+        if not message.phone:
+            raise ValueError("a kakao message needs a phone number")
+        body: dict[str, Any] = {
+            "senderKey": self._config.sender_key,
+            "chatBubbleType": "IMAGE" if message.image_url else "TEXT",
+            "pushAlarm": True,
+            "adult": False,
+            "content": message.content,
+        }
+        if message.image_url:
+            body["image"] = _image(message.image_url, message.buttons)
+        if message.buttons:
+            body["buttons"] = [_button(button) for button in message.buttons]
+        body["recipientList"] = [{"recipientNo": message.phone, "targeting": "I", "recipientGroupingKey": message_id}]
+        return VendorRequest(
+            method="POST",
+            url=self._url,
+            headers=nhn_headers(self._config.secret, send_key or message_id),
+            json=body,
+            secret_headers=(SECRET_HEADER,),
+        )
+
+    def classify(self, response: VendorResponse) -> Outcome:
+        """Accepted with NHN's ``requestId``; ``-1005`` (idempotency key seen) is accepted too."""
+        return classify_result(response, _parse_response, _RULES)
+
+
+def _image(image_url: str, buttons: tuple[Button, ...]) -> dict[str, str]:
+    # Tapping the image opens the first button's link; without one Kakao shows its image viewer.
+    image = {"imageUrl": image_url}
+    if buttons:
+        image["imageLink"] = buttons[0].link_mobile
+    return image
+
+
+def _button(button: Button) -> dict[str, str]:
+    return {"name": button.name, "type": "WL", "linkMo": button.link_mobile, "linkPc": button.link_pc}
+
+
+class _SendResult(msgspec.Struct, frozen=True, rename="camel"):
+    result_code: int = 0
+    result_message: str = ""
+
+
+class _Message(msgspec.Struct, frozen=True, rename="camel"):
+    request_id: str | None = None
+    send_results: list[_SendResult] = msgspec.field(default_factory=list)
+
+
+class _Response(msgspec.Struct, frozen=True):
+    header: ResultHeader
+    message: _Message | None = None
+
+
+def _parse_response(body: bytes) -> NhnResult:
+    response = msgspec.json.decode(body, type=_Response, strict=False)
+    message = response.message or _Message()
+    recipients = tuple(RecipientResult(r.result_code, r.result_message) for r in message.send_results)
+    return NhnResult(response.header, message.request_id, recipients)
+
+
+class _Hook(msgspec.Struct, frozen=True, rename="camel"):
+    hook_id: str
+    request_id: str | None = None
+    recipient_seq: int | None = None
+    # Documented as a string; accept a number too rather than lose the receipt.
+    result_code: str | int | None = None
+    result_code_name: str | None = None
+    recipient_grouping_key: str | None = None
+    receive_date: str | None = None
+    create_date: str | None = None
+
+
+def kakao_outcome(code: str | None) -> ReceiptOutcome:
+    """Map a Kakao result code to a receipt outcome (``1000`` delivered; no code yet or ``3005`` in progress)."""
+    if not code or code == "3005":
+        return "progress"
+    return "delivered" if code == "1000" else "failed"
+
+
+def parse_callback(body: bytes) -> list[Receipt]:
+    """Parse a Bizmessage webhook into receipts; events other than result updates carry none.
+
+    Raises:
+        ValueError: The body is not a Bizmessage webhook.
+    """
+    webhook = decode_webhook(body, _Hook, PRODUCT)
+    if webhook.event != MESSAGE_RESULT_UPDATE:
+        return []
+    return [_receipt(hook) for hook in webhook.hooks]
+
+
+def _receipt(hook: _Hook) -> Receipt:
+    code = str(hook.result_code) if hook.result_code not in (None, "") else None
+    return Receipt(
+        vendor="nhn",
+        event_id=hook.hook_id,
+        outcome=kakao_outcome(code),
+        correlation_id=hook.recipient_grouping_key,
+        vendor_message_id=hook.request_id,
+        code=code,
+        detail=hook.result_code_name or KAKAO_RESULT_TEXT.get(code or "", ""),
+        occurred_at=parse_nhn_time(hook.receive_date or hook.create_date),
+    )
