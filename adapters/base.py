@@ -14,16 +14,12 @@ from typing import Any, ClassVar, Protocol
 import httpx
 import msgspec
 
-from gateway.models import Channel, OutboundMessage
+from adapters.contract import Channel, OutboundMessage, Outcome, Retryable
 
 __all__ = (
     "HTTP_LIMITS",
     "REDACTED",
-    "Accepted",
     "Adapter",
-    "Outcome",
-    "Permanent",
-    "Retryable",
     "SendResult",
     "VendorRequest",
     "VendorResponse",
@@ -65,32 +61,6 @@ class VendorResponse(msgspec.Struct, frozen=True):
     status: int
     headers: Mapping[str, str]
     body: bytes
-
-
-class Accepted(msgspec.Struct, frozen=True, tag="accepted"):
-    """The vendor took the message."""
-
-    vendor_message_id: str | None
-    code: str | None = None
-    detail: str = ""
-
-
-class Retryable(msgspec.Struct, frozen=True, tag="retryable"):
-    """A transient failure: try again later (after ``retry_after`` seconds when the vendor said so)."""
-
-    code: str | None
-    detail: str
-    retry_after: float | None = None
-
-
-class Permanent(msgspec.Struct, frozen=True, tag="permanent"):
-    """The request itself is wrong: sending it again will not help."""
-
-    code: str | None
-    detail: str
-
-
-Outcome = Accepted | Retryable | Permanent
 
 
 class SendResult(msgspec.Struct, frozen=True):

@@ -16,11 +16,14 @@ from typing import Any
 import httpx
 import msgspec
 
-__all__ = ("REQUEST_LOG_SIZE", "EmulatedCallback", "Emulator", "EmulatorTransport", "Fault")
+__all__ = ("MAX_PENDING", "REQUEST_LOG_SIZE", "EmulatedCallback", "Emulator", "EmulatorTransport", "Fault")
 
 _JSON = msgspec.json.Encoder()
 #: How many received requests an emulator remembers for tests and support.
 REQUEST_LOG_SIZE = 10_000
+#: Accepted sends an emulator keeps for its callbacks or queries; older ones are dropped so a sandbox that never
+#: collects them keeps a flat memory.
+MAX_PENDING = 100_000
 
 
 class Fault(msgspec.Struct, frozen=True, kw_only=True):
@@ -111,6 +114,14 @@ class Emulator:
     def error(self, request: httpx.Request, *, http_status: int, vendor_code: str | None) -> httpx.Response:
         """Answer with the vendor's error shape for ``http_status`` / ``vendor_code``."""
         raise NotImplementedError
+
+    def pending_callbacks(self, *, signature: str = "") -> list[EmulatedCallback]:
+        """Take the callbacks the vendor owes for what it accepted (none for a vendor whose results are polled).
+
+        Args:
+            signature: The callback secret the gateway expects, for a vendor that signs with a shared secret.
+        """
+        return []
 
     @staticmethod
     def json_response(status: int, body: Any, request: httpx.Request) -> httpx.Response:

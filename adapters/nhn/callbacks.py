@@ -10,10 +10,10 @@ from collections.abc import Callable
 
 import msgspec
 
+from adapters.contract import Receipt
 from adapters.nhn import kakao as nhn_kakao
 from adapters.nhn import sms as nhn_sms
 from adapters.nhn.common import verify_callback
-from gateway.models import Receipt
 
 __all__ = ("parse_callback", "verify_callback")
 

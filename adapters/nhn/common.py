@@ -15,7 +15,8 @@ from typing import Generic, TypeVar
 
 import msgspec
 
-from adapters.base import RETRYABLE_HTTP, Accepted, Outcome, Permanent, Retryable, VendorResponse, parse_retry_after
+from adapters.base import RETRYABLE_HTTP, VendorResponse, parse_retry_after
+from adapters.contract import Accepted, Outcome, Permanent, Retryable
 
 __all__ = (
     "CONTENT_TYPE",

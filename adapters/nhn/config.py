@@ -1,27 +1,21 @@
-"""Per-vendor connection settings, built by ``gateway.settings`` from the environment."""
+"""NHN Cloud's three products and their connection settings (built from ``GATEWAY_NHN_*`` by the package's spec)."""
 
 from __future__ import annotations
 
 import msgspec
 
-#: The vendors' production base URLs (``GATEWAY_*_URL`` overrides them).
+#: The products' production base URLs (``GATEWAY_NHN_<PRODUCT>_URL`` overrides them).
 NHN_KAKAO_URL = "https://kakaotalk-bizmessage.api.nhncloudservice.com"
 NHN_SMS_URL = "https://sms.api.nhncloudservice.com"
 NHN_EMAIL_URL = "https://email.api.nhncloudservice.com"
-SOLAPI_URL = "https://api.solapi.com"
-SENDGRID_URL = "https://api.sendgrid.com"
 
 __all__ = (
     "NHN_EMAIL_URL",
     "NHN_KAKAO_URL",
     "NHN_SMS_URL",
-    "SENDGRID_URL",
-    "SOLAPI_URL",
     "NhnEmailConfig",
     "NhnKakaoConfig",
     "NhnSmsConfig",
-    "SendGridConfig",
-    "SolapiConfig",
 )
 
 
@@ -51,22 +45,3 @@ class NhnEmailConfig(msgspec.Struct, frozen=True, kw_only=True):
     secret: str
     sender_address: str
     sender_name: str | None = None
-
-
-class SolapiConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """Solapi; ``pf_id`` is the Kakao channel id, ``send_no`` the registered sender number."""
-
-    url: str = SOLAPI_URL
-    api_key: str
-    api_secret: str
-    pf_id: str
-    send_no: str
-
-
-class SendGridConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """SendGrid v3."""
-
-    url: str = SENDGRID_URL
-    api_key: str
-    from_email: str
-    from_name: str | None = None

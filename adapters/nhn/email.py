@@ -17,9 +17,11 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode
 
+import httpx
 import msgspec
 
-from adapters.base import Outcome, VendorRequest, VendorResponse
+from adapters.base import VendorRequest, VendorResponse
+from adapters.contract import OUTCOME_REASONS, Channel, OutboundMessage, Outcome, Reason, Receipt, ReceiptOutcome
 from adapters.nhn.common import (
     KST,
     SECRET_HEADER,
@@ -32,14 +34,26 @@ from adapters.nhn.common import (
     parse_nhn_time,
 )
 from adapters.nhn.config import NhnEmailConfig
-from gateway.models import Channel, OutboundMessage, Receipt, ReceiptOutcome
+from adapters.spec import Poll, PollTarget
 
-__all__ = ("EMAIL_DELIVERED", "EMAIL_FAILED", "NhnEmailAdapter", "email_outcome", "parse_result_query")
+__all__ = (
+    "EMAIL_DELIVERED",
+    "EMAIL_FAILED",
+    "NhnEmailAdapter",
+    "email_outcome",
+    "email_reason",
+    "parse_result_query",
+    "result_poll",
+)
 
 #: ``mailStatusCode`` of a sent mail.
 EMAIL_DELIVERED = "SST2"
 #: ``mailStatusCode`` values of a mail that will not arrive.
 EMAIL_FAILED = frozenset({"SST3", "SST5", "SST7", "SST8"})
+#: The recipient refused it (SST5) or the address is not allowed (SST7 unverified, SST8 allow list).
+_EMAIL_BLOCKED = frozenset({"SST5", "SST7", "SST8"})
+#: How far before our record of the send NHN's send time may lie (clocks differ) when no request id is known.
+_CLOCK_SLACK = 600.0
 #: Results per query page; a message has a single recipient, so one page holds all of a request.
 _PAGE_SIZE = 100
 
@@ -125,6 +139,23 @@ class NhnEmailAdapter:
         )
 
 
+def result_poll(config: NhnEmailConfig) -> Poll:
+    """The lookup of one accepted email: NHN's mail list by the acceptance's request id (else our id and a window)."""
+    adapter = NhnEmailAdapter(config)
+
+    async def poll(client: httpx.AsyncClient, target: PollTarget) -> list[Receipt]:
+        request = adapter.build_result_query(
+            request_id=target.vendor_message_id,
+            message_id=target.message_id,
+            since=target.created_at - _CLOCK_SLACK,
+            until=target.now,
+        )
+        response = await client.request(request.method, request.url, headers=request.headers)
+        return parse_result_query(response.content)
+
+    return poll
+
+
 def _nhn_time(when: float) -> str:
     return datetime.fromtimestamp(when, KST).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -182,6 +213,13 @@ def email_outcome(mail_status_code: str) -> ReceiptOutcome:
     return "failed" if mail_status_code in EMAIL_FAILED else "progress"
 
 
+def email_reason(code: str | None) -> Reason:
+    """What a failed ``mailStatusCode`` means: ``SST3`` bounced, the others blocked."""
+    if code == "SST3":
+        return Reason.BOUNCED
+    return Reason.BLOCKED if code in _EMAIL_BLOCKED else Reason.OTHER
+
+
 def parse_result_query(body: bytes) -> list[Receipt]:
     """Turn a mail list answer into one receipt per mail and status.
 
@@ -202,11 +240,13 @@ def _receipt(mail: _Mail) -> Receipt:
     detail = mail.mail_status_name or mail.mail_status_code
     if mail.dsn_code:
         detail += f" (DSN {mail.dsn_code})"
+    outcome = email_outcome(mail.mail_status_code)
     return Receipt(
         vendor="nhn",
         # A mail changes status over time; each status is its own event.
         event_id=f"{mail.request_id}-{mail.mail_seq}-{mail.mail_status_code}",
-        outcome=email_outcome(mail.mail_status_code),
+        outcome=outcome,
+        reason=OUTCOME_REASONS.get(outcome) or email_reason(mail.mail_status_code),
         correlation_id=mail.sender_grouping_key,
         vendor_message_id=mail.request_id,
         code=mail.mail_status_code,

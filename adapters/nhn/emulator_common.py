@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from adapters.emulator import EmulatedCallback, Emulator
+from adapters.emulator import MAX_PENDING, EmulatedCallback, Emulator
 from adapters.nhn.common import CONTENT_TYPE, KST, SECRET_HEADER, SIGNATURE_HEADER
 
 __all__ = (
@@ -26,9 +26,6 @@ __all__ = (
 )
 
 _JSON = msgspec.json.Encoder()
-#: Accepted sends an emulator keeps for its callbacks or queries; older ones are dropped so a sandbox that never
-#: collects them keeps a flat memory.
-MAX_PENDING = 100_000
 #: How many hooks NHN puts in one webhook call here.
 _HOOKS_PER_CALL = 100
 

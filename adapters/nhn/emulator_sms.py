@@ -102,7 +102,7 @@ class NhnSmsEmulator(Emulator):
             http_status, error_body(code, _MESSAGES.get(code, f"Request failed ({code}).")), request
         )
 
-    def pending_callbacks(self, *, signature: str) -> list[EmulatedCallback]:
+    def pending_callbacks(self, *, signature: str = "") -> list[EmulatedCallback]:
         """The webhook calls for every recipient accepted since the last call, each returned once.
 
         Args:

@@ -15,7 +15,17 @@ from urllib.parse import quote
 
 import msgspec
 
-from adapters.base import Outcome, VendorRequest, VendorResponse
+from adapters.base import VendorRequest, VendorResponse
+from adapters.contract import (
+    OUTCOME_REASONS,
+    Button,
+    Channel,
+    OutboundMessage,
+    Outcome,
+    Reason,
+    Receipt,
+    ReceiptOutcome,
+)
 from adapters.nhn.common import (
     MESSAGE_RESULT_UPDATE,
     SECRET_HEADER,
@@ -29,7 +39,6 @@ from adapters.nhn.common import (
     parse_nhn_time,
 )
 from adapters.nhn.config import NhnKakaoConfig
-from gateway.models import Button, Channel, OutboundMessage, Receipt, ReceiptOutcome
 
 __all__ = (
     "KAKAO_RESULT_TEXT",
@@ -38,6 +47,7 @@ __all__ = (
     "PRODUCT",
     "NhnKakaoAdapter",
     "kakao_outcome",
+    "kakao_reason",
     "parse_callback",
 )
 
@@ -50,6 +60,10 @@ PRODUCT = "KakaoTalk Bizmessage"
 KAKAO_UNDELIVERABLE = frozenset({"3018", "3019", "3020", "3021"})
 #: Kakao system trouble: the message was not delivered, and sending again later may work.
 KAKAO_RETRY_LATER = frozenset({"9998", "9999"})
+#: The channel itself is blocked, closed, deleted or sanctioned: an operator must act.
+_KAKAO_BLOCKED = frozenset({"1021", "1022", "1023", "1024", "1025"})
+#: A bad number, a message over the limit, outside sending hours: the request is wrong.
+_KAKAO_INVALID = frozenset({"3008", "3014", "3022"})
 
 #: What the Kakao result codes named in VENDORS.md mean (NHN error-code page, "발송 결과 코드").
 KAKAO_RESULT_TEXT = {
@@ -174,6 +188,17 @@ def kakao_outcome(code: str | None) -> ReceiptOutcome:
     return "delivered" if code == "1000" else "failed"
 
 
+def kakao_reason(code: str | None) -> Reason:
+    """What a failed Kakao result code means: unreachable by KakaoTalk, Kakao's trouble, blocked, invalid."""
+    if code in KAKAO_UNDELIVERABLE:
+        return Reason.UNREACHABLE
+    if code in KAKAO_RETRY_LATER:
+        return Reason.RETRY_LATER
+    if code in _KAKAO_BLOCKED:
+        return Reason.BLOCKED
+    return Reason.INVALID if code in _KAKAO_INVALID else Reason.OTHER
+
+
 def parse_callback(body: bytes) -> list[Receipt]:
     """Parse a Bizmessage webhook into receipts; events other than result updates carry none.
 
@@ -188,10 +213,12 @@ def parse_callback(body: bytes) -> list[Receipt]:
 
 def _receipt(hook: _Hook) -> Receipt:
     code = str(hook.result_code) if hook.result_code not in (None, "") else None
+    outcome = kakao_outcome(code)
     return Receipt(
         vendor="nhn",
         event_id=hook.hook_id,
-        outcome=kakao_outcome(code),
+        outcome=outcome,
+        reason=OUTCOME_REASONS.get(outcome) or kakao_reason(code),
         correlation_id=hook.recipient_grouping_key,
         vendor_message_id=hook.request_id,
         code=code,

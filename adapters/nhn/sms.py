@@ -17,7 +17,8 @@ from urllib.parse import quote
 
 import msgspec
 
-from adapters.base import Outcome, VendorRequest, VendorResponse
+from adapters.base import VendorRequest, VendorResponse
+from adapters.contract import OUTCOME_REASONS, Channel, OutboundMessage, Outcome, Reason, Receipt, ReceiptOutcome
 from adapters.nhn.common import (
     MESSAGE_RESULT_UPDATE,
     SECRET_HEADER,
@@ -31,7 +32,6 @@ from adapters.nhn.common import (
     parse_nhn_time,
 )
 from adapters.nhn.config import NhnSmsConfig
-from gateway.models import Channel, OutboundMessage, Receipt, ReceiptOutcome
 
 __all__ = ("CARRIER_DELIVERED", "PRODUCT", "TITLE_MAX_BYTES", "NhnSmsAdapter", "parse_callback", "sms_outcome")
 
@@ -50,6 +50,8 @@ _RULES = CodeRules(
 )
 #: Final ``messageStatus`` values that mean the message did not go out.
 _FAILED_STATUSES = frozenset({"FAILED", "CANCEL", "DUPLICATED", "FAILED_AD"})
+#: ``messageStatus`` values that end the send before any carrier: cancelled, duplicated, refused advertising.
+_INVALID_STATUSES = frozenset({"CANCEL", "DUPLICATED", "FAILED_AD"})
 
 
 class NhnSmsAdapter:
@@ -148,6 +150,11 @@ def sms_outcome(message_status: str | None, result_code: str | None) -> ReceiptO
     return "progress"
 
 
+def sms_reason(code: str | None) -> Reason:
+    """What a failed SMS receipt's code (the carrier's ``resultCode``, else the ``messageStatus``) means."""
+    return Reason.INVALID if code in _INVALID_STATUSES else Reason.OTHER
+
+
 def parse_callback(body: bytes) -> list[Receipt]:
     """Parse an SMS webhook into receipts; events other than result updates (e.g. opt-outs) carry none.
 
@@ -163,10 +170,12 @@ def parse_callback(body: bytes) -> list[Receipt]:
 def _receipt(hook: _Hook) -> Receipt:
     code = str(hook.result_code) if hook.result_code not in (None, "") else None
     status = hook.message_status
+    outcome = sms_outcome(status, code)
     return Receipt(
         vendor="nhn",
         event_id=hook.hook_id,
-        outcome=sms_outcome(status, code),
+        outcome=outcome,
+        reason=OUTCOME_REASONS.get(outcome) or sms_reason(code or status),
         correlation_id=hook.recipient_grouping_key or hook.recipient_gropuing_key,
         vendor_message_id=hook.request_id,
         code=code or status,

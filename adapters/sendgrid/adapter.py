@@ -24,18 +24,20 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from adapters.base import (
-    RETRYABLE_HTTP,
+from adapters.base import RETRYABLE_HTTP, VendorRequest, VendorResponse, parse_retry_after
+from adapters.contract import (
+    OUTCOME_REASONS,
     Accepted,
+    Channel,
+    OutboundMessage,
     Outcome,
     Permanent,
+    Reason,
+    Receipt,
+    ReceiptOutcome,
     Retryable,
-    VendorRequest,
-    VendorResponse,
-    parse_retry_after,
 )
-from adapters.nhn.config import SendGridConfig
-from gateway.models import Channel, OutboundMessage, Receipt, ReceiptOutcome
+from adapters.sendgrid.config import SendGridConfig
 
 __all__ = (
     "SEND_PATH",
@@ -44,6 +46,7 @@ __all__ = (
     "SendGridAdapter",
     "message_id_prefix",
     "parse_callback",
+    "reason",
     "verify_signature",
 )
 
@@ -187,6 +190,13 @@ class _Event(msgspec.Struct):
     response: str | None = None
 
 
+def reason(code: str | None) -> Reason:
+    """What a failed event means: a bounce bounced; a blocked bounce or a drop (a suppressed address) is blocked."""
+    if code == "bounce":
+        return Reason.BOUNCED
+    return Reason.BLOCKED if code in ("blocked", "dropped") else Reason.OTHER
+
+
 def parse_callback(body: bytes) -> list[Receipt]:
     """Parse an Event Webhook body (a JSON array of events) into receipts.
 
@@ -206,10 +216,12 @@ def parse_callback(body: bytes) -> list[Receipt]:
 
 def _receipt(event: _Event) -> Receipt:
     code = "blocked" if event.event == "bounce" and event.type == "blocked" else event.event
+    outcome = _OUTCOMES.get(event.event, "progress")
     return Receipt(
         vendor="sendgrid",
         event_id=event.sg_event_id,
-        outcome=_OUTCOMES.get(event.event, "progress"),
+        outcome=outcome,
+        reason=OUTCOME_REASONS.get(outcome) or reason(code),
         correlation_id=event.gateway_id,
         vendor_message_id=message_id_prefix(event.sg_message_id) if event.sg_message_id else None,
         code=code,

@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from email_validator import EmailNotValidError, validate_email
 
 from adapters.emulator import EmulatedCallback, Emulator
-from adapters.nhn.config import SendGridConfig
 from adapters.sendgrid.adapter import SEND_PATH, SIGNATURE_HEADER, TIMESTAMP_HEADER
+from adapters.sendgrid.config import SendGridConfig
 
 __all__ = ("SendGridEmulator",)
 
@@ -160,8 +160,11 @@ class SendGridEmulator(Emulator):
             response.headers["X-RateLimit-Reset"] = str(int(self._clock() + float(retry_after)))
         return response
 
-    def pending_callbacks(self) -> list[EmulatedCallback]:
-        """One signed Event Webhook call with the events of every recipient accepted since the last call."""
+    def pending_callbacks(self, *, signature: str = "") -> list[EmulatedCallback]:
+        """One signed Event Webhook call with the events of every recipient accepted since the last call.
+
+        SendGrid signs with its own key pair (:attr:`public_key`), so ``signature`` is unused.
+        """
         if not self._pending:
             return []
         events = [event for sent in self._pending for event in self._events(sent)]
@@ -169,10 +172,10 @@ class SendGridEmulator(Emulator):
         # SendGrid's posts end with CRLF, and the signature covers it.
         body = _JSON.encode(events) + b"\r\n"
         timestamp = str(int(self._clock()))
-        signature = self._private_key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
+        signed = self._private_key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: base64.b64encode(signature).decode(),
+            SIGNATURE_HEADER: base64.b64encode(signed).decode(),
             TIMESTAMP_HEADER: timestamp,
         }
         return [EmulatedCallback(path="sendgrid", headers=headers, body=body)]

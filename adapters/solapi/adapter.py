@@ -28,18 +28,21 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from adapters.base import (
-    RETRYABLE_HTTP,
+from adapters.base import RETRYABLE_HTTP, VendorRequest, VendorResponse, parse_retry_after
+from adapters.contract import (
+    OUTCOME_REASONS,
     Accepted,
+    Button,
+    Channel,
+    OutboundMessage,
     Outcome,
     Permanent,
+    Reason,
+    Receipt,
+    ReceiptOutcome,
     Retryable,
-    VendorRequest,
-    VendorResponse,
-    parse_retry_after,
 )
-from adapters.nhn.config import SolapiConfig
-from gateway.models import Button, Channel, OutboundMessage, Receipt, ReceiptOutcome
+from adapters.solapi.config import SolapiConfig
 
 __all__ = (
     "SEND_PATH",
@@ -50,6 +53,7 @@ __all__ = (
     "classify",
     "iso_date",
     "parse_callback",
+    "reason",
     "sign",
 )
 
@@ -277,16 +281,24 @@ def parse_callback(body: bytes) -> list[Receipt]:
 
 def _receipt(report: _Report) -> Receipt:
     data = report.data
+    outcome = _outcome(data.status_code)
     return Receipt(
         vendor="solapi",
         event_id=report.event_data_id,
-        outcome=_outcome(data.status_code),
+        outcome=outcome,
+        # A report names no channel; Solapi's kakao and LMS codes do not overlap (docs/vendors.md).
+        reason=OUTCOME_REASONS.get(outcome) or reason(data.status_code),
         correlation_id=(data.custom_fields or {}).get("gatewayId"),
         vendor_message_id=data.message_id,
         code=data.status_code,
         detail=data.status_message or "",
         occurred_at=_timestamp(data.date_received, data.date_reported, data.date_processed),
     )
+
+
+def reason(code: str | None) -> Reason:
+    """What a failed report's ``statusCode`` means: unreachable by KakaoTalk, or unexplained."""
+    return Reason.UNREACHABLE if code in SOLAPI_KAKAO_UNDELIVERABLE else Reason.OTHER
 
 
 def _outcome(code: str) -> ReceiptOutcome:

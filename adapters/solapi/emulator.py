@@ -22,8 +22,8 @@ import httpx
 import msgspec
 
 from adapters.emulator import EmulatedCallback, Emulator
-from adapters.nhn.config import SolapiConfig
 from adapters.solapi.adapter import SEND_PATH, iso_date, sign
+from adapters.solapi.config import SolapiConfig
 
 __all__ = ("SolapiEmulator",)
 
@@ -144,8 +144,11 @@ class SolapiEmulator(Emulator):
         code = _HTTP_ERRORS.get(http_status, "InternalError" if http_status >= 500 else "BadRequest")
         return _failure(request, http_status, code, f"emulated HTTP {http_status}")
 
-    def pending_callbacks(self) -> list[EmulatedCallback]:
-        """The report of every message accepted since the last call, as one webhook call (each returned once)."""
+    def pending_callbacks(self, *, signature: str = "") -> list[EmulatedCallback]:
+        """The report of every message accepted since the last call, as one webhook call (each returned once).
+
+        Solapi signs nothing (its URL carries the secret), so ``signature`` is unused.
+        """
         if not self._pending:
             return []
         reports = [self._report(sent) for sent in self._pending]

@@ -19,7 +19,7 @@ from gateway.api import support
 from gateway.api.admin import STATS_WINDOW, staff_of
 from gateway.api.auth import find_staff
 from gateway.api.filters import FILTER_PARAMS, KST, InvalidFilter, parse_search
-from gateway.api.problems import Problem
+from gateway.api.problems import Problem, problem_of
 from gateway.api.views import audit_answer, detail_view, message_view, stats_view
 from gateway.console.pages import kst, kst_input, pretty_json, query_url, timeline
 from gateway.console.session import (
@@ -29,6 +29,7 @@ from gateway.console.session import (
     sign_in,
     sign_out,
 )
+from gateway.errors import GatewayError
 from gateway.models import Status
 from gateway.normalise.errors import FieldError
 from gateway.settings import CHANNEL_VENDORS
@@ -60,6 +61,10 @@ def _to_sign_in(request: Request[Any, Any, Any], _: SignInRequired) -> Response[
 def _problem_page(request: Request[Any, Any, Any], exc: Problem) -> Template:
     errors = exc.errors or []
     return _page("error.html", exc.status, status=exc.status, detail=exc.detail, errors=errors, staff=_staff(request))
+
+
+def _refusal_page(request: Request[Any, Any, Any], exc: GatewayError) -> Template:
+    return _problem_page(request, problem_of(exc))
 
 
 def _csrf_page(request: Request[Any, Any, Any], _: PermissionDeniedException) -> Template:
@@ -96,6 +101,7 @@ class ConsoleController(Controller):
     exception_handlers = {  # noqa: RUF012 - Litestar's own attribute, read once when the app is built
         SignInRequired: _to_sign_in,
         Problem: _problem_page,
+        GatewayError: _refusal_page,
         PermissionDeniedException: _csrf_page,
     }
 

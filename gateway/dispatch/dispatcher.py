@@ -18,7 +18,9 @@ from typing import NamedTuple, TypeVar
 import httpx
 import tenacity
 
-from adapters.base import Accepted, Adapter, Outcome, Permanent, Retryable, SendResult, send
+from adapters.base import Adapter, SendResult, send
+from adapters.contract import Accepted, Outcome, Permanent, Retryable
+from adapters.registry import product_of
 from gateway import metrics
 from gateway.channels.lms import lms_from_kakao
 from gateway.channels.quiet_hours import quiet_until
@@ -27,7 +29,7 @@ from gateway.dispatch.periodic import Duty, run_periodically
 from gateway.dispatch.retry import call_with_retries, rescheduled_delay
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
-from gateway.settings import Settings, VendorLimits, product_of
+from gateway.settings import Settings, VendorLimits
 from gateway.store.base import Report, StaleTransition, Store
 
 __all__ = ("Dispatcher",)

@@ -63,7 +63,9 @@ def normalise_body(body: Mapping[str, Any], policy: Policy) -> OutboundMessage:
     subject = _subject(reader, body, channel)
     braze = BrazeContext(**{attr: reader.text(key, body.get(key)) for attr, key in _BRAZE_KEYS.items()})
     buttons = _buttons(reader, body, policy, channel, braze.campaign_name)
-    image_url = _image(reader, body, channel, notes, sends_images=_kakao_vendor(body, policy) != "solapi")
+    image_url = _image(
+        reader, body, channel, notes, sends_images=_kakao_vendor(body, policy) in policy.kakao_image_vendors
+    )
     ad = _ad(reader, body, channel, notes)
     fallback = _fallback(reader, body, channel, policy)
     vendor = _vendor(reader, body, channel, policy)

@@ -6,7 +6,8 @@ from typing import Literal
 
 import msgspec
 
-from gateway.settings import CHANNEL_VENDORS, Settings
+from adapters import registry
+from gateway.settings import CHANNEL_VENDORS, DEFAULT_VENDORS, Settings
 
 __all__ = ("Policy", "policy_from_settings")
 
@@ -23,6 +24,7 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
         opt_out_080: Free opt-out number of the advertising LMS suffix ``무료거부 <number>``.
         channel_vendors: The vendors a body may ask for, per channel.
         kakao_vendor: The kakao vendor of a body that names none.
+        kakao_image_vendors: The kakao vendors that send a message's image.
     """
 
     default_button_name: str = "자세히 보기"
@@ -32,7 +34,10 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     sender_name: str | None = None
     opt_out_080: str | None = None
     channel_vendors: dict[str, tuple[str, ...]] = msgspec.field(default_factory=lambda: dict(CHANNEL_VENDORS))
-    kakao_vendor: str = "nhn"
+    kakao_vendor: str = DEFAULT_VENDORS["kakao"]
+    kakao_image_vendors: frozenset[str] = frozenset(
+        spec.name for spec in registry.VENDORS if spec.capabilities.kakao_images
+    )
 
 
 def policy_from_settings(settings: Settings) -> Policy:

@@ -1,58 +1,58 @@
-"""Vendor callbacks in: authenticate, parse with the vendor's module, store the receipts (SPEC §7).
+"""Vendor callbacks in: authenticate, parse with the vendor's module, store the receipts (docs/ARCHITECTURE.md).
 
 The HTTP routes and the sandbox's emulated callbacks both go through :class:`CallbackIntake`, so a sandbox
 callback takes exactly the path a vendor's does. Nothing here changes a message: the dispatcher's receipt
-applier does that, so a callback is answered as soon as its receipts are stored.
+applier does that, so a callback is answered as soon as its receipts are stored. Each vendor's spec (the
+registry's) says how its callbacks are authenticated and parsed.
 """
 
 from __future__ import annotations
 
-import hmac
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 
 import msgspec
 
-from adapters.nhn import callbacks as nhn_callbacks
-from adapters.nhn.common import header_value
+from adapters import registry
 from adapters.registry import Runtime
-from adapters.sendgrid import adapter as sendgrid
-from adapters.sendgrid.emulator import SendGridEmulator
-from adapters.solapi import adapter as solapi
+from adapters.spec import CallbackRequest
+from gateway.errors import CallbackUnauthenticated, MalformedCallback, UnknownCallback
 from gateway.metrics import RECEIPTS
 from gateway.models import Receipt
 from gateway.settings import Settings
 from gateway.store.base import Store
 
-__all__ = ("CallbackAuth", "CallbackIntake", "CallbackRejected", "Taken", "callback_auth", "store_receipts")
+__all__ = ("CallbackAuth", "CallbackIntake", "Taken", "callback_auth", "store_receipts")
 
 # Sandbox secrets when none is configured: random per process, so nobody can guess them from the source.
-_SANDBOX_NHN_SIGNATURE = secrets.token_urlsafe(24)
-_SANDBOX_SOLAPI_TOKEN = secrets.token_urlsafe(24)
+_SANDBOX_SECRETS = {vendor: secrets.token_urlsafe(24) for vendor in registry.callbacks()}
 
 
 class CallbackAuth(msgspec.Struct, frozen=True):
-    """What authenticates each vendor's callbacks; ``None`` means that vendor's callbacks are refused."""
+    """What authenticates each vendor's callbacks, by vendor; ``None`` means that vendor's callbacks are refused."""
 
-    nhn_signature: str | None
-    solapi_token: str | None
-    sendgrid_public_key: str | None
+    secrets: dict[str, str | None]
+
+    def secret(self, vendor: str) -> str | None:
+        """The secret of ``vendor``'s callbacks."""
+        return self.secrets.get(vendor)
 
 
 def callback_auth(settings: Settings, runtime: Runtime) -> CallbackAuth:
     """The configured callback secrets; in sandbox mode, ones the emulators sign their callbacks with."""
     if not settings.sandbox:
-        return CallbackAuth(
-            settings.nhn_webhook_signature, settings.solapi_callback_token, settings.sendgrid_webhook_public_key
-        )
-    emulator = runtime.emulators.get("sendgrid")
-    return CallbackAuth(
-        settings.nhn_webhook_signature or _SANDBOX_NHN_SIGNATURE,
-        settings.solapi_callback_token or _SANDBOX_SOLAPI_TOKEN,
-        # Emulated SendGrid's events come from the emulator, signed with its own key; a real one keeps its key.
-        emulator.public_key if isinstance(emulator, SendGridEmulator) else settings.sendgrid_webhook_public_key,
-    )
+        return CallbackAuth(dict(settings.callback_secrets))
+    found: dict[str, str | None] = {}
+    for vendor, callback in registry.callbacks().items():
+        configured = settings.callback_secrets.get(vendor)
+        if callback.emulator_key is None:
+            found[vendor] = configured or _SANDBOX_SECRETS[vendor]
+            continue
+        # An emulated product signs with its emulator's own key; a real one keeps the configured key.
+        emulated = [runtime.emulators[name] for name in sorted(callback.products) if name in runtime.emulators]
+        found[vendor] = callback.emulator_key(emulated[0]) if emulated else configured
+    return CallbackAuth(found)
 
 
 class Taken(msgspec.Struct, frozen=True):
@@ -60,15 +60,6 @@ class Taken(msgspec.Struct, frozen=True):
 
     receipts: int
     new: int
-
-
-class CallbackRejected(Exception):
-    """A callback that is not taken: ``status`` is the HTTP answer, ``detail`` says why without giving hints."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
 
 
 async def store_receipts(store: Store, receipts: Sequence[Receipt], *, now: float) -> int:
@@ -86,7 +77,7 @@ class CallbackIntake:
         store: Where receipts go.
         auth: The secrets that authenticate callbacks.
         clock: Current POSIX time, for the time a receipt was received.
-        wall_clock: Real time, for SendGrid's timestamp check: it compares with SendGrid's own clock.
+        wall_clock: Real time, for signatures with a timestamp: they compare with the vendor's own clock.
     """
 
     def __init__(
@@ -106,14 +97,15 @@ class CallbackIntake:
         """Authenticate and parse one callback and store its receipts.
 
         Args:
-            vendor: ``nhn``, ``solapi`` or ``sendgrid``.
+            vendor: The vendor whose callback URL was called.
             headers: The request headers (looked up case-insensitively).
             body: The raw body, byte for byte.
-            token: The secret path segment of a Solapi callback.
+            token: The secret path segment, for a vendor whose URL carries one.
 
         Raises:
-            CallbackRejected: 401 for a missing or wrong signature, 404 for a wrong Solapi token or vendor, 400
-                for a malformed body. Nothing is stored.
+            CallbackUnauthenticated: A missing or wrong signature.
+            UnknownCallback: No such vendor callback, or a wrong path token.
+            MalformedCallback: A body that cannot be read. Nothing is stored for any of these.
             StoreUnavailable: The receipts could not be stored (the vendor should send again).
         """
         receipts = self.parse(vendor, headers, body, token=token)
@@ -121,36 +113,16 @@ class CallbackIntake:
 
     def parse(self, vendor: str, headers: Mapping[str, str], body: bytes, *, token: str | None = None) -> list[Receipt]:
         """Authenticate a callback and parse it into receipts (see :meth:`receive`)."""
-        if vendor == "nhn":
-            if not nhn_callbacks.verify_callback(headers, self._auth.nhn_signature):
-                raise CallbackRejected(401, "The callback is not authenticated.")
-            parse = nhn_callbacks.parse_callback
-        elif vendor == "solapi":
-            if not _same(token, self._auth.solapi_token):
-                raise CallbackRejected(404, "No such callback URL.")
-            parse = solapi.parse_callback
-        elif vendor == "sendgrid":
-            if not self._sendgrid_signed(headers, body):
-                raise CallbackRejected(401, "The callback is not authenticated.")
-            parse = sendgrid.parse_callback
-        else:
-            raise CallbackRejected(404, "No such callback URL.")
+        callback = registry.callbacks().get(vendor)
+        if callback is None:
+            raise UnknownCallback("No such callback URL.")
+        request = CallbackRequest(headers=headers, body=body, token=token, now=self._wall_clock())
+        if not callback.authentic(request, self._auth.secret(vendor)):
+            # A wrong path token is a URL that does not exist; a wrong signature is unauthenticated.
+            if callback.path_token:
+                raise UnknownCallback("No such callback URL.")
+            raise CallbackUnauthenticated("The callback is not authenticated.")
         try:
-            return parse(body)
+            return callback.parse(body)
         except ValueError as exc:
-            raise CallbackRejected(400, f"The callback body cannot be read: {exc}") from None
-
-    def _sendgrid_signed(self, headers: Mapping[str, str], body: bytes) -> bool:
-        key = self._auth.sendgrid_public_key
-        signature = header_value(headers, sendgrid.SIGNATURE_HEADER)
-        timestamp = header_value(headers, sendgrid.TIMESTAMP_HEADER)
-        if not (key and signature and timestamp):
-            return False
-        return sendgrid.verify_signature(key, signature, timestamp, body, now=self._wall_clock())
-
-
-def _same(presented: str | None, expected: str | None) -> bool:
-    """Constant-time comparison; nothing configured matches nothing."""
-    if not presented or not expected:
-        return False
-    return hmac.compare_digest(presented.encode(), expected.encode())
+            raise MalformedCallback(f"The callback body cannot be read: {exc}") from None

@@ -1,7 +1,7 @@
-"""NHN Email results: NHN sends no delivery webhook for email, so accepted NHN emails are polled.
+"""Polled results: a vendor product without a delivery callback has its accepted messages looked up.
 
-Every ``GATEWAY_NHN_EMAIL_POLL_INTERVAL`` seconds each accepted NHN email is looked up in NHN's mail list by the
-request id of its acceptance; each status found is stored as a receipt (one per mail and status, so repeated
+Each polled product (its spec's ``poll``) gets one :class:`ResultPoller`. Every interval each accepted message
+of that product is looked up; each status found is stored as a receipt (one per message and status, so repeated
 polls store nothing twice) and applied by the dispatcher like a callback's. Polling stops when the message
 ends: delivered, failed, or ``unknown`` after the receipt timeout.
 """
@@ -15,39 +15,39 @@ from collections.abc import Callable
 
 import httpx
 
-from adapters.nhn.email import NhnEmailAdapter, parse_result_query
+from adapters.spec import Poll, PollTarget
 from gateway.models import Receipt, StoredMessage
 from gateway.receipts.intake import store_receipts
 from gateway.store.base import Store
 
-__all__ = ("NhnEmailPoller",)
+__all__ = ("ResultPoller",)
 
 _log = logging.getLogger(__name__)
-#: How far before our record of the send NHN's send time may lie (clocks differ) when no request id is known.
-_CLOCK_SLACK = 600.0
 
 
-class NhnEmailPoller:
-    """Polls NHN Email for the results of accepted emails; a :class:`~gateway.dispatch.periodic.Duty`.
+class ResultPoller:
+    """Polls one product for the results of its accepted messages; a :class:`~gateway.dispatch.periodic.Duty`.
 
     Args:
         store: Where the messages and receipts are.
         client: The shared vendor HTTP client.
-        adapter: Builds NHN's mail list query.
+        vendor: The vendor whose messages are polled.
+        channel: The channel of the polled product.
+        poll: The product's lookup of one message.
         interval: Seconds between two polls of one message.
         clock: Current POSIX time.
         batch_size: Messages polled per pass.
         concurrency: Queries in flight at once.
     """
 
-    name = "NHN Email result poll"
-
     def __init__(
         self,
         store: Store,
         client: httpx.AsyncClient,
-        adapter: NhnEmailAdapter,
         *,
+        vendor: str,
+        channel: str,
+        poll: Poll,
         interval: float,
         clock: Callable[[], float] = time.time,
         batch_size: int = 100,
@@ -55,15 +55,24 @@ class NhnEmailPoller:
     ) -> None:
         self._store = store
         self._client = client
-        self._adapter = adapter
+        self._vendor = vendor
+        self._channel = channel
+        self._poll_one = poll
         self._clock = clock
         self._slots = asyncio.Semaphore(concurrency)
+        self.name = f"{vendor} {channel} result poll"
         self.interval = interval
         self.batch_size = batch_size
 
     async def run_once(self) -> int:
         """Poll the messages that are due; return how many were polled."""
-        due = await self._store.claim_result_polls(now=self._clock(), interval=self.interval, limit=self.batch_size)
+        due = await self._store.claim_result_polls(
+            vendor=self._vendor,
+            channel=self._channel,
+            now=self._clock(),
+            interval=self.interval,
+            limit=self.batch_size,
+        )
         found = await asyncio.gather(*(self._poll(record) for record in due))
         receipts = [receipt for results in found for receipt in results]
         if receipts:
@@ -71,17 +80,18 @@ class NhnEmailPoller:
         return len(due)
 
     async def _poll(self, record: StoredMessage) -> list[Receipt]:
-        """The receipts NHN's mail list has for one message; none when the query fails (it is polled again)."""
-        request = self._adapter.build_result_query(
-            request_id=record.vendor_message_id,
+        """The receipts the vendor has for one message; none when the lookup fails (it is polled again)."""
+        target = PollTarget(
             message_id=record.id,
-            since=record.created_at - _CLOCK_SLACK,
-            until=self._clock(),
+            vendor_message_id=record.vendor_message_id,
+            created_at=record.created_at,
+            now=self._clock(),
         )
         try:
             async with self._slots:
-                response = await self._client.request(request.method, request.url, headers=request.headers)
-            return parse_result_query(response.content)
+                return await self._poll_one(self._client, target)
         except (httpx.HTTPError, ValueError) as exc:
-            _log.warning("NHN Email result poll failed: %s", type(exc).__name__, extra={"message_id": record.id})
+            _log.warning(
+                "result poll failed: %s", type(exc).__name__, extra={"message_id": record.id, "vendor": self._vendor}
+            )
             return []

@@ -267,8 +267,11 @@ class Store(Protocol):
         """
         ...
 
-    async def claim_result_polls(self, *, now: float, interval: float, limit: int) -> list[StoredMessage]:
-        """Take up to ``limit`` accepted NHN emails whose result is due for a poll and schedule their next poll.
+    async def claim_result_polls(
+        self, *, vendor: str, channel: str, now: float, interval: float, limit: int
+    ) -> list[StoredMessage]:
+        """Take up to ``limit`` accepted messages of ``vendor`` and ``channel`` (a product whose results are polled)
+        due for a poll, and schedule their next poll.
 
         Due means: not polled yet and accepted at least ``interval`` ago, or last polled ``interval`` ago.
         """

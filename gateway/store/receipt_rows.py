@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from adapters.contract import Reason
 from gateway.models import Receipt, Status, StoredReceipt
 from gateway.store.base import FeedbackItem
 from gateway.store.rows import message_columns, stored_message
@@ -21,12 +22,12 @@ __all__ = (
 #: The columns :func:`stored_receipt` reads, in its order.
 RECEIPT_COLUMNS = (
     "id, vendor, event_id, outcome, correlation_id, vendor_message_id, code, detail, occurred_at, received_at, "
-    "state, message_id, settled_at, tries"
+    "state, message_id, settled_at, tries, reason"
 )
 #: The columns :func:`receipt_values` fills, in its order.
 RECEIPT_INSERT_COLUMNS = (
     "vendor, event_id, outcome, correlation_id, vendor_message_id, code, detail, occurred_at, received_at, "
-    "state, next_try_at"
+    "state, next_try_at, reason"
 )
 
 
@@ -44,6 +45,7 @@ def receipt_values(receipt: Receipt, now: float) -> tuple[Any, ...]:
         now,
         "pending",
         now,
+        None if receipt.reason is None else receipt.reason.value,
     )
 
 
@@ -60,6 +62,7 @@ def stored_receipt(row: Sequence[Any]) -> StoredReceipt:
             code=row[6],
             detail=row[7],
             occurred_at=row[8],
+            reason=None if row[14] is None else Reason(row[14]),
         ),
         received_at=row[9],
         state=row[10],

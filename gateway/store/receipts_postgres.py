@@ -30,7 +30,7 @@ __all__ = ("INSERT_FEEDBACK", "REPORT_OF_MOVED", "PostgresReceipts", "receipts_f
 _Conn = psycopg.AsyncConnection[Any]
 _MESSAGE_COLUMNS = message_columns(json_suffix="::text")
 _INSERT = (
-    f"INSERT INTO receipts ({RECEIPT_INSERT_COLUMNS}) VALUES ({', '.join(['%s'] * 11)}) "  # noqa: S608
+    f"INSERT INTO receipts ({RECEIPT_INSERT_COLUMNS}) VALUES ({', '.join(['%s'] * 12)}) "  # noqa: S608
     "ON CONFLICT (vendor, event_id) DO NOTHING RETURNING id"
 )
 _CLAIM_RECEIPTS = f"""
@@ -98,12 +98,12 @@ SELECT id FROM moved
 _CLAIM_POLLS = f"""
 WITH first_poll AS (
     SELECT id, updated_at AS due_at FROM messages
-    WHERE status = 'accepted' AND channel = 'email' AND vendor = 'nhn' AND next_attempt_at IS NULL
+    WHERE status = 'accepted' AND vendor = %(vendor)s AND channel = %(channel)s AND next_attempt_at IS NULL
         AND updated_at <= %(first_before)s
     ORDER BY updated_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 ), next_poll AS (
     SELECT id, next_attempt_at AS due_at FROM messages
-    WHERE status = 'accepted' AND channel = 'email' AND vendor = 'nhn' AND next_attempt_at <= %(now)s
+    WHERE status = 'accepted' AND vendor = %(vendor)s AND channel = %(channel)s AND next_attempt_at <= %(now)s
     ORDER BY next_attempt_at LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 ), chosen AS (
     SELECT id, due_at FROM first_poll UNION ALL SELECT id, due_at FROM next_poll ORDER BY due_at, id LIMIT %(limit)s
@@ -207,9 +207,18 @@ class PostgresReceipts:
             cursor = await conn.execute(_EXPIRE, params)
             return [row[0] for row in await cursor.fetchall()]
 
-    async def claim_result_polls(self: _Backend, *, now: float, interval: float, limit: int) -> list[StoredMessage]:
+    async def claim_result_polls(
+        self: _Backend, *, vendor: str, channel: str, now: float, interval: float, limit: int
+    ) -> list[StoredMessage]:
         """See :meth:`Store.claim_result_polls`."""
-        params = {"now": now, "first_before": now - interval, "limit": limit, "next": now + interval}
+        params = {
+            "vendor": vendor,
+            "channel": channel,
+            "now": now,
+            "first_before": now - interval,
+            "limit": limit,
+            "next": now + interval,
+        }
         async with self._autocommit() as conn:
             rows = await (await conn.execute(_CLAIM_POLLS, params)).fetchall()
         rows.sort(key=lambda row: (row[-1], row[0]))

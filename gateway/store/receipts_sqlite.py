@@ -42,7 +42,7 @@ __all__ = (
 
 _T = TypeVar("_T")
 _INSERT = (
-    f"INSERT INTO receipts ({RECEIPT_INSERT_COLUMNS}) VALUES ({', '.join('?' * 11)}) "  # noqa: S608
+    f"INSERT INTO receipts ({RECEIPT_INSERT_COLUMNS}) VALUES ({', '.join('?' * 12)}) "  # noqa: S608
     "ON CONFLICT (vendor, event_id) DO NOTHING RETURNING id"
 )
 _DUE_RECEIPTS = (
@@ -77,12 +77,12 @@ _ACCEPTED_BEFORE = (
 )
 _POLL_FIRST = (
     "SELECT id, updated_at FROM messages INDEXED BY messages_result_poll WHERE status = 'accepted' "
-    "AND channel = 'email' AND vendor = 'nhn' AND next_attempt_at IS NULL AND updated_at <= ? "
+    "AND vendor = ? AND channel = ? AND next_attempt_at IS NULL AND updated_at <= ? "
     "ORDER BY updated_at LIMIT ?"
 )
 _POLL_AGAIN = (
     "SELECT id, next_attempt_at FROM messages INDEXED BY messages_result_poll WHERE status = 'accepted' "
-    "AND channel = 'email' AND vendor = 'nhn' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?"
+    "AND vendor = ? AND channel = ? AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?"
 )
 _TAKE_POLLS = (
     "UPDATE messages SET next_attempt_at = ? WHERE id IN (SELECT value FROM json_each(?)) "  # noqa: S608
@@ -180,10 +180,12 @@ def expire_accepted(
     return ids
 
 
-def claim_result_polls(conn: sqlite3.Connection, *, now: float, interval: float, limit: int) -> list[StoredMessage]:
-    """Take accepted NHN emails due for a result poll (see :meth:`Store.claim_result_polls`)."""
-    due = conn.execute(_POLL_FIRST, (now - interval, limit)).fetchall()
-    due += conn.execute(_POLL_AGAIN, (now, limit)).fetchall()
+def claim_result_polls(
+    conn: sqlite3.Connection, *, vendor: str, channel: str, now: float, interval: float, limit: int
+) -> list[StoredMessage]:
+    """Take accepted messages of a polled product due for a result poll (see :meth:`Store.claim_result_polls`)."""
+    due = conn.execute(_POLL_FIRST, (vendor, channel, now - interval, limit)).fetchall()
+    due += conn.execute(_POLL_AGAIN, (vendor, channel, now, limit)).fetchall()
     chosen = [row[0] for row in sorted(due, key=lambda row: (row[1], row[0]))[:limit]]
     if not chosen:
         return []
@@ -284,10 +286,14 @@ class SqliteReceipts:
         )
         return expired
 
-    async def claim_result_polls(self: _Backend, *, now: float, interval: float, limit: int) -> list[StoredMessage]:
+    async def claim_result_polls(
+        self: _Backend, *, vendor: str, channel: str, now: float, interval: float, limit: int
+    ) -> list[StoredMessage]:
         """See :meth:`Store.claim_result_polls`."""
         claimed: list[StoredMessage] = await self._write(
-            functools.partial(claim_result_polls, now=now, interval=interval, limit=limit)
+            functools.partial(
+                claim_result_polls, vendor=vendor, channel=channel, now=now, interval=interval, limit=limit
+            )
         )
         return claimed
 

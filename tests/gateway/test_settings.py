@@ -83,7 +83,7 @@ def test_vendor_limits_from_env() -> None:
 def test_receipt_settings_default_to_a_day_three_days_and_a_minute() -> None:
     settings = load_settings({})
     assert (settings.receipt_timeout, settings.email_receipt_timeout) == (86400, 259200)
-    assert settings.nhn_email_poll_interval == 60
+    assert settings.poll_intervals["nhn_email"] == 60
     assert settings.callback_max_body_bytes == 1024 * 1024
     assert settings.braze_feedback is False
 
@@ -100,7 +100,7 @@ def test_receipt_settings_from_env() -> None:
         }
     )
     assert (settings.receipt_timeout, settings.email_receipt_timeout) == (3600, 7200)
-    assert (settings.nhn_email_poll_interval, settings.callback_max_body_bytes) == (15, 2048)
+    assert (settings.poll_intervals["nhn_email"], settings.callback_max_body_bytes) == (15, 2048)
     assert settings.braze_feedback is True
 
 

@@ -7,7 +7,8 @@ import httpx
 import msgspec
 import pytest
 
-from adapters.base import Accepted, Permanent, Retryable, VendorResponse, send
+from adapters.base import VendorResponse, send
+from adapters.contract import Accepted, Permanent, Retryable
 from adapters.emulator import EmulatorTransport, Fault
 from adapters.nhn.config import NhnEmailConfig
 from adapters.nhn.email import NhnEmailAdapter, email_outcome, parse_result_query

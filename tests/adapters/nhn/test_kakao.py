@@ -6,7 +6,8 @@ import httpx
 import msgspec
 import pytest
 
-from adapters.base import Accepted, Permanent, Retryable, VendorResponse, send
+from adapters.base import VendorResponse, send
+from adapters.contract import Accepted, Permanent, Retryable
 from adapters.emulator import EmulatorTransport, Fault
 from adapters.nhn.callbacks import parse_callback as parse_any_nhn_callback
 from adapters.nhn.config import NhnKakaoConfig

@@ -8,9 +8,9 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from adapters.base import Accepted, Permanent, Retryable, VendorResponse, send
+from adapters.base import VendorResponse, send
+from adapters.contract import Accepted, Permanent, Retryable
 from adapters.emulator import EmulatorTransport, Fault
-from adapters.nhn.config import SendGridConfig
 from adapters.sendgrid.adapter import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -19,6 +19,7 @@ from adapters.sendgrid.adapter import (
     parse_callback,
     verify_signature,
 )
+from adapters.sendgrid.config import SendGridConfig
 from adapters.sendgrid.emulator import SendGridEmulator
 from gateway.models import OutboundMessage
 

@@ -7,8 +7,8 @@ import msgspec
 import pytest
 
 from adapters.emulator import EmulatorTransport, Fault
-from adapters.nhn.config import SendGridConfig
 from adapters.sendgrid.adapter import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_signature
+from adapters.sendgrid.config import SendGridConfig
 from adapters.sendgrid.emulator import SendGridEmulator
 
 CONFIG = SendGridConfig(api_key="SG.key.secret", from_email="no-reply@wadiz.kr")

@@ -8,9 +8,9 @@ import httpx
 import msgspec
 import pytest
 
-from adapters.base import Accepted, Permanent, Retryable, VendorResponse, send
+from adapters.base import VendorResponse, send
+from adapters.contract import Accepted, Permanent, Retryable
 from adapters.emulator import EmulatorTransport, Fault
-from adapters.nhn.config import SolapiConfig
 from adapters.solapi.adapter import (
     SOLAPI_KAKAO_UNDELIVERABLE,
     SolapiKakaoAdapter,
@@ -18,6 +18,7 @@ from adapters.solapi.adapter import (
     classify,
     parse_callback,
 )
+from adapters.solapi.config import SolapiConfig
 from adapters.solapi.emulator import SolapiEmulator
 from gateway.models import Button, OutboundMessage
 

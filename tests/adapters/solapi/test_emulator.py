@@ -7,8 +7,8 @@ import msgspec
 import pytest
 
 from adapters.emulator import EmulatorTransport, Fault
-from adapters.nhn.config import SolapiConfig
 from adapters.solapi.adapter import authorization, iso_date
+from adapters.solapi.config import SolapiConfig
 from adapters.solapi.emulator import SolapiEmulator
 
 CONFIG = SolapiConfig(api_key="KEY123", api_secret="secret", pf_id="KA01PF2506", send_no="0212345678")

@@ -13,7 +13,7 @@ from adapters.emulator import Fault
 from gateway.app import create_app
 from gateway.dispatch.receipts import ReceiptApplier
 from gateway.models import Status
-from gateway.receipts.poll import NhnEmailPoller
+from gateway.receipts.poll import ResultPoller
 from tests.conftest import Clock, ingest_headers, make_settings
 
 ADDRESS = "jiwoo@example.com"
@@ -39,7 +39,7 @@ async def accepted_email(client: AsyncTestClient[Litestar], app: Litestar) -> st
 
 
 async def poll_and_apply(app: Litestar) -> int:
-    polled: int = await app.state.dispatcher.duty(NhnEmailPoller).run_once()
+    polled: int = await app.state.dispatcher.duty(ResultPoller).run_once()
     await app.state.dispatcher.duty(ReceiptApplier).run_once()
     return polled
 

@@ -227,16 +227,16 @@ async def test_result_polls_take_accepted_nhn_emails_once_per_interval(store: St
     await accepted(store, email(vendor="sendgrid"), at=T0)
     await accepted(store, at=T0)
 
-    too_early = await store.claim_result_polls(now=T0 + 59, interval=60, limit=10)
-    first = await store.claim_result_polls(now=T0 + 60, interval=60, limit=10)
-    same_time = await store.claim_result_polls(now=T0 + 60, interval=60, limit=10)
-    both = await store.claim_result_polls(now=T0 + 120, interval=60, limit=10)
+    too_early = await store.claim_result_polls(vendor="nhn", channel="email", now=T0 + 59, interval=60, limit=10)
+    first = await store.claim_result_polls(vendor="nhn", channel="email", now=T0 + 60, interval=60, limit=10)
+    same_time = await store.claim_result_polls(vendor="nhn", channel="email", now=T0 + 60, interval=60, limit=10)
+    both = await store.claim_result_polls(vendor="nhn", channel="email", now=T0 + 120, interval=60, limit=10)
 
     assert too_early == []
     assert [m.id for m in first] == [nhn]
     assert same_time == []
     assert [m.id for m in both] == [later, nhn]
-    assert await store.claim_result_polls(now=T0 + 180, interval=60, limit=1) != []
+    assert await store.claim_result_polls(vendor="nhn", channel="email", now=T0 + 180, interval=60, limit=1) != []
 
 
 async def test_feedback_is_queued_once_per_state_and_retried_until_sent(store: Store) -> None:
