@@ -5,6 +5,7 @@ Adding a vendor is one line in :data:`VENDORS` (docs/ARCHITECTURE.md, "Adding a 
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Mapping, Set
 from typing import Any, Protocol
@@ -12,13 +13,13 @@ from typing import Any, Protocol
 import httpx
 import msgspec
 
-from adapters import nhn, sendgrid, solapi
 from adapters.base import HTTP_LIMITS, Adapter
 from adapters.contract import Channel, Reason, Receipt
 from adapters.emulator import Emulator, EmulatorTransport
 from adapters.spec import Callback, Product, VendorSpec
 
 __all__ = (
+    "PACKAGES",
     "VENDORS",
     "ConfiguredProducts",
     "Runtime",
@@ -31,8 +32,19 @@ __all__ = (
     "vendor",
 )
 
-#: Every vendor the gateway can send through.
-VENDORS: tuple[VendorSpec, ...] = (nhn.SPEC, solapi.SPEC, sendgrid.SPEC)
+#: The vendor packages under ``adapters/``, each exporting its ``SPEC``: adding a vendor adds its name here.
+PACKAGES = ("nhn", "solapi", "sendgrid")
+
+
+def _spec(package: str) -> VendorSpec:
+    spec = importlib.import_module(f"adapters.{package}").SPEC
+    if not isinstance(spec, VendorSpec):
+        raise TypeError(f"adapters.{package}.SPEC is not a VendorSpec")
+    return spec
+
+
+#: Every vendor the gateway can send through, in :data:`PACKAGES` order.
+VENDORS: tuple[VendorSpec, ...] = tuple(_spec(package) for package in PACKAGES)
 
 _log = logging.getLogger(__name__)
 _BY_NAME = {spec.name: spec for spec in VENDORS}
