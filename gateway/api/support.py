@@ -13,9 +13,9 @@ from gateway.errors import InvalidSelection, MessageNotFound, ReplayRefused
 from gateway.models import FINAL_STATUSES, MessageDetail, Status, StoredMessage
 from gateway.normalise.errors import FieldError
 from gateway.settings import StaffToken
-from gateway.store.admin_rows import ERASED
-from gateway.store.admin_types import AuditAction, AuditEntry
 from gateway.store.base import MessageFilter, Store
+from gateway.store.rows_admin import ERASED
+from gateway.store.types_admin import AuditAction, AuditEntry
 
 __all__ = (
     "BULK_DEFAULT_STATUSES",

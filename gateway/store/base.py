@@ -21,7 +21,7 @@ from gateway.models import (
     StoredMessage,
     StoredReceipt,
 )
-from gateway.store.admin_types import AuditEntry, AuditPage, FailureCount, WindowCount
+from gateway.store.types_admin import AuditEntry, AuditPage, FailureCount, WindowCount
 
 __all__ = (
     "AddResult",

@@ -15,11 +15,11 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
-from gateway.store.admin_postgres import PostgresAdmin
 from gateway.store.base import AddResult, MessageFilter, Page, Report, StaleTransition, StoreUnavailable
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_postgres
-from gateway.store.receipts_postgres import INSERT_FEEDBACK, REPORT_OF_MOVED, PostgresReceipts, receipts_for
+from gateway.store.postgres_admin import PostgresAdmin
+from gateway.store.postgres_receipts import INSERT_FEEDBACK, REPORT_OF_MOVED, PostgresReceipts, receipts_for
 from gateway.store.rows import (
     ATTEMPT_COLUMNS,
     EVENT_COLUMNS,

@@ -14,7 +14,8 @@ from typing import Any, Protocol, TypeVar
 
 from gateway.models import Receipt, Status, StoredMessage, StoredReceipt
 from gateway.store.base import FeedbackItem, Settlement, StaleTransition
-from gateway.store.receipt_rows import (
+from gateway.store.rows import encode_json, message_columns, stored_message
+from gateway.store.rows_receipts import (
     RECEIPT_COLUMNS,
     RECEIPT_INSERT_COLUMNS,
     feedback_columns,
@@ -22,7 +23,6 @@ from gateway.store.receipt_rows import (
     receipt_values,
     stored_receipt,
 )
-from gateway.store.rows import encode_json, message_columns, stored_message
 
 __all__ = (
     "SqliteReceipts",

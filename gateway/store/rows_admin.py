@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from gateway.models import ACTIVE_STATUSES, FINAL_STATUSES, OutboundMessage, Status
-from gateway.store.admin_types import AuditEntry, AuditPage, FailureCount, WindowCount
+from gateway.store.types_admin import AuditEntry, AuditPage, FailureCount, WindowCount
 
 __all__ = (
     "AUDIT_INSERT",

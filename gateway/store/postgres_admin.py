@@ -12,8 +12,8 @@ from typing import Any, Protocol
 import psycopg
 
 from gateway.models import Status
-from gateway.store import admin_rows as rows
-from gateway.store.admin_types import AuditEntry, AuditPage, FailureCount, WindowCount
+from gateway.store import rows_admin as rows
+from gateway.store.types_admin import AuditEntry, AuditPage, FailureCount, WindowCount
 
 __all__ = ("PostgresAdmin",)
 

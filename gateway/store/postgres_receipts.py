@@ -15,7 +15,8 @@ import psycopg
 
 from gateway.models import Receipt, StoredMessage, StoredReceipt
 from gateway.store.base import FeedbackItem, Settlement, StaleTransition
-from gateway.store.receipt_rows import (
+from gateway.store.rows import message_columns, stored_message
+from gateway.store.rows_receipts import (
     RECEIPT_COLUMNS,
     RECEIPT_INSERT_COLUMNS,
     feedback_columns,
@@ -23,7 +24,6 @@ from gateway.store.receipt_rows import (
     receipt_values,
     stored_receipt,
 )
-from gateway.store.rows import message_columns, stored_message
 
 __all__ = ("INSERT_FEEDBACK", "REPORT_OF_MOVED", "PostgresReceipts", "receipts_for")
 

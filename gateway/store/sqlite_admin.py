@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
 from gateway.models import Status
-from gateway.store import admin_rows as rows
-from gateway.store.admin_types import AuditEntry, AuditPage, FailureCount, WindowCount
+from gateway.store import rows_admin as rows
 from gateway.store.rows import encode_json
+from gateway.store.types_admin import AuditEntry, AuditPage, FailureCount, WindowCount
 
 __all__ = ("SqliteAdmin",)
 
