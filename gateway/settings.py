@@ -120,7 +120,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     callback_max_body_bytes: int = 1024 * 1024
 
     def __getattr__(self, name: str) -> Any:
-        """``settings.<product>`` (a name of :data:`PRODUCTS`) is that product's config, ``None`` when it cannot send."""
+        """``settings.<product>`` (a name of :data:`PRODUCTS`) is that product's config; ``None``: it cannot send."""
         if name in PRODUCTS:
             return self.products.get(name)
         raise AttributeError(name)
@@ -364,7 +364,7 @@ def _check_hosts(configs: dict[str, Any], emulated: frozenset[str]) -> None:
 
 
 def _sandbox_outcomes(entries: list[str]) -> dict[str, dict[str, str]]:
-    """``product:recipient=code`` entries (a product of :data:`PRODUCTS`, e.g. kakao code 3018) by product and recipient.
+    """``product:recipient=code`` entries (a product of :data:`PRODUCTS`) by product and recipient.
 
     Phone numbers are kept as digits and addresses with the domain in lower case: the forms the emulators see.
     """

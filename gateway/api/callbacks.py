@@ -56,7 +56,7 @@ def _route(vendor: str, callback: Callback) -> HTTPRouteHandler:
     if callback.path_token:
 
         async def receive_with_token(
-            token: FromPath[str], request: Request[Any, Any, Any], intake: CallbackIntake
+            token: FromPath[str], request: Request[Any, Any, Any], intake: IntakeDep
         ) -> CallbackAnswer:
             return await _take(request, intake, vendor, token=token)
 
