@@ -1,4 +1,4 @@
-"""Prometheus metrics (SPEC §10)."""
+"""Prometheus metrics (docs/ARCHITECTURE.md, "Operations")."""
 
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ ReceiptState = Literal["pending", "applied", "progress", "late", "unmatched"]
 
 
 class Status(enum.StrEnum):
-    """Lifecycle states of a message (SPEC §6)."""
+    """Lifecycle states of a message (docs/ARCHITECTURE.md, "Delivery lifecycle")."""
 
     QUEUED = "queued"
     SENDING = "sending"

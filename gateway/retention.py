@@ -1,7 +1,9 @@
-"""Retention (SPEC §8): messages older than ``GATEWAY_RETENTION_DAYS`` are deleted with everything attached.
+"""Retention: messages older than ``GATEWAY_RETENTION_DAYS`` are deleted with everything attached.
 
 :class:`RetentionPurge` deletes a bounded batch per :meth:`~RetentionPurge.run_once`, so a large backlog never
 holds the store in one long transaction; it runs daily beside the dispatcher and from ``gateway purge``.
+
+See docs/ARCHITECTURE.md, "Support API and console".
 """
 
 from __future__ import annotations

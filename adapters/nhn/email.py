@@ -60,7 +60,7 @@ _PAGE_SIZE = 100
 _RULES = CodeRules(
     # -1005 the service is temporarily blocked; -9999 internal error.
     retryable=frozenset({-1005, -9999}),
-    # VENDORS.md documents the idempotency header for Bizmessage only, and -1005 means something else here.
+    # docs/vendors.md: NHN documents the idempotency header for Bizmessage only, and -1005 means something else here.
     idempotent=False,
 )
 

@@ -3,7 +3,7 @@
 It checks what NHN checks (app key, secret key, idempotency key within 10 minutes, sender key, bubble type,
 content length and line breaks, buttons, image, recipients, targeting) with NHN's result codes, answers with
 NHN's envelope, and later emits the ``MESSAGE_RESULT_UPDATE`` webhook with a Kakao result code per recipient.
-Limits are those of VENDORS.md: TEXT and IMAGE content ≤1,300 characters and 99 line breaks.
+Limits are those of docs/vendors.md ("Kakao"): TEXT and IMAGE content ≤1,300 characters and 99 line breaks.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Verified against NHN Cloud's docs (TOAST-DOCS, KakaoTalk Bizmessage brand-messag
 ``image{imageUrl, imageLink}``, ``buttons[name, type, linkMo, linkPc]``,
 ``recipientList[recipientNo, targeting, recipientGroupingKey]``; the answer ``header`` plus
 ``message{requestId, sendResults[recipientSeq, recipientNo, resultCode (integer), resultMessage]}``; API and Kakao
-result codes from its error-code page; the webhook hook fields from its webhook API guide and VENDORS.md.
+result codes from its error-code page; the webhook hook fields from its webhook API guide and docs/vendors.md.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ _KAKAO_BLOCKED = frozenset({"1021", "1022", "1023", "1024", "1025"})
 #: A bad number, a message over the limit, outside sending hours: the request is wrong.
 _KAKAO_INVALID = frozenset({"3008", "3014", "3022"})
 
-#: What the Kakao result codes named in VENDORS.md mean (NHN error-code page, "발송 결과 코드").
+#: What the Kakao result codes named in docs/vendors.md mean (NHN error-code page, "발송 결과 코드").
 KAKAO_RESULT_TEXT = {
     "1000": "success",
     "1021": "KakaoTalk channel blocked",

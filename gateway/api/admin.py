@@ -1,7 +1,9 @@
-"""The support API (SPEC §8): staff-token authenticated, personal data masked unless an operator reveals it.
+"""The support API: staff-token authenticated, personal data masked unless an operator reveals it.
 
 Search and stats are open to every staff member; replay, reveal, the audit log and erasure need the operator
 role, and each reveal, replay and erasure is audited.
+
+See docs/ARCHITECTURE.md, "Support API and console".
 """
 
 from __future__ import annotations

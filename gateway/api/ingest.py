@@ -1,4 +1,4 @@
-"""``POST /v1/braze/messages``: the Braze webhook endpoint (SPEC §3)."""
+"""``POST /v1/braze/messages``: the Braze webhook endpoint (docs/ARCHITECTURE.md, "Ingest")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The OpenAPI description of the Braze webhook body (SPEC §3).
+"""The OpenAPI description of the Braze webhook body (docs/ARCHITECTURE.md, "Ingest").
 
 The ingest handler reads the raw body itself (JSON or form, string-typed values, errors naming each field), so
 Litestar cannot derive the body's schema from a parameter; this operation class adds it to the documentation.
@@ -68,7 +68,7 @@ _EXAMPLE = {
 }
 _BODY = RequestBody(
     required=True,
-    description="One rendered Braze webhook body (SPEC §3).",
+    description='One rendered Braze webhook body (see the README, "The Braze side").',
     content={
         "application/json": OpenAPIMediaType(schema=_JSON, example=_EXAMPLE),
         "application/x-www-form-urlencoded": OpenAPIMediaType(schema=_FORM),

@@ -1,8 +1,10 @@
-"""The support console's pages under ``/admin`` (SPEC §8): server-rendered HTML, plain forms, no JavaScript.
+"""The support console's pages under ``/admin``: server-rendered HTML, plain forms, no JavaScript.
 
 Every page needs a signed-in staff member; reveal, replay, bulk replay and the audit log need an operator.
 The pages call the same functions as the JSON API (:mod:`gateway.api.support`), so masking, audit and replay
 behave the same in both.
+
+See docs/ARCHITECTURE.md, "Support API and console".
 """
 
 from __future__ import annotations

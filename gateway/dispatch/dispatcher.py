@@ -1,9 +1,11 @@
-"""The dispatcher: the only thing that moves a message between lifecycle states after ingest (SPEC §6).
+"""The dispatcher: the only thing that moves a message between lifecycle states after ingest.
 
 It claims due messages from the store, holds advertising inside quiet hours, sends through the channel's
 adapter within the vendor's limits, records every attempt, retries transient failures (briefly in-process,
 then rescheduled in the store), ends permanent failures as ``dead`` and hands undeliverable kakao messages
 to LMS.
+
+See docs/ARCHITECTURE.md, "Delivery lifecycle".
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The idempotency key of an ingested message (SPEC §3): a Braze retry must find the first message again."""
+"""The idempotency key of an ingested message: a Braze retry must find the first message again.
+
+See docs/ARCHITECTURE.md, "Ingest".
+"""
 
 from __future__ import annotations
 

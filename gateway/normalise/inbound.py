@@ -1,7 +1,9 @@
-"""Turning a received Braze body into an :class:`~gateway.models.OutboundMessage` (SPEC §3, §4, §5).
+"""Turning a received Braze body into an :class:`~gateway.models.OutboundMessage`.
 
 Every problem of a body is reported at once, each naming the body's key, in words a marketer reading Braze's
 Message Activity Log can act on. Nothing here reads settings: the :class:`Policy` is passed in.
+
+See docs/ARCHITECTURE.md, "Ingest", "Normalisation", "Channels".
 """
 
 from __future__ import annotations

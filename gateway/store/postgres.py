@@ -1,8 +1,10 @@
-"""The PostgreSQL backend: several gateway processes on several machines share one database (SPEC §9).
+"""The PostgreSQL backend: several gateway processes on several machines share one database.
 
 psycopg 3 async with a connection pool. Claims lock rows with ``FOR UPDATE SKIP LOCKED``, so concurrent claimers
 never take the same message and never wait for each other. Each call is one transaction on one pooled connection;
 a database that cannot be reached raises :class:`StoreUnavailable`.
+
+See docs/ARCHITECTURE.md, "The store".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The SQLite backend: the embedded default (SPEC §9).
+"""The SQLite backend: the embedded default (docs/ARCHITECTURE.md, "The store").
 
 WAL with ``synchronous=FULL`` makes every commit durable. One writer thread owns the write connection and
 commits in groups: operations that arrive while a commit runs are queued and share the next transaction, so a

@@ -17,7 +17,7 @@ from gateway.models import OutboundMessage
 
 CONFIG = NhnSmsConfig(appkey="sms-appkey", secret="sms-secret", send_no="15446859")
 BASE = "https://sms.api.nhncloudservice.com/sms/v3.0/appKeys/sms-appkey/sender"
-# The SPEC §3 example after the LMS channel rules: emoji removed, ad prefix and opt-out line added.
+# The README's example after the LMS channel rules: emoji removed, ad prefix and opt-out line added.
 AD_CONTENT = (
     "(광고)와디즈\n서포터님,\n헤어케어 카테고리에서 지금 가장 핫한 프로젝트는? 지금 확인해 보세요.\n"
     "[14억+ 앵콜] 미용실 50배 효과?! 단백질 쇼크 LPT 헤어팩\n"
