@@ -101,15 +101,18 @@ class Dispatcher:
         self._duties.extend(duties)
 
     def duty(self, kind: type[_D]) -> _D:
-        """The attached duty of type ``kind`` (tests and tools drive it with ``run_once``).
+        """The first attached duty of type ``kind`` (tests and tools drive it with ``run_once``).
 
         Raises:
             LookupError: None of that type is attached.
         """
-        for duty in self._duties:
-            if isinstance(duty, kind):
-                return duty
+        for duty in self.duties(kind):
+            return duty
         raise LookupError(f"no {kind.__name__} is attached")
+
+    def duties(self, kind: type[_D]) -> list[_D]:
+        """Every attached duty of type ``kind`` (there is a result poller per polled product)."""
+        return [duty for duty in self._duties if isinstance(duty, kind)]
 
     async def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="dispatcher")

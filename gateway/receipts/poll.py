@@ -55,8 +55,8 @@ class ResultPoller:
     ) -> None:
         self._store = store
         self._client = client
-        self._vendor = vendor
-        self._channel = channel
+        self.vendor = vendor
+        self.channel = channel
         self._poll_one = poll
         self._clock = clock
         self._slots = asyncio.Semaphore(concurrency)
@@ -67,8 +67,8 @@ class ResultPoller:
     async def run_once(self) -> int:
         """Poll the messages that are due; return how many were polled."""
         due = await self._store.claim_result_polls(
-            vendor=self._vendor,
-            channel=self._channel,
+            vendor=self.vendor,
+            channel=self.channel,
             now=self._clock(),
             interval=self.interval,
             limit=self.batch_size,
@@ -92,6 +92,6 @@ class ResultPoller:
                 return await self._poll_one(self._client, target)
         except (httpx.HTTPError, ValueError) as exc:
             _log.warning(
-                "result poll failed: %s", type(exc).__name__, extra={"message_id": record.id, "vendor": self._vendor}
+                "result poll failed: %s", type(exc).__name__, extra={"message_id": record.id, "vendor": self.vendor}
             )
             return []
