@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta, timezone
 from typing import Generic, TypeVar
 
 import msgspec
 
-from adapters.base import RETRYABLE_HTTP, VendorResponse, parse_retry_after
+from adapters.base import RETRYABLE_HTTP, VendorResponse, header_value, parse_retry_after
 from adapters.contract import Accepted, Outcome, Permanent, Retryable
 
 __all__ = (
     "CONTENT_TYPE",
     "IDEMPOTENCY_HEADER",
     "IDEMPOTENCY_WINDOW",
-    "KST",
     "MESSAGE_RESULT_UPDATE",
     "RESEND_AFTER",
     "SECRET_HEADER",
@@ -34,9 +32,7 @@ __all__ = (
     "Webhook",
     "classify_result",
     "decode_webhook",
-    "header_value",
     "nhn_headers",
-    "parse_nhn_time",
     "verify_callback",
 )
 
@@ -49,8 +45,6 @@ RESEND_AFTER = IDEMPOTENCY_WINDOW + 60.0
 SIGNATURE_HEADER = "X-Toast-Webhook-Signature"
 CONTENT_TYPE = "application/json;charset=UTF-8"
 MESSAGE_RESULT_UPDATE = "MESSAGE_RESULT_UPDATE"
-#: NHN writes local Korean time without an offset.
-KST = timezone(timedelta(hours=9))
 
 HookT = TypeVar("HookT")
 
@@ -61,15 +55,6 @@ def nhn_headers(secret: str, idempotency_key: str | None = None) -> dict[str, st
     if idempotency_key is not None:
         headers[IDEMPOTENCY_HEADER] = idempotency_key
     return headers
-
-
-def header_value(headers: Mapping[str, str], name: str) -> str | None:
-    """Look a header up case-insensitively (a plain dict is not an ``httpx.Headers``)."""
-    value = headers.get(name)
-    if value is not None:
-        return value
-    wanted = name.lower()
-    return next((v for k, v in headers.items() if k.lower() == wanted), None)
 
 
 class ResultHeader(msgspec.Struct, frozen=True, rename="camel"):
@@ -190,19 +175,3 @@ def decode_webhook(body: bytes, hook_type: type[HookT], product: str) -> Webhook
     if webhook.product_name.lower() != product.lower():
         raise ValueError(f"NHN webhook is for {webhook.product_name!r}, not {product!r}")
     return webhook
-
-
-def parse_nhn_time(value: str | None) -> float | None:
-    """Parse an NHN timestamp (``2024-04-29T20:58:04``, ``2023-09-14 10:15:05.0``, with or without an offset).
-
-    Naive values are Korean time. An unreadable value gives ``None``: a bad date is no reason to lose a receipt.
-    """
-    if not value:
-        return None
-    try:
-        when = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=KST)
-    return when.timestamp()

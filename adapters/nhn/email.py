@@ -20,10 +20,9 @@ from urllib.parse import quote, urlencode
 import httpx
 import msgspec
 
-from adapters.base import VendorRequest, VendorResponse
+from adapters.base import KST, VendorRequest, VendorResponse, parse_korean_time
 from adapters.contract import OUTCOME_REASONS, Channel, OutboundMessage, Outcome, Reason, Receipt, ReceiptOutcome
 from adapters.nhn.common import (
-    KST,
     SECRET_HEADER,
     CodeRules,
     NhnResult,
@@ -31,7 +30,6 @@ from adapters.nhn.common import (
     ResultHeader,
     classify_result,
     nhn_headers,
-    parse_nhn_time,
 )
 from adapters.nhn.config import NhnEmailConfig
 from adapters.spec import Poll, PollTarget
@@ -251,5 +249,5 @@ def _receipt(mail: _Mail) -> Receipt:
         vendor_message_id=mail.request_id,
         code=mail.mail_status_code,
         detail=detail,
-        occurred_at=parse_nhn_time(mail.result_date or mail.request_date),
+        occurred_at=parse_korean_time(mail.result_date or mail.request_date),
     )

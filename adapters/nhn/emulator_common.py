@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 import msgspec
 
+from adapters.base import KST
 from adapters.emulator import MAX_PENDING, EmulatedCallback, Emulator
-from adapters.nhn.common import CONTENT_TYPE, KST, SECRET_HEADER, SIGNATURE_HEADER
+from adapters.nhn.common import CONTENT_TYPE, SECRET_HEADER, SIGNATURE_HEADER
 
 __all__ = (
     "MAX_PENDING",

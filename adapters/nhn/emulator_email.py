@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import msgspec
 
+from adapters.base import KST
 from adapters.emulator import Emulator
-from adapters.nhn.common import KST
 from adapters.nhn.config import NhnEmailConfig
 from adapters.nhn.email import EMAIL_DELIVERED
 from adapters.nhn.emulator_common import (

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import msgspec
 
-from adapters.base import VendorRequest, VendorResponse
+from adapters.base import VendorRequest, VendorResponse, parse_korean_time
 from adapters.contract import (
     OUTCOME_REASONS,
     Button,
@@ -36,7 +36,6 @@ from adapters.nhn.common import (
     classify_result,
     decode_webhook,
     nhn_headers,
-    parse_nhn_time,
 )
 from adapters.nhn.config import NhnKakaoConfig
 
@@ -223,5 +222,5 @@ def _receipt(hook: _Hook) -> Receipt:
         vendor_message_id=hook.request_id,
         code=code,
         detail=hook.result_code_name or KAKAO_RESULT_TEXT.get(code or "", ""),
-        occurred_at=parse_nhn_time(hook.receive_date or hook.create_date),
+        occurred_at=parse_korean_time(hook.receive_date or hook.create_date),
     )

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import msgspec
 
-from adapters.base import VendorRequest, VendorResponse
+from adapters.base import VendorRequest, VendorResponse, parse_korean_time
 from adapters.contract import OUTCOME_REASONS, Channel, OutboundMessage, Outcome, Reason, Receipt, ReceiptOutcome
 from adapters.nhn.common import (
     MESSAGE_RESULT_UPDATE,
@@ -29,7 +29,6 @@ from adapters.nhn.common import (
     classify_result,
     decode_webhook,
     nhn_headers,
-    parse_nhn_time,
 )
 from adapters.nhn.config import NhnSmsConfig
 
@@ -180,5 +179,5 @@ def _receipt(hook: _Hook) -> Receipt:
         vendor_message_id=hook.request_id,
         code=code or status,
         detail=f"messageStatus {status}" if status else "",
-        occurred_at=parse_nhn_time(hook.receive_date or hook.request_date),
+        occurred_at=parse_korean_time(hook.receive_date or hook.request_date),
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from adapters.base import Adapter
+from adapters.base import Adapter, header_value
 from adapters.contract import OUTCOME_REASONS, Channel, Reason, ReceiptOutcome
 from adapters.emulator import Emulator
 from adapters.sendgrid.adapter import (
@@ -40,9 +40,8 @@ def _senders(config: SendGridConfig) -> Mapping[Channel, Adapter]:
 
 
 def _signed(request: CallbackRequest, public_key: str | None) -> bool:
-    lowered = {name.lower(): value for name, value in request.headers.items()}
-    signature = lowered.get(SIGNATURE_HEADER.lower())
-    timestamp = lowered.get(TIMESTAMP_HEADER.lower())
+    signature = header_value(request.headers, SIGNATURE_HEADER)
+    timestamp = header_value(request.headers, TIMESTAMP_HEADER)
     if not (public_key and signature and timestamp):
         return False
     return verify_signature(public_key, signature, timestamp, request.body, now=request.now)

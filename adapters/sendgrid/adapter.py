@@ -24,7 +24,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from adapters.base import RETRYABLE_HTTP, VendorRequest, VendorResponse, parse_retry_after
+from adapters.base import RETRYABLE_HTTP, VendorRequest, VendorResponse, header_value, parse_retry_after
 from adapters.contract import (
     OUTCOME_REASONS,
     Accepted,
@@ -108,17 +108,17 @@ class SendGridAdapter:
         """
         headers = response.headers
         if 200 <= response.status < 300:
-            return Accepted(_header(headers, "X-Message-Id"), detail=f"queued ({response.status})")
+            return Accepted(header_value(headers, "X-Message-Id"), detail=f"queued ({response.status})")
         code, detail = f"http_{response.status}", _errors(response.body)
         if response.status in RETRYABLE_HTTP or response.status >= 500:
             return Retryable(code, detail, self._retry_after(headers))
         return Permanent(code, detail)
 
     def _retry_after(self, headers: Mapping[str, str]) -> float | None:
-        reset = _header(headers, "X-RateLimit-Reset")
+        reset = header_value(headers, "X-RateLimit-Reset")
         if reset and reset.strip().isdigit():
             return max(0.0, int(reset) - self._clock())
-        return parse_retry_after(_header(headers, "Retry-After"), now=self._clock())
+        return parse_retry_after(header_value(headers, "Retry-After"), now=self._clock())
 
 
 class _Error(msgspec.Struct):
@@ -141,11 +141,6 @@ def _errors(body: bytes) -> str:
 
 def _scrub(text: str) -> str:
     return _EMAIL.sub("[email]", text)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)
 
 
 def verify_signature(

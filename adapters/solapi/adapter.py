@@ -22,13 +22,13 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import msgspec
 
-from adapters.base import RETRYABLE_HTTP, VendorRequest, VendorResponse, parse_retry_after
+from adapters.base import RETRYABLE_HTTP, VendorRequest, VendorResponse, header_value, parse_retry_after
 from adapters.contract import (
     OUTCOME_REASONS,
     Accepted,
@@ -209,7 +209,7 @@ def classify(response: VendorResponse) -> Outcome:
         return _classify_sent(response.body)
     code, detail = _error(response)
     if response.status in RETRYABLE_HTTP or response.status >= 500 or code in _RETRYABLE_CODES:
-        return Retryable(code, detail, parse_retry_after(_header(response.headers, "Retry-After")))
+        return Retryable(code, detail, parse_retry_after(header_value(response.headers, "Retry-After")))
     return Permanent(code, detail)
 
 
@@ -239,11 +239,6 @@ def _error(response: VendorResponse) -> tuple[str, str]:
         error = _Error()
     code = error.error_code or f"http_{response.status}"
     return code, error.error_message or response.body[:200].decode("utf-8", "replace")
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)
 
 
 class _ReportData(msgspec.Struct, rename="camel"):

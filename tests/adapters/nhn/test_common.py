@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.nhn.common import header_value, nhn_headers, parse_nhn_time, verify_callback
+from adapters.base import header_value, parse_korean_time
+from adapters.nhn.common import nhn_headers, verify_callback
 
 
 def test_headers_carry_the_secret_and_the_idempotency_key_when_given() -> None:
@@ -54,4 +55,4 @@ def test_webhook_signature_is_the_configured_static_value(
     ],
 )
 def test_nhn_times_are_korean_unless_they_say_otherwise(value: str | None, expected: float | None) -> None:
-    assert parse_nhn_time(value) == expected
+    assert parse_korean_time(value) == expected

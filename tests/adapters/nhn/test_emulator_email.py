@@ -7,8 +7,8 @@ import httpx
 import msgspec
 import pytest
 
+from adapters.base import KST
 from adapters.emulator import EmulatorTransport, Fault
-from adapters.nhn.common import KST
 from adapters.nhn.config import NhnEmailConfig
 from adapters.nhn.emulator_email import NhnEmailEmulator
 
