@@ -33,7 +33,7 @@ __all__ = (
 )
 
 #: The vendor packages under ``adapters/``, each exporting its ``SPEC``: adding a vendor adds its name here.
-PACKAGES = ("nhn", "solapi", "sendgrid")
+PACKAGES = ("nhn", "solapi", "sendgrid", "ncp")
 
 
 def _spec(package: str) -> VendorSpec:
