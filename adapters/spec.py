@@ -157,6 +157,7 @@ class VendorSpec(msgspec.Struct, frozen=True, kw_only=True):
             and the gateway asks it for receipts stored without one.
         callback: How it calls back, if it does.
         capabilities: What it can do beyond sending.
+        title: Its name as people write it (``Solapi``), for notes; ``name`` when empty.
     """
 
     name: str
@@ -164,6 +165,7 @@ class VendorSpec(msgspec.Struct, frozen=True, kw_only=True):
     reason: Callable[[Channel, ReceiptOutcome, str | None], Reason]
     callback: Callback | None = None
     capabilities: Capabilities = Capabilities()
+    title: str = ""
 
     @property
     def channels(self) -> frozenset[Channel]:

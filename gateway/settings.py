@@ -111,12 +111,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: Mark the console's cookies ``Secure`` (on behind HTTPS).
     cookie_secure: bool = False
     #: Delivery receipts (issue 4): seconds an accepted kakao or LMS message waits for its receipt before it
-    #: ends ``unknown``; email waits longer because SendGrid keeps retrying deferred mail for up to 72 hours.
+    #: ends ``unknown``; email waits longer because email vendors retry deferred mail for up to 72 hours.
     receipt_timeout: float = 24 * 3600
     email_receipt_timeout: float = 72 * 3600
     #: Per product whose results are polled, seconds between two polls of one message.
     poll_intervals: dict[str, float] = msgspec.field(default_factory=dict)
-    #: Vendors batch callbacks (SendGrid posts up to several hundred KB at once), so they get their own limit.
+    #: Vendors batch callbacks (several hundred KB in one post), so they get their own limit.
     callback_max_body_bytes: int = 1024 * 1024
 
     def __getattr__(self, name: str) -> Any:

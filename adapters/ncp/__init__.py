@@ -40,6 +40,7 @@ def _reason(channel: Channel, outcome: ReceiptOutcome, code: str | None) -> Reas
 
 
 SPEC = VendorSpec(
+    title="Naver Cloud SENS",
     name="ncp",
     products=(
         Product(

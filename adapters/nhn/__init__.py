@@ -69,6 +69,7 @@ def _signed(request: CallbackRequest, secret: str | None) -> bool:
 
 
 SPEC = VendorSpec(
+    title="NHN Cloud",
     name="nhn",
     products=(
         Product(

@@ -58,6 +58,7 @@ def _reason(channel: Channel, outcome: ReceiptOutcome, code: str | None) -> Reas
 
 
 SPEC = VendorSpec(
+    title="SendGrid",
     name="sendgrid",
     products=(
         Product(

@@ -49,6 +49,7 @@ def _reason(channel: Channel, outcome: ReceiptOutcome, code: str | None) -> Reas
 
 
 SPEC = VendorSpec(
+    title="Solapi",
     name="solapi",
     products=(
         Product(

@@ -77,7 +77,7 @@ async def _take(
     try:
         taken = await intake.receive(vendor, request.headers, body, token=token)
     except StoreUnavailable:
-        # Solapi and SendGrid send a callback again until it is answered 2xx (NHN does not document its policy).
+        # Vendors send a callback again until it is answered 2xx (docs/vendors.md says which do).
         raise Problem(
             503, "Storage is unavailable; send the callback again later.", headers={"Retry-After": "5"}
         ) from None

@@ -79,7 +79,7 @@ class Dispatcher:
         self._batch_size = batch_size
         self._lease = lease
         self._poll_interval = poll_interval
-        # One per vendor product: NHN's kakao, SMS and email are separate APIs, and one's outage must not
+        # One per vendor product: one vendor's kakao, SMS and email may be separate APIs, and one's outage must not
         # pause the others (least of all the LMS a failing kakao falls back to).
         self._gates: dict[str, VendorGate] = {}
         self._wakeup = asyncio.Event()

@@ -25,6 +25,7 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
         channel_vendors: The vendors a body may ask for, per channel.
         kakao_vendor: The kakao vendor of a body that names none.
         kakao_image_vendors: The kakao vendors that send a message's image.
+        vendor_titles: Each vendor's name as notes show it.
     """
 
     default_button_name: str = "자세히 보기"
@@ -37,6 +38,9 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     kakao_vendor: str = DEFAULT_VENDORS["kakao"]
     kakao_image_vendors: frozenset[str] = frozenset(
         spec.name for spec in registry.VENDORS if spec.capabilities.kakao_images
+    )
+    vendor_titles: dict[str, str] = msgspec.field(
+        default_factory=lambda: {spec.name: spec.title or spec.name for spec in registry.VENDORS}
     )
 
 

@@ -1,4 +1,4 @@
-"""Delivery receipts in: vendor callbacks, NHN Email result polls and the sandbox's emulated callbacks.
+"""Delivery receipts in: vendor callbacks, result polls and the sandbox's emulated callbacks.
 
 See docs/ARCHITECTURE.md, "Receipts".
 """

@@ -223,7 +223,7 @@ class Store(Protocol):
         """
         ...
 
-    # Delivery receipts, the receipt sweep, NHN Email polls and Braze feedback (issue 4).
+    # Delivery receipts, the receipt sweep, result polls and Braze feedback (issue 4).
 
     async def add_receipts(self, receipts: Sequence[Receipt], *, now: float) -> list[bool]:
         """Store receipts durably as ``pending``; one already stored (same vendor and event id) is skipped.

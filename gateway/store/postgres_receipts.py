@@ -1,4 +1,4 @@
-"""The PostgreSQL side of receipts, the receipt sweep, NHN Email polls and Braze feedback.
+"""The PostgreSQL side of receipts, the receipt sweep, result polls and Braze feedback.
 
 Mixed into :class:`~gateway.store.postgres.PostgresStore`: each operation is one transaction on one pooled
 connection (a single statement runs in autocommit: one round trip). Claims lock rows with

@@ -1,4 +1,4 @@
-"""The SQLite side of receipts, the receipt sweep, NHN Email polls and Braze feedback.
+"""The SQLite side of receipts, the receipt sweep, result polls and Braze feedback.
 
 The module functions run on the store's threads: writes on the writer inside a group-commit batch (each in its
 own savepoint), reads on the reader. :class:`SqliteReceipts` is the part of
