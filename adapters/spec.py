@@ -120,8 +120,10 @@ class Callback(msgspec.Struct, frozen=True, kw_only=True):
         authentic: Whether a callback carries the secret (in constant time); ``None`` configured matches nothing.
         parse: The receipts in a body; ``ValueError`` for a malformed one.
         path_token: The secret is a path segment (``/v1/callbacks/<vendor>/<token>``) rather than a header.
-        emulator_key: When the product is emulated, the secret comes from its emulator (a public key) instead
-            of a random sandbox value.
+        emulator_key: When the product is emulated, its emulator signs with its own key (a public key), accepted
+            beside the configured one, instead of a random sandbox value.
+        resends: The vendor sends a callback again on any answer but 200 (docs/vendors.md), so an authenticated
+            body that cannot be read is answered 200, saying why it was dropped, rather than resent forever.
     """
 
     auth_variable: str
@@ -131,6 +133,7 @@ class Callback(msgspec.Struct, frozen=True, kw_only=True):
     parse: Callable[[bytes], list[Receipt]]
     path_token: bool = False
     emulator_key: Callable[[Emulator], str] | None = None
+    resends: bool = False
 
 
 class Capabilities(msgspec.Struct, frozen=True, kw_only=True):

@@ -56,4 +56,12 @@ class UnknownCallback(CallbackRejected):
 
 
 class MalformedCallback(CallbackRejected):
-    """The callback's body cannot be read."""
+    """An authenticated callback whose body cannot be read (malformed, nested too deep, a key twice).
+
+    Sending it again cannot help: ``acknowledge`` says the vendor resends on any answer but 200, so it is answered
+    200 with why it was dropped, else 400. Nothing is stored either way.
+    """
+
+    def __init__(self, detail: str, *, acknowledge: bool) -> None:
+        super().__init__(detail)
+        self.acknowledge = acknowledge

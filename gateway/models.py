@@ -35,7 +35,8 @@ __all__ = (
     "new_message_id",
 )
 
-AttemptOutcome = Literal["accepted", "retryable", "permanent"]
+#: ``error``: the gateway itself failed while processing the message (an internal error, counted like a retry).
+AttemptOutcome = Literal["accepted", "retryable", "permanent", "error"]
 #: What became of a stored receipt: waiting for its message, moved it, noted as progress, arrived after the
 #: message's final state, or never matched a message.
 ReceiptState = Literal["pending", "applied", "progress", "late", "unmatched"]

@@ -1,4 +1,4 @@
-"""Settings from ``GATEWAY_*`` environment variables (docs/ARCHITECTURE.md, "Sandbox mode").
+"""Settings from ``GATEWAY_*`` environment variables (docs/ARCHITECTURE.md, "Configuration").
 
 :func:`load_settings` is the single place that reads the environment. A setting that cannot work raises
 :class:`ConfigError` with one line that names the variable.
@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 import msgspec
@@ -36,6 +37,9 @@ CHANNEL_VENDORS: dict[str, tuple[str, ...]] = registry.channel_vendors(DEFAULT_V
 #: Each vendor product and the credentials that make it real: all of them set means real HTTP, none set means
 #: its emulator answers (docs/ARCHITECTURE.md, "Sandbox mode").
 PRODUCTS: dict[str, tuple[str, ...]] = {name: product.credentials for name, product in registry.products().items()}
+
+
+_LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 _SANDBOX_SECRET = "sandbox"  # noqa: S105 - placeholder credential that only the emulators accept
@@ -98,6 +102,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     link_hosts: frozenset[str] | None = None
     quiet_hours: Literal["hold", "suppress"] = "hold"
     retry_budget: float = 24 * 3600
+    #: Internal errors (processing a message raised) after which a message is ``dead``: a dead-letter rule.
+    max_internal_errors: int = 5
     queue_high_water: int = 2_000_000
     dispatch_batch: int = 256
     vendor_limits: dict[str, VendorLimits] = msgspec.field(default_factory=dict)
@@ -108,8 +114,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retention_days: int = 30
     #: Key of the console's encrypted session cookie (16, 24 or 32 bytes); ``None``: a random key per start.
     session_secret: bytes | None = None
-    #: Mark the console's cookies ``Secure`` (on behind HTTPS).
-    cookie_secure: bool = False
+    #: Mark the console's cookies ``Secure``: on unless the gateway listens on a loopback address only.
+    cookie_secure: bool = True
     #: Delivery receipts (issue 4): seconds an accepted kakao or LMS message waits for its receipt before it
     #: ends ``unknown``; email waits longer because email vendors retry deferred mail for up to 72 hours.
     receipt_timeout: float = 24 * 3600
@@ -118,6 +124,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     poll_intervals: dict[str, float] = msgspec.field(default_factory=dict)
     #: Vendors batch callbacks (several hundred KB in one post), so they get their own limit.
     callback_max_body_bytes: int = 1024 * 1024
+    #: Connected Content cache (issue 13, docs/content.md): the upstream URL of each source name.
+    content_sources: dict[str, str] = msgspec.field(default_factory=dict)
+    content_ttl: float = 3600.0
+    #: Upstream budget, under the 2 s Braze waits for a Connected Content answer.
+    content_timeout: float = 1.5
+    #: Braze refuses Connected Content answers over 1 MB.
+    content_max_bytes: int = 1_000_000
+    #: Keys of the JSON list an upstream answer must hold (``data.list`` → ``("data", "list")``), if any.
+    content_list_path: tuple[str, ...] | None = None
+    content_cache_bytes: int = 64 * 1024 * 1024
 
     def __getattr__(self, name: str) -> Any:
         """``settings.<product>`` (a name of :data:`PRODUCTS`) is that product's config; ``None``: it cannot send."""
@@ -134,11 +150,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """The configured vendor of ``channel``."""
         return {"kakao": self.kakao_vendor, "lms": self.lms_vendor, "email": self.email_vendor}[channel]
 
-    def warnings(self) -> list[str]:
-        """What works but probably not as meant: said once at start, without any secret."""
+    def warnings(self, *, http: bool = True) -> list[str]:
+        """What works but probably not as meant: said once at start, without any secret.
+
+        Args:
+            http: The process serves HTTP (``gateway serve``); a dispatcher alone takes no tokens.
+        """
         found = []
-        if not self.ingest_tokens:
+        if http and not self.ingest_tokens:
             found.append("GATEWAY_INGEST_TOKENS is not set: every POST /v1/braze/messages is refused with 401")
+        if http and not self.staff_tokens:
+            found.append("GATEWAY_STAFF_TOKENS is not set: the support API and console at /admin refuse everyone")
         for vendor, callback in registry.callbacks().items():
             real = [product for product in callback.products - self.emulated if product in self.products]
             if real and not self.callback_secrets.get(vendor):
@@ -188,15 +210,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         link_hosts=frozenset(h.lower() for h in reader.csv("GATEWAY_LINK_HOSTS")) or None,
         quiet_hours=reader.choice("GATEWAY_QUIET_HOURS", "hold", ("hold", "suppress")),  # type: ignore[arg-type]
         retry_budget=reader.number("GATEWAY_RETRY_BUDGET", 24 * 3600),
+        max_internal_errors=reader.integer("GATEWAY_MAX_INTERNAL_ERRORS", 5),
         queue_high_water=reader.integer("GATEWAY_QUEUE_HIGH_WATER", 2_000_000),
         dispatch_batch=reader.integer("GATEWAY_DISPATCH_BATCH", 256),
         vendor_limits={spec.name: _limits(reader, spec.name) for spec in registry.VENDORS},
         dispatcher=reader.flag("GATEWAY_DISPATCHER") is not False,
         metrics_public=reader.flag("GATEWAY_METRICS_PUBLIC") is not False,
-        log_level=(reader.get("GATEWAY_LOG_LEVEL") or "INFO").upper(),
+        log_level=reader.choice("GATEWAY_LOG_LEVEL", "info", _LOG_LEVELS).upper(),
         retention_days=reader.integer("GATEWAY_RETENTION_DAYS", 30),
         session_secret=_session_secret(reader.get("GATEWAY_SESSION_SECRET")),
-        cookie_secure=reader.flag("GATEWAY_COOKIE_SECURE") is True,
+        cookie_secure=_cookie_secure(reader.flag("GATEWAY_COOKIE_SECURE"), reader.get("GATEWAY_HOST")),
         receipt_timeout=reader.number("GATEWAY_RECEIPT_TIMEOUT", 24 * 3600),
         email_receipt_timeout=reader.number("GATEWAY_EMAIL_RECEIPT_TIMEOUT", 72 * 3600),
         poll_intervals={
@@ -205,6 +228,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if product.poll_interval is not None
         },
         callback_max_body_bytes=reader.integer("GATEWAY_CALLBACK_MAX_BODY_BYTES", 1024 * 1024),
+        **_content_settings(reader)._asdict(),
     )
     if not fake_ad_text:
         _check_advertising(settings)
@@ -409,6 +433,66 @@ def _check_braze(settings: Settings) -> None:
         raise ConfigError(f"{missing} is required when the other GATEWAY_BRAZE_* variable is set")
 
 
+#: Braze gives up on a Connected Content call after 2 s; the upstream must answer (or fail) before that.
+_BRAZE_CONTENT_WAIT = 2.0
+_SOURCE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class _ContentSettings(NamedTuple):
+    content_sources: dict[str, str]
+    content_ttl: float
+    content_timeout: float
+    content_max_bytes: int
+    content_list_path: tuple[str, ...] | None
+    content_cache_bytes: int
+
+
+def _content_settings(reader: _Env) -> _ContentSettings:
+    """The ``GATEWAY_CONTENT_*`` settings of the Connected Content cache."""
+    timeout = reader.number("GATEWAY_CONTENT_TIMEOUT", 1.5)
+    if timeout >= _BRAZE_CONTENT_WAIT:
+        raise ConfigError(
+            f"GATEWAY_CONTENT_TIMEOUT={timeout:g} must be under {_BRAZE_CONTENT_WAIT:g} seconds: "
+            "Braze gives up on Connected Content after 2 s"
+        )
+    max_bytes = reader.integer("GATEWAY_CONTENT_MAX_BYTES", 1_000_000)
+    cache_bytes = reader.integer("GATEWAY_CONTENT_CACHE_BYTES", 64 * 1024 * 1024)
+    if cache_bytes < max_bytes:
+        raise ConfigError(
+            f"GATEWAY_CONTENT_CACHE_BYTES={cache_bytes} is smaller than GATEWAY_CONTENT_MAX_BYTES={max_bytes}: "
+            "the largest answer could never be cached"
+        )
+    list_path = reader.get("GATEWAY_CONTENT_LIST_PATH")
+    keys = tuple(list_path.split(".")) if list_path else None
+    if keys is not None and not all(keys):
+        raise ConfigError(f"GATEWAY_CONTENT_LIST_PATH={list_path!r} is not dot-separated keys such as data.list")
+    return _ContentSettings(
+        content_sources=_content_sources(reader.csv("GATEWAY_CONTENT_SOURCES")),
+        content_ttl=reader.number("GATEWAY_CONTENT_TTL", 3600.0),
+        content_timeout=timeout,
+        content_max_bytes=max_bytes,
+        content_list_path=keys,
+        content_cache_bytes=cache_bytes,
+    )
+
+
+def _content_sources(entries: list[str]) -> dict[str, str]:
+    """``name=url`` entries: a name usable in a URL path, an absolute http(s) URL, each name once."""
+    sources: dict[str, str] = {}
+    for entry in entries:
+        name, _, url = (part.strip() for part in entry.partition("="))
+        parts = urlsplit(url)
+        if not _SOURCE_NAME.fullmatch(name) or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f"GATEWAY_CONTENT_SOURCES entry {name or '?'!r} must be name=http(s)://host/path "
+                "(name of letters, digits, - and _)"
+            )
+        if name in sources:
+            raise ConfigError(f"GATEWAY_CONTENT_SOURCES names {name!r} twice")
+        sources[name] = url
+    return sources
+
+
 def _session_secret(value: str | None) -> bytes | None:
     """``GATEWAY_SESSION_SECRET``: 32, 48 or 64 hex digits (an AES-128/192/256 key)."""
     if value is None:
@@ -420,6 +504,24 @@ def _session_secret(value: str | None) -> bytes | None:
     if len(secret) not in (16, 24, 32):
         raise ConfigError("GATEWAY_SESSION_SECRET must be 32, 48 or 64 hex digits (e.g. from: openssl rand -hex 32)")
     return secret
+
+
+def _cookie_secure(flag: bool | None, host: str | None) -> bool:
+    """``GATEWAY_COOKIE_SECURE``, else ``Secure`` unless the gateway listens on loopback only (``make run``).
+
+    Reached from other machines the console is behind HTTPS, and a cookie without ``Secure`` would also go out
+    over any plain-HTTP request to the same host. On loopback the console is a developer's ``http://127.0.0.1``,
+    where a ``Secure`` cookie would not be sent back (Safari, older browsers).
+    """
+    if flag is not None:
+        return flag
+    name = (host or "127.0.0.1").strip("[]")
+    if name.lower() == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return True
 
 
 def _staff_tokens(entries: list[str]) -> tuple[StaffToken, ...]:

@@ -79,6 +79,7 @@ SPEC = VendorSpec(
         summary="SendGrid Event Webhook",
         authentic=_signed,
         parse=parse_callback,
+        resends=True,
         emulator_key=_emulator_key,
     ),
 )

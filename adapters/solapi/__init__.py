@@ -70,6 +70,7 @@ SPEC = VendorSpec(
         summary="Solapi single-report webhook",
         authentic=_token_matches,
         parse=parse_callback,
+        resends=True,
         path_token=True,
     ),
 )

@@ -3,11 +3,14 @@
 One route per vendor of the registry that calls back. A route authenticates the vendor with its spec (a static
 signature, a secret path token, an ECDSA signature), stores the receipts and answers ``200``; the dispatcher
 applies them to the messages. A rejected callback stores nothing and its answer gives no hint why. Vendors batch
-callbacks, so their bodies get their own size limit (``GATEWAY_CALLBACK_MAX_BODY_BYTES``).
+callbacks, so their bodies get their own size limit (``GATEWAY_CALLBACK_MAX_BODY_BYTES``). An authenticated body
+that cannot be read is answered so that the vendor does not send it again (see
+:class:`~gateway.errors.MalformedCallback`).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import msgspec
@@ -19,20 +22,27 @@ from adapters import registry
 from adapters.spec import Callback
 from gateway.api.deps import IntakeDep
 from gateway.api.problems import Problem, problem_responses
+from gateway.errors import MalformedCallback
 from gateway.receipts.intake import CallbackIntake
 from gateway.store.base import StoreUnavailable
 
 __all__ = ("CallbackAnswer", "callback_router")
 
+_log = logging.getLogger(__name__)
 # Authenticated by each vendor's own signature or path token, not a bearer token.
 _PROBLEMS = problem_responses(400, 401, 404, 413, 503)
 
 
-class CallbackAnswer(msgspec.Struct):
-    """How many receipts the callback carried and how many of them were new (the rest were repeats)."""
+class CallbackAnswer(msgspec.Struct, omit_defaults=True):
+    """How many receipts the callback carried and how many of them were new (the rest were repeats).
+
+    ``refused`` says why an authenticated body that cannot be read was dropped, answered ``200`` to a vendor that
+    would otherwise send it again and again.
+    """
 
     received: int
     new: int
+    refused: str | None = None
 
 
 def callback_router(max_body_bytes: int) -> Router:
@@ -76,6 +86,11 @@ async def _take(
     body = await request.body()
     try:
         taken = await intake.receive(vendor, request.headers, body, token=token)
+    except MalformedCallback as exc:
+        _log.warning("unreadable callback dropped: %s", exc.detail, extra={"vendor": vendor})
+        if exc.acknowledge:
+            return CallbackAnswer(0, 0, refused=exc.detail)
+        raise
     except StoreUnavailable:
         # Vendors send a callback again until it is answered 2xx (docs/vendors.md says which do).
         raise Problem(

@@ -20,6 +20,7 @@ from adapters.spec import CallbackRequest
 from gateway.errors import CallbackUnauthenticated, MalformedCallback, UnknownCallback
 from gateway.metrics import RECEIPTS
 from gateway.models import Receipt
+from gateway.normalise.json_body import BodyError, check_json
 from gateway.settings import Settings
 from gateway.store.base import Store
 
@@ -30,29 +31,38 @@ _SANDBOX_SECRETS = {vendor: secrets.token_urlsafe(24) for vendor in registry.cal
 
 
 class CallbackAuth(msgspec.Struct, frozen=True):
-    """What authenticates each vendor's callbacks, by vendor; ``None`` means that vendor's callbacks are refused."""
+    """What authenticates each vendor's callbacks: the secrets it may sign with (none: its callbacks are refused).
 
-    secrets: dict[str, str | None]
+    A vendor has one secret, or in a sandbox where its product is emulated, the configured one (if any) beside
+    its emulator's key, so that the vendor's own test events verify too.
+    """
+
+    secrets: dict[str, tuple[str, ...]]
 
     def secret(self, vendor: str) -> str | None:
-        """The secret of ``vendor``'s callbacks."""
-        return self.secrets.get(vendor)
+        """The secret ``vendor``'s (emulated) callbacks are signed with: its first one."""
+        found = self.secrets.get(vendor, ())
+        return found[0] if found else None
 
 
 def callback_auth(settings: Settings, runtime: Runtime) -> CallbackAuth:
     """The configured callback secrets; in sandbox mode, ones the emulators sign their callbacks with."""
     if not settings.sandbox:
-        return CallbackAuth(dict(settings.callback_secrets))
-    found: dict[str, str | None] = {}
+        return CallbackAuth({vendor: _given(secret) for vendor, secret in settings.callback_secrets.items()})
+    found: dict[str, tuple[str, ...]] = {}
     for vendor, callback in registry.callbacks().items():
-        configured = settings.callback_secrets.get(vendor)
-        if callback.emulator_key is None:
-            found[vendor] = configured or _SANDBOX_SECRETS[vendor]
-            continue
-        # An emulated product signs with its emulator's own key; a real one keeps the configured key.
+        configured = _given(settings.callback_secrets.get(vendor))
         emulated = [runtime.emulators[name] for name in sorted(callback.products) if name in runtime.emulators]
-        found[vendor] = callback.emulator_key(emulated[0]) if emulated else configured
+        if callback.emulator_key is not None and emulated:
+            # The emulator signs with its own key (random per process); a configured key stays beside it.
+            found[vendor] = (*configured, callback.emulator_key(emulated[0]))
+        else:
+            found[vendor] = configured or (_SANDBOX_SECRETS[vendor],)
     return CallbackAuth(found)
+
+
+def _given(secret: str | None) -> tuple[str, ...]:
+    return (secret,) if secret else ()
 
 
 class Taken(msgspec.Struct, frozen=True):
@@ -105,7 +115,8 @@ class CallbackIntake:
         Raises:
             CallbackUnauthenticated: A missing or wrong signature.
             UnknownCallback: No such vendor callback, or a wrong path token.
-            MalformedCallback: A body that cannot be read. Nothing is stored for any of these.
+            MalformedCallback: An authenticated body that cannot be read (see there). Nothing is stored for any of
+                these.
             StoreUnavailable: The receipts could not be stored (the vendor should send again).
         """
         receipts = self.parse(vendor, headers, body, token=token)
@@ -117,12 +128,16 @@ class CallbackIntake:
         if callback is None:
             raise UnknownCallback("No such callback URL.")
         request = CallbackRequest(headers=headers, body=body, token=token, now=self._wall_clock())
-        if not callback.authentic(request, self._auth.secret(vendor)):
+        accepted = self._auth.secrets.get(vendor, ())
+        if not any(callback.authentic(request, secret) for secret in accepted):
             # A wrong path token is a URL that does not exist; a wrong signature is unauthenticated.
             if callback.path_token:
                 raise UnknownCallback("No such callback URL.")
             raise CallbackUnauthenticated("The callback is not authenticated.")
         try:
+            check_json(body)
             return callback.parse(body)
+        except BodyError as exc:
+            raise MalformedCallback(f"The callback body cannot be read: {exc}", acknowledge=callback.resends) from None
         except ValueError as exc:
-            raise MalformedCallback(f"The callback body cannot be read: {exc}") from None
+            raise MalformedCallback(f"The callback body cannot be read: {exc}.", acknowledge=callback.resends) from None

@@ -21,12 +21,12 @@ def test_real_vendors_use_exactly_the_configured_secrets(tmp_path: Path) -> None
 
     auth = callback_auth(settings, build_runtime(settings))
 
-    assert auth.secret("nhn") == REAL_VENDORS["GATEWAY_NHN_WEBHOOK_SIGNATURE"]
-    assert auth.secret("solapi") == REAL_VENDORS["GATEWAY_SOLAPI_CALLBACK_TOKEN"]
-    assert auth.secret("sendgrid") == REAL_VENDORS["GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY"]
+    assert auth.secrets["nhn"] == (REAL_VENDORS["GATEWAY_NHN_WEBHOOK_SIGNATURE"],)
+    assert auth.secrets["solapi"] == (REAL_VENDORS["GATEWAY_SOLAPI_CALLBACK_TOKEN"],)
+    assert auth.secrets["sendgrid"] == (REAL_VENDORS["GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY"],)
 
 
-def test_a_sandbox_makes_up_unguessable_secrets_and_trusts_the_sendgrid_emulator(tmp_path: Path) -> None:
+def test_a_sandbox_makes_up_unguessable_secrets_and_trusts_the_sendgrid_emulator_too(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY="a-real-key")
     runtime = build_runtime(settings)
 
@@ -34,7 +34,10 @@ def test_a_sandbox_makes_up_unguessable_secrets_and_trusts_the_sendgrid_emulator
 
     assert len(auth.secret("nhn") or "") >= 24
     assert len(auth.secret("solapi") or "") >= 24
-    assert auth.secret("sendgrid") == runtime.emulators["sendgrid"].public_key  # type: ignore[attr-defined]
+    emulator_key = runtime.emulators["sendgrid"].public_key  # type: ignore[attr-defined]
+    assert auth.secrets["sendgrid"] == ("a-real-key", emulator_key)
+    unset = make_settings(tmp_path)
+    assert callback_auth(unset, build_runtime(unset)).secrets["sendgrid"][0] != "a-real-key"
     kept = make_settings(tmp_path, GATEWAY_NHN_WEBHOOK_SIGNATURE="chosen")
     assert callback_auth(kept, build_runtime(kept)).secret("nhn") == "chosen"
 
