@@ -21,6 +21,7 @@ from litestar.response import Redirect, Template
 from gateway.api import support
 from gateway.api.admin import STATS_WINDOW, staff_of
 from gateway.api.auth import find_staff
+from gateway.api.deps import ClockDep, DispatcherDep, SettingsDep, StoreDep
 from gateway.api.filters import FILTER_PARAMS, KST, InvalidFilter, parse_search, search_errors
 from gateway.api.problems import Problem, problem_of
 from gateway.api.refusals import parse_refusal_search, refusal_detail_view, refusal_view
@@ -118,10 +119,10 @@ class ConsoleController(Controller):
         return _page("sign_in.html", next_page=_safe_next(next_page), failed=False)
 
     @post("/sign-in", status_code=303)
-    async def sign_in_submit(self, request: Request[Any, Any, State], state: State) -> Response[Any]:
+    async def sign_in_submit(self, request: Request[Any, Any, State], settings: SettingsDep) -> Response[Any]:
         """Check the token; a wrong one is a 401 that does not say why."""
         form = await request.form()
-        member = find_staff(str(form.get("token", "")).strip() or None, state.settings.staff_tokens)
+        member = find_staff(str(form.get("token", "")).strip() or None, settings.staff_tokens)
         target = _safe_next(str(form.get("next", "")))
         if member is None:
             log_event("console.sign_in_failed", level=logging.WARNING)
@@ -137,30 +138,30 @@ class ConsoleController(Controller):
         return Redirect("/admin/sign-in", status_code=303)
 
     @get("/", guards=_STAFF)
-    async def dashboard(self, request: Request[Any, Any, State], state: State) -> Template:
+    async def dashboard(self, request: Request[Any, Any, State], store: StoreDep, clock: ClockDep) -> Template:
         """Counts of the last day and its failures by vendor code."""
-        end = state.clock()
+        end = clock()
         start = end - STATS_WINDOW
-        counts = await state.store.window_counts(created_from=start, created_to=end)
-        failures = await state.store.failures_by_code(since=start, until=end, limit=_FAILURES_SHOWN)
+        counts = await store.window_counts(created_from=start, created_to=end)
+        failures = await store.failures_by_code(since=start, until=end, limit=_FAILURES_SHOWN)
         since = kst_input(start)
-        refused = await state.store.count_refusals(created_from=start, created_to=end)
+        refused = await store.count_refusals(created_from=start, created_to=end)
         stats = stats_view(counts, failures, start, end, refused=refused)
         return _page("dashboard.html", staff=staff_of(request), stats=stats, since=since, kst=kst)
 
     @get("/messages", guards=_STAFF)
-    async def search(self, request: Request[Any, Any, State], state: State) -> Template:
+    async def search(self, request: Request[Any, Any, State], store: StoreDep) -> Template:
         """The search form and one page of results."""
         params = {key: request.query_params.get(key) for key in (*_SEARCH_KEYS, "cursor")}
         refused = (params.get("status") or "").strip().lower() == _REFUSED
         try:
             if refused:  # refused ingests, not messages: listed without the bulk replay (nothing to send)
                 found = parse_refusal_search(params, naive_tz=KST)
-                refusals = await state.store.search_refusals(found.criteria, limit=found.limit, cursor=found.cursor)
+                refusals = await store.search_refusals(found.criteria, limit=found.limit, cursor=found.cursor)
                 cursor = refusals.next_cursor
             else:
                 search = parse_search(params, naive_tz=KST)
-                page = await state.store.search(search.criteria, limit=search.limit, cursor=search.cursor)
+                page = await store.search(search.criteria, limit=search.limit, cursor=search.cursor)
                 cursor = page.next_cursor
         except ValueError as exc:
             return self._search_page(request, params, errors=search_errors(exc), status_code=400)
@@ -172,9 +173,9 @@ class ConsoleController(Controller):
         return self._search_page(request, params, rows=rows, next_url=next_url, searched=True)
 
     @get("/refusals/{refusal_id:str}", guards=_STAFF)
-    async def refusal(self, request: Request[Any, Any, State], state: State, refusal_id: FromPath[str]) -> Template:
+    async def refusal(self, request: Request[Any, Any, State], store: StoreDep, refusal_id: FromPath[str]) -> Template:
         """One refused ingest: what Braze was answered, the field errors and the body (masked)."""
-        refusal = await state.store.get_refusal(refusal_id)
+        refusal = await store.get_refusal(refusal_id)
         if refusal is None:
             raise Problem(404, "이 거부 기록이 없습니다. No refusal has this id.")
         return _page("refusal.html", staff=staff_of(request), view=refusal_detail_view(refusal), kst=kst)
@@ -209,17 +210,19 @@ class ConsoleController(Controller):
         )
 
     @get("/messages/{message_id:str}", guards=_STAFF)
-    async def message(self, request: Request[Any, Any, State], state: State, message_id: FromPath[str]) -> Template:
+    async def message(self, request: Request[Any, Any, State], store: StoreDep, message_id: FromPath[str]) -> Template:
         """One message: summary, timeline, normalised form and vendor request, masked."""
-        detail = await state.store.get(message_id)
+        detail = await store.get(message_id)
         if detail is None:
             raise Problem(404, "이 메시지가 없습니다. No message has this id.")
         return self._message_page(request, detail, revealed=False)
 
     @post("/messages/{message_id:str}/reveal", guards=_OPERATOR, status_code=200)
-    async def reveal(self, request: Request[Any, Any, State], state: State, message_id: FromPath[str]) -> Template:
+    async def reveal(
+        self, request: Request[Any, Any, State], store: StoreDep, clock: ClockDep, message_id: FromPath[str]
+    ) -> Template:
         """The message page with contact details unmasked; audited."""
-        detail = await support.reveal_message(state.store, staff_of(request), message_id, now=state.clock())
+        detail = await support.reveal_message(store, staff_of(request), message_id, now=clock())
         return self._message_page(request, detail, revealed=True)
 
     def _message_page(self, request: Request[Any, Any, State], detail: Any, *, revealed: bool) -> Template:
@@ -238,14 +241,23 @@ class ConsoleController(Controller):
         )
 
     @post("/messages/{message_id:str}/replay", guards=_OPERATOR, status_code=303)
-    async def replay(self, request: Request[Any, Any, State], state: State, message_id: FromPath[str]) -> Redirect:
+    async def replay(
+        self,
+        request: Request[Any, Any, State],
+        store: StoreDep,
+        clock: ClockDep,
+        dispatcher: DispatcherDep,
+        message_id: FromPath[str],
+    ) -> Redirect:
         """Queue a finished message again; audited."""
-        await support.replay_message(state.store, staff_of(request), message_id, now=state.clock())
-        state.dispatcher.wake()
+        await support.replay_message(store, staff_of(request), message_id, now=clock())
+        dispatcher.wake()
         return Redirect(f"/admin/messages/{message_id}?replayed=1", status_code=303)
 
     @post("/replay", guards=_OPERATOR, status_code=303)
-    async def bulk_replay(self, request: Request[Any, Any, State], state: State) -> Redirect:
+    async def bulk_replay(
+        self, request: Request[Any, Any, State], store: StoreDep, clock: ClockDep, dispatcher: DispatcherDep
+    ) -> Redirect:
         """Replay (or, with the dry-run button, count) the finished messages matching the search's filters."""
         form = await request.form()
         params = {key: str(form.get(key, "")) for key in FILTER_PARAMS}
@@ -254,19 +266,19 @@ class ConsoleController(Controller):
             criteria = parse_search(params, naive_tz=KST).criteria
         except InvalidFilter as exc:
             raise Problem(400, "검색 조건이 올바르지 않습니다. Invalid filter.", errors=exc.errors) from None
-        result = await support.bulk_replay(state.store, staff_of(request), criteria, dry_run=dry_run, now=state.clock())
+        result = await support.bulk_replay(store, staff_of(request), criteria, dry_run=dry_run, now=clock())
         if result.count and not dry_run:
-            state.dispatcher.wake()
+            dispatcher.wake()
         outcome = {"bulk": "dry" if dry_run else "done", "count": str(result.count), "more": "1" if result.more else ""}
         return Redirect(query_url("/admin/messages", params, **outcome), status_code=303)
 
     @get("/audit", guards=_OPERATOR)
     async def audit(
-        self, request: Request[Any, Any, State], state: State, cursor: FromQuery[str | None] = None
+        self, request: Request[Any, Any, State], store: StoreDep, cursor: FromQuery[str | None] = None
     ) -> Template:
         """The audit log, newest first."""
         try:
-            page = await state.store.audit_log(limit=_AUDIT_PAGE, cursor=cursor)
+            page = await store.audit_log(limit=_AUDIT_PAGE, cursor=cursor)
         except ValueError:
             raise Problem(400, "Invalid cursor.") from None
         answer = audit_answer(page)
