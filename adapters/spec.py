@@ -86,6 +86,7 @@ class Product(msgspec.Struct, frozen=True, kw_only=True):
             error that names them).
         poll: Where results are polled rather than called back: builds the lookup from the config.
         poll_interval: The variable and default seconds between two polls of one message.
+        code_text: Plain words (Korean, then English) for support staff for each code it reports.
     """
 
     name: str
@@ -98,6 +99,7 @@ class Product(msgspec.Struct, frozen=True, kw_only=True):
     needs: Mapping[Channel, tuple[str, ...]] = msgspec.field(default_factory=dict)
     poll: Callable[[Any], Poll] | None = None
     poll_interval: tuple[str, float] | None = None
+    code_text: Mapping[str, str] = msgspec.field(default_factory=dict)
 
 
 class CallbackRequest(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from adapters.contract import BrazeContext, Button, Channel, OutboundMessage, Receipt
+from adapters.contract import BrazeContext, Button, Channel, OutboundMessage, Receipt, ReceiptOutcome
 
 __all__ = (
     "ACTIVE_STATUSES",
@@ -28,6 +28,7 @@ __all__ = (
     "NewMessage",
     "OutboundMessage",
     "Receipt",
+    "ReceiptOutcome",
     "ReceiptState",
     "Status",
     "StoredMessage",

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from adapters.base import Adapter
 from adapters.contract import OUTCOME_REASONS, Channel, Reason, ReceiptOutcome
-from adapters.ncp.adapter import NcpLmsAdapter, result_poll
+from adapters.ncp.adapter import CODE_TEXT, NcpLmsAdapter, result_poll
 from adapters.ncp.config import NCP_URL, NcpConfig
 from adapters.ncp.emulator import NcpEmulator
 from adapters.spec import Poll, Product, ProductEnv, VendorSpec
@@ -52,6 +52,7 @@ SPEC = VendorSpec(
             load=_load,
             senders=_senders,
             emulator=lambda config, outcomes: NcpEmulator(config, outcomes=outcomes),
+            code_text=CODE_TEXT,
             poll=_poll,
             poll_interval=("GATEWAY_NCP_POLL_INTERVAL", 60.0),
         ),

@@ -48,6 +48,7 @@ from adapters.spec import Poll, PollTarget
 
 __all__ = (
     "ACCESS_KEY_HEADER",
+    "CODE_TEXT",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "NcpLmsAdapter",
@@ -60,6 +61,15 @@ __all__ = (
 TIMESTAMP_HEADER = "x-ncp-apigw-timestamp"
 ACCESS_KEY_HEADER = "x-ncp-iam-access-key"
 SIGNATURE_HEADER = "x-ncp-apigw-signature-v2"
+#: Plain words for support staff (Korean, then English) for the codes this adapter reports.
+CODE_TEXT = {
+    "202": "SENS가 접수함 · accepted by SENS",
+    "0": "휴대폰에 전달됨 · delivered to the phone",
+    "READY": "SENS에서 발송 대기 중 · waiting at SENS",
+    "PROCESSING": "통신사로 보내는 중 · being handed to the carrier",
+    # The API gateway's code for a refused signature (HTTP 401).
+    "200": "SENS가 서명을 거부함: 액세스 키와 시크릿 키 확인 필요 · SENS refused the signature: check the keys",
+}
 #: ``status`` of a message SENS has finished with; READY and PROCESSING come before it.
 COMPLETED = "COMPLETED"
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from adapters.base import Adapter
 from adapters.contract import Channel
+from adapters.nhn import email, kakao, sms
 from adapters.nhn.callbacks import parse_callback
 from adapters.nhn.common import RESEND_AFTER, verify_callback
 from adapters.nhn.config import NHN_EMAIL_URL, NHN_KAKAO_URL, NHN_SMS_URL, NhnEmailConfig, NhnKakaoConfig, NhnSmsConfig
@@ -80,6 +81,7 @@ SPEC = VendorSpec(
             load=_kakao,
             senders=_kakao_senders,
             emulator=lambda config, outcomes: NhnKakaoEmulator(config, outcomes=dict(outcomes or {})),
+            code_text=kakao.CODE_TEXT,
         ),
         Product(
             name="nhn_sms",
@@ -90,6 +92,7 @@ SPEC = VendorSpec(
             load=_sms,
             senders=_sms_senders,
             emulator=lambda config, outcomes: NhnSmsEmulator(config, outcomes=dict(outcomes or {})),
+            code_text=sms.CODE_TEXT,
         ),
         Product(
             name="nhn_email",
@@ -100,6 +103,7 @@ SPEC = VendorSpec(
             load=_email,
             senders=_email_senders,
             emulator=lambda config, outcomes: NhnEmailEmulator(config, outcomes=dict(outcomes or {})),
+            code_text=email.CODE_TEXT,
             poll=result_poll,
             poll_interval=("GATEWAY_NHN_EMAIL_POLL_INTERVAL", 60.0),
         ),

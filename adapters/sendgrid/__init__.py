@@ -12,6 +12,7 @@ from adapters.base import Adapter, header_value
 from adapters.contract import OUTCOME_REASONS, Channel, Reason, ReceiptOutcome
 from adapters.emulator import Emulator
 from adapters.sendgrid.adapter import (
+    CODE_TEXT,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     SendGridAdapter,
@@ -70,6 +71,7 @@ SPEC = VendorSpec(
             load=_load,
             senders=_senders,
             emulator=lambda config, outcomes: SendGridEmulator(config, outcomes=outcomes),
+            code_text=CODE_TEXT,
         ),
     ),
     reason=_reason,

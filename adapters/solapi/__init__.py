@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from adapters.base import Adapter
 from adapters.contract import OUTCOME_REASONS, Channel, Reason, ReceiptOutcome
-from adapters.solapi.adapter import SolapiKakaoAdapter, SolapiLmsAdapter, parse_callback, reason
+from adapters.solapi.adapter import CODE_TEXT, SolapiKakaoAdapter, SolapiLmsAdapter, parse_callback, reason
 from adapters.solapi.config import SOLAPI_URL, SolapiConfig
 from adapters.solapi.emulator import SolapiEmulator
 from adapters.spec import Callback, CallbackRequest, Product, ProductEnv, VendorSpec
@@ -61,6 +61,7 @@ SPEC = VendorSpec(
             load=_load,
             senders=_senders,
             emulator=lambda config, outcomes: SolapiEmulator(config, outcomes=outcomes),
+            code_text=CODE_TEXT,
         ),
     ),
     reason=_reason,

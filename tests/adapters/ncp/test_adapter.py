@@ -13,6 +13,7 @@ import pytest
 import respx
 
 from adapters.base import VendorResponse
+from adapters.codes import explain_code
 from adapters.contract import Accepted, OutboundMessage, Permanent, Reason, Retryable
 from adapters.ncp.adapter import NcpLmsAdapter, parse_request, parse_result, result_poll
 from adapters.ncp.config import NcpConfig
@@ -210,3 +211,9 @@ async def test_a_refused_lookup_is_an_error_and_a_message_without_request_id_is_
         with pytest.raises(ValueError, match="401"):
             await poll(client, PollTarget(message_id="m-1", vendor_message_id="R-1", created_at=NOW, now=NOW))
         assert await poll(client, PollTarget(message_id="m-1", vendor_message_id=None, created_at=NOW, now=NOW)) == []
+
+
+def test_the_codes_sens_reports_are_explained_for_support() -> None:
+    assert "delivered" in (explain_code("ncp", "lms", "0") or "")
+    assert "check the keys" in (explain_code("ncp", "lms", "200") or "")
+    assert explain_code("ncp", "kakao", "0") is None

@@ -46,7 +46,7 @@ def test_a_database_migrated_before_polled_receipts_gets_the_index_of_every_poll
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.execute("CREATE TABLE schema_migrations (id text PRIMARY KEY, applied_at double precision)")
     for migration in load_migrations("sqlite"):
-        if migration.id >= "0006":
+        if migration.id >= "0007":
             break
         for statement in _sqlite_statements(migration.sql):
             conn.execute(statement)
@@ -57,7 +57,7 @@ def test_a_database_migrated_before_polled_receipts_gets_the_index_of_every_poll
         "WHERE status = 'accepted' AND channel = 'email' AND vendor = 'nhn'"
     )
 
-    assert migrate_sqlite(conn) == ["0006_polled_receipts"]
+    assert migrate_sqlite(conn) == ["0007_polled_receipts"]
 
     (index,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'messages_result_poll'").fetchone()
     assert "vendor, channel, next_attempt_at, updated_at" in index
