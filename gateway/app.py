@@ -103,6 +103,7 @@ async def open_runtime(
         policy_from_settings(settings),
         clock=clock,
         batch_size=settings.dispatch_batch,
+        lookups=runtime.lookups,
     )
     dispatcher.attach(*receipt_duties(settings, store, runtime, client, dispatcher, clock=clock))
     dispatcher.attach(RetentionPurge(store, settings.retention_days, clock=clock))

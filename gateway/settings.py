@@ -103,6 +103,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     link_hosts: frozenset[str] | None = None
     quiet_hours: Literal["hold", "suppress"] = "hold"
     retry_budget: float = 24 * 3600
+    #: Uncertain sends (issue 9, docs/ARCHITECTURE.md "Uncertain sends"): seconds before the first lookup (the
+    #: vendor's list may lag), doubling for each lookup that cannot tell, and how many lookups before ``unknown``.
+    lookup_delay: float = 120.0
+    lookup_attempts: int = 6
     #: Internal errors (processing a message raised) after which a message is ``dead``: a dead-letter rule.
     max_internal_errors: int = 5
     queue_high_water: int = 2_000_000
@@ -213,6 +217,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         link_hosts=frozenset(h.lower() for h in reader.csv("GATEWAY_LINK_HOSTS")) or None,
         quiet_hours=reader.choice("GATEWAY_QUIET_HOURS", "hold", ("hold", "suppress")),  # type: ignore[arg-type]
         retry_budget=reader.number("GATEWAY_RETRY_BUDGET", 24 * 3600),
+        lookup_delay=reader.number("GATEWAY_LOOKUP_DELAY", 120.0),
+        lookup_attempts=reader.integer("GATEWAY_LOOKUP_ATTEMPTS", 6),
         max_internal_errors=reader.integer("GATEWAY_MAX_INTERNAL_ERRORS", 5),
         queue_high_water=reader.integer("GATEWAY_QUEUE_HIGH_WATER", 2_000_000),
         dispatch_batch=reader.integer("GATEWAY_DISPATCH_BATCH", 256),

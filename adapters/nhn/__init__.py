@@ -19,6 +19,7 @@ from adapters.nhn.emulator_email import NhnEmailEmulator
 from adapters.nhn.emulator_kakao import NhnKakaoEmulator
 from adapters.nhn.emulator_sms import NhnSmsEmulator
 from adapters.nhn.kakao import NhnKakaoAdapter
+from adapters.nhn.lookup import kakao_lookup
 from adapters.nhn.reasons import reason
 from adapters.nhn.sms import NhnSmsAdapter
 from adapters.spec import Callback, CallbackRequest, Capabilities, Product, ProductEnv, VendorSpec
@@ -82,6 +83,7 @@ SPEC = VendorSpec(
             senders=_kakao_senders,
             emulator=lambda config, outcomes: NhnKakaoEmulator(config, outcomes=dict(outcomes or {})),
             code_text=kakao.CODE_TEXT,
+            lookup=kakao_lookup,
         ),
         Product(
             name="nhn_sms",

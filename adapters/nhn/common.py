@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 import msgspec
 
 from adapters.base import RETRYABLE_HTTP, VendorResponse, header_value, parse_retry_after
-from adapters.contract import Accepted, Outcome, Permanent, Retryable
+from adapters.contract import Accepted, Outcome, Permanent, Retryable, Uncertain
 
 __all__ = (
     "CONTENT_TYPE",
@@ -85,10 +85,11 @@ class CodeRules(msgspec.Struct, frozen=True):
 
     Attributes:
         retryable: Codes that mean "try again later" (system errors).
-        duplicate: Codes that mean an identical earlier request was already taken (idempotency key reuse);
-            they are classified as accepted so the message is never sent twice.
-        idempotent: Whether the product honours ``X-NC-API-IDEMPOTENCY-KEY``, which makes sending again after
-            an unreadable answer safe.
+        duplicate: Codes that mean the idempotency key was seen before (``-1005``). That says nothing about
+            whether the earlier attempt was sent (it may have failed, ``-9999``, and still left the key), so it is
+            :class:`Uncertain`: the lookup decides (docs/vendors.md, "NHN Cloud").
+        idempotent: Whether the gateway sends ``X-NC-API-IDEMPOTENCY-KEY`` to the product; an unreadable 2xx
+            is then :class:`Uncertain` (looked up, the header a second line of defence), else taken as sent.
         retry_later: Recipient codes worth sending again, but only once NHN has forgotten the accepted
             request's idempotency key (sooner, the same key is refused as a repeat and nothing is sent).
     """
@@ -126,17 +127,19 @@ def classify_result(response: VendorResponse, parse: Callable[[bytes], NhnResult
 
 
 def _unreadable_success(status: int, rules: CodeRules) -> Outcome:
-    """A 2xx we cannot read says nothing about the send: try again only where the idempotency key makes it safe."""
+    """A 2xx we cannot read says nothing about the send: look it up where a lookup exists, else take it as sent."""
     detail = f"HTTP {status} with an unreadable body"
     if rules.idempotent:
-        return Retryable("malformed-response", detail)
+        return Uncertain("malformed-response", detail)
     # Sending again could send twice; taken as sent, the message ends `unknown` if no result ever comes.
     return Accepted(None, "malformed-response", f"{detail}: taken as sent rather than risk sending twice")
 
 
 def _by_code(code: int, message: str, rules: CodeRules, retry_after: float | None) -> Outcome:
     if code in rules.duplicate:
-        return Accepted(None, str(code), f"an identical earlier request was already accepted: {message}")
+        return Uncertain(
+            str(code), f"the idempotency key was seen before, the earlier attempt may have failed: {message}"
+        )
     if code in rules.retryable:
         return Retryable(str(code), message, retry_after)
     if code in rules.retry_later:

@@ -22,8 +22,9 @@ import httpx
 import tenacity
 
 from adapters.base import Adapter, SendResult, send
-from adapters.contract import Accepted, Outcome, Permanent, Retryable
+from adapters.contract import Accepted, Found, NotFound, Outcome, Permanent, Retryable, Uncertain
 from adapters.registry import product_of
+from adapters.spec import Lookup, LookupTarget
 from gateway import metrics
 from gateway.channels.lms import lms_from_kakao
 from gateway.channels.quiet_hours import quiet_until
@@ -55,6 +56,8 @@ class Dispatcher:
         policy: Normalisation policy, used to build a fallback LMS.
         clock: Current POSIX time; injected so tests need not wait for quiet hours to end.
         sleep: Used for in-process back-off; injected so tests need not wait.
+        lookups: The vendor lookup of each ``(vendor, channel)`` that has one: an uncertain send there is looked
+            up before it is sent again (docs/ARCHITECTURE.md, "Uncertain sends").
     """
 
     def __init__(
@@ -70,9 +73,11 @@ class Dispatcher:
         batch_size: int = 256,
         lease: float = 120.0,
         poll_interval: float = 0.5,
+        lookups: Mapping[tuple[str, str], Lookup] | None = None,
     ) -> None:
         self._store = store
         self._adapters = adapters
+        self._lookups = dict(lookups or {})
         self._client = client
         self._settings = settings
         self._policy = policy
@@ -261,8 +266,14 @@ class Dispatcher:
             )
             status_changed(record.id, Status.DEAD)
             return
-        gate = self._gate(record.vendor, record.channel)
+        lookup = self._lookups.get((record.vendor, record.channel))
         number = record.attempt_count
+        if lookup is not None and record.attempt_count:
+            settled = await self._settle_by_lookup(record, lookup)
+            if settled is None:
+                return
+            number = settled
+        gate = self._gate(record.vendor, record.channel)
 
         async def attempt() -> _Tried:
             nonlocal number
@@ -271,7 +282,12 @@ class Dispatcher:
             started = self._clock()
             async with gate.admit():
                 result = await send(self._client, adapter, request)
-            gate.breaker.record(transient_failure=isinstance(result.outcome, Retryable))
+            if lookup is None and isinstance(result.outcome, Uncertain):
+                # Nothing to ask: tried again as before (the vendor's idempotency key, where it has one, keeps
+                # it single).
+                outcome = Retryable(result.outcome.code, result.outcome.detail)
+                result = SendResult(outcome, result.http_status, result.duration_ms)
+            gate.breaker.record(transient_failure=isinstance(result.outcome, Retryable | Uncertain))
             self._observe(record, result)
             return _Tried(result, _attempt_record(number, started, result), request.redacted())
 
@@ -317,8 +333,72 @@ class Dispatcher:
                 await self.fall_back(record, reason, logged, sent=sent)
             else:
                 await self._end(ended, Status.DEAD, reason, report=self._report(outcome.code))
+        elif isinstance(outcome, Uncertain):
+            # Only where a lookup exists (``_deliver`` retries the others): ask before sending again.
+            reason = (
+                f"attempt {logged.number}: outcome uncertain ({_describe(outcome.code, outcome.detail)}); "
+                f"asking {record.vendor} whether it has the message before sending again"
+            )
+            await self._end(ended, Status.RETRYING, reason, next_attempt_at=now + self._settings.lookup_delay)
         else:
             await self._reschedule(record, outcome, ended)
+
+    async def _settle_by_lookup(self, record: StoredMessage, lookup: Lookup) -> int | None:
+        """Ask the vendor about a message whose last send is uncertain.
+
+        Found: accepted, never sent again. Not found: the lookup is recorded and the caller sends it again (once
+        per uncertain send). Cannot tell: asked again after a doubling wait, ``unknown`` after
+        ``lookup_attempts`` lookups rather than risk sending twice. Each lookup is an attempt on the timeline.
+
+        Returns:
+            The attempts recorded so far when the caller is to send, ``None`` when the lookup ended the claim.
+        """
+        detail = await self._store.get(record.id)
+        pending = _pending_uncertain(detail.attempts) if detail is not None else None
+        if pending is None:
+            return record.attempt_count
+        uncertain, asked = pending
+        started = self._clock()
+        clock_start = time.perf_counter()
+        target = LookupTarget(
+            message_id=record.id,
+            phone=record.message.phone,
+            email=record.message.email,
+            sent_at=uncertain.started_at,
+            now=started,
+        )
+        result = await lookup(self._client, target)
+        duration = round((time.perf_counter() - clock_start) * 1000, 3)
+        kind = {Found: "found", NotFound: "not_found"}.get(type(result), "cannot_tell")
+        logged = Attempt(
+            number=record.attempt_count + 1,
+            started_at=started,
+            duration_ms=duration,
+            outcome="lookup",
+            vendor_code=kind,
+            detail=result.detail,
+        )
+        ended = _Ended(record.id, logged, None, self._clock())
+        which = f"lookup {asked + 1} of attempt {uncertain.number}"
+        if isinstance(result, Found):
+            reason = f"{which}: {record.vendor} has the message ({result.detail}); not sent again"
+            await self._end(ended, Status.ACCEPTED, reason, vendor_message_id=result.vendor_message_id)
+            return None
+        if isinstance(result, NotFound):
+            reason = f"{which}: {record.vendor} does not have the message ({result.detail}); sending it again"
+            await self._store.record_attempt(record.id, logged, reason, now=ended.now)
+            return logged.number
+        if asked + 1 >= self._settings.lookup_attempts:
+            reason = (
+                f"{which}: {result.detail}; {record.vendor} could not tell after {asked + 1} lookups: "
+                "ended unknown rather than risk sending twice"
+            )
+            await self._end(ended, Status.UNKNOWN, reason, report=self._report("uncertain"))
+            return None
+        next_at = ended.now + self._settings.lookup_delay * 2 ** (asked + 1)
+        reason = f"{which}: {result.detail}; asking again in {next_at - ended.now:g} s"
+        await self._end(ended, Status.RETRYING, reason, next_attempt_at=next_at)
+        return None
 
     async def _reschedule(self, record: StoredMessage, outcome: Retryable, ended: _Ended) -> None:
         delay = rescheduled_delay(ended.attempt.number, outcome.retry_after)
@@ -460,7 +540,22 @@ def _attempt_record(number: int, started: float, result: SendResult) -> Attempt:
     )
 
 
-_OUTCOME_NAMES: dict[type, AttemptOutcome] = {Accepted: "accepted", Retryable: "retryable", Permanent: "permanent"}
+_OUTCOME_NAMES: dict[type, AttemptOutcome] = {
+    Accepted: "accepted",
+    Retryable: "retryable",
+    Permanent: "permanent",
+    Uncertain: "uncertain",
+}
+
+
+def _pending_uncertain(attempts: tuple[Attempt, ...]) -> tuple[Attempt, int] | None:
+    """The last attempt, if uncertain and not yet settled, with how many lookups could not tell since."""
+    for asked, attempt in enumerate(reversed(attempts)):
+        if attempt.outcome == "uncertain":
+            return attempt, asked
+        if attempt.outcome != "lookup" or attempt.vendor_code != "cannot_tell":
+            return None
+    return None
 
 
 def _outcome_name(result: SendResult) -> AttemptOutcome:
