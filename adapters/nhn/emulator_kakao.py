@@ -13,11 +13,14 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
 import msgspec
 
+from adapters.base import KST
 from adapters.emulator import EmulatedCallback, Emulator
 from adapters.nhn.common import IDEMPOTENCY_HEADER, IDEMPOTENCY_WINDOW
 from adapters.nhn.config import NhnKakaoConfig
@@ -93,6 +96,8 @@ class NhnKakaoEmulator(Emulator):
         #: Every accepted recipient, for the list lookup (bounded like the callbacks).
         self.sent: deque[_Sent] = deque(maxlen=MAX_PENDING)
         self.honour_idempotency = True
+        #: What "now" is for the request dates the list answers by (a test's clock).
+        self.clock: Callable[[], float] = time.time
 
     def reset(self) -> None:
         """Forget requests, faults, idempotency keys and callbacks not yet emitted."""
@@ -152,7 +157,8 @@ class NhnKakaoEmulator(Emulator):
             raise NhnError(-1005, _MESSAGES[-1005])
 
     def _accepted(self, body: dict[str, Any], recipients: list[dict[str, Any]]) -> dict[str, Any]:
-        request_id, requested_at = nhn_id(), kst_now()
+        request_id = nhn_id()
+        requested_at = datetime.fromtimestamp(self.clock(), KST).strftime("%Y-%m-%dT%H:%M:%S")
         sender_key = body.get("senderGroupingKey")
         results = []
         for seq, recipient in enumerate(recipients, start=1):

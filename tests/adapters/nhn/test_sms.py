@@ -7,7 +7,7 @@ import msgspec
 import pytest
 
 from adapters.base import VendorResponse, send
-from adapters.contract import Accepted, Permanent, Retryable
+from adapters.contract import Accepted, Permanent, Retryable, Uncertain
 from adapters.emulator import EmulatorTransport, Fault
 from adapters.nhn.callbacks import parse_callback as parse_any_nhn_callback
 from adapters.nhn.config import NhnSmsConfig
@@ -264,13 +264,13 @@ async def test_503_twice_then_success() -> None:
     assert len(emulator.pending_callbacks(signature="sig")) == 1
 
 
-async def test_timeout_is_retryable() -> None:
+async def test_a_read_timeout_is_uncertain() -> None:
     adapter, emulator, client = emulated()
     emulator.script(Fault(timeout=True))
     async with client:
         result = await send(client, adapter, adapter.build(lms(), "gw-1"))
 
-    assert result.outcome == Retryable("timeout", "ReadTimeout")
+    assert result.outcome == Uncertain("timeout", "ReadTimeout after sending")
 
 
 async def test_emoji_left_in_the_text_is_refused_permanently() -> None:
