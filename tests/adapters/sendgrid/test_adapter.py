@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from adapters.base import VendorResponse, send
-from adapters.contract import Accepted, Permanent, Retryable, Uncertain
+from adapters.contract import Accepted, Outcome, Permanent, Retryable, Uncertain
 from adapters.emulator import EmulatorTransport, Fault
 from adapters.sendgrid.adapter import (
     SIGNATURE_HEADER,
@@ -309,7 +309,7 @@ def emulator() -> SendGridEmulator:
     return SendGridEmulator(CONFIG, clock=lambda: NOW)
 
 
-async def deliver(emulator: SendGridEmulator, attempts: int = 1) -> list[Accepted | Retryable | Permanent]:
+async def deliver(emulator: SendGridEmulator, attempts: int = 1) -> list[Outcome]:
     """Send the same email ``attempts`` times through the emulator, building each attempt anew."""
     sender = adapter()
     async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
