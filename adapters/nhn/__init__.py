@@ -19,7 +19,7 @@ from adapters.nhn.emulator_email import NhnEmailEmulator
 from adapters.nhn.emulator_kakao import NhnKakaoEmulator
 from adapters.nhn.emulator_sms import NhnSmsEmulator
 from adapters.nhn.kakao import NhnKakaoAdapter
-from adapters.nhn.lookup import kakao_lookup
+from adapters.nhn.lookup import kakao_lookup, sms_lookup
 from adapters.nhn.reasons import reason
 from adapters.nhn.sms import NhnSmsAdapter
 from adapters.spec import Callback, CallbackRequest, Capabilities, Product, ProductEnv, VendorSpec
@@ -95,6 +95,7 @@ SPEC = VendorSpec(
             senders=_sms_senders,
             emulator=lambda config, outcomes: NhnSmsEmulator(config, outcomes=dict(outcomes or {})),
             code_text=sms.CODE_TEXT,
+            lookup=sms_lookup,
         ),
         Product(
             name="nhn_email",

@@ -88,8 +88,10 @@ class CodeRules(msgspec.Struct, frozen=True):
         duplicate: Codes that mean the idempotency key was seen before (``-1005``). That says nothing about
             whether the earlier attempt was sent (it may have failed, ``-9999``, and still left the key), so it is
             :class:`Uncertain`: the lookup decides (docs/vendors.md, "NHN Cloud").
-        idempotent: Whether the gateway sends ``X-NC-API-IDEMPOTENCY-KEY`` to the product; an unreadable 2xx
-            is then :class:`Uncertain` (looked up, the header a second line of defence), else taken as sent.
+        idempotent: Whether the gateway relies on ``X-NC-API-IDEMPOTENCY-KEY`` at the product (a second line of
+            defence behind the lookup).
+        looked_up: Whether the product has a lookup (``adapters/nhn/lookup.py``). With either, an unreadable 2xx
+            is :class:`Uncertain` and looked up; with neither it is taken as sent.
         retry_later: Recipient codes worth sending again, but only once NHN has forgotten the accepted
             request's idempotency key (sooner, the same key is refused as a repeat and nothing is sent).
     """
@@ -97,6 +99,7 @@ class CodeRules(msgspec.Struct, frozen=True):
     retryable: frozenset[int]
     duplicate: frozenset[int] = frozenset()
     idempotent: bool = True
+    looked_up: bool = False
     retry_later: frozenset[int] = frozenset()
 
 
@@ -129,7 +132,7 @@ def classify_result(response: VendorResponse, parse: Callable[[bytes], NhnResult
 def _unreadable_success(status: int, rules: CodeRules) -> Outcome:
     """A 2xx we cannot read says nothing about the send: look it up where a lookup exists, else take it as sent."""
     detail = f"HTTP {status} with an unreadable body"
-    if rules.idempotent:
+    if rules.idempotent or rules.looked_up:
         return Uncertain("malformed-response", detail)
     # Sending again could send twice; taken as sent, the message ends `unknown` if no result ever comes.
     return Accepted(None, "malformed-response", f"{detail}: taken as sent rather than risk sending twice")

@@ -1,13 +1,16 @@
 """Looking a message up at NHN Cloud after an uncertain send (docs/ARCHITECTURE.md, "Uncertain sends").
 
 KakaoTalk Bizmessage's brand message list, ``GET /brand-message/v1.0/appkeys/{appkey}/messages``, needs a
-``requestId`` or a ``startRequestDate`` + ``endRequestDate`` window (``yyyy-MM-dd HH:mm``, Korean time);
-``recipientGroupingKey`` only filters it (docs/vendors.md, "NHN Cloud", "Lookups"). After an uncertain send there
-is no ``requestId``, so the window is built around the attempt and the grouping key (our message id) picks the row.
+``requestId`` or a ``startRequestDate`` + ``endRequestDate`` window (``yyyy-MM-dd HH:mm``, Korean time); SMS's
+``GET /sms/v3.0/appKeys/{appKey}/sender/mms`` a ``requestId`` or a ``startCreateDate`` + ``endCreateDate`` window
+(``yyyy-MM-dd HH:mm:ss``). In both ``recipientGroupingKey`` only filters (docs/vendors.md, "NHN Cloud",
+"Lookups"). After an uncertain send there is no ``requestId``, so the window is built around the attempt and the
+grouping key (our message id) picks the row; the gateway checks it again rather than trust the filter.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import quote
 
@@ -17,10 +20,10 @@ import msgspec
 from adapters.base import KST
 from adapters.contract import CannotTell, Found, LookupResult, NotFound
 from adapters.nhn.common import SECRET_HEADER, ResultHeader
-from adapters.nhn.config import NhnKakaoConfig
+from adapters.nhn.config import NhnKakaoConfig, NhnSmsConfig
 from adapters.spec import Lookup, LookupTarget
 
-__all__ = ("WINDOW_MARGIN", "kakao_lookup", "kst_minute")
+__all__ = ("WINDOW_MARGIN", "kakao_lookup", "kst_minute", "sms_lookup")
 
 #: Seconds added on each side of the window: NHN's minute granularity and clocks that disagree.
 WINDOW_MARGIN = 120.0
@@ -31,52 +34,100 @@ def kst_minute(when: float) -> str:
     return datetime.fromtimestamp(when, KST).strftime("%Y-%m-%d %H:%M")
 
 
+def _kst_second(when: float) -> str:
+    return datetime.fromtimestamp(when, KST).strftime("%Y-%m-%d %H:%M:%S")
+
+
 class _Row(msgspec.Struct, frozen=True, rename="camel"):
     request_id: str | None = None
     recipient_grouping_key: str | None = None
+    #: Brand message: COMPLETED or FAILED.
     message_status: str | None = None
-    result_code: str | int | None = None
+    #: SMS: 0 failed, 1 requested, 2 processing, 3 succeeded, 4 cancelled, 5 duplicate, 6/7 advertising limits.
+    msg_status: str | int | None = None
 
 
-class _Search(msgspec.Struct, frozen=True):
+class _KakaoSearch(msgspec.Struct, frozen=True):
     messages: list[_Row] = msgspec.field(default_factory=list)
 
 
-class _Answer(msgspec.Struct, frozen=True, rename="camel"):
+class _KakaoAnswer(msgspec.Struct, frozen=True, rename="camel"):
     header: ResultHeader
-    message_search_result_response: _Search | None = None
+    message_search_result_response: _KakaoSearch | None = None
+
+
+class _SmsBody(msgspec.Struct, frozen=True):
+    data: list[_Row] | None = None
+
+
+class _SmsAnswer(msgspec.Struct, frozen=True):
+    header: ResultHeader
+    body: _SmsBody | None = None
 
 
 def kakao_lookup(config: NhnKakaoConfig) -> Lookup:
     """The brand message lookup of ``config``'s app key."""
     url = f"{config.url.rstrip('/')}/brand-message/v1.0/appkeys/{quote(config.appkey, safe='')}/messages"
 
-    async def lookup(client: httpx.AsyncClient, target: LookupTarget) -> LookupResult:
-        params = {
+    def params(target: LookupTarget) -> dict[str, str]:
+        return {
             "startRequestDate": kst_minute(target.sent_at - WINDOW_MARGIN),
             "endRequestDate": kst_minute(max(target.now, target.sent_at) + WINDOW_MARGIN),
             "recipientGroupingKey": target.message_id,
-            "pageSize": "15",
         }
+
+    def rows(body: bytes) -> tuple[ResultHeader, list[_Row]]:
+        answer = msgspec.json.decode(body, type=_KakaoAnswer, strict=False)
+        search = answer.message_search_result_response
+        return answer.header, search.messages if search else []
+
+    return _lookup(url, config.secret, params, rows, "brand message")
+
+
+def sms_lookup(config: NhnSmsConfig) -> Lookup:
+    """The LMS lookup of ``config``'s app key (advertising LMS is listed there too, with ``adYn``)."""
+    url = f"{config.url.rstrip('/')}/sms/v3.0/appKeys/{quote(config.appkey, safe='')}/sender/mms"
+
+    def params(target: LookupTarget) -> dict[str, str]:
+        return {
+            "startCreateDate": _kst_second(target.sent_at - WINDOW_MARGIN),
+            "endCreateDate": _kst_second(max(target.now, target.sent_at) + WINDOW_MARGIN),
+            "recipientGroupingKey": target.message_id,
+        }
+
+    def rows(body: bytes) -> tuple[ResultHeader, list[_Row]]:
+        answer = msgspec.json.decode(body, type=_SmsAnswer, strict=False)
+        return answer.header, (answer.body.data or []) if answer.body else []
+
+    return _lookup(url, config.secret, params, rows, "LMS")
+
+
+def _lookup(
+    url: str,
+    secret: str,
+    params_of: Callable[[LookupTarget], dict[str, str]],
+    rows_of: Callable[[bytes], tuple[ResultHeader, list[_Row]]],
+    what: str,
+) -> Lookup:
+    async def lookup(client: httpx.AsyncClient, target: LookupTarget) -> LookupResult:
+        params = params_of(target)
         try:
-            response = await client.get(url, params=params, headers={SECRET_HEADER: config.secret})
+            response = await client.get(url, params=params | {"pageSize": "15"}, headers={SECRET_HEADER: secret})
         except httpx.HTTPError as exc:
             return CannotTell(f"lookup failed: {type(exc).__name__}")
         if response.status_code != 200:
             return CannotTell(f"lookup answered HTTP {response.status_code}")
         try:
-            answer = msgspec.json.decode(response.content, type=_Answer, strict=False)
+            header, rows = rows_of(response.content)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return CannotTell("lookup answer unreadable")
-        if not answer.header.is_successful:
-            return CannotTell(f"lookup refused: {answer.header.result_code} {answer.header.result_message}".strip())
-        rows = answer.message_search_result_response.messages if answer.message_search_result_response else []
+        if not header.is_successful:
+            return CannotTell(f"lookup refused: {header.result_code} {header.result_message}".strip())
         row = next((r for r in rows if r.recipient_grouping_key == target.message_id), None)
         if row is None:
-            return NotFound(
-                f"no brand message with this grouping key requested {params['startRequestDate']} to "
-                f"{params['endRequestDate']} KST"
-            )
-        return Found(row.request_id, f"brand message {row.request_id} ({row.message_status or 'no status yet'})")
+            start, end = (value for key, value in params.items() if key != "recipientGroupingKey")
+            return NotFound(f"no {what} with this grouping key created {start} to {end} KST")
+        status = row.message_status or row.msg_status
+        return Found(row.request_id, f"{what} {row.request_id} (status {status if status is not None else 'none yet'})")
 
     return lookup

@@ -70,8 +70,9 @@ CODE_TEXT = {
 _RULES = CodeRules(
     # -9999 system error; -2021 system error, the send queue refused the message.
     retryable=frozenset({-9999, -2021}),
-    # The header is sent, but undocumented here: not relied on to make a retry after an unreadable 2xx safe.
+    # The header is sent, but undocumented here: an unreadable 2xx is looked up instead (adapters/nhn/lookup.py).
     idempotent=False,
+    looked_up=True,
 )
 #: Final ``messageStatus`` values that mean the message did not go out.
 _FAILED_STATUSES = frozenset({"FAILED", "CANCEL", "DUPLICATED", "FAILED_AD"})

@@ -289,8 +289,7 @@ async def test_ad_text_without_the_opt_out_line_is_refused_permanently() -> None
     assert result.outcome == Permanent("-6003", "The body must contain block guide ment.")
 
 
-def test_an_unreadable_2xx_is_taken_as_sent_since_sms_does_not_document_the_idempotency_key() -> None:
+def test_an_unreadable_2xx_is_uncertain_and_looked_up_since_sms_documents_no_idempotency_key() -> None:
     outcome = NhnSmsAdapter(CONFIG).classify(response(200, b"<html>proxy</html>"))
 
-    assert isinstance(outcome, Accepted)
-    assert (outcome.vendor_message_id, outcome.code) == (None, "malformed-response")
+    assert outcome == Uncertain("malformed-response", "HTTP 200 with an unreadable body")

@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 from adapters.emulator import Fault
 from gateway.app import create_app
 from gateway.models import MessageDetail, Status
-from tests.conftest import SEED_BODY, Clock, ingest_headers, make_settings
+from tests.conftest import EMAIL_BODY, LMS_BODY, SEED_BODY, Clock, ingest_headers, make_settings
 
 URL = "/v1/braze/messages"
 
@@ -124,3 +124,40 @@ async def test_a_repeated_key_after_a_failed_first_attempt_is_looked_up_and_sent
     assert detail.record.status is Status.ACCEPTED
     assert [a.vendor_code for a in detail.attempts][2:] == ["not_found", "0"]
     assert len(emulator.sent) == 1
+
+
+async def test_an_lms_taken_but_not_answered_is_found_at_nhn_sms_and_never_sent_again(
+    client: Any, app: Litestar
+) -> None:
+    emulator = app.state.runtime.emulators["nhn_sms"]
+    emulator.clock = app.state.clock
+    emulator.script(Fault(timeout=True, received=True))
+    message_id = await post(client, LMS_BODY)
+    await app.state.dispatcher.run_once()
+    detail = await run_when_due(app, await app.state.store.get(message_id))
+    assert detail.record.status is Status.ACCEPTED
+    assert detail.record.vendor_message_id == emulator.sent[0].request_id
+    assert [a.vendor_code for a in detail.attempts] == ["timeout", "found"]
+    assert (sends(emulator), lookups(emulator)) == (1, 1)
+
+
+async def test_an_lms_that_never_arrived_at_nhn_sms_is_sent_again_once(client: Any, app: Litestar) -> None:
+    emulator = app.state.runtime.emulators["nhn_sms"]
+    emulator.clock = app.state.clock
+    emulator.script(Fault(timeout=True))
+    message_id = await post(client, LMS_BODY)
+    await app.state.dispatcher.run_once()
+    detail = await run_when_due(app, await app.state.store.get(message_id))
+    assert detail.record.status is Status.ACCEPTED
+    assert [a.vendor_code for a in detail.attempts] == ["timeout", "not_found", "0"]
+    assert (sends(emulator), len(emulator.sent)) == (2, 1)
+
+
+async def test_a_vendor_without_a_lookup_still_retries_a_timeout_at_once(client: Any, app: Litestar) -> None:
+    emulator = app.state.runtime.emulators["sendgrid"]
+    emulator.script(Fault(timeout=True))
+    message_id = await post(client, EMAIL_BODY)
+    await app.state.dispatcher.run_once()
+    detail = await app.state.store.get(message_id)
+    assert detail.record.status is Status.ACCEPTED
+    assert [a.outcome for a in detail.attempts] == ["retryable", "accepted"]
