@@ -153,6 +153,10 @@ class Callback(msgspec.Struct, frozen=True, kw_only=True):
             beside the configured one, instead of a random sandbox value.
         resends: The vendor sends a callback again on any answer but 200 (docs/vendors.md), so an authenticated
             body that cannot be read is answered 200, saying why it was dropped, rather than resent forever.
+        product_variables: Per product whose console sets its own secret, the variable holding it; a product
+            whose variable is unset uses ``auth_variable``'s.
+        product_of: Which of ``products`` a body says it comes from (``None``: cannot tell), to check it against
+            that product's secret.
     """
 
     auth_variable: str
@@ -163,6 +167,8 @@ class Callback(msgspec.Struct, frozen=True, kw_only=True):
     path_token: bool = False
     emulator_key: Callable[[Emulator], str] | None = None
     resends: bool = False
+    product_variables: Mapping[str, str] = msgspec.field(default_factory=dict)
+    product_of: Callable[[bytes], str | None] | None = None
 
 
 class Capabilities(msgspec.Struct, frozen=True, kw_only=True):

@@ -91,6 +91,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     products: dict[str, Any] = msgspec.field(default_factory=dict)
     #: Per vendor that calls back, the secret that authenticates its callbacks (its spec names the variable).
     callback_secrets: dict[str, str | None] = msgspec.field(default_factory=dict)
+    #: Per product whose vendor lets it sign with its own secret, that secret when set (else the vendor's).
+    callback_product_secrets: dict[str, str] = msgspec.field(default_factory=dict)
     sender_name: str | None = None
     opt_out_080: str | None = None
     braze_rest_url: str | None = None
@@ -170,7 +172,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             found.append("GATEWAY_STAFF_TOKENS is not set: the support API and console at /admin refuse everyone")
         for vendor, callback in registry.callbacks().items():
             real = [product for product in callback.products - self.emulated if product in self.products]
-            if real and not self.callback_secrets.get(vendor):
+            vendor_secret = self.callback_secrets.get(vendor)
+            if any(not (self.callback_product_secrets.get(product) or vendor_secret) for product in real):
                 found.append(
                     f"{callback.auth_variable} is not set: {vendor}'s delivery receipts are refused, "
                     "so its messages end unknown"
@@ -204,6 +207,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sandbox_outcomes=_sandbox_outcomes(reader.csv("GATEWAY_SANDBOX_OUTCOMES")),
         products=configs,
         callback_secrets={vendor: reader.get(cb.auth_variable) for vendor, cb in registry.callbacks().items()},
+        callback_product_secrets={
+            product: secret
+            for cb in registry.callbacks().values()
+            for product, variable in cb.product_variables.items()
+            if (secret := reader.get(variable))
+        },
         # Emulated advertising LMS still gets a realistic prefix and opt-out line.
         sender_name=reader.get("GATEWAY_SENDER_NAME") or ("샌드박스" if fake_ad_text else None),
         opt_out_080=reader.get("GATEWAY_OPT_OUT_080") or ("080-000-0000" if fake_ad_text else None),

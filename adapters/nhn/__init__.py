@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from adapters.base import Adapter
 from adapters.contract import Channel
 from adapters.nhn import email, kakao, sms
-from adapters.nhn.callbacks import parse_callback
+from adapters.nhn.callbacks import parse_callback, product_of
 from adapters.nhn.common import RESEND_AFTER, verify_callback
 from adapters.nhn.config import NHN_EMAIL_URL, NHN_KAKAO_URL, NHN_SMS_URL, NhnEmailConfig, NhnKakaoConfig, NhnSmsConfig
 from adapters.nhn.email import NhnEmailAdapter, result_poll
@@ -118,6 +118,12 @@ SPEC = VendorSpec(
         summary="NHN Cloud KakaoTalk Bizmessage and SMS webhooks",
         authentic=_signed,
         parse=parse_callback,
+        # Each console has its own signature field (docs/vendors.md, "NHN Cloud").
+        product_variables={
+            "nhn_kakao": "GATEWAY_NHN_KAKAO_WEBHOOK_SIGNATURE",
+            "nhn_sms": "GATEWAY_NHN_SMS_WEBHOOK_SIGNATURE",
+        },
+        product_of=product_of,
     ),
     # The kakao send key is NHN's idempotency key: a resend waits until NHN has forgotten the first one.
     capabilities=Capabilities(kakao_images=True, resend_after=RESEND_AFTER),

@@ -38,6 +38,8 @@ class CallbackAuth(msgspec.Struct, frozen=True):
     """
 
     secrets: dict[str, tuple[str, ...]]
+    #: Per product signing with its own secret (its spec's ``product_variables``), what replaces its vendor's.
+    products: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
 
     def secret(self, vendor: str) -> str | None:
         """The secret ``vendor``'s (emulated) callbacks are signed with: its first one."""
@@ -47,8 +49,14 @@ class CallbackAuth(msgspec.Struct, frozen=True):
 
 def callback_auth(settings: Settings, runtime: Runtime) -> CallbackAuth:
     """The configured callback secrets; in sandbox mode, ones the emulators sign their callbacks with."""
+    # An emulated product signs with its vendor's sandbox secret, so only real products keep their own.
+    products: dict[str, tuple[str, ...]] = {
+        product: (secret,)
+        for product, secret in settings.callback_product_secrets.items()
+        if product not in settings.emulated
+    }
     if not settings.sandbox:
-        return CallbackAuth({vendor: _given(secret) for vendor, secret in settings.callback_secrets.items()})
+        return CallbackAuth({vendor: _given(secret) for vendor, secret in settings.callback_secrets.items()}, products)
     found: dict[str, tuple[str, ...]] = {}
     for vendor, callback in registry.callbacks().items():
         configured = _given(settings.callback_secrets.get(vendor))
@@ -58,7 +66,16 @@ def callback_auth(settings: Settings, runtime: Runtime) -> CallbackAuth:
             found[vendor] = (*configured, callback.emulator_key(emulated[0]))
         else:
             found[vendor] = configured or (_SANDBOX_SECRETS[vendor],)
-    return CallbackAuth(found)
+    return CallbackAuth(found, products)
+
+
+def _product(product_of: Callable[[bytes], str | None], body: bytes) -> str | None:
+    """The product a body names, once it passed the JSON limits (a hostile body is refused later, as unreadable)."""
+    try:
+        check_json(body)
+    except BodyError:
+        return None
+    return product_of(body)
 
 
 def _given(secret: str | None) -> tuple[str, ...]:
@@ -129,6 +146,10 @@ class CallbackIntake:
             raise UnknownCallback("No such callback URL.")
         request = CallbackRequest(headers=headers, body=body, token=token, now=self._wall_clock())
         accepted = self._auth.secrets.get(vendor, ())
+        if callback.product_of is not None and self._auth.products:
+            product = _product(callback.product_of, body)
+            if product is not None:
+                accepted = self._auth.products.get(product, accepted)
         if not any(callback.authentic(request, secret) for secret in accepted):
             # A wrong path token is a URL that does not exist; a wrong signature is unauthenticated.
             if callback.path_token:

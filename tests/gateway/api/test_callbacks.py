@@ -200,6 +200,42 @@ async def test_nhn_webhook_signed_wrongly_or_unsigned_is_401_and_stores_nothing(
     assert await nothing_stored(app)
 
 
+async def test_nhn_kakao_and_sms_each_signed_with_their_own_console_value(tmp_path: Path, clock: Clock) -> None:
+    env = REAL_VENDORS | {
+        "GATEWAY_NHN_KAKAO_WEBHOOK_SIGNATURE": "kakao-console-value",
+        "GATEWAY_NHN_SMS_WEBHOOK_SIGNATURE": "sms-console-value",
+    }
+    app = create_app(make_settings(tmp_path, **env), clock=clock, start_dispatcher=False)
+    kakao = nhn_body("KakaoTalk Bizmessage", kakao_hook("h1", "m-1"))
+    sms_hook = {"hookId": "s1", "requestId": "r", "recipientSeq": 1, "messageStatus": "COMPLETED", "resultCode": "1000"}
+    sms = nhn_body("SMS", sms_hook | {"recipientGroupingKey": "m-2"})
+    async with AsyncTestClient(app) as client:
+        answers = [
+            (await client.post("/v1/callbacks/nhn", content=body, headers=nhn_headers(signature))).status_code
+            for body, signature in [
+                (kakao, "kakao-console-value"),
+                (sms, "sms-console-value"),
+                (kakao, "sms-console-value"),
+                (sms, "kakao-console-value"),
+                (kakao, NHN_SIGNATURE),
+            ]
+        ]
+    assert answers == [200, 200, 401, 401, 401]
+
+
+async def test_a_product_without_its_own_signature_uses_the_shared_one(tmp_path: Path, clock: Clock) -> None:
+    env = REAL_VENDORS | {"GATEWAY_NHN_KAKAO_WEBHOOK_SIGNATURE": "kakao-console-value"}
+    app = create_app(make_settings(tmp_path, **env), clock=clock, start_dispatcher=False)
+    sms_hook = {"hookId": "s1", "requestId": "r", "recipientSeq": 1, "messageStatus": "COMPLETED", "resultCode": "1000"}
+    async with AsyncTestClient(app) as client:
+        response = await client.post(
+            "/v1/callbacks/nhn",
+            content=nhn_body("SMS", sms_hook | {"recipientGroupingKey": "m-2"}),
+            headers=nhn_headers(),
+        )
+    assert response.status_code == 200
+
+
 async def test_nhn_sms_webhook_ends_an_lms_delivered_or_failed(client: Client, app: Litestar) -> None:
     await accepted(app, "m-ok", channel="lms")
     await accepted(app, "m-bad", channel="lms")
