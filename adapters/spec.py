@@ -155,6 +155,8 @@ class Callback(msgspec.Struct, frozen=True, kw_only=True):
             body that cannot be read is answered 200, saying why it was dropped, rather than resent forever.
         product_variables: Per product whose console sets its own secret, the variable holding it; a product
             whose variable is unset uses ``auth_variable``'s.
+        split: The reports of a batch body one by one, each a body ``parse`` takes alone (``ValueError`` when the
+            body is no batch), so a malformed report is dropped and counted while the others are applied.
         product_of: Which of ``products`` a body says it comes from (``None``: cannot tell), to check it against
             that product's secret.
     """
@@ -169,6 +171,7 @@ class Callback(msgspec.Struct, frozen=True, kw_only=True):
     resends: bool = False
     product_variables: Mapping[str, str] = msgspec.field(default_factory=dict)
     product_of: Callable[[bytes], str | None] | None = None
+    split: Callable[[bytes], list[bytes]] | None = None
 
 
 class Capabilities(msgspec.Struct, frozen=True, kw_only=True):

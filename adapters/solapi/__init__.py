@@ -10,7 +10,14 @@ from collections.abc import Mapping
 
 from adapters.base import Adapter
 from adapters.contract import OUTCOME_REASONS, Channel, Reason, ReceiptOutcome
-from adapters.solapi.adapter import CODE_TEXT, SolapiKakaoAdapter, SolapiLmsAdapter, parse_callback, reason
+from adapters.solapi.adapter import (
+    CODE_TEXT,
+    SolapiKakaoAdapter,
+    SolapiLmsAdapter,
+    parse_callback,
+    reason,
+    split_reports,
+)
 from adapters.solapi.config import SOLAPI_URL, SolapiConfig
 from adapters.solapi.emulator import SolapiEmulator
 from adapters.spec import Callback, CallbackRequest, Product, ProductEnv, VendorSpec
@@ -71,6 +78,7 @@ SPEC = VendorSpec(
         summary="Solapi single-report webhook",
         authentic=_token_matches,
         parse=parse_callback,
+        split=split_reports,
         resends=True,
         path_token=True,
     ),

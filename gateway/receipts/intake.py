@@ -8,6 +8,7 @@ registry's) says how its callbacks are authenticated and parsed.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +24,8 @@ from gateway.models import Receipt
 from gateway.normalise.json_body import BodyError, check_json
 from gateway.settings import Settings
 from gateway.store.base import Store
+
+_log = logging.getLogger(__name__)
 
 __all__ = ("CallbackAuth", "CallbackIntake", "Taken", "callback_auth", "store_receipts")
 
@@ -69,6 +72,28 @@ def callback_auth(settings: Settings, runtime: Runtime) -> CallbackAuth:
     return CallbackAuth(found, products)
 
 
+def _each(vendor: str, parse: Callable[[bytes], list[Receipt]], reports: list[bytes]) -> tuple[list[Receipt], int]:
+    receipts: list[Receipt] = []
+    problems: list[str] = []
+    for report in reports:
+        try:
+            receipts += parse(report)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if problems:
+        RECEIPTS.labels(vendor, "malformed").inc(len(problems))
+        _log.warning(
+            "malformed reports dropped from a callback: %d of %d (first: %s)",
+            len(problems),
+            len(reports),
+            problems[0],
+            extra={"vendor": vendor},
+        )
+        if not receipts:
+            raise ValueError(f"no report could be read ({problems[0]})")
+    return receipts, len(problems)
+
+
 def _product(product_of: Callable[[bytes], str | None], body: bytes) -> str | None:
     """The product a body names, once it passed the JSON limits (a hostile body is refused later, as unreadable)."""
     try:
@@ -87,6 +112,8 @@ class Taken(msgspec.Struct, frozen=True):
 
     receipts: int
     new: int
+    #: Reports of a batch that could not be read, dropped (logged and counted) while the others were stored.
+    malformed: int = 0
 
 
 async def store_receipts(store: Store, receipts: Sequence[Receipt], *, now: float) -> int:
@@ -136,11 +163,18 @@ class CallbackIntake:
                 these.
             StoreUnavailable: The receipts could not be stored (the vendor should send again).
         """
-        receipts = self.parse(vendor, headers, body, token=token)
-        return Taken(len(receipts), await store_receipts(self._store, receipts, now=self._clock()))
+        receipts, malformed = self.parse(vendor, headers, body, token=token)
+        return Taken(len(receipts), await store_receipts(self._store, receipts, now=self._clock()), malformed)
 
-    def parse(self, vendor: str, headers: Mapping[str, str], body: bytes, *, token: str | None = None) -> list[Receipt]:
-        """Authenticate a callback and parse it into receipts (see :meth:`receive`)."""
+    def parse(
+        self, vendor: str, headers: Mapping[str, str], body: bytes, *, token: str | None = None
+    ) -> tuple[list[Receipt], int]:
+        """Authenticate a callback and parse it into receipts, with how many reports were dropped (see :meth:`receive`).
+
+        A vendor whose batches can be split (its spec's ``split``) has each report read alone: a malformed one is
+        logged, counted (``gateway_receipts_total{outcome="malformed"}``) and dropped, the others kept. Only a body
+        with no readable report is refused as a whole.
+        """
         callback = registry.callbacks().get(vendor)
         if callback is None:
             raise UnknownCallback("No such callback URL.")
@@ -157,7 +191,9 @@ class CallbackIntake:
             raise CallbackUnauthenticated("The callback is not authenticated.")
         try:
             check_json(body)
-            return callback.parse(body)
+            if callback.split is None:
+                return callback.parse(body), 0
+            return _each(vendor, callback.parse, callback.split(body))
         except BodyError as exc:
             raise MalformedCallback(f"The callback body cannot be read: {exc}", acknowledge=callback.resends) from None
         except ValueError as exc:

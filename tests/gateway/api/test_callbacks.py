@@ -327,6 +327,27 @@ async def test_a_receipt_without_our_id_matches_by_the_vendor_message_id(client:
     assert (await status_of(app, "m-1"))[0] is Status.DELIVERED
 
 
+async def test_a_mixed_solapi_batch_applies_the_good_reports_and_drops_the_malformed_ones(
+    client: Client, app: Litestar
+) -> None:
+    await accepted(app, "m-1", vendor="solapi")
+    await accepted(app, "m-2", vendor="solapi")
+    no_event_id = {k: v for k, v in solapi_report("e9", "m-9").items() if k != "eventDataId"}
+    no_status = solapi_report("e8", "m-8")
+    del no_status["data"]["statusCode"]
+    reports = [solapi_report("e1", "m-1"), no_event_id, no_status, "not a report", solapi_report("e2", "m-2", "3104")]
+
+    response = await client.post(f"/v1/callbacks/solapi/{SOLAPI_TOKEN}", json=reports)
+
+    # 200: Solapi resends a whole body on anything else, and the good reports are stored now.
+    assert response.status_code == 200
+    assert response.json() == {"received": 2, "new": 2, "malformed": 3}
+    assert (await status_of(app, "m-1"))[0] is Status.DELIVERED
+    assert (await status_of(app, "m-2"))[0] is Status.FAILED
+    metric = 'gateway_receipts_total{outcome="malformed",vendor="solapi"}'
+    assert metric in (await client.get("/metrics")).text
+
+
 @pytest.mark.parametrize("token", ["wrong-token-0123456789", SOLAPI_TOKEN[:-1]])
 async def test_solapi_with_a_wrong_path_token_is_404_and_stores_nothing(
     client: Client, app: Litestar, token: str
