@@ -137,6 +137,8 @@ class CallbackRequest(msgspec.Struct, frozen=True, kw_only=True):
     token: str | None = None
     #: Real time, for signatures with a timestamp: they compare with the vendor's own clock.
     now: float
+    #: How far (seconds) a signed timestamp may be from ``now``: the callback's ``tolerance`` setting.
+    tolerance: float | None = None
 
 
 class Callback(msgspec.Struct, frozen=True, kw_only=True):
@@ -155,6 +157,7 @@ class Callback(msgspec.Struct, frozen=True, kw_only=True):
             body that cannot be read is answered 200, saying why it was dropped, rather than resent forever.
         product_variables: Per product whose console sets its own secret, the variable holding it; a product
             whose variable is unset uses ``auth_variable``'s.
+        tolerance: The variable and default seconds a signed timestamp may be from now, for a vendor that signs one.
         split: The reports of a batch body one by one, each a body ``parse`` takes alone (``ValueError`` when the
             body is no batch), so a malformed report is dropped and counted while the others are applied.
         product_of: Which of ``products`` a body says it comes from (``None``: cannot tell), to check it against
@@ -172,6 +175,7 @@ class Callback(msgspec.Struct, frozen=True, kw_only=True):
     product_variables: Mapping[str, str] = msgspec.field(default_factory=dict)
     product_of: Callable[[bytes], str | None] | None = None
     split: Callable[[bytes], list[bytes]] | None = None
+    tolerance: tuple[str, float] | None = None
 
 
 class Capabilities(msgspec.Struct, frozen=True, kw_only=True):

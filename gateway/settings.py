@@ -93,6 +93,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     callback_secrets: dict[str, str | None] = msgspec.field(default_factory=dict)
     #: Per product whose vendor lets it sign with its own secret, that secret when set (else the vendor's).
     callback_product_secrets: dict[str, str] = msgspec.field(default_factory=dict)
+    #: Per vendor signing a timestamp, how far (seconds) it may be from now (its spec names the variable).
+    callback_tolerances: dict[str, float] = msgspec.field(default_factory=dict)
     sender_name: str | None = None
     opt_out_080: str | None = None
     braze_rest_url: str | None = None
@@ -207,6 +209,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sandbox_outcomes=_sandbox_outcomes(reader.csv("GATEWAY_SANDBOX_OUTCOMES")),
         products=configs,
         callback_secrets={vendor: reader.get(cb.auth_variable) for vendor, cb in registry.callbacks().items()},
+        callback_tolerances={
+            vendor: reader.number(*cb.tolerance) for vendor, cb in registry.callbacks().items() if cb.tolerance
+        },
         callback_product_secrets={
             product: secret
             for cb in registry.callbacks().values()

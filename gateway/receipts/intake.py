@@ -43,6 +43,8 @@ class CallbackAuth(msgspec.Struct, frozen=True):
     secrets: dict[str, tuple[str, ...]]
     #: Per product signing with its own secret (its spec's ``product_variables``), what replaces its vendor's.
     products: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
+    #: Per vendor signing a timestamp, how far it may be from now.
+    tolerances: dict[str, float] = msgspec.field(default_factory=dict)
 
     def secret(self, vendor: str) -> str | None:
         """The secret ``vendor``'s (emulated) callbacks are signed with: its first one."""
@@ -59,7 +61,8 @@ def callback_auth(settings: Settings, runtime: Runtime) -> CallbackAuth:
         if product not in settings.emulated
     }
     if not settings.sandbox:
-        return CallbackAuth({vendor: _given(secret) for vendor, secret in settings.callback_secrets.items()}, products)
+        given = {vendor: _given(secret) for vendor, secret in settings.callback_secrets.items()}
+        return CallbackAuth(given, products, settings.callback_tolerances)
     found: dict[str, tuple[str, ...]] = {}
     for vendor, callback in registry.callbacks().items():
         configured = _given(settings.callback_secrets.get(vendor))
@@ -69,7 +72,7 @@ def callback_auth(settings: Settings, runtime: Runtime) -> CallbackAuth:
             found[vendor] = (*configured, callback.emulator_key(emulated[0]))
         else:
             found[vendor] = configured or (_SANDBOX_SECRETS[vendor],)
-    return CallbackAuth(found, products)
+    return CallbackAuth(found, products, settings.callback_tolerances)
 
 
 def _each(vendor: str, parse: Callable[[bytes], list[Receipt]], reports: list[bytes]) -> tuple[list[Receipt], int]:
@@ -178,7 +181,9 @@ class CallbackIntake:
         callback = registry.callbacks().get(vendor)
         if callback is None:
             raise UnknownCallback("No such callback URL.")
-        request = CallbackRequest(headers=headers, body=body, token=token, now=self._wall_clock())
+        request = CallbackRequest(
+            headers=headers, body=body, token=token, now=self._wall_clock(), tolerance=self._auth.tolerances.get(vendor)
+        )
         accepted = self._auth.secrets.get(vendor, ())
         if callback.product_of is not None and self._auth.products:
             product = _product(callback.product_of, body)

@@ -388,12 +388,37 @@ async def test_a_sendgrid_bounce_fails_the_email_without_the_address(client: Cli
     assert "jiwoo@example.com" not in reasons[-1]
 
 
+async def test_a_sendgrid_retry_signed_hours_ago_is_taken_and_its_replay_applied_once(
+    client: Client, app: Litestar
+) -> None:
+    await accepted(app, "m-1", vendor="sendgrid", channel="email")
+    body = _JSON.encode([sendgrid_event("delivered", "m-1", "ev-old", timestamp=int(time.time()) - 20 * 3600)])
+    headers = signed(body, at=time.time() - 20 * 3600)  # SendGrid retries for up to 24 h
+
+    first = await client.post("/v1/callbacks/sendgrid", content=body, headers=headers)
+    again = await client.post("/v1/callbacks/sendgrid", content=body, headers=headers)
+
+    assert (first.status_code, first.json()) == (200, {"received": 1, "new": 1})
+    assert (again.status_code, again.json()) == (200, {"received": 1, "new": 0})  # sg_event_id de-duplicates
+    assert (await status_of(app, "m-1"))[0] is Status.DELIVERED
+
+
+async def test_the_sendgrid_tolerance_is_a_setting(tmp_path: Path, clock: Clock) -> None:
+    env = REAL_VENDORS | {"GATEWAY_SENDGRID_WEBHOOK_TOLERANCE": "600"}
+    app = create_app(make_settings(tmp_path, **env), clock=clock, start_dispatcher=False)
+    body = _JSON.encode([sendgrid_event("delivered", "m-1", "ev1")])
+    async with AsyncTestClient(app) as client:
+        old = await client.post("/v1/callbacks/sendgrid", content=body, headers=signed(body, at=time.time() - 3600))
+        fresh = await client.post("/v1/callbacks/sendgrid", content=body, headers=signed(body))
+    assert (old.status_code, fresh.status_code) == (401, 200)
+
+
 @pytest.mark.parametrize(
     "headers",
     [
         pytest.param(lambda body: signed(body, key=OTHER_KEY), id="another key"),
         pytest.param(lambda body: signed(body + b" "), id="another body"),
-        pytest.param(lambda body: signed(body, at=time.time() - 3600), id="stale timestamp"),
+        pytest.param(lambda body: signed(body, at=time.time() - 26 * 3600), id="older than a day and an hour"),
         pytest.param(lambda body: {"Content-Type": "application/json"}, id="unsigned"),
     ],
 )
