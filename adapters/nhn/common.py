@@ -78,6 +78,8 @@ class NhnResult(msgspec.Struct, frozen=True):
     header: ResultHeader
     request_id: str | None = None
     recipients: tuple[RecipientResult, ...] = ()
+    #: The header succeeded but the request did not (NHN SMS ``body.data.statusCode`` ``"3"``, 요청 실패).
+    request_failed: bool = False
 
 
 class CodeRules(msgspec.Struct, frozen=True):
@@ -92,6 +94,8 @@ class CodeRules(msgspec.Struct, frozen=True):
             defence behind the lookup).
         looked_up: Whether the product has a lookup (``adapters/nhn/lookup.py``). With either, an unreadable 2xx
             is :class:`Uncertain` and looked up; with neither it is taken as sent.
+        recipient_reason: Header codes saying every recipient failed (``-1031``): the recipient's own code, when the
+            answer carries one, says why, and classifies the send instead.
         retry_later: Recipient codes worth sending again, but only once NHN has forgotten the accepted
             request's idempotency key (sooner, the same key is refused as a repeat and nothing is sent).
     """
@@ -100,6 +104,7 @@ class CodeRules(msgspec.Struct, frozen=True):
     duplicate: frozenset[int] = frozenset()
     idempotent: bool = True
     looked_up: bool = False
+    recipient_reason: frozenset[int] = frozenset()
     retry_later: frozenset[int] = frozenset()
 
 
@@ -119,11 +124,16 @@ def classify_result(response: VendorResponse, parse: Callable[[bytes], NhnResult
             return _unreadable_success(response.status, rules)
         return Permanent(f"http-{response.status}", f"HTTP {response.status}")
     header = result.header
-    if not header.is_successful:
-        return _by_code(header.result_code, header.result_message, rules, retry_after)
     failed = next((r for r in result.recipients if r.code != 0), None)
+    if not header.is_successful:
+        if failed is not None and header.result_code in rules.recipient_reason:
+            return _by_code(failed.code, failed.message, rules, retry_after)
+        return _by_code(header.result_code, header.result_message, rules, retry_after)
     if failed is not None:
         return _by_code(failed.code, failed.message, rules, retry_after)
+    if result.request_failed:
+        # NHN took the call but could not request the message, naming no recipient's reason: nothing went out.
+        return Retryable("request-failed", header.result_message or "NHN could not request the message", retry_after)
     if not 200 <= response.status < 300:
         return Permanent(f"http-{response.status}", header.result_message or f"HTTP {response.status}")
     return Accepted(result.request_id, str(header.result_code), header.result_message)

@@ -116,6 +116,7 @@ CODE_TEXT = {
     "-1001": "NHN 시크릿 키가 잘못됨: 설정 확인 · NHN refused the secret key: check the gateway's settings",
     "-1005": "같은 멱등 키가 10분 안에 쓰임: 발송 여부를 조회로 확인 "
     "· the same idempotency key was used within 10 minutes: whether it was sent is looked up",
+    "-1031": "모든 수신자에게 발송 실패 (수신자별 사유 없음) · every recipient failed (no recipient's reason given)",
     "-3006": "버튼 링크가 http(s)로 시작하지 않음 · a button link does not start with http(s)",
     "-3310": "버튼 링크가 http(s)로 시작하지 않음 · a button link does not start with http(s)",
     "-4019": "수신자 번호가 잘못됨 · the recipient number is invalid",
@@ -132,6 +133,8 @@ _RULES = CodeRules(
     retry_later=frozenset(map(int, KAKAO_RETRY_LATER)),
     # -1005: the same X-NC-API-IDEMPOTENCY-KEY within 10 minutes; whether that earlier attempt was sent is looked up.
     duplicate=frozenset({-1005}),
+    # -1031: every recipient failed; each one's own code (when sent along) says why (docs/vendors.md).
+    recipient_reason=frozenset({-1031}),
 )
 
 

@@ -135,6 +135,8 @@ class _SendResult(msgspec.Struct, frozen=True, rename="camel"):
 
 class _Data(msgspec.Struct, frozen=True, rename="camel"):
     request_id: str | None = None
+    #: "1" requesting, "2" requested, "3" the request failed (SMS API v3.0 guide).
+    status_code: str | None = None
     send_result_list: list[_SendResult] = msgspec.field(default_factory=list)
 
 
@@ -151,7 +153,7 @@ def _parse_response(raw: bytes) -> NhnResult:
     response = msgspec.json.decode(raw, type=_Response, strict=False)
     data = (response.body.data if response.body else None) or _Data()
     recipients = tuple(RecipientResult(r.result_code, r.result_message) for r in data.send_result_list)
-    return NhnResult(response.header, data.request_id, recipients)
+    return NhnResult(response.header, data.request_id, recipients, request_failed=data.status_code == "3")
 
 
 class _Hook(msgspec.Struct, frozen=True, rename="camel"):

@@ -386,3 +386,25 @@ async def test_emulator_rejects_an_overlong_image_bubble_and_the_rejection_is_pe
         result = await send(client, adapter, adapter.build(message, "gw-1"))
 
     assert result.outcome == Permanent("-2000", "The 'content' must be at less than or equal to 1300.")
+
+
+def test_every_recipient_failed_is_classified_by_the_recipients_own_code() -> None:
+    answer = nhn_answer(recipient_code=3019)
+    answer["header"] = {
+        "resultCode": -1031,
+        "resultMessage": "All of receivers are failed to send.",
+        "isSuccessful": False,
+    }
+    answer["message"]["requestId"] = None
+    answer["message"]["sendResults"][0]["resultMessage"] = "not a KakaoTalk user"
+
+    outcome = NhnKakaoAdapter(CONFIG).classify(response(200, answer))
+
+    assert outcome == Permanent("3019", "not a KakaoTalk user")
+
+
+def test_every_recipient_failed_without_their_codes_keeps_the_header_code() -> None:
+    outcome = NhnKakaoAdapter(CONFIG).classify(response(200, nhn_answer(-1031)))
+
+    assert isinstance(outcome, Permanent)
+    assert outcome.code == "-1031"

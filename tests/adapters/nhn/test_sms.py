@@ -293,3 +293,22 @@ def test_an_unreadable_2xx_is_uncertain_and_looked_up_since_sms_documents_no_ide
     outcome = NhnSmsAdapter(CONFIG).classify(response(200, b"<html>proxy</html>"))
 
     assert outcome == Uncertain("malformed-response", "HTTP 200 with an unreadable body")
+
+
+def test_a_request_that_failed_is_classified_by_the_recipients_own_code() -> None:
+    answer = nhn_answer(recipient_code=-4019, message="Invalid recipient number.")
+    answer["body"]["data"]["statusCode"] = "3"
+
+    outcome = NhnSmsAdapter(CONFIG).classify(response(200, answer))
+
+    assert outcome == Permanent("-4019", "Invalid recipient number.")
+
+
+def test_a_request_that_failed_without_a_recipients_reason_sent_nothing_and_is_tried_again() -> None:
+    answer = nhn_answer()
+    answer["body"]["data"]["statusCode"] = "3"
+
+    outcome = NhnSmsAdapter(CONFIG).classify(response(200, answer))
+
+    assert isinstance(outcome, Retryable)
+    assert outcome.code == "request-failed"
