@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 __all__ = (
     "ATTEMPTS",
+    "BREAKER",
     "CONTENT_TYPE_LATEST",
     "INGEST",
     "QUEUE_DEPTH",
     "RECEIPTS",
     "VENDOR_LATENCY",
     "render",
+    "set_breakers",
 )
 
 INGEST = Counter("gateway_ingest_total", "Inbound Braze requests by outcome.", ["outcome"])
@@ -24,6 +28,19 @@ VENDOR_LATENCY = Histogram(
 )
 ATTEMPTS = Counter("gateway_attempts_total", "Vendor calls by outcome.", ["vendor", "channel", "outcome"])
 RECEIPTS = Counter("gateway_receipts_total", "Delivery receipts by outcome.", ["vendor", "outcome"])
+BREAKER = Gauge(
+    "gateway_vendor_breaker",
+    "Circuit breaker of each vendor product: 1 for its current state (closed, open, half-open), 0 for the others.",
+    ["product", "state"],
+)
+_BREAKER_STATES = ("closed", "open", "half-open")
+
+
+def set_breakers(states: Mapping[str, str]) -> None:
+    """Set :data:`BREAKER` from each product's state."""
+    for product, current in states.items():
+        for state in _BREAKER_STATES:
+            BREAKER.labels(product, state).set(1 if state == current else 0)
 
 
 def render() -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import msgspec
@@ -11,15 +12,22 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from gateway import metrics
 from gateway.api.auth import require_staff
+from gateway.dispatch.limits import BreakerState
+from gateway.store.base import StoreUnavailable
 
 __all__ = ("Health", "healthz", "metrics_endpoint", "readyz")
 
 
 class Health(msgspec.Struct):
-    """A health answer; ``checks`` says what was looked at."""
+    """A health answer; ``checks`` says what was looked at.
+
+    ``breakers`` is each vendor product's circuit breaker (``closed``, ``open``, ``half-open``); with PostgreSQL
+    it is shared by every gateway process. An open breaker does not make the gateway unready: messages wait.
+    """
 
     status: str
     checks: dict[str, bool] = msgspec.field(default_factory=dict)
+    breakers: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 @get("/healthz", operation_id="healthz", summary="The process is alive", tags=["operations"])
@@ -30,7 +38,7 @@ async def healthz() -> Health:
 @get(
     "/readyz",
     operation_id="readyz",
-    summary="The store answers and the dispatcher runs",
+    summary="The store answers and the dispatcher runs; each vendor product's circuit breaker",
     tags=["operations"],
     responses={503: ResponseSpec(Health, description="Not ready: `checks` says what failed", generate_examples=False)},
 )
@@ -40,11 +48,24 @@ async def readyz(state: State) -> Response[Health]:
         "dispatcher": state.dispatcher.running or not state.run_dispatcher,
     }
     ready = all(checks.values())
-    return Response(Health("ok" if ready else "unavailable", checks), status_code=200 if ready else 503)
+    breakers: dict[str, str] = {}
+    if checks["store"]:
+        breakers = dict(await _breaker_states(state))
+    health = Health("ok" if ready else "unavailable", checks, breakers)
+    return Response(health, status_code=200 if ready else 503)
 
 
 @get("/metrics", operation_id="metrics", summary="Prometheus metrics", tags=["operations"], include_in_schema=False)
 async def metrics_endpoint(request: Request[Any, Any, State]) -> Response[bytes]:
     if not request.app.state.settings.metrics_public:
         await require_staff(request, None)
+    with contextlib.suppress(StoreUnavailable):  # the other metrics are still worth having
+        await _breaker_states(request.app.state)
     return Response(metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)
+
+
+async def _breaker_states(state: State) -> dict[str, BreakerState]:
+    """Each vendor product's breaker, also set as the ``gateway_vendor_breaker`` gauge."""
+    states: dict[str, BreakerState] = await state.dispatcher.breaker_states()
+    metrics.set_breakers(states)
+    return states

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import NamedTuple, TypeVar
 
 import httpx
@@ -22,19 +23,19 @@ from adapters.base import Accepted, Adapter, Outcome, Permanent, Retryable, Send
 from gateway import metrics
 from gateway.channels.lms import lms_from_kakao
 from gateway.channels.quiet_hours import quiet_until
-from gateway.dispatch.limits import CircuitBreaker, VendorGate
+from gateway.dispatch.limits import BreakerState, Gates, VendorGate
 from gateway.dispatch.periodic import Duty, run_periodically
 from gateway.dispatch.retry import call_with_retries, rescheduled_delay
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
-from gateway.settings import Settings, VendorLimits, product_of
+from gateway.settings import Settings, product_of
 from gateway.store.base import Report, StaleTransition, Store
+from gateway.store.gates import GateDatabase
 
 __all__ = ("Dispatcher",)
 
 _log = logging.getLogger(__name__)
 _SENDING = frozenset({Status.SENDING})
-_DEFAULT_LIMITS = VendorLimits(rate=1000.0, concurrency=64)
 _D = TypeVar("_D")
 
 
@@ -49,6 +50,13 @@ class Dispatcher:
         policy: Normalisation policy, used to build a fallback LMS.
         clock: Current POSIX time; injected so tests need not wait for quiet hours to end.
         sleep: Used for in-process back-off; injected so tests need not wait.
+        batch_size: Messages claimed and sent at a time.
+        lease: Seconds a claim lasts without renewal: a dead process's messages are claimed again this long
+            after its last heartbeat (issue 10: within 30 s).
+        heartbeat: Seconds between two renewals of the leases this process holds, so a slow send on a live
+            process is never taken over.
+        poll_interval: Seconds between claims while nothing wakes the dispatcher.
+        gate_db: Where vendor gates are shared with other processes (PostgreSQL); ``None``: this process alone.
     """
 
     def __init__(
@@ -62,8 +70,10 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         batch_size: int = 256,
-        lease: float = 120.0,
+        lease: float = 20.0,
+        heartbeat: float = 5.0,
         poll_interval: float = 0.5,
+        gate_db: GateDatabase | None = None,
     ) -> None:
         self._store = store
         self._adapters = adapters
@@ -74,10 +84,13 @@ class Dispatcher:
         self._sleep = sleep
         self._batch_size = batch_size
         self._lease = lease
+        self._heartbeat = heartbeat
         self._poll_interval = poll_interval
         # One per vendor product: NHN's kakao, SMS and email are separate APIs, and one's outage must not
         # pause the others (least of all the LMS a failing kakao falls back to).
-        self._gates: dict[str, VendorGate] = {}
+        self.gates = Gates(settings.vendor_limits, gate_db, clock=clock)
+        #: The messages this process has claimed and not yet finished: their leases are renewed.
+        self._held: set[str] = set()
         self._wakeup = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
@@ -110,6 +123,11 @@ class Dispatcher:
     async def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="dispatcher")
         self._duty_tasks = [asyncio.create_task(run_periodically(d), name=d.name) for d in self._duties]
+        self._duty_tasks.append(asyncio.create_task(self._renew_leases(), name="lease heartbeat"))
+
+    async def breaker_states(self) -> dict[str, BreakerState]:
+        """Each configured vendor product's circuit breaker (shared ones as every process sees them)."""
+        return await self.gates.states(sorted({product_of(*route) for route in self._adapters}))
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming, let in-flight sends finish for up to ``grace`` seconds, then cancel them.
@@ -137,6 +155,20 @@ class Dispatcher:
         await asyncio.gather(*(self._process(record) for record in batch))
         return len(batch)
 
+    async def renew_leases(self) -> int:
+        """Renew the lease of every message this process holds; return how many were renewed."""
+        if not self._held:
+            return 0
+        return await self._store.renew_leases(list(self._held), until=self._clock() + self._lease)
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self._heartbeat)
+            try:
+                await self.renew_leases()
+            except Exception:  # the next beat tries again; the lease outlasts a few missed ones
+                _log.exception("lease renewal failed")
+
     async def _run(self) -> None:
         while True:
             try:
@@ -161,9 +193,12 @@ class Dispatcher:
             self._wakeup.set()
 
     async def _claim(self, limit: int) -> list[StoredMessage]:
-        paused = {product for product, gate in self._gates.items() if gate.breaker.paused()}
+        await self.gates.refresh()
+        paused = self.gates.paused()
         exclude = frozenset(route for route in self._adapters if product_of(*route) in paused)
-        return await self._store.claim(now=self._clock(), limit=limit, lease=self._lease, exclude=exclude)
+        claimed = await self._store.claim(now=self._clock(), limit=limit, lease=self._lease, exclude=exclude)
+        self._held.update(record.id for record in claimed)
+        return claimed
 
     async def _process(self, record: StoredMessage) -> None:
         try:
@@ -175,6 +210,8 @@ class Dispatcher:
         except Exception as exc:
             _log.exception("dispatch failed", extra={"message_id": record.id})
             await self._park_after_error(record, exc)
+        finally:
+            self._held.discard(record.id)
 
     async def _park_after_error(self, record: StoredMessage, exc: Exception) -> None:
         """Reschedule a message whose processing raised, so a poison message ends ``dead`` within its budget.
@@ -224,17 +261,26 @@ class Dispatcher:
                 record.id, Status.DEAD, reason, now=self._clock(), expect=_SENDING, report=self._report(None)
             )
             return
-        gate = self._gate(record.vendor, record.channel)
+        if record.uncertain and not adapter.idempotent:
+            await self._end_uncertain(record)
+            return
+        gate = self.gates.get(record.vendor, record.channel)
         number = record.attempt_count
 
         async def attempt() -> _Tried:
             nonlocal number
-            number += 1
             request = adapter.build(record.message, record.id, send_key=_send_key(record))
-            started = self._clock()
-            async with gate.admit():
+            async with gate.admit() as admission:
+                if admission == "open":
+                    raise _Paused
+                number += 1
+                started = self._clock()
+                if not adapter.idempotent:  # durably, before the call: a crash during it leaves this mark
+                    await self._store.begin_send(record.id, now=started)
                 result = await send(self._client, adapter, request)
-            gate.breaker.record(transient_failure=isinstance(result.outcome, Retryable))
+            await gate.breaker.record(
+                transient_failure=isinstance(result.outcome, Retryable), probe=admission == "probe"
+            )
             self._observe(record, result)
             return _Tried(result, _attempt_record(number, started, result), request.redacted())
 
@@ -244,8 +290,45 @@ class Dispatcher:
             reason = f"attempt {logged.number} failed ({_describe(logged.vendor_code, logged.detail)}); retrying"
             await self._store.record_attempt(record.id, logged, reason, now=self._clock(), vendor_request=tried.request)
 
-        tried = await call_with_retries(attempt, sleep=self._sleep, before_sleep=record_retry)
+        try:
+            tried = await call_with_retries(attempt, sleep=self._sleep, before_sleep=record_retry)
+        except _Paused:
+            await self._release(record, gate)
+            return
         await self._conclude(record, tried.send, tried.attempt, tried.request)
+
+    async def _release(self, record: StoredMessage, gate: VendorGate) -> None:
+        """Put a claimed message back untried: its vendor product's circuit breaker admits no call now."""
+        now = self._clock()
+        next_at = max(gate.breaker.retry_at(), now + 1.0)
+        product = product_of(record.vendor, record.channel)
+        if record.past_budget(next_at, self._settings.retry_budget):
+            reason = f"not sent: {product}'s circuit breaker is open and the retry budget is spent"
+            await self._store.transition(
+                record.id, Status.DEAD, reason, now=now, expect=_SENDING, report=self._report(None)
+            )
+            return
+        state = gate.breaker.state()
+        why = "its probe call is out" if state == "half-open" else "its vendor keeps failing"
+        reason = f"not sent: {product}'s circuit breaker is {state} ({why}); back in the queue untried"
+        await self._store.transition(
+            record.id, Status.RETRYING, reason, now=now, expect=_SENDING, next_attempt_at=next_at
+        )
+
+    async def _end_uncertain(self, record: StoredMessage) -> None:
+        """End ``unknown`` a message whose previous claim died during a call to a vendor without idempotency keys.
+
+        The vendor may have it: sending again could deliver it twice. It keeps its ``send_started_at`` mark, so
+        the vendor's lookup API (issue 9) can settle it; nothing is reported to Braze until then.
+        """
+        started = record.send_started_at or 0.0
+        product = product_of(record.vendor, record.channel)
+        reason = (
+            f"uncertain send: a call to {product} began at {_utc(started)} and its process stopped before the "
+            f"answer was recorded; not sent again, as {product} honours no idempotency key "
+            "(the vendor's lookup can tell whether it arrived)"
+        )
+        await self._store.transition(record.id, Status.UNKNOWN, reason, now=self._clock(), expect=_SENDING)
 
     async def _conclude(
         self, record: StoredMessage, result: SendResult, logged: Attempt, sent: dict[str, object]
@@ -283,7 +366,7 @@ class Dispatcher:
 
     async def _reschedule(self, record: StoredMessage, outcome: Retryable, ended: _Ended) -> None:
         delay = rescheduled_delay(ended.attempt.number, outcome.retry_after)
-        paused_until = self._gate(record.vendor, record.channel).breaker.paused_until
+        paused_until = self.gates.get(record.vendor, record.channel).breaker.paused_until
         next_at = max(ended.now + delay, paused_until)
         problem = _describe(outcome.code, outcome.detail)
         if record.past_budget(next_at, self._settings.retry_budget):
@@ -316,14 +399,6 @@ class Dispatcher:
             vendor_message_id=vendor_message_id,
             report=report,
         )
-
-    def _gate(self, vendor: str, channel: str) -> VendorGate:
-        product = product_of(vendor, channel)
-        gate = self._gates.get(product)
-        if gate is None:
-            limits = self._settings.vendor_limits.get(vendor, _DEFAULT_LIMITS)
-            gate = self._gates[product] = VendorGate(limits, CircuitBreaker(clock=self._clock))
-        return gate
 
     def _observe(self, record: StoredMessage, result: SendResult) -> None:
         metrics.VENDOR_LATENCY.labels(record.vendor, record.channel).observe(result.duration_ms / 1000)
@@ -378,6 +453,14 @@ class Dispatcher:
             reason=f"fallback from kakao message {record.id}: {reason}",
             parent_id=record.id,
         )
+
+
+class _Paused(Exception):
+    """The vendor product's circuit breaker admits no call: the message goes back to the queue untried."""
+
+
+def _utc(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _send_key(record: StoredMessage) -> str:
