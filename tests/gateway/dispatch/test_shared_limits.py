@@ -35,9 +35,7 @@ class Sleeps:
 
 async def test_two_processes_share_one_rate_limit(two_stores: tuple[PostgresStore, PostgresStore]) -> None:
     clock, sleeps = Clock(), Sleeps()
-    limiters = [
-        SharedRateLimiter("nhn_sms", 10, store, burst=1, clock=clock, sleep=sleeps) for store in two_stores
-    ]
+    limiters = [SharedRateLimiter("nhn_sms", 10, store, burst=1, clock=clock, sleep=sleeps) for store in two_stores]
 
     await asyncio.gather(*(limiter.acquire() for limiter in limiters for _ in range(5)))
 
