@@ -1,22 +1,32 @@
-# Multi-stage build: wheels are built in the first stage, the runtime image holds only the installed package.
-# The steps mirror the README: install the package, `gateway migrate`, `gateway serve`.
-FROM python:3.11-slim AS build
+# Multi-stage build. The steps mirror the README: install from the lockfile, `gateway migrate`, `gateway serve`.
+# The base image is pinned to an exact Python and Debian release; add its digest (`@sha256:…`) where your registry
+# policy asks for one.
+ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
+# Dependencies first, in their own layer: a code change does not reinstall them.
+COPY requirements.txt ./
+RUN python -m venv /opt/gateway \
+    && /opt/gateway/bin/pip install --no-cache-dir --require-hashes -r requirements.txt
 COPY pyproject.toml README.md ./
 COPY gateway ./gateway
 COPY adapters ./adapters
-RUN pip install --no-cache-dir --upgrade pip && pip wheel --no-cache-dir --wheel-dir /wheels .
+RUN /opt/gateway/bin/pip install --no-cache-dir --no-deps .
 
-FROM python:3.11-slim
-RUN useradd --create-home --uid 10001 gateway
-COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir /wheels/* && rm -rf /wheels
+FROM ${PYTHON_IMAGE}
+RUN useradd --create-home --uid 10001 gateway \
+    && mkdir -p /var/lib/gateway && chown gateway:gateway /var/lib/gateway
+COPY --from=build /opt/gateway /opt/gateway
 USER gateway
 WORKDIR /home/gateway
-ENV GATEWAY_HOST=0.0.0.0 \
+ENV PATH=/opt/gateway/bin:$PATH \
+    GATEWAY_HOST=0.0.0.0 \
     GATEWAY_PORT=8000 \
-    GATEWAY_DATABASE_URL=sqlite:////home/gateway/var/gateway.db \
+    GATEWAY_DATABASE_URL=sqlite:////var/lib/gateway/gateway.db \
     PYTHONUNBUFFERED=1
+# The embedded SQLite store lives here: mount a volume so messages survive the container.
+VOLUME ["/var/lib/gateway"]
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
   CMD python -c "import os,sys,urllib.request; url = f'http://127.0.0.1:{os.environ.get(\"GATEWAY_PORT\", \"8000\")}/healthz'; sys.exit(urllib.request.urlopen(url, timeout=2).status != 200)"
