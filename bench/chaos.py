@@ -178,6 +178,9 @@ async def post_load(
         body = body_for(n, args.channel)
         headers = {"Authorization": "Bearer chaos-token", "Idempotency-Key": f"{tag}-{n}"}
         for _ in range(_POST_TRIES):
+            if not live:  # every gateway is restarting
+                await asyncio.sleep(0.5)
+                continue
             gateway = random.choice(live)
             try:
                 response = await client.post(f"{gateway.url}/v1/braze/messages", json=body, headers=headers)
@@ -207,6 +210,8 @@ async def kill_now_and_then(
     started = time.monotonic()
     while len(run.kills) < args.kills and time.monotonic() - started + args.kill_every < args.duration:
         await asyncio.sleep(args.kill_every)
+        if len(live) < 2:  # one gateway always runs: a kill never leaves Braze nowhere to post
+            continue
         victim = random.choice(live)
         live.remove(victim)
         victim.kill()
@@ -297,7 +302,12 @@ def report(run: Run, stats: dict[str, Any], elapsed: float, database_url: str, a
         print(f"  {message_id} {status}{' (uncertain send)' if uncertain else ''}: {reason[:140]}")
     lost = [message_id for message_id, (status, uncertain, _) in states.items() if not uncertain]
     print(f"LOST (accepted, never at the vendor, not flagged uncertain): {len(lost)}")
-    print(f"uncertain sends (ended unknown, for the vendor's lookup): {sum(1 for s in states.values() if s[1])}")
+    cut_off, repeats = _after_crashes(database_url)
+    at_vendor = sum(1 for message_id in cut_off if message_id not in missing)
+    print(
+        f"uncertain sends (ended unknown, left for the vendor's lookup): {len(cut_off)}, {at_vendor} of them had "
+        f"reached the vendor; sends the vendor answered -1005 (a repeat of a send cut off by a kill): {repeats}"
+    )
     print(
         f"duplicates: {len(duplicates)} recipients received more than once; repeats stopped by the idempotency key: "
         f"{stats['deduplicated']}"
@@ -332,6 +342,15 @@ def _admitted_max(database_url: str) -> int:
     with psycopg.connect(database_url) as conn:
         times = [row[0] for row in conn.execute("SELECT started_at FROM attempts").fetchall()]
     return max_per_second(times)
+
+
+def _after_crashes(database_url: str) -> tuple[set[str], int]:
+    """The messages that ended as uncertain sends, and the attempts NHN refused as repeats of an earlier send."""
+    with psycopg.connect(database_url) as conn:
+        uncertain = conn.execute("SELECT id FROM messages WHERE status = 'unknown' AND send_started_at IS NOT NULL")
+        ids = {row[0] for row in uncertain.fetchall()}
+        repeats = conn.execute("SELECT count(*) FROM attempts WHERE vendor_code = '-1005'").fetchone()
+    return ids, int(repeats[0]) if repeats else 0
 
 
 def _states(database_url: str, message_ids: list[str]) -> dict[str, tuple[str, bool, str]]:

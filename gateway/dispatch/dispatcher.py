@@ -17,12 +17,14 @@ from datetime import UTC, datetime
 from typing import NamedTuple, TypeVar
 
 import httpx
+import msgspec
 import tenacity
 
 from adapters.base import Accepted, Adapter, Outcome, Permanent, Retryable, SendResult, send
 from gateway import metrics
 from gateway.channels.lms import lms_from_kakao
 from gateway.channels.quiet_hours import quiet_until
+from gateway.dispatch.failover import attempt_was_outage, may_fail_over, next_vendor
 from gateway.dispatch.limits import BreakerState, Gates, VendorGate
 from gateway.dispatch.periodic import Duty, run_periodically
 from gateway.dispatch.retry import call_with_retries, rescheduled_delay
@@ -195,7 +197,10 @@ class Dispatcher:
     async def _claim(self, limit: int) -> list[StoredMessage]:
         await self.gates.refresh()
         paused = self.gates.paused()
-        exclude = frozenset(route for route in self._adapters if product_of(*route) in paused)
+        # A paused product's messages wait in the queue, unless the channel's next vendor can take them.
+        exclude = frozenset(
+            route for route in self._adapters if product_of(*route) in paused and self._next_vendor(*route) is None
+        )
         claimed = await self._store.claim(now=self._clock(), limit=limit, lease=self._lease, exclude=exclude)
         self._held.update(record.id for record in claimed)
         return claimed
@@ -293,9 +298,53 @@ class Dispatcher:
         try:
             tried = await call_with_retries(attempt, sleep=self._sleep, before_sleep=record_retry)
         except _Paused:
-            await self._release(record, gate)
+            why = f"{product_of(record.vendor, record.channel)}'s circuit breaker is open"
+            if not await self._fail_over(record, why, number):
+                await self._release(record, gate)
             return
+        if attempt_was_outage(tried.attempt):
+            why = f"{record.vendor} answered an outage ({_describe(tried.attempt.vendor_code, tried.attempt.detail)})"
+            if await self._fail_over(record, why, number, tried):
+                return
         await self._conclude(record, tried.send, tried.attempt, tried.request)
+
+    async def _fail_over(self, record: StoredMessage, why: str, attempts: int, tried: _Tried | None = None) -> bool:
+        """Send ``record`` through its channel's next vendor, if it may go (see :mod:`gateway.dispatch.failover`).
+
+        ``attempts`` is the message's attempt count so far and ``tried`` this claim's last attempt, not recorded
+        yet. Returns whether the message went on; if not, nothing was written.
+        """
+        if record.message.vendor is not None:  # the body chose its vendor
+            return False
+        channel = record.channel
+        target = self._next_vendor(record.vendor, channel)
+        if target is None:
+            return False
+        detail = await self._store.get(record.id)
+        # A message leaves a vendor only when all its attempts there were outages, so all its attempts anywhere were.
+        earlier = () if detail is None else detail.attempts
+        if not may_fail_over([*earlier, *([tried.attempt] if tried else [])]):
+            return False
+        now = self._clock()
+        if tried is not None:
+            logged = tried.attempt
+            reason = f"attempt {logged.number} failed ({_describe(logged.vendor_code, logged.detail)})"
+            await self._store.record_attempt(record.id, logged, reason, now=now, vendor_request=tried.request)
+        reason = f"failover: {why}; sending through {target} instead (next in GATEWAY_{channel.upper()}_VENDOR)"
+        await self._store.switch_vendor(record.id, target, reason, now=now)
+        _log.info("vendor failover", extra={"message_id": record.id, "vendor": record.vendor, "to": target})
+        await self._deliver(msgspec.structs.replace(record, vendor=target, attempt_count=attempts))
+        return True
+
+    def _next_vendor(self, vendor: str, channel: str) -> str | None:
+        """The vendor after ``vendor`` in ``channel``'s failover order that is configured and not paused."""
+        chain = self._settings.vendor_chain(channel)
+        ready = {
+            other
+            for other in chain
+            if (other, channel) in self._adapters and not self.gates.get(other, channel).breaker.paused()
+        }
+        return next_vendor(chain, vendor, ready)
 
     async def _release(self, record: StoredMessage, gate: VendorGate) -> None:
         """Put a claimed message back untried: its vendor product's circuit breaker admits no call now."""

@@ -373,7 +373,9 @@ class Gates:
         if self._db is None:
             return VendorGate(limits, CircuitBreaker(clock=self._clock))
         breaker = SharedCircuitBreaker(product, self._db, clock=self._clock)
-        limiter = SharedRateLimiter(product, limits.rate, self._db, burst=limits.rate / 10, on_gate=breaker.seen)
+        # No burst: several processes' calls reach the vendor with their own scheduling delays (tens of ms on a
+        # busy machine), and the tenth of a second's burst a vendor may see is left to absorb those.
+        limiter = SharedRateLimiter(product, limits.rate, self._db, burst=1, on_gate=breaker.seen)
         return VendorGate(limits, breaker, limiter)
 
     def paused(self) -> set[str]:

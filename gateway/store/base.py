@@ -164,6 +164,13 @@ class Store(Protocol):
         """
         ...
 
+    async def switch_vendor(self, message_id: str, vendor: str, reason: str, *, now: float) -> None:
+        """Send a message being sent through ``vendor`` from now on (failover), with a timeline event ``reason``.
+
+        The status and the lease stay. Raises :class:`StaleTransition` when the message is not ``sending``.
+        """
+        ...
+
     async def transition(
         self,
         message_id: str,

@@ -103,6 +103,13 @@ SELECT id, %(number)s::integer, %(started_at)s::double precision, %(duration_ms)
 _MOVED = f"WITH m AS ({_MOVE}), e AS ({_EVENT_OF_MOVED}), r AS ({REPORT_OF_MOVED})"
 _TRANSITION = f"{_MOVED} SELECT id FROM m"  # noqa: S608 - fixed statements only
 _TRANSITION_WITH_ATTEMPT = f"{_MOVED}, a AS ({_ATTEMPT_OF_MOVED}) SELECT id FROM m"  # noqa: S608
+_SWITCH_VENDOR = f"""
+WITH m AS (
+    UPDATE messages SET vendor = %(vendor)s, updated_at = %(now)s WHERE id = %(id)s AND status = 'sending'
+    RETURNING id
+), e AS ({_EVENT_OF_MOVED.replace("%(status)s", "'sending'")})
+SELECT id FROM m
+"""  # noqa: S608 - fixed statements only
 _ATTEMPT_FIELDS = tuple(name.strip() for name in ATTEMPT_COLUMNS.split(","))
 _GET = f"SELECT {_COLUMNS}, raw_body FROM messages WHERE id = %s"  # noqa: S608
 _ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE message_id = %s ORDER BY id"  # noqa: S608
@@ -210,6 +217,14 @@ class PostgresStore(PostgresAdmin, PostgresReceipts, PostgresGates):
             await conn.execute(
                 "UPDATE messages SET send_started_at = %s WHERE id = %s AND status = 'sending'", (now, message_id)
             )
+
+    async def switch_vendor(self, message_id: str, vendor: str, reason: str, *, now: float) -> None:
+        """See :meth:`Store.switch_vendor`."""
+        params = {"id": message_id, "vendor": vendor, "now": now, "reason": reason}
+        async with self._autocommit() as conn:
+            moved = await (await conn.execute(_SWITCH_VENDOR, params)).fetchone()
+        if moved is None:
+            raise StaleTransition(f"message {message_id} is not being sent")
 
     async def transition(
         self,

@@ -145,6 +145,13 @@ class SqliteStore(SqliteAdmin, SqliteReceipts):
         """See :meth:`Store.begin_send`."""
         await self._write(functools.partial(sqlite_writes.begin_send, message_id=message_id, now=now))
 
+    async def switch_vendor(self, message_id: str, vendor: str, reason: str, *, now: float) -> None:
+        """See :meth:`Store.switch_vendor`."""
+        switch = functools.partial(
+            sqlite_writes.switch_vendor, message_id=message_id, vendor=vendor, reason=reason, now=now
+        )
+        await self._write(switch)
+
     async def transition(
         self,
         message_id: str,

@@ -37,6 +37,7 @@ __all__ = (
     "record_attempt",
     "renew_leases",
     "run_batch",
+    "switch_vendor",
     "transition",
 )
 
@@ -156,6 +157,16 @@ def renew_leases(conn: sqlite3.Connection, *, ids: Sequence[str], until: float) 
 def begin_send(conn: sqlite3.Connection, *, message_id: str, now: float) -> None:
     """Mark a send as started (see :meth:`Store.begin_send`)."""
     conn.execute("UPDATE messages SET send_started_at = ? WHERE id = ? AND status = 'sending'", (now, message_id))
+
+
+def switch_vendor(conn: sqlite3.Connection, *, message_id: str, vendor: str, reason: str, now: float) -> None:
+    """Point a message being sent at another vendor (see :meth:`Store.switch_vendor`)."""
+    moved = conn.execute(
+        "UPDATE messages SET vendor = ?, updated_at = ? WHERE id = ? AND status = 'sending'", (vendor, now, message_id)
+    ).rowcount
+    if not moved:
+        raise StaleTransition(f"message {message_id} is not being sent")
+    conn.execute(_INSERT_EVENT, (message_id, now, Status.SENDING.value, reason))
 
 
 def transition(
