@@ -35,6 +35,10 @@ _ROUNDING = 1e-9
 Admission = Literal["closed", "probe", "open"]
 BreakerState = Literal["closed", "open", "half-open"]
 _DEFAULT_LIMITS = VendorLimits(rate=1000.0, concurrency=64)
+#: Seconds after its slot a caller of the shared limiter may still go; later, it takes a new slot (up to
+#: ``_LATE_TRIES`` times).
+_LATE = 0.02
+_LATE_TRIES = 3
 #: Seconds a message turned away by a half-open breaker waits for the probe's answer.
 _PROBE_WAIT = 5.0
 
@@ -126,14 +130,24 @@ class SharedRateLimiter:
         self._reserving: asyncio.Task[None] | None = None
 
     async def acquire(self) -> None:
-        """Wait for a slot of the shared limit."""
-        waiter: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self._waiting.append(waiter)
-        if self._reserving is None or self._reserving.done():
-            self._reserving = asyncio.create_task(self._reserve())
-        wait = await waiter
-        if wait > _ROUNDING:
-            await self._sleep(wait)
+        """Wait for a slot of the shared limit.
+
+        A caller that wakes more than :data:`_LATE` after its slot (its process was starved of CPU) takes a new
+        slot rather than going late: late callers of one process would otherwise reach the vendor together with
+        the other processes' punctual ones, over the limit. After a few tries it goes anyway.
+        """
+        loop = asyncio.get_running_loop()
+        for _ in range(_LATE_TRIES):
+            waiter: asyncio.Future[float] = loop.create_future()
+            self._waiting.append(waiter)
+            if self._reserving is None or self._reserving.done():
+                self._reserving = asyncio.create_task(self._reserve())
+            wait = max(await waiter, 0.0)
+            due = loop.time() + wait
+            if wait > _ROUNDING:
+                await self._sleep(wait)
+            if loop.time() - due <= _LATE:
+                return
 
     async def _reserve(self) -> None:
         """Reserve slots for everyone waiting, batch after batch, until no one is."""

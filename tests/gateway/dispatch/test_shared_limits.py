@@ -6,6 +6,7 @@ Each "process" is its own :class:`PostgresStore` (its own connection pool) on on
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -114,3 +115,19 @@ async def test_half_open_admits_one_probe_across_processes(two_stores: tuple[Pos
     await second.record(transient_failure=False, probe=True)
     assert await first.admit() == "closed"  # half-open as first last saw it, but the probe closed it
     assert (await two_stores[0].gate_rows())["nhn_sms"].opened_until == 0
+
+
+async def test_a_caller_that_wakes_late_takes_a_new_slot(two_stores: tuple[PostgresStore, PostgresStore]) -> None:
+    clock, waits = Clock(), []
+
+    async def starved_once(seconds: float) -> None:
+        waits.append(round(seconds, 6))
+        if len(waits) == 1:
+            time.sleep(seconds + 0.05)  # noqa: ASYNC251 - the whole process stalls past the slot
+
+    limiter = SharedRateLimiter("sendgrid", 10, two_stores[0], burst=1, clock=clock, sleep=starved_once)
+    await limiter.acquire()
+    await limiter.acquire()
+
+    # The late caller did not go with its stale slot (0.1) but waited for a new one (0.2).
+    assert waits == [0.1, 0.2]
