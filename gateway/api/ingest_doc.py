@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Reference, RequestBody, Schema
 
+from gateway.normalise.json_body import MAX_JSON_DEPTH
+from gateway.normalise.limits import FIELD_LIMITS, LINK_LIMIT, NAME_LIMIT
+
 __all__ = ("IngestOperation",)
 
 _FIELDS = {
@@ -17,33 +20,49 @@ _FIELDS = {
     "userId": "Braze `external_id`.",
     "phone": "Recipient mobile number in any common Korean form; required for kakao and lms.",
     "email": "Recipient address; required for email.",
-    "content": "Rendered text (kakao, lms) or HTML (email).",
-    "subject": "LMS title; email subject (required for email).",
+    "content": "Rendered text (kakao: at most 1,300 characters; lms: 2,000 EUC-KR bytes with the advertising text) "
+    "or HTML (email: at most 200,000 characters).",
+    "subject": "LMS title; email subject (required for email); kakao: the title of the fallback LMS.",
+    "fallbackSubject": "kakao only: the title of the fallback LMS (else `subject`, else the content's first line).",
     "buttonName": "The single CTA button's name.",
     "buttonLinkMobile": "The single CTA button's mobile link.",
     "buttonLinkPC": "The single CTA button's PC link.",
     "imageUrl": "Image for kakao (image bubble) or email.",
     "ad": 'Advertising: `"true"`/`"Y"`/`"1"` or `"false"`/`"N"`/`"0"`; kakao is always advertising.',
     "fallback": "kakao only: `lms` or `none`; default from `GATEWAY_DEFAULT_FALLBACK`.",
+    "vendor": "This message's vendor instead of the channel's configured one: kakao and lms `nhn` or `solapi`, "
+    "email `sendgrid` or `nhn`.",
     "campaignId": "Braze campaign id.",
     "campaignName": "Braze campaign name.",
     "dispatchId": "Braze dispatch id (shared by every user of one send).",
     "canvasId": "Braze Canvas id.",
     "canvasStepId": "Braze Canvas step id.",
     "sendId": "Braze send id.",
-    "idempotencyKey": "Explicit idempotency key (the `Idempotency-Key` header wins).",
+    "idempotencyKey": "Explicit idempotency key (the `Idempotency-Key` header wins), scoped to the user and the "
+    "channel; reused for a different message by the same user: 409.",
 }
 _BUTTON = Schema(
     type=OpenAPIType.OBJECT,
-    properties={name: Schema(type=OpenAPIType.STRING) for name in ("name", "linkMobile", "linkPc")},
+    properties={
+        "name": Schema(type=OpenAPIType.STRING, max_length=NAME_LIMIT),
+        "linkMobile": Schema(type=OpenAPIType.STRING, max_length=LINK_LIMIT),
+        "linkPc": Schema(type=OpenAPIType.STRING, max_length=LINK_LIMIT),
+    },
 )
+# Limits count characters once control characters are removed and blank space trimmed.
 _TEXT_FIELDS: dict[str, Schema | Reference] = {
-    name: Schema(type=OpenAPIType.STRING, description=text) for name, text in _FIELDS.items()
+    name: Schema(type=OpenAPIType.STRING, description=text, max_length=FIELD_LIMITS.get(name))
+    for name, text in _FIELDS.items()
 }
 _REQUIRED = ["channel", "userId", "content"]
 _JSON = Schema(
     type=OpenAPIType.OBJECT,
-    description="Every value may arrive as a string; unknown keys are ignored and kept in the stored raw body.",
+    description=(
+        "Every value may arrive as a string; unknown keys are accepted, kept in the stored raw body and listed in "
+        "the answer's `ignoredFields`. A key given twice, or arrays and objects nested more than "
+        f"{MAX_JSON_DEPTH} levels deep, are a 400. A required field of nothing but blank space, control or format "
+        "characters is missing (422)."
+    ),
     properties={
         **_TEXT_FIELDS,
         "buttons": Schema(

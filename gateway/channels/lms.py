@@ -85,13 +85,18 @@ def apply(message: OutboundMessage, policy: Policy) -> RuleResult:
     """Apply the LMS rules: buttons written out, uncarriable characters removed, advertising text added.
 
     An LMS has no buttons and no image, so buttons become ``name: link`` lines and the image is dropped.
-    Errors: the body (with the advertising text) over 2,000 bytes, a given subject over 40 bytes.
+    Errors: content of nothing but uncarriable characters, the body (with the advertising text) over 2,000 bytes,
+    a given subject over 40 bytes.
     """
     notes = list(message.notes)
     body, removed = strip_uncarriable(_with_button_lines(message.content, message.buttons))
     if removed:
         notes.append(f"LMS: removed {removed} character(s) the carriers cannot carry (emoji or symbols)")
     subject, errors = _subject(message.subject, body, notes)
+    # Only when as many characters went as the text has can the text alone be gone (button lines lose some too).
+    visible = len(message.content) - message.content.count(" ") - message.content.count("\n")
+    if removed >= visible and not strip_uncarriable(message.content)[0]:
+        errors.append(FieldError("content", "nothing is left once the characters carriers cannot carry are removed"))
     if message.ad:
         body = _advertise(body, policy, notes)
     size = cp949_bytes(body)
@@ -132,7 +137,7 @@ def lms_from_kakao(message: OutboundMessage, policy: Policy) -> OutboundMessage:
         user_id=message.user_id,
         phone=message.phone,
         content=content,
-        subject=derive_subject(text),
+        subject=_fallback_subject(message.subject, text, notes),
         ad=True,
         fallback="none",
         braze=message.braze,
@@ -175,6 +180,18 @@ def _subject(given: str | None, body: str, notes: list[str]) -> tuple[str | None
     if derived:
         notes.append("LMS: subject taken from the first line of the content")
     return derived, []
+
+
+def _fallback_subject(given: str | None, text: str, notes: list[str]) -> str | None:
+    """The kakao message's ``fallbackSubject`` or ``subject``, cut to 40 bytes; else the text's first line."""
+    if given:
+        subject, _ = strip_uncarriable(single_line(given))
+        cut = cut_to_bytes(subject, MAX_SUBJECT_BYTES).rstrip()
+        if cut != subject:
+            notes.append(f"LMS: subject cut to {MAX_SUBJECT_BYTES} bytes ({_BYTES_RULE})")
+        if cut:
+            return cut
+    return derive_subject(text)
 
 
 def _advertise(body: str, policy: Policy, notes: list[str]) -> str:

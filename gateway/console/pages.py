@@ -64,7 +64,7 @@ def query_url(path: str, params: Mapping[str, str | None], **changes: str | None
 
 
 _FAILED_STATUSES = {"dead", "failed", "suppressed", "unknown"}
-_OUTCOME_TONE = {"accepted": "ok", "retryable": "bad", "permanent": "bad"}
+_OUTCOME_TONE = {"accepted": "ok", "retryable": "bad", "permanent": "bad", "error": "bad"}
 
 
 def timeline(view: MessageDetailView) -> list[Step]:
@@ -76,7 +76,7 @@ def timeline(view: MessageDetailView) -> list[Step]:
         title="수신 Received",
         lines=(f"{message.channel} · {message.vendor}", first.reason),
     )
-    notes = tuple(view.normalised.get("notes", ())) or ("변경 없음 nothing changed",)
+    notes = tuple(view.normalised.notes) or ("변경 없음 nothing changed",)
     steps = [received, Step(at=message.createdAt, title="정규화 Normalised", lines=notes)]
     dated = [*map(_attempt_step, view.attempts), *map(_event_step, later), *map(_receipt_step, view.receipts)]
     steps += sorted(dated, key=lambda step: step.at)

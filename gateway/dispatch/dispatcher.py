@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import NamedTuple, TypeVar
@@ -28,10 +29,11 @@ from gateway.dispatch.failover import attempt_was_outage, may_fail_over, next_ve
 from gateway.dispatch.limits import BreakerState, Gates, VendorGate
 from gateway.dispatch.periodic import Duty, run_periodically
 from gateway.dispatch.retry import call_with_retries, rescheduled_delay
+from gateway.events import status_changed
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
 from gateway.settings import Settings, product_of
-from gateway.store.base import Report, StaleTransition, Store
+from gateway.store.base import Report, StaleTransition, Store, StoreUnavailable
 from gateway.store.gates import GateDatabase
 
 __all__ = ("Dispatcher",)
@@ -203,6 +205,8 @@ class Dispatcher:
         )
         claimed = await self._store.claim(now=self._clock(), limit=limit, lease=self._lease, exclude=exclude)
         self._held.update(record.id for record in claimed)
+        for record in claimed:
+            status_changed(record.id, Status.SENDING, attempt=record.attempt_count + 1)
         return claimed
 
     async def _process(self, record: StoredMessage) -> None:
@@ -212,33 +216,55 @@ class Dispatcher:
             await self._deliver(record)
         except StaleTransition:
             _log.info("message moved by someone else", extra={"message_id": record.id})
+        except StoreUnavailable:
+            # Not the message's fault: it keeps its lease and is claimed again once the store is back.
+            _log.warning("store unavailable while dispatching", extra={"message_id": record.id})
         except Exception as exc:
-            _log.exception("dispatch failed", extra={"message_id": record.id})
-            await self._park_after_error(record, exc)
+            try:
+                await self._count_internal_error(record, exc)
+            except Exception:
+                # The lease runs out and the message is claimed again: an unexpected error never loses it.
+                _log.error("dispatch failed", exc_info=exc, extra={"message_id": record.id})
+                _log.exception("could not record the failure", extra={"message_id": record.id})
         finally:
             self._held.discard(record.id)
 
-    async def _park_after_error(self, record: StoredMessage, exc: Exception) -> None:
-        """Reschedule a message whose processing raised, so a poison message ends ``dead`` within its budget.
+    async def _count_internal_error(self, record: StoredMessage, exc: Exception) -> None:
+        """Record a failure of the gateway itself as an attempt: retried with back-off, ``dead`` after a bound.
 
-        If even that fails (the store is down), the lease runs out and the message is claimed again: an
-        unexpected error never loses it.
+        A poison message (one whose processing always raises) thus ends ``dead`` after
+        ``max_internal_errors`` tries, reported to Braze like any dead message, instead of being taken again
+        every lease for a day. Each distinct error (type and place) is written out, and logged with its
+        traceback, once; a repeat says "the same again".
         """
+        detail = await self._store.get(record.id)
+        if detail is None:
+            return
         now = self._clock()
-        next_at = now + rescheduled_delay(record.attempt_count, None)
-        exhausted = record.past_budget(next_at, self._settings.retry_budget)
-        status = Status.DEAD if exhausted else Status.RETRYING
-        reason = f"internal error ({type(exc).__name__})" + ("; giving up" if exhausted else "; trying again later")
-        with contextlib.suppress(Exception):
-            await self._store.transition(
-                record.id,
-                status,
-                reason,
-                now=now,
-                expect=_SENDING,
-                next_attempt_at=None if exhausted else next_at,
-                report=self._report(None) if exhausted else None,
-            )
+        error = _error_name(exc)
+        earlier = [attempt for attempt in detail.attempts if attempt.outcome == "error"]
+        new = all(error not in attempt.detail for attempt in earlier)
+        if new:
+            _log.error("dispatch failed", exc_info=exc, extra={"message_id": record.id})
+        else:
+            _log.warning("dispatch failed again: %s", error, extra={"message_id": record.id})
+        metrics.ATTEMPTS.labels(record.vendor, record.channel, "error").inc()
+        failures, bound = len(earlier) + 1, self._settings.max_internal_errors
+        number = detail.record.attempt_count + 1
+        attempt = Attempt(
+            number=number,
+            started_at=now,
+            duration_ms=0.0,
+            outcome="error",
+            detail=f"internal error: {error}" if new else "internal error: the same again",
+        )
+        next_at = now + rescheduled_delay(number, None)
+        counted = f"internal error {failures} of {bound}"
+        ended = _Ended(record.id, attempt, None, now)
+        if failures >= bound or record.past_budget(next_at, self._settings.retry_budget):
+            await self._end(ended, Status.DEAD, f"{counted}; giving up", report=self._report(None))
+        else:
+            await self._end(ended, Status.RETRYING, f"{counted}; next attempt scheduled", next_attempt_at=next_at)
 
     async def _held_for_quiet_hours(self, record: StoredMessage) -> bool:
         now = self._clock()
@@ -251,11 +277,13 @@ class Dispatcher:
             await self._store.transition(
                 record.id, Status.SUPPRESSED, reason, now=now, expect=_SENDING, report=self._report(None)
             )
+            status_changed(record.id, Status.SUPPRESSED)
         else:
             reason = f"held: advertising is not sent {window}; sending when the window opens"
             await self._store.transition(
                 record.id, Status.HELD, reason, now=now, expect=_SENDING, next_attempt_at=until
             )
+            status_changed(record.id, Status.HELD)
         return True
 
     async def _deliver(self, record: StoredMessage) -> None:
@@ -265,6 +293,7 @@ class Dispatcher:
             await self._store.transition(
                 record.id, Status.DEAD, reason, now=self._clock(), expect=_SENDING, report=self._report(None)
             )
+            status_changed(record.id, Status.DEAD)
             return
         if record.uncertain and not adapter.idempotent:
             await self._end_uncertain(record)
@@ -332,7 +361,7 @@ class Dispatcher:
             await self._store.record_attempt(record.id, logged, reason, now=now, vendor_request=tried.request)
         reason = f"failover: {why}; sending through {target} instead (next in GATEWAY_{channel.upper()}_VENDOR)"
         await self._store.switch_vendor(record.id, target, reason, now=now)
-        _log.info("vendor failover", extra={"message_id": record.id, "vendor": record.vendor, "to": target})
+        status_changed(record.id, Status.SENDING, failover_from=record.vendor, vendor=target)
         await self._deliver(msgspec.structs.replace(record, vendor=target, attempt_count=attempts))
         return True
 
@@ -356,6 +385,7 @@ class Dispatcher:
             await self._store.transition(
                 record.id, Status.DEAD, reason, now=now, expect=_SENDING, report=self._report(None)
             )
+            status_changed(record.id, Status.DEAD, breaker="open")
             return
         state = gate.breaker.state()
         why = "its probe call is out" if state == "half-open" else "its vendor keeps failing"
@@ -363,6 +393,7 @@ class Dispatcher:
         await self._store.transition(
             record.id, Status.RETRYING, reason, now=now, expect=_SENDING, next_attempt_at=next_at
         )
+        status_changed(record.id, Status.RETRYING, breaker=state)
 
     async def _end_uncertain(self, record: StoredMessage) -> None:
         """End ``unknown`` a message whose previous claim died during a call to a vendor without idempotency keys.
@@ -378,6 +409,7 @@ class Dispatcher:
             "(the vendor's lookup can tell whether it arrived)"
         )
         await self._store.transition(record.id, Status.UNKNOWN, reason, now=self._clock(), expect=_SENDING)
+        status_changed(record.id, Status.UNKNOWN, uncertain_send=True)
 
     async def _conclude(
         self, record: StoredMessage, result: SendResult, logged: Attempt, sent: dict[str, object]
@@ -448,6 +480,7 @@ class Dispatcher:
             vendor_message_id=vendor_message_id,
             report=report,
         )
+        status_changed(ended.message_id, status, code=ended.attempt.vendor_code, attempt=ended.attempt.number)
 
     def _observe(self, record: StoredMessage, result: SendResult) -> None:
         metrics.VENDOR_LATENCY.labels(record.vendor, record.channel).observe(result.duration_ms / 1000)
@@ -484,6 +517,7 @@ class Dispatcher:
             expect=expect,
             report=self._report(logged.vendor_code if logged else code),
         )
+        status_changed(record.id, Status.FALLBACK, code=logged.vendor_code if logged else code, child_id=child.id)
 
     def _report(self, code: str | None) -> Report | None:
         """The Braze report that goes with a final state, when feedback is configured."""
@@ -518,11 +552,11 @@ def _send_key(record: StoredMessage) -> str:
 
 
 class _Ended(NamedTuple):
-    """The claim a vendor's answer ended: the message, the attempt, the request as sent, and when."""
+    """The claim an attempt ended: the message, the attempt, the request as sent (none for an internal error), when."""
 
     message_id: str
     attempt: Attempt
-    request: dict[str, object]
+    request: dict[str, object] | None
     now: float
 
 
@@ -556,6 +590,16 @@ _OUTCOME_NAMES: dict[type, AttemptOutcome] = {Accepted: "accepted", Retryable: "
 
 def _outcome_name(result: SendResult) -> AttemptOutcome:
     return _OUTCOME_NAMES[type(result.outcome)]
+
+
+def _error_name(exc: Exception) -> str:
+    """The exception's type and where it was raised (file, line, function): no message, which may hold data."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    frame = frames[-1]
+    where = "/".join(frame.filename.replace("\\", "/").split("/")[-2:])
+    return f"{type(exc).__name__} at {where}:{frame.lineno} in {frame.name}"
 
 
 def _describe(code: str | None, detail: str) -> str:

@@ -14,6 +14,7 @@ import psycopg
 from gateway.models import Status
 from gateway.store import admin_rows as rows
 from gateway.store.admin_types import AuditEntry, AuditPage, FailureCount, WindowCount
+from gateway.store.refusals import ERASE as ERASE_REFUSALS
 
 __all__ = ("PostgresAdmin",)
 
@@ -38,7 +39,7 @@ class _Backend(Protocol):
 
 
 class PostgresAdmin:
-    """Replay, window statistics, failures, audit log, purge and erasure (see :class:`~gateway.store.base.Store`)."""
+    """Replay, statistics, failures, audit, console sessions, purge, erasure (see :class:`gateway.store.base.Store`)."""
 
     async def replay(self: _Backend, message_ids: Sequence[str], reason: str, *, now: float) -> list[str]:
         """See :meth:`Store.replay`."""
@@ -48,6 +49,12 @@ class PostgresAdmin:
             async with conn.cursor() as events:
                 await events.executemany(_INSERT_EVENT, [(m, now, Status.QUEUED.value, reason) for m in moved])
         return moved
+
+    async def note(self: _Backend, message_id: str, reason: str, *, now: float) -> bool:
+        """See :meth:`Store.note`."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(rows.sql(rows.NOTE, "%s"), (now, reason, message_id))
+            return cursor.rowcount > 0
 
     async def window_counts(self: _Backend, *, created_from: float, created_to: float) -> list[WindowCount]:
         """See :meth:`Store.window_counts`."""
@@ -73,6 +80,23 @@ class PostgresAdmin:
             found = await conn.execute(rows.sql(rows.AUDIT_PAGE, "%s"), (below, limit + 1))
             return rows.audit_page(await found.fetchall(), limit)
 
+    async def start_session(self: _Backend, session_id: str, staff: str, *, now: float, expires_at: float) -> None:
+        """See :meth:`Store.start_session`."""
+        async with self._connection() as conn:
+            await conn.execute(rows.sql(rows.SESSION_EXPIRED, "%s"), (now,))
+            await conn.execute(rows.sql(rows.SESSION_START, "%s"), (session_id, staff, now, expires_at))
+
+    async def session_active(self: _Backend, session_id: str, *, now: float) -> bool:
+        """See :meth:`Store.session_active`."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(rows.sql(rows.SESSION_ACTIVE, "%s"), (session_id, now))
+            return await cursor.fetchone() is not None
+
+    async def end_session(self: _Backend, session_id: str) -> None:
+        """See :meth:`Store.end_session`."""
+        async with self._connection() as conn:
+            await conn.execute(rows.sql(rows.SESSION_END, "%s"), (session_id,))
+
     async def purge(self: _Backend, *, created_before: float, limit: int) -> int:
         """See :meth:`Store.purge`."""
         async with self._connection() as conn:
@@ -88,4 +112,5 @@ class PostgresAdmin:
                 erased = (rows.erased_message(message), rows.ERASED.encode(), rows.erased_request(request))
                 await conn.execute(_ERASE, (*erased, new_status, new_status, new_status, now, message_id))
                 await conn.execute(_INSERT_EVENT, (message_id, now, new_status, reason))
+            await conn.execute(rows.sql(ERASE_REFUSALS, "%s"), (user_id,))
         return len(found)

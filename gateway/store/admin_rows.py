@@ -21,8 +21,13 @@ __all__ = (
     "ERASE_UPDATE",
     "FAILURES",
     "FINAL_SQL",
+    "NOTE",
     "NOT_ERASED_SQL",
     "PURGE",
+    "SESSION_ACTIVE",
+    "SESSION_END",
+    "SESSION_EXPIRED",
+    "SESSION_START",
     "WINDOW_COUNTS",
     "audit_page",
     "audit_values",
@@ -42,6 +47,7 @@ FINAL_SQL = ", ".join(f"'{status.value}'" for status in sorted(FINAL_STATUSES))
 #: Every message has a phone number or an email until erasure clears both: a replay must not pick it up.
 NOT_ERASED_SQL = "(phone IS NOT NULL OR email IS NOT NULL)"
 
+NOTE = "INSERT INTO events (message_id, at, status, reason) SELECT id, {p}, status, {p} FROM messages WHERE id = {p}"
 WINDOW_COUNTS = (
     "SELECT status, channel, vendor, count(*) FROM messages WHERE created_at >= {p} AND created_at < {p} "
     "GROUP BY status, channel, vendor"
@@ -57,6 +63,10 @@ AUDIT_INSERT = "INSERT INTO audit_log (at, staff, role, action, target, detail) 
 AUDIT_PAGE = (
     "SELECT id, at, staff, role, action, target, detail FROM audit_log WHERE id < {p} ORDER BY id DESC LIMIT {p}"
 )
+SESSION_START = "INSERT INTO console_sessions (id, staff, created_at, expires_at) VALUES ({p}, {p}, {p}, {p})"
+SESSION_ACTIVE = "SELECT 1 FROM console_sessions WHERE id = {p} AND expires_at > {p}"
+SESSION_END = "DELETE FROM console_sessions WHERE id = {p}"
+SESSION_EXPIRED = "DELETE FROM console_sessions WHERE expires_at <= {p}"
 # Oldest first through messages_created, a bounded batch at a time; attempts, events, idempotency keys (and
 # receipts) go with their message by ON DELETE CASCADE.
 PURGE = (

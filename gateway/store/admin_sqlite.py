@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 from gateway.models import Status
 from gateway.store import admin_rows as rows
 from gateway.store.admin_types import AuditEntry, AuditPage, FailureCount, WindowCount
+from gateway.store.refusals import ERASE as ERASE_REFUSALS
 from gateway.store.rows import encode_json
 
 __all__ = ("SqliteAdmin",)
@@ -38,7 +39,7 @@ class _Backend(Protocol):
 
 
 class SqliteAdmin:
-    """Replay, window statistics, failures, audit log, purge and erasure (see :class:`~gateway.store.base.Store`)."""
+    """Replay, statistics, failures, audit, console sessions, purge, erasure (see :class:`gateway.store.base.Store`)."""
 
     async def replay(self: _Backend, message_ids: Sequence[str], reason: str, *, now: float) -> list[str]:
         """See :meth:`Store.replay`."""
@@ -46,6 +47,12 @@ class SqliteAdmin:
             functools.partial(_replay, message_ids=list(message_ids), reason=reason, now=now)
         )
         return moved
+
+    async def note(self: _Backend, message_id: str, reason: str, *, now: float) -> bool:
+        """See :meth:`Store.note`."""
+        statement = rows.sql(rows.NOTE, "?")
+        added: int = await self._write(lambda conn: conn.execute(statement, (now, reason, message_id)).rowcount)
+        return added > 0
 
     async def window_counts(self: _Backend, *, created_from: float, created_to: float) -> list[WindowCount]:
         """See :meth:`Store.window_counts`."""
@@ -74,6 +81,26 @@ class SqliteAdmin:
             lambda conn: rows.audit_page(conn.execute(statement, (below, limit + 1)).fetchall(), limit)
         )
 
+    async def start_session(self: _Backend, session_id: str, staff: str, *, now: float, expires_at: float) -> None:
+        """See :meth:`Store.start_session`."""
+        start, expired = rows.sql(rows.SESSION_START, "?"), rows.sql(rows.SESSION_EXPIRED, "?")
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(expired, (now,))
+            conn.execute(start, (session_id, staff, now, expires_at))
+
+        await self._write(write)
+
+    async def session_active(self: _Backend, session_id: str, *, now: float) -> bool:
+        """See :meth:`Store.session_active`."""
+        statement = rows.sql(rows.SESSION_ACTIVE, "?")
+        return await self._read(lambda conn: conn.execute(statement, (session_id, now)).fetchone() is not None)
+
+    async def end_session(self: _Backend, session_id: str) -> None:
+        """See :meth:`Store.end_session`."""
+        statement = rows.sql(rows.SESSION_END, "?")
+        await self._write(lambda conn: conn.execute(statement, (session_id,)))
+
     async def purge(self: _Backend, *, created_before: float, limit: int) -> int:
         """See :meth:`Store.purge`."""
         statement = rows.sql(rows.PURGE, "?")
@@ -100,4 +127,5 @@ def _erase_user(conn: sqlite3.Connection, user_id: str, reason: str, now: float)
         erased = (rows.erased_message(message), rows.ERASED.encode(), rows.erased_request(request))
         conn.execute(update, (*erased, new_status, new_status, new_status, now, message_id))
         conn.execute(_INSERT_EVENT, (message_id, now, new_status, reason))
+    conn.execute(rows.sql(ERASE_REFUSALS, "?"), (user_id,))
     return len(found)

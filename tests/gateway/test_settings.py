@@ -250,8 +250,26 @@ def test_a_real_product_cannot_share_its_host_with_an_emulated_one() -> None:
     assert str(info.value).startswith("GATEWAY_NHN_SMS_URL and GATEWAY_NHN_EMAIL_URL name the same host")
 
 
-def test_a_sandbox_with_ingest_tokens_has_nothing_to_warn_about() -> None:
-    assert load_settings({"GATEWAY_INGEST_TOKENS": "t" * 16}).warnings() == []
+_TOKENS = {"GATEWAY_INGEST_TOKENS": "t" * 16, "GATEWAY_STAFF_TOKENS": "ann:viewer:" + "s" * 16}
+
+
+def test_a_sandbox_with_ingest_and_staff_tokens_has_nothing_to_warn_about() -> None:
+    assert load_settings(_TOKENS).warnings() == []
+
+
+def test_missing_staff_tokens_are_warned_about_but_not_to_a_dispatcher_alone() -> None:
+    settings = load_settings({"GATEWAY_INGEST_TOKENS": "t" * 16})
+    assert settings.warnings() == [
+        "GATEWAY_STAFF_TOKENS is not set: the support API and console at /admin refuse everyone"
+    ]
+    assert load_settings({}).warnings(http=False) == []
+
+
+def test_an_unknown_log_level_is_one_configuration_error() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"GATEWAY_LOG_LEVEL": "verbose"})
+    assert str(info.value) == "GATEWAY_LOG_LEVEL='verbose' is not one of debug, info, warning, error, critical"
+    assert load_settings({"GATEWAY_LOG_LEVEL": "warning"}).log_level == "WARNING"
 
 
 def test_vendors_that_are_not_configured_are_not_warned_about() -> None:
@@ -264,14 +282,15 @@ def test_missing_ingest_tokens_and_receipt_secrets_of_real_vendors_are_warned_ab
 
     assert warnings == [
         "GATEWAY_INGEST_TOKENS is not set: every POST /v1/braze/messages is refused with 401",
+        "GATEWAY_STAFF_TOKENS is not set: the support API and console at /admin refuse everyone",
         "GATEWAY_NHN_WEBHOOK_SIGNATURE is not set: nhn's delivery receipts are refused, so its messages end unknown",
         "GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY is not set: sendgrid's delivery receipts are refused, "
         "so its messages end unknown",
     ]
     configured = load_settings(
         REAL_NHN
+        | _TOKENS
         | {
-            "GATEWAY_INGEST_TOKENS": "t" * 16,
             "GATEWAY_NHN_WEBHOOK_SIGNATURE": "signature",
             "GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY": "key",
         }
@@ -293,3 +312,20 @@ def test_sandbox_outcomes_are_read_by_product_and_recipient() -> None:
 def test_a_sandbox_outcome_that_cannot_be_read_stops_the_start(entry: str) -> None:
     with pytest.raises(ConfigError, match="GATEWAY_SANDBOX_OUTCOMES"):
         load_settings({"GATEWAY_SANDBOX_OUTCOMES": entry})
+
+
+@pytest.mark.parametrize(
+    ("env", "secure"),
+    [
+        ({}, False),  # make run: http://127.0.0.1
+        ({"GATEWAY_HOST": "localhost"}, False),
+        ({"GATEWAY_HOST": "::1"}, False),
+        ({"GATEWAY_HOST": "0.0.0.0"}, True),  # noqa: S104 - a listen address, not a bind here
+        ({"GATEWAY_HOST": "10.0.0.5"}, True),
+        ({"GATEWAY_HOST": "gateway.internal"}, True),
+        ({"GATEWAY_HOST": "0.0.0.0", "GATEWAY_COOKIE_SECURE": "off"}, False),  # noqa: S104
+        ({"GATEWAY_COOKIE_SECURE": "on"}, True),  # loopback behind a TLS proxy on the same machine
+    ],
+)
+def test_console_cookies_are_secure_unless_the_gateway_listens_on_loopback(env: dict[str, str], secure: bool) -> None:
+    assert load_settings(env).cookie_secure is secure

@@ -162,7 +162,12 @@ def test_several_errors_are_all_reported() -> None:
             "buttons[0].linkMobile", "javascript: links are not allowed; a link must start with https:// or http://"
         ),
         FieldError(
-            "buttons[1].linkMobile", 'the button "이름만" has no link; set buttons[1].linkMobile or buttons[1].linkPc'
+            "buttons[1].linkMobile",
+            'empty: the button "이름만" has no link; set buttons[1].linkMobile or buttons[1].linkPc',
+        ),
+        FieldError(
+            "buttons[1].linkPc",
+            'empty: the button "이름만" has no link; set buttons[1].linkPc or buttons[1].linkMobile',
         ),
         FieldError(
             "buttons[2].name",
@@ -250,8 +255,27 @@ def test_email_requires_a_subject() -> None:
     assert _errors(body) == [FieldError("subject", "an email needs a subject")]
 
 
-def test_kakao_ignores_a_subject() -> None:
-    assert normalise_body({**_SPEC_BODY, "subject": "{{ not checked }}"}, _POLICY).subject is None
+def test_a_kakao_message_keeps_its_subject_as_the_title_of_its_fallback_lms() -> None:
+    assert normalise_body({**_SPEC_BODY, "subject": "여름 특가"}, _POLICY).subject == "여름 특가"
+    both = {**_SPEC_BODY, "subject": "여름 특가", "fallbackSubject": "문자 제목"}
+    assert normalise_body(both, _POLICY).subject == "문자 제목"
+    with pytest.raises(InvalidMessage) as caught:
+        normalise_body({**_SPEC_BODY, "fallbackSubject": "{{ title }}"}, _POLICY)
+    assert [error.field for error in caught.value.errors] == ["fallbackSubject"]
+
+
+def test_a_connected_content_failure_names_both_empty_links_and_the_empty_title_line_is_let_through() -> None:
+    failed = {
+        **_SPEC_BODY,
+        "buttonLinkMobile": "",
+        "buttonLinkPC": "",
+        "content": "서포터님,\n관심 카테고리에서 보세요.\n",
+    }
+    assert [error.field for error in _errors(failed)] == ["buttonLinkMobile", "buttonLinkPC"]
+    # A trailing empty line is also what a marketer's own closing newline looks like: not an error (README).
+    assert normalise_body({**_SPEC_BODY, "content": "서포터님,\n지금 확인해 보세요.\n"}, _POLICY).content == (
+        "서포터님,\n지금 확인해 보세요."
+    )
 
 
 def test_button_list_and_single_cta_together() -> None:
@@ -393,3 +417,109 @@ def test_lms_over_the_limit_with_other_errors() -> None:
 def test_invalid_message_text_lists_every_error() -> None:
     with pytest.raises(InvalidMessage, match=r"^channel: missing; use kakao, lms or email; userId: missing"):
         normalise_body({"content": "본문"}, _POLICY)
+
+
+_EMAIL_BODY: dict[str, Any] = {
+    "channel": "email",
+    "userId": "u1",
+    "email": "a@wadiz.kr",
+    "subject": "여름 특가",
+    "content": "<p>본문</p>",
+}
+_INVISIBLE = ["\x00", "\x07", "\x00\x01", "\x7f", "\u200b", "\u202e", "\ufeff\u2060", "\ufffd\ufffd"]
+
+
+@pytest.mark.parametrize("value", _INVISIBLE)
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (_SPEC_BODY, "channel"),
+        (_SPEC_BODY, "userId"),
+        (_SPEC_BODY, "phone"),
+        (_SPEC_BODY, "content"),
+        ({**_SPEC_BODY, "channel": "lms"}, "content"),
+        (_EMAIL_BODY, "email"),
+        (_EMAIL_BODY, "content"),
+        (_EMAIL_BODY, "subject"),
+    ],
+)
+def test_a_required_field_of_control_or_format_characters_only_is_refused(
+    body: dict[str, Any], field: str, value: str
+) -> None:
+    assert field in _fields({**body, field: value})
+
+
+def test_content_that_cleans_down_to_nothing_is_refused() -> None:
+    # &#xfffd; and &#x202e; unescape to invisible characters only once the entities are read.
+    for content in ("&#xfffd;&#x202e;", "&#8203;"):
+        assert _errors({**_SPEC_BODY, "content": content}) == [
+            FieldError("content", "empty once blank space and invisible characters are removed")
+        ]
+
+
+def test_replacement_characters_are_removed_from_content() -> None:
+    assert normalise_body({**_SPEC_BODY, "content": "안녕\ufffd하세요"}, _POLICY).content == "안녕하세요"
+
+
+def test_lms_content_of_emoji_only_is_refused() -> None:
+    assert _errors(
+        {
+            **_SPEC_BODY,
+            "channel": "lms",
+            "content": "🎉✨🎉",
+            "buttonName": None,
+            "buttonLinkMobile": None,
+            "buttonLinkPC": None,
+        }
+    ) == [FieldError("content", "nothing is left once the characters carriers cannot carry are removed")]
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [
+        ("userId", 256),
+        ("campaignId", 256),
+        ("campaignName", 256),
+        ("dispatchId", 256),
+        ("canvasId", 256),
+        ("canvasStepId", 256),
+        ("sendId", 256),
+        ("idempotencyKey", 1000),
+        ("buttonName", 100),
+        ("phone", 40),
+    ],
+)
+def test_text_fields_have_length_limits(field: str, limit: int) -> None:
+    lms = {**_SPEC_BODY, "channel": "lms", "phone": "010-1234-5678" + " " * (limit - 13)}
+    # Checked once cleaned: control characters do not count, visible ones over the limit do.
+    normalise_body({**lms, field: lms[field] if field == "phone" else "x" * limit + "\x00" * 10}, _POLICY)
+    assert _errors({**lms, field: "x" * (limit + 1)}) == [
+        FieldError(field, f"{limit + 1:,} characters; at most {limit:,} are allowed")
+    ]
+
+
+def test_email_field_limits() -> None:
+    assert "subject" in _fields({**_EMAIL_BODY, "subject": "제목" * 200})
+    assert "email" in _fields({**_EMAIL_BODY, "email": "a" * 250 + "@wadiz.kr"})
+    assert _errors({**_EMAIL_BODY, "content": "<p>" + "x" * 200_001 + "</p>"}) == [
+        FieldError("content", "200,008 characters; an email allows at most 200,000")
+    ]
+
+
+def test_link_length_limit() -> None:
+    link = "https://www.wadiz.kr/" + "x" * 2000
+    assert _errors({**_SPEC_BODY, "channel": "lms", "buttonLinkMobile": link, "buttonLinkPC": None}) == [
+        FieldError("buttonLinkMobile", "2,021 characters once encoded; a link may have at most 2,000")
+    ]
+
+
+def test_a_link_with_an_invisible_character_in_its_host_is_refused() -> None:
+    assert _fields({**_SPEC_BODY, "buttonLinkMobile": "https://wadiz.kr\u202e.evil", "buttonLinkPC": None}) == [
+        "buttonLinkMobile"
+    ]
+    assert _fields({**_SPEC_BODY, "imageUrl": "https://cdn.wadiz.kr\x00.evil/a.png"}) == ["imageUrl"]
+
+
+def test_an_invisible_button_name_gets_the_default_name() -> None:
+    message = normalise_body({**_SPEC_BODY, "buttonName": "\u200b\u202e"}, _POLICY)
+    assert message.buttons[0].name == "자세히 보기"
