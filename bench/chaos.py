@@ -302,12 +302,25 @@ def report(run: Run, stats: dict[str, Any], elapsed: float, database_url: str, a
         print(f"  {message_id} {status}{' (uncertain send)' if uncertain else ''}: {reason[:140]}")
     lost = [message_id for message_id, (status, uncertain, _) in states.items() if not uncertain]
     print(f"LOST (accepted, never at the vendor, not flagged uncertain): {len(lost)}")
-    cut_off, repeats = _after_crashes(database_url)
+    cut_off, taken_over = _after_crashes(database_url)
     at_vendor = sum(1 for message_id in cut_off if message_id not in missing)
     print(
         f"uncertain sends (ended unknown, left for the vendor's lookup): {len(cut_off)}, {at_vendor} of them had "
-        f"reached the vendor; sends the vendor answered -1005 (a repeat of a send cut off by a kill): {repeats}"
+        f"reached the vendor; sends answered -1005 (a repeat of a send cut off by a kill): "
+        f"{len(taken_over) - len(cut_off)}"
     )
+    # Each takeover measured from the earliest kill of the minute before it: exact with one kill, an upper
+    # bound with several (which kill cut the send off is not recorded).
+    delays = [
+        at - min(k for k in run.kills if at - 60 <= k <= at)
+        for at in taken_over
+        if any(at - 60 <= k <= at for k in run.kills)
+    ]
+    if delays:
+        print(
+            f"sends cut off by a kill, taken over by another process: {len(delays)}, the longest "
+            f"{max(delays):.1f} s after the kill (an upper bound when kills were less than a minute apart)"
+        )
     print(
         f"duplicates: {len(duplicates)} recipients received more than once; repeats stopped by the idempotency key: "
         f"{stats['deduplicated']}"
@@ -344,13 +357,17 @@ def _admitted_max(database_url: str) -> int:
     return max_per_second(times)
 
 
-def _after_crashes(database_url: str) -> tuple[set[str], int]:
-    """The messages that ended as uncertain sends, and the attempts NHN refused as repeats of an earlier send."""
+def _after_crashes(database_url: str) -> tuple[set[str], list[float]]:
+    """The messages that ended as uncertain sends, and when NHN refused a send as a repeat of one cut off by a kill.
+
+    Both are what another process did with a message whose process died in the middle of sending it.
+    """
     with psycopg.connect(database_url) as conn:
         uncertain = conn.execute("SELECT id FROM messages WHERE status = 'unknown' AND send_started_at IS NOT NULL")
         ids = {row[0] for row in uncertain.fetchall()}
-        repeats = conn.execute("SELECT count(*) FROM attempts WHERE vendor_code = '-1005'").fetchone()
-    return ids, int(repeats[0]) if repeats else 0
+        repeats = conn.execute("SELECT started_at FROM attempts WHERE vendor_code = '-1005'").fetchall()
+        taken = conn.execute("SELECT e.at FROM events e WHERE e.reason LIKE 'uncertain send:%%'").fetchall()
+    return ids, [row[0] for row in repeats + taken]
 
 
 def _states(database_url: str, message_ids: list[str]) -> dict[str, tuple[str, bool, str]]:
