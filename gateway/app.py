@@ -24,6 +24,7 @@ from gateway.api.health import healthz, healthz_head, metrics_endpoint, readyz, 
 from gateway.api.ingest import receive_braze_message
 from gateway.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from gateway.console import console_handlers, console_templates
+from gateway.content import ContentService, get_content
 from gateway.dispatch.dispatcher import Dispatcher
 from gateway.dispatch.monitor import QueueMonitor
 from gateway.feedback.transport import with_braze
@@ -37,16 +38,30 @@ from gateway.startup import Role, summary
 from gateway.store import PostgresStore, open_store
 from gateway.store.base import Store
 
-__all__ = ("create_app", "http_client", "open_runtime", "serve_app")
+__all__ = ("content_service", "create_app", "http_client", "open_runtime", "serve_app")
 
 _log = logging.getLogger(__name__)
 #: Vendor calls: fail fast on connect, allow a slow vendor 10 s to answer.
 _TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 
-def http_client(transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
-    """The one shared client for every vendor call."""
-    return httpx.AsyncClient(transport=transport, timeout=_TIMEOUT, limits=HTTP_LIMITS)
+def http_client(transport: httpx.AsyncBaseTransport | None, timeout: httpx.Timeout = _TIMEOUT) -> httpx.AsyncClient:
+    """The one shared client for every vendor call (and, with its own timeout, for Connected Content upstreams)."""
+    return httpx.AsyncClient(transport=transport, timeout=timeout, limits=HTTP_LIMITS)
+
+
+def content_service(settings: Settings, clock: Callable[[], float]) -> ContentService:
+    """The Connected Content cache; its upstreams are the customer's own APIs, never vendors or emulators."""
+    return ContentService(
+        settings.content_sources,
+        http_client(None, httpx.Timeout(settings.content_timeout)),
+        ttl=settings.content_ttl,
+        timeout=settings.content_timeout,
+        max_bytes=settings.content_max_bytes,
+        list_path=settings.content_list_path,
+        cache_bytes=settings.content_cache_bytes,
+        clock=clock,
+    )
 
 
 @asynccontextmanager
@@ -116,6 +131,7 @@ def create_app(
             monitor = QueueMonitor(opened, high_water=settings.queue_high_water)
             app.state.update(store=opened, runtime=runtime, dispatcher=dispatcher, monitor=monitor)
             app.state.intake = CallbackIntake(opened, callback_auth(settings, runtime), clock=clock)
+            app.state.content = content_service(settings, clock)
             await monitor.start()
             # Everything built so far lives as long as the process: moved out of the collector's sight, a full
             # collection no longer walks it, which halved ingest's p99 (bench/README.md).
@@ -126,10 +142,12 @@ def create_app(
                 yield
             finally:
                 await monitor.stop()
+                await app.state.content.aclose()
 
     return Litestar(
         route_handlers=[
             receive_braze_message,
+            get_content,
             callback_router(settings.callback_max_body_bytes),
             *ADMIN_HANDLERS,
             *console_handlers(settings),

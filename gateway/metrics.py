@@ -14,7 +14,10 @@ __all__ = (
     "ATTEMPTS",
     "BREAKER",
     "CHANGED_REPEATS",
+    "CONTENT_ANSWERS",
     "CONTENT_TYPE_LATEST",
+    "CONTENT_UPSTREAM_ERRORS",
+    "CONTENT_UPSTREAM_LATENCY",
     "IGNORED_FIELDS",
     "INGEST",
     "QUEUE_DEPTH",
@@ -61,6 +64,20 @@ def set_breakers(states: Mapping[str, str]) -> None:
     for product, current in states.items():
         for state in _BREAKER_STATES:
             BREAKER.labels(product, state).set(1 if state == current else 0)
+
+#: Connected Content (issue 13): answers by cache outcome (``hit``, ``miss``, ``stale``, ``error`` for a 502).
+CONTENT_ANSWERS = Counter(
+    "gateway_content_answers_total", "Connected Content answers by cache outcome.", ["source", "cache"]
+)
+CONTENT_UPSTREAM_ERRORS = Counter(
+    "gateway_content_upstream_errors_total", "Failed Connected Content upstream calls by reason.", ["source", "reason"]
+)
+CONTENT_UPSTREAM_LATENCY = Histogram(
+    "gateway_content_upstream_latency_seconds",
+    "Duration of Connected Content upstream calls, failed ones included.",
+    ["source"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0),
+)
 
 
 def render() -> bytes:

@@ -30,7 +30,7 @@ def version() -> str:
 
 
 def summary(settings: Settings, role: Role, *, dispatcher: bool) -> str:
-    """One line: version, role, store, vendors (real or emulated), tokens, dispatcher and Braze feedback."""
+    """One line: version, role, store, vendors (real or emulated), tokens, content sources, dispatcher, feedback."""
     vendors = ", ".join(
         f"{channel} {vendor} ({'emulated' if product_of(vendor, channel) in settings.emulated else 'real'})"
         for channel in CHANNEL_VENDORS
@@ -47,6 +47,10 @@ def summary(settings: Settings, role: Role, *, dispatcher: bool) -> str:
             f"tokens: {len(settings.ingest_tokens)} ingest, {len(settings.staff_tokens)} staff "
             f"({operators} operator, {len(settings.staff_tokens) - operators} viewer)"
         )
+        if settings.content_sources:
+            # Names only: a source's URL may carry the upstream's key.
+            names = ", ".join(settings.content_sources)
+            parts.append(f"Connected Content: {names} (TTL {settings.content_ttl:g} s)")
     parts.append(f"dispatcher {'on' if dispatcher else 'off'}")
     parts.append(f"Braze feedback {'on' if settings.braze_feedback else 'off'}")
     return "; ".join(parts)

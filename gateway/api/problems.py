@@ -39,6 +39,7 @@ _TITLES = {
     422: "Message cannot be sent",
     429: "Too many requests",
     500: "Internal error",
+    502: "Bad gateway",
     503: "Service unavailable",
 }
 
