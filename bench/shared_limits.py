@@ -118,7 +118,7 @@ async def _batched(stores: list[PostgresStore], duration: float) -> None:
             made[0] += 1
             return await self._store.reserve_slots(product, count=count, interval=interval, now=now)
 
-    limiters = [SharedRateLimiter("bench-batched", 1000, Counting(store), burst=100) for store in stores]  # type: ignore[arg-type]
+    limiters = [SharedRateLimiter("bench-batched", 1000, Counting(store), burst=1) for store in stores]  # type: ignore[arg-type]
     admitted = [0]
     deadline = time.perf_counter() + duration
 
