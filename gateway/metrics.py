@@ -65,6 +65,7 @@ def set_breakers(states: Mapping[str, str]) -> None:
         for state in _BREAKER_STATES:
             BREAKER.labels(product, state).set(1 if state == current else 0)
 
+
 #: Connected Content (issue 13): answers by cache outcome (``hit``, ``miss``, ``stale``, ``error`` for a 502).
 CONTENT_ANSWERS = Counter(
     "gateway_content_answers_total", "Connected Content answers by cache outcome.", ["source", "cache"]

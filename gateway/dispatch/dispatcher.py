@@ -211,6 +211,9 @@ class Dispatcher:
 
     async def _process(self, record: StoredMessage) -> None:
         try:
+            # Before quiet hours: holding the message would clear the mark that says the vendor may have it.
+            if await self._ended_uncertain(record):
+                return
             if await self._held_for_quiet_hours(record):
                 return
             await self._deliver(record)
@@ -294,9 +297,6 @@ class Dispatcher:
                 record.id, Status.DEAD, reason, now=self._clock(), expect=_SENDING, report=self._report(None)
             )
             status_changed(record.id, Status.DEAD)
-            return
-        if record.uncertain and not adapter.idempotent:
-            await self._end_uncertain(record)
             return
         gate = self.gates.get(record.vendor, record.channel)
         number = record.attempt_count
@@ -395,12 +395,16 @@ class Dispatcher:
         )
         status_changed(record.id, Status.RETRYING, breaker=state)
 
-    async def _end_uncertain(self, record: StoredMessage) -> None:
+    async def _ended_uncertain(self, record: StoredMessage) -> bool:
         """End ``unknown`` a message whose previous claim died during a call to a vendor without idempotency keys.
 
         The vendor may have it: sending again could deliver it twice. It keeps its ``send_started_at`` mark, so
-        the vendor's lookup API (issue 9) can settle it; nothing is reported to Braze until then.
+        the vendor's lookup API (issue 9) can settle it; nothing is reported to Braze until then. Returns whether
+        the message was such a one (where the vendor honours its idempotency key, it is simply sent again).
         """
+        adapter = self._adapters.get((record.vendor, record.channel))
+        if not record.uncertain or adapter is None or adapter.idempotent:
+            return False
         started = record.send_started_at or 0.0
         product = product_of(record.vendor, record.channel)
         reason = (
@@ -410,6 +414,7 @@ class Dispatcher:
         )
         await self._store.transition(record.id, Status.UNKNOWN, reason, now=self._clock(), expect=_SENDING)
         status_changed(record.id, Status.UNKNOWN, uncertain_send=True)
+        return True
 
     async def _conclude(
         self, record: StoredMessage, result: SendResult, logged: Attempt, sent: dict[str, object]

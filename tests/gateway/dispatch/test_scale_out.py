@@ -19,7 +19,7 @@ from litestar.testing import AsyncTestClient
 from adapters.emulators.base import Emulator, Fault
 from gateway.app import create_app
 from gateway.models import Status
-from tests.conftest import LMS_BODY, SEED_BODY, Clock, ingest_headers, make_settings
+from tests.conftest import LMS_BODY, NIGHT_KST, SEED_BODY, Clock, ingest_headers, make_settings
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -179,6 +179,21 @@ async def test_a_send_cut_off_at_a_vendor_without_idempotency_keys_ends_uncertai
     assert "honours no idempotency key" in detail.events[-1].reason
     assert len(other.state.runtime.emulators["nhn_sms"].requests) == 0
     assert detail.attempts == ()
+
+
+async def test_an_uncertain_send_claimed_in_quiet_hours_is_not_held_for_a_resend(
+    processes: list[Litestar], clock: Clock
+) -> None:
+    dead, other = processes
+    [message_id] = await post_many(dead, LMS_BODY | {"ad": "true"}, 1)  # advertising LMS: no sends 21:00-08:00
+    await die_mid_send(dead, "nhn_sms")
+
+    clock.now = NIGHT_KST
+    assert await other.state.dispatcher.run_once() == 1
+
+    detail = await other.state.store.get(message_id)
+    assert detail.record.status is Status.UNKNOWN
+    assert detail.record.uncertain
 
 
 async def test_an_answered_send_clears_its_mark(processes: list[Litestar], clock: Clock) -> None:
