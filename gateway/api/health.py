@@ -23,7 +23,8 @@ class Health(msgspec.Struct):
     """A health answer; ``checks`` says what was looked at.
 
     ``breakers`` is each vendor product's circuit breaker (``closed``, ``open``, ``half-open``); with PostgreSQL
-    it is shared by every gateway process. An open breaker does not make the gateway unready: messages wait.
+    it is shared by every gateway process, with SQLite it is this process's own (all closed in a ``serve`` whose
+    dispatcher runs in a separate ``worker``). An open breaker does not make the gateway unready: messages wait.
     """
 
     status: str
