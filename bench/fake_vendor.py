@@ -23,10 +23,10 @@ from typing import Any
 import httpx
 import msgspec
 
-from adapters.config import NhnKakaoConfig, NhnSmsConfig
-from adapters.emulators.base import Emulator
-from adapters.emulators.nhn_kakao import NhnKakaoEmulator
-from adapters.emulators.nhn_sms import NhnSmsEmulator
+from adapters.emulator import Emulator
+from adapters.nhn.config import NhnKakaoConfig, NhnSmsConfig
+from adapters.nhn.emulator_kakao import NhnKakaoEmulator
+from adapters.nhn.emulator_sms import NhnSmsEmulator
 
 __all__ = ("KAKAO", "SMS", "create_fake_vendor", "max_per_second")
 

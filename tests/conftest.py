@@ -43,7 +43,7 @@ NOON_KST = datetime(2026, 11, 27, 3, 0, tzinfo=UTC).timestamp()
 #: 21:30 KST the same day: kakao and advertising LMS are in quiet hours.
 NIGHT_KST = datetime(2026, 11, 27, 12, 30, tzinfo=UTC).timestamp()
 
-#: The SPEC §3 example body.
+#: The README's example body.
 SEED_BODY: dict[str, Any] = {
     "channel": "kakao",
     "userId": "u-20250610-0001",

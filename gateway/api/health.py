@@ -1,4 +1,4 @@
-"""Liveness, readiness and metrics (SPEC §10)."""
+"""Liveness, readiness and metrics (docs/ARCHITECTURE.md, "Operations")."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from litestar.response import Redirect
 
 from gateway import metrics
 from gateway.api.auth import require_staff
+from gateway.api.deps import DispatcherDep, SettingsDep, StoreDep
+from gateway.dispatch.dispatcher import Dispatcher
 from gateway.dispatch.limits import BreakerState
 from gateway.store.base import StoreUnavailable
 
@@ -55,32 +57,34 @@ async def root() -> Redirect:
     tags=["operations"],
     responses={503: ResponseSpec(Health, description="Not ready: `checks` says what failed", generate_examples=False)},
 )
-async def readyz(state: State) -> Response[Health]:
+async def readyz(state: State, store: StoreDep, dispatcher: DispatcherDep) -> Response[Health]:
     checks = {
-        "store": await state.store.ping(),
-        "dispatcher": state.dispatcher.running or not state.run_dispatcher,
+        "store": await store.ping(),
+        "dispatcher": dispatcher.running or not state.run_dispatcher,
     }
     ready = all(checks.values())
     breakers: dict[str, str] = {}
     if checks["store"]:
         with contextlib.suppress(StoreUnavailable):  # the store went away since the ping: checks say enough
-            breakers = dict(await _breaker_states(state))
+            breakers = dict(await _breaker_states(dispatcher))
     health = Health("ok" if ready else "unavailable", checks, breakers)
     return Response(health, status_code=200 if ready else 503)
 
 
 @get("/metrics", operation_id="metrics", summary="Prometheus metrics", tags=["operations"], include_in_schema=False)
-async def metrics_endpoint(request: Request[Any, Any, State]) -> Response[bytes]:
-    if not request.app.state.settings.metrics_public:
+async def metrics_endpoint(
+    request: Request[Any, Any, State], settings: SettingsDep, dispatcher: DispatcherDep
+) -> Response[bytes]:
+    if not settings.metrics_public:
         await require_staff(request, None)
     with contextlib.suppress(StoreUnavailable):  # the other metrics are still worth having
-        await _breaker_states(request.app.state)
+        await _breaker_states(dispatcher)
     # As a header: given as the media type, Litestar would append a second "; charset=utf-8" to it.
     return Response(metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE_LATEST})
 
 
-async def _breaker_states(state: State) -> dict[str, BreakerState]:
+async def _breaker_states(dispatcher: Dispatcher) -> dict[str, BreakerState]:
     """Each vendor product's breaker, also set as the ``gateway_vendor_breaker`` gauge."""
-    states: dict[str, BreakerState] = await state.dispatcher.breaker_states()
+    states = await dispatcher.breaker_states()
     metrics.set_breakers(states)
     return states

@@ -1,4 +1,4 @@
-"""``POST /v1/braze/messages``: the Braze webhook endpoint (SPEC §3).
+"""``POST /v1/braze/messages``: the Braze webhook endpoint (docs/ARCHITECTURE.md, "Ingest").
 
 Every 4xx but 401 (and 429, the gateway's own overload) is kept as a refusal for support (issue 11); keys the
 gateway does not read are named in the answer; an explicit idempotency key reused for a different message is a

@@ -1,9 +1,11 @@
-"""The dispatcher: the only thing that moves a message between lifecycle states after ingest (SPEC §6).
+"""The dispatcher: the only thing that moves a message between lifecycle states after ingest.
 
 It claims due messages from the store, holds advertising inside quiet hours, sends through the channel's
 adapter within the vendor's limits, records every attempt, retries transient failures (briefly in-process,
 then rescheduled in the store), ends permanent failures as ``dead`` and hands undeliverable kakao messages
 to LMS.
+
+See docs/ARCHITECTURE.md, "Delivery lifecycle".
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import httpx
 import msgspec
 import tenacity
 
-from adapters.base import Accepted, Adapter, Outcome, Permanent, Retryable, SendResult, send
+from adapters.base import Adapter, SendResult, send
+from adapters.contract import Accepted, Outcome, Permanent, Retryable
+from adapters.registry import product_of
 from gateway import metrics
 from gateway.channels.lms import lms_from_kakao
 from gateway.channels.quiet_hours import quiet_until
@@ -32,7 +36,7 @@ from gateway.dispatch.retry import call_with_retries, rescheduled_delay
 from gateway.events import status_changed
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
-from gateway.settings import Settings, product_of
+from gateway.settings import Settings
 from gateway.store.base import Report, StaleTransition, Store, StoreUnavailable
 from gateway.store.gates import GateDatabase
 
@@ -90,7 +94,7 @@ class Dispatcher:
         self._lease = lease
         self._heartbeat = heartbeat
         self._poll_interval = poll_interval
-        # One per vendor product: NHN's kakao, SMS and email are separate APIs, and one's outage must not
+        # One per vendor product: one vendor's kakao, SMS and email may be separate APIs, and one's outage must not
         # pause the others (least of all the LMS a failing kakao falls back to).
         self.gates = Gates(settings.vendor_limits, gate_db, clock=clock)
         #: The messages this process has claimed and not yet finished: their leases are renewed.
@@ -114,15 +118,18 @@ class Dispatcher:
         self._duties.extend(duties)
 
     def duty(self, kind: type[_D]) -> _D:
-        """The attached duty of type ``kind`` (tests and tools drive it with ``run_once``).
+        """The first attached duty of type ``kind`` (tests and tools drive it with ``run_once``).
 
         Raises:
             LookupError: None of that type is attached.
         """
-        for duty in self._duties:
-            if isinstance(duty, kind):
-                return duty
+        for duty in self.duties(kind):
+            return duty
         raise LookupError(f"no {kind.__name__} is attached")
+
+    def duties(self, kind: type[_D]) -> list[_D]:
+        """Every attached duty of type ``kind`` (there is a result poller per polled product)."""
+        return [duty for duty in self._duties if isinstance(duty, kind)]
 
     async def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="dispatcher")

@@ -15,7 +15,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from contextlib import asynccontextmanager
 from typing import Literal
 
-from gateway.settings import VendorLimits, product_of
+from adapters.registry import product_of
+from gateway.settings import VendorLimits
 from gateway.store.gates import GateDatabase, GateRow
 
 __all__ = (

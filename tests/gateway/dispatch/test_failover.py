@@ -11,7 +11,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from adapters.emulators.base import Emulator, Fault
+from adapters.emulator import Emulator, Fault
 from gateway.app import create_app
 from gateway.dispatch.failover import attempt_was_outage, may_fail_over, next_vendor
 from gateway.models import Attempt, AttemptOutcome, Status

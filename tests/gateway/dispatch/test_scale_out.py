@@ -16,7 +16,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from adapters.emulators.base import Emulator, Fault
+from adapters.emulator import Emulator, Fault
 from gateway.app import create_app
 from gateway.models import Status
 from tests.conftest import LMS_BODY, NIGHT_KST, SEED_BODY, Clock, ingest_headers, make_settings
@@ -217,7 +217,7 @@ async def test_readyz_and_metrics_show_each_vendor_product_s_breaker(
 
     # On PostgreSQL the breaker is shared: a process that sent nothing reports it open too.
     reporters = processes if database_url.startswith("postgresql") else [sender]
-    closed = dict.fromkeys(("nhn_email", "nhn_kakao", "sendgrid", "solapi"), "closed")
+    closed = dict.fromkeys(("ncp", "nhn_email", "nhn_kakao", "sendgrid", "solapi"), "closed")
     for app in reporters:
         ready = await app.state.test_client.get("/readyz")
         metrics = (await app.state.test_client.get("/metrics")).text
