@@ -54,7 +54,7 @@ _REASONS = (
     (re.compile(r"lookup \d+ of attempt \d+: .* does not have the message"), "조회 결과 발송사에 없음: 다시 보냄"),
     (
         re.compile(r"lookup \d+ of attempt \d+: .* could not tell"),
-        "발송사가 끝내 확인해 주지 않음: 알 수 없음으로 종료",
+        "끝내 확인되지 않음: 알 수 없음으로 종료",
     ),
     (re.compile(r"lookup \d+ of attempt \d+: "), "발송사가 아직 확인해 주지 않음: 다시 조회할 예정"),
     (re.compile(r"retries exhausted"), "재시도 한도를 넘겨 포기함"),
