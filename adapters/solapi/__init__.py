@@ -20,6 +20,7 @@ from adapters.solapi.adapter import (
 )
 from adapters.solapi.config import SOLAPI_URL, SolapiConfig
 from adapters.solapi.emulator import SolapiEmulator
+from adapters.solapi.lookup import solapi_lookup
 from adapters.spec import Callback, CallbackRequest, Product, ProductEnv, VendorSpec
 
 __all__ = ("SPEC",)
@@ -69,6 +70,7 @@ SPEC = VendorSpec(
             senders=_senders,
             emulator=lambda config, outcomes: SolapiEmulator(config, outcomes=outcomes),
             code_text=CODE_TEXT,
+            lookup=solapi_lookup,
         ),
     ),
     reason=_reason,

@@ -6,6 +6,7 @@ ignore the idempotency header the brand message API does not document.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +162,28 @@ async def test_a_vendor_without_a_lookup_still_retries_a_timeout_at_once(client:
     detail = await app.state.store.get(message_id)
     assert detail.record.status is Status.ACCEPTED
     assert [a.outcome for a in detail.attempts] == ["retryable", "accepted"]
+
+
+async def test_a_solapi_send_taken_but_not_answered_is_found_by_its_custom_field(client: Any, app: Litestar) -> None:
+    app.state.clock.now = time.time()  # Solapi's emulator dates what it takes by the real clock
+    emulator = app.state.runtime.emulators["solapi"]
+    emulator.script(Fault(timeout=True, received=True))
+    message_id = await post(client, LMS_BODY | {"vendor": "solapi", "dispatchId": "d-solapi"})
+    await app.state.dispatcher.run_once()
+    detail = await run_when_due(app, await app.state.store.get(message_id))
+    assert detail.record.status is Status.ACCEPTED
+    assert detail.record.vendor_message_id == emulator.sent[0].message_id
+    assert [a.vendor_code for a in detail.attempts] == ["timeout", "found"]
+    assert (sends(emulator), lookups(emulator)) == (1, 1)
+
+
+async def test_a_solapi_send_that_never_arrived_is_sent_again_once(client: Any, app: Litestar) -> None:
+    app.state.clock.now = time.time()
+    emulator = app.state.runtime.emulators["solapi"]
+    emulator.script(Fault(timeout=True))
+    message_id = await post(client, LMS_BODY | {"vendor": "solapi", "dispatchId": "d-solapi"})
+    await app.state.dispatcher.run_once()
+    detail = await run_when_due(app, await app.state.store.get(message_id))
+    assert detail.record.status is Status.ACCEPTED
+    assert [a.vendor_code for a in detail.attempts][:2] == ["timeout", "not_found"]
+    assert (sends(emulator), len(emulator.sent)) == (2, 1)
