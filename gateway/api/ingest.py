@@ -13,11 +13,13 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from gateway.api.auth import require_ingest_token
 from gateway.api.ingest_doc import IngestOperation
+from gateway.api.preview import PreviewAnswer, preview, read_dry_run
 from gateway.api.problems import BEARER, Problem, problem_responses
 from gateway.metrics import INGEST
-from gateway.models import NewMessage, Status, new_message_id
+from gateway.models import NewMessage, OutboundMessage, Status, new_message_id
 from gateway.normalise.errors import FieldError, InvalidMessage
 from gateway.normalise.inbound import idempotency_key, normalise_body
+from gateway.settings import product_of
 from gateway.store.base import StoreUnavailable
 
 __all__ = ("IngestAnswer", "receive_braze_message")
@@ -39,41 +41,56 @@ class IngestAnswer(msgspec.Struct):
     "/v1/braze/messages",
     operation_id="receiveBrazeMessage",
     summary="Receive one rendered Braze webhook body",
-    description="Authenticates, validates and normalises the body, stores it durably and answers 202.",
+    description="Authenticates, validates and normalises the body, stores it durably and answers 202. A dry run "
+    "(`dryRun: true`, or the header `Dry-Run: true`) answers 200 with a preview and stores nothing.",
     status_code=202,
     tags=["ingest"],
     security=BEARER,
     operation_class=IngestOperation,
     responses={
         200: ResponseSpec(
-            IngestAnswer,
-            description="A repeat within the idempotency window: the first message's id, `duplicate: true`",
+            IngestAnswer | PreviewAnswer,
+            description="A repeat within the idempotency window: the first message's id, `duplicate: true`; or, for "
+            "a dry run (`dryRun: true` in the body or the `Dry-Run: true` header), the preview of what would be "
+            "sent: nothing is stored or sent",
             generate_examples=False,
         ),
         **problem_responses(400, 401, 413, 415, 422, 429, 503),
     },
 )
-async def receive_braze_message(request: Request[Any, Any, State]) -> Response[IngestAnswer]:
-    """Store a Braze message durably; a repeat within the idempotency window answers 200 with the first id."""
+async def receive_braze_message(request: Request[Any, Any, State]) -> Response[IngestAnswer | PreviewAnswer]:
+    """Store a Braze message durably; a repeat within the idempotency window answers 200 with the first id.
+
+    A dry run (``dryRun`` in the body or the ``Dry-Run`` header) is answered 200 with its preview instead, and
+    nothing is stored or sent.
+    """
     # Authenticated here rather than by a route guard: Litestar copies the handler for every guard call, and on
     # the hottest route that copy costs more than the check.
     await require_ingest_token(request, None)
     state = request.app.state
-    if state.monitor.overloaded:
-        INGEST.labels("overloaded").inc()
-        raise Problem(429, "The gateway's queue is full; retry later.", headers={"Retry-After": "30"})
     raw = await request.body()
     body = _parse_body(request.headers.get("content-type", ""), raw)
+    dry_run, dry_run_errors = read_dry_run(request.headers.get("dry-run"), body)
+    # A dry run stores nothing, so a full queue does not stop it.
+    if state.monitor.overloaded and not dry_run and not dry_run_errors:
+        INGEST.labels("overloaded").inc()
+        raise Problem(429, "The gateway's queue is full; retry later.", headers={"Retry-After": "30"})
     try:
         message = normalise_body(body, state.policy)
     except InvalidMessage as exc:
         INGEST.labels("invalid").inc()
-        raise Problem(422, _summary(len(exc.errors)), errors=exc.errors) from None
+        errors = [*dry_run_errors, *exc.errors]
+        raise Problem(422, _summary(len(errors)), errors=errors) from None
     vendor = message.vendor or state.settings.vendor_for(message.channel)
+    errors = list(dry_run_errors)
     if (vendor, message.channel) not in state.runtime.adapters:
+        errors.append(FieldError("vendor", f"{vendor} is not configured for {message.channel} on this gateway."))
+    if errors:
         INGEST.labels("invalid").inc()
-        error = FieldError("vendor", f"{vendor} is not configured for {message.channel} on this gateway.")
-        raise Problem(422, _summary(1), errors=[error])
+        raise Problem(422, _summary(len(errors)), errors=errors)
+    if dry_run:
+        INGEST.labels("preview").inc()
+        return Response(_preview(body, message, vendor, state), status_code=200)
     now = state.clock()
     new = NewMessage(
         id=new_message_id(),
@@ -99,6 +116,21 @@ async def receive_braze_message(request: Request[Any, Any, State]) -> Response[I
     state.dispatcher.wake()
     _log.debug("message queued", extra={"message_id": new.id, "channel": message.channel})
     return Response(IngestAnswer(new.id, Status.QUEUED.value, False), status_code=202)
+
+
+def _preview(body: dict[str, Any], message: OutboundMessage, vendor: str, state: State) -> PreviewAnswer:
+    settings = state.settings
+    return preview(
+        body,
+        message,
+        vendor=vendor,
+        adapters=state.runtime.adapters,
+        policy=state.policy,
+        lms_vendor=settings.lms_vendor,
+        emulated=product_of(vendor, message.channel) in settings.emulated,
+        quiet_mode=settings.quiet_hours,
+        now=state.clock(),
+    )
 
 
 def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:

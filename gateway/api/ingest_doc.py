@@ -32,6 +32,8 @@ _FIELDS = {
     "canvasStepId": "Braze Canvas step id.",
     "sendId": "Braze send id.",
     "idempotencyKey": "Explicit idempotency key (the `Idempotency-Key` header wins).",
+    "dryRun": '`"true"` (or the header `Dry-Run: true`): validate and preview, answer 200 with what would be sent; '
+    "nothing is stored or sent.",
 }
 _BUTTON = Schema(
     type=OpenAPIType.OBJECT,

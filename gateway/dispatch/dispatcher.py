@@ -21,7 +21,7 @@ import tenacity
 from adapters.base import Accepted, Adapter, Outcome, Permanent, Retryable, SendResult, send
 from gateway import metrics
 from gateway.channels.lms import lms_from_kakao
-from gateway.channels.quiet_hours import quiet_until
+from gateway.channels.quiet_hours import quiet_until, quiet_window
 from gateway.dispatch.limits import CircuitBreaker, VendorGate
 from gateway.dispatch.periodic import Duty, run_periodically
 from gateway.dispatch.retry import call_with_retries, rescheduled_delay
@@ -203,7 +203,7 @@ class Dispatcher:
         until = quiet_until(record.channel, record.message.ad, now)
         if until is None:
             return False
-        window = "20:50–08:00 KST" if record.channel == "kakao" else "21:00–08:00 KST"
+        window = quiet_window(record.channel)
         if self._settings.quiet_hours == "suppress":
             reason = f"suppressed: advertising is not sent {window}"
             await self._store.transition(
