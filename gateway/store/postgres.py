@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
 from gateway.store.admin_postgres import PostgresAdmin
 from gateway.store.base import AddResult, MessageFilter, Page, Report, StaleTransition, StoreUnavailable
+from gateway.store.campaigns_postgres import PostgresCampaigns
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_postgres
 from gateway.store.receipts_postgres import INSERT_FEEDBACK, REPORT_OF_MOVED, PostgresReceipts, receipts_for
@@ -107,7 +108,7 @@ _ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE message_id = %s ORDER
 _EVENTS = f"SELECT {EVENT_COLUMNS} FROM events WHERE message_id = %s ORDER BY id"  # noqa: S608
 
 
-class PostgresStore(PostgresAdmin, PostgresReceipts):
+class PostgresStore(PostgresAdmin, PostgresReceipts, PostgresCampaigns):
     """A :class:`~gateway.store.base.Store` on PostgreSQL."""
 
     def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> None:

@@ -21,6 +21,7 @@ from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMes
 from gateway.store import sqlite_reads, sqlite_writes
 from gateway.store.admin_sqlite import SqliteAdmin
 from gateway.store.base import AddResult, MessageFilter, Page, Report, StoreUnavailable
+from gateway.store.campaigns_sqlite import SqliteCampaigns
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_sqlite
 from gateway.store.receipts_sqlite import SqliteReceipts
@@ -78,7 +79,7 @@ def _open_migrated(path: str) -> tuple[sqlite3.Connection, list[str]]:
         raise
 
 
-class SqliteStore(SqliteAdmin, SqliteReceipts):
+class SqliteStore(SqliteAdmin, SqliteReceipts, SqliteCampaigns):
     """A :class:`~gateway.store.base.Store` on a SQLite file.
 
     Group commit makes :attr:`commit_count` far smaller than the number of writes under concurrency.
