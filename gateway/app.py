@@ -20,6 +20,7 @@ from adapters.registry import Runtime, build_runtime
 from gateway.api.admin import ADMIN_HANDLERS
 from gateway.api.auth import require_staff
 from gateway.api.callbacks import callback_router
+from gateway.api.campaigns import CAMPAIGN_HANDLERS
 from gateway.api.health import healthz, metrics_endpoint, readyz
 from gateway.api.ingest import receive_braze_message
 from gateway.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
@@ -117,6 +118,7 @@ def create_app(
             receive_braze_message,
             callback_router(settings.callback_max_body_bytes),
             *ADMIN_HANDLERS,
+            *CAMPAIGN_HANDLERS,
             *console_handlers(settings),
             healthz,
             readyz,

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -156,6 +157,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nhn_email_poll_interval: float = 60.0
     #: Vendors batch callbacks (SendGrid posts up to several hundred KB at once), so they get their own limit.
     callback_max_body_bytes: int = 1024 * 1024
+    #: Campaign report (issue 12): unit price per message in KRW by channel (``GATEWAY_PRICES``); a channel
+    #: without a price has no cost estimate.
+    prices: dict[str, float] = msgspec.field(default_factory=dict)
 
     @property
     def braze_feedback(self) -> bool:
@@ -234,6 +238,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         email_receipt_timeout=reader.number("GATEWAY_EMAIL_RECEIPT_TIMEOUT", 72 * 3600),
         nhn_email_poll_interval=reader.number("GATEWAY_NHN_EMAIL_POLL_INTERVAL", 60.0),
         callback_max_body_bytes=reader.integer("GATEWAY_CALLBACK_MAX_BODY_BYTES", 1024 * 1024),
+        prices=_prices(reader.csv("GATEWAY_PRICES")),
         **vendor_configs._asdict(),
     )
     if not fake_ad_text:
@@ -449,6 +454,24 @@ def _sandbox_outcomes(entries: list[str]) -> dict[str, dict[str, str]]:
         key = f"{local}@{domain.lower()}" if at else re.sub(r"\D", "", recipient)
         outcomes.setdefault(product, {})[key] = code
     return outcomes
+
+
+def _prices(entries: list[str]) -> dict[str, float]:
+    """``channel=price`` entries (``kakao=15,lms=30,email=0.5``): KRW per message, each channel at most once."""
+    prices: dict[str, float] = {}
+    for entry in entries:
+        channel, _, value = (part.strip() for part in entry.partition("="))
+        try:
+            price = float(value)
+        except ValueError:
+            price = -1.0
+        if channel not in CHANNEL_VENDORS or channel in prices or not 0 <= price < math.inf:
+            raise ConfigError(
+                f"GATEWAY_PRICES entry {entry!r} is not channel=price with a channel ({', '.join(CHANNEL_VENDORS)}) "
+                "given once and a price of 0 or more KRW per message, e.g. kakao=15,lms=30,email=0.5"
+            )
+        prices[channel] = price
+    return prices
 
 
 def _lms_emulated(emulated: frozenset[str]) -> bool:

@@ -293,3 +293,18 @@ def test_sandbox_outcomes_are_read_by_product_and_recipient() -> None:
 def test_a_sandbox_outcome_that_cannot_be_read_stops_the_start(entry: str) -> None:
     with pytest.raises(ConfigError, match="GATEWAY_SANDBOX_OUTCOMES"):
         load_settings({"GATEWAY_SANDBOX_OUTCOMES": entry})
+
+
+def test_prices_are_krw_per_message_by_channel() -> None:
+    assert load_settings({}).prices == {}
+    assert load_settings({"GATEWAY_PRICES": "kakao=15, lms=30,email=0.5"}).prices == {
+        "kakao": 15.0,
+        "lms": 30.0,
+        "email": 0.5,
+    }
+
+
+@pytest.mark.parametrize("value", ["kakao=abc", "sms=30", "kakao=15,kakao=16", "kakao=-1", "kakao=inf", "kakao"])
+def test_a_price_that_cannot_be_one_stops_the_start(value: str) -> None:
+    with pytest.raises(ConfigError, match="GATEWAY_PRICES entry"):
+        load_settings({"GATEWAY_PRICES": value})
