@@ -15,6 +15,7 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
+from gateway.console.campaigns import CampaignController
 from gateway.console.routes import ConsoleController
 from gateway.console.session import console_middleware
 from gateway.settings import Settings
@@ -31,11 +32,13 @@ def console_handlers(settings: Settings) -> list[ControllerRouterHandler]:
     and several worker processes do not share them.
     """
     secret = settings.session_secret or os.urandom(32)
-    pages = type("Console", (ConsoleController,), {"middleware": console_middleware(settings, secret)})
+    middleware = console_middleware(settings, secret)
+    pages = type("Console", (ConsoleController,), {"middleware": middleware})
+    campaigns = type("Campaigns", (CampaignController,), {"middleware": middleware})
     static: Router = create_static_files_router(
         path="/admin/static", directories=[_HERE / "static"], include_in_schema=False, name="console-static"
     )
-    return [pages, static]
+    return [pages, campaigns, static]
 
 
 def console_templates() -> TemplateConfig[JinjaTemplateEngine]:

@@ -18,6 +18,7 @@ from litestar.response import Redirect, Template
 from gateway.api import support
 from gateway.api.admin import STATS_WINDOW, staff_of
 from gateway.api.auth import find_staff
+from gateway.api.campaign_views import campaign_list
 from gateway.api.filters import FILTER_PARAMS, KST, InvalidFilter, parse_search
 from gateway.api.problems import Problem
 from gateway.api.views import audit_answer, detail_view, message_view, stats_view
@@ -38,6 +39,7 @@ __all__ = ("ConsoleController",)
 _STAFF = [require_console_staff]
 _OPERATOR = [require_console_operator]
 _FAILURES_SHOWN = 10
+_CAMPAIGNS_SHOWN = 5
 _AUDIT_PAGE = 50
 _SEARCH_KEYS = (*FILTER_PARAMS, "limit")
 _CHOICES = {
@@ -123,14 +125,16 @@ class ConsoleController(Controller):
 
     @get("/", guards=_STAFF)
     async def dashboard(self, request: Request[Any, Any, State], state: State) -> Template:
-        """Counts of the last day and its failures by vendor code."""
+        """Counts of the last day, its failures by vendor code and its campaigns."""
         end = state.clock()
         start = end - STATS_WINDOW
         counts = await state.store.window_counts(created_from=start, created_to=end)
         failures = await state.store.failures_by_code(since=start, until=end, limit=_FAILURES_SHOWN)
         since = kst_input(start)
         stats = stats_view(counts, failures, start, end)
-        return _page("dashboard.html", staff=staff_of(request), stats=stats, since=since, kst=kst)
+        campaigns = await state.store.recent_campaigns(since=start, until=end, limit=_CAMPAIGNS_SHOWN)
+        recent = campaign_list(campaigns, start, end).items
+        return _page("dashboard.html", staff=staff_of(request), stats=stats, since=since, kst=kst, campaigns=recent)
 
     @get("/messages", guards=_STAFF)
     async def search(self, request: Request[Any, Any, State], state: State) -> Template:

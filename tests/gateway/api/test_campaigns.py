@@ -18,18 +18,12 @@ from adapters.emulators.base import Fault
 from gateway.app import create_app
 from gateway.dispatch.receipts import ReceiptApplier
 from gateway.receipts.sandbox import SandboxCallbacks
-from tests.conftest import EMAIL_BODY, LMS_BODY, SEED_BODY, Clock, ingest_headers, make_settings, staff_headers
+from tests.conftest import EMAIL_BODY, LMS_BODY, SEED_BODY, Clock, make_settings, staff_headers
+from tests.gateway.api.messages import Client, post_message
 
-Client = AsyncTestClient[Litestar]
 PRICES = "kakao=15,lms=30,email=0.5"
 #: The test client of a gateway that sent campaign c-e2e, and the ids of its messages by name.
 Campaign = tuple[Client, dict[str, str]]
-
-
-async def _post(client: Client, body: dict[str, Any]) -> str:
-    response = await client.post("/v1/braze/messages", json=body, headers=ingest_headers())
-    assert response.status_code == 202, response.text
-    return str(response.json()["messageId"])
 
 
 async def _settle(app: Litestar, clock: Clock) -> None:
@@ -66,23 +60,23 @@ async def campaign(tmp_path: Path) -> AsyncIterator[Campaign]:
     app = create_app(settings, clock=clock, start_dispatcher=False)
     ids: dict[str, str] = {}
     async with AsyncTestClient(app) as client:
-        ids["other"] = await _post(client, {**SEED_BODY, "campaignId": "c-other", "userId": "x"})
+        ids["other"] = await post_message(client, {**SEED_BODY, "campaignId": "c-other", "userId": "x"})
         braze = {"campaignId": "c-e2e", "campaignName": "가을 추천"}
         kakao = {**SEED_BODY, **braze, "dispatchId": "d-1"}
         for n in (1, 2):
-            ids[f"k{n}"] = await _post(client, {**kakao, "userId": f"k{n}", "phone": f"010-0000-000{n}"})
+            ids[f"k{n}"] = await post_message(client, {**kakao, "userId": f"k{n}", "phone": f"010-0000-000{n}"})
             clock.advance(1)
         for n in (4, 5):
             lms = {**LMS_BODY, **braze, "dispatchId": "d-2", "userId": f"l{n}", "phone": f"010-0000-000{n}"}
-            ids[f"l{n}"] = await _post(client, lms)
+            ids[f"l{n}"] = await post_message(client, lms)
         for name, address in (("e1", "jane@example.com"), ("e2", "bounce@example.com")):
-            ids[name] = await _post(
+            ids[name] = await post_message(
                 client, {**EMAIL_BODY, **braze, "dispatchId": "d-2", "userId": name, "email": address}
             )
         await _settle(app, clock)
         # k3 (without fallback) is refused at send: the kakao emulator answers it with a permanent error.
         app.state.runtime.emulators["nhn_kakao"].script(Fault(vendor_code="-3006"))
-        ids["k3"] = await _post(client, {**kakao, "userId": "k3", "phone": "010-0000-0003", "fallback": "none"})
+        ids["k3"] = await post_message(client, {**kakao, "userId": "k3", "phone": "010-0000-0003", "fallback": "none"})
         for _ in range(3):
             await _settle(app, clock)
             clock.advance(2)
@@ -150,7 +144,7 @@ async def test_percentiles_are_nearest_rank_over_the_delivered_messages(client: 
     ids = []
     for n, wait in enumerate((7, 1, 4, 12, 2, 9, 3)):
         body = {**LMS_BODY, "campaignId": "c-times", "userId": f"t{n}", "phone": f"010-0000-10{n:02d}"}
-        ids.append(await _post(client, body))
+        ids.append(await post_message(client, body))
         clock.advance(wait)
         await _settle(app, clock)
     seconds = [_seconds_to_delivery(await _detail(client, message_id)) for message_id in ids]
@@ -237,7 +231,7 @@ async def test_errors_unknown_id_bad_by_and_no_token(client: Client) -> None:
 async def test_without_prices_the_report_has_no_cost_and_names_the_unpriced_channels(
     client: Client, app: Litestar
 ) -> None:
-    await _post(client, {**SEED_BODY, "campaignId": "c-free"})
+    await post_message(client, {**SEED_BODY, "campaignId": "c-free"})
     await app.state.dispatcher.run_once()
 
     report = (await client.get("/v1/admin/campaigns/c-free", headers=staff_headers())).json()
