@@ -25,6 +25,8 @@ OUTCOMES: tuple[tuple[str, str, str], ...] = (
     ("inFlight", "진행 중 in flight", "#2456c7"),
 )
 _WIDTH = 640
+#: The width of a chart drawn in a half-width card, so its text is as large as in a full-width one.
+_NARROW = 440
 _LABEL = 150
 _BAR = 22
 _GAP = 12
@@ -68,7 +70,7 @@ def latency_chart(rows: Sequence[ChannelReport]) -> str:
     """p50 and p95 seconds to delivery per channel row, to a common scale."""
     timed = [row for row in rows if row.p50Seconds is not None and row.p95Seconds is not None]
     scale = max((row.p95Seconds or 0.0 for row in timed), default=0.0) or 1.0
-    room = _WIDTH - _LABEL - 90
+    room = _NARROW - _LABEL - 90
     parts = []
     for index, row in enumerate(timed):
         y = index * (2 * _BAR + _GAP)
@@ -83,20 +85,20 @@ def latency_chart(rows: Sequence[ChannelReport]) -> str:
     height = max(len(timed) * (2 * _BAR + _GAP), 20)
     if not timed:
         parts.append(_text(0, 14, "도달한 메시지가 없습니다. No delivered message yet."))
-    return _svg("도달 시간 Time to delivery (p50, p95)", height, parts)
+    return _svg("도달 시간 Time to delivery (p50, p95)", height, parts, width=_NARROW)
 
 
 def failures_chart(failures: Sequence[FailureReport], *, shown: int = 8) -> str:
     """The most frequent failures by reason and vendor code, one bar each."""
     top = sorted(failures, key=lambda f: -f.count)[:shown]
     scale = max((f.count for f in top), default=0) or 1
-    label_width = 300
+    label_width = 360
     room = _WIDTH - label_width - 50
     parts = []
     for index, failure in enumerate(top):
         y = index * (_BAR + 6)
         label = f"{failure.channel} · {failure.reason}" + (f" · {failure.code}" if failure.code else "")
-        parts.append(_text(0, y + 15, label if len(label) <= 46 else label[:45] + "…"))
+        parts.append(_text(0, y + 15, label if len(label) <= 56 else label[:55] + "…"))
         width = failure.count / scale * room
         parts.append(_rect(label_width, y, width, _BAR, "#b42318", f"{label}: {failure.count}"))
         parts.append(_text(label_width + width + 6, y + 15, f"{failure.count:,}"))
@@ -105,12 +107,13 @@ def failures_chart(failures: Sequence[FailureReport], *, shown: int = 8) -> str:
     return _svg("실패 사유 Failures by reason and vendor code", max(len(top) * (_BAR + 6), 20), parts)
 
 
-def _svg(title: str, height: float, parts: list[str]) -> str:
+def _svg(title: str, height: float, parts: list[str], *, width: int = _WIDTH) -> str:
     label = escape(title)
     body = "".join(parts)
+    # Drawn to scale at ``width`` CSS pixels; campaign.css lets it shrink on a narrow screen.
     return (
-        f'<svg class="chart" role="img" aria-label="{label}" viewBox="0 0 {_WIDTH} {height:.0f}" '
-        f'width="100%" xmlns="http://www.w3.org/2000/svg"><title>{label}</title>{body}</svg>'
+        f'<svg class="chart" role="img" aria-label="{label}" viewBox="0 0 {width} {height:.0f}" '
+        f'width="{width}" height="{height:.0f}" xmlns="http://www.w3.org/2000/svg"><title>{label}</title>{body}</svg>'
     )
 
 
