@@ -239,3 +239,17 @@ async def test_without_prices_the_report_has_no_cost_and_names_the_unpriced_chan
     assert report["cost"] is None
     assert report["unpriced"] == ["kakao"]
     assert report["channels"][0]["inFlight"] == 1
+
+
+async def test_the_openapi_document_lists_the_campaign_routes(client: Client) -> None:
+    schema = (await client.get("/schema/openapi.json", headers=staff_headers())).json()
+    report = schema["paths"]["/v1/admin/campaigns/{campaign_id}"]["get"]
+
+    assert report["operationId"] == "getCampaignReport"
+    assert {p["name"] for p in report["parameters"]} == {"campaign_id", "by"}
+    assert "CampaignReport" in report["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert (
+        "text/csv"
+        in schema["paths"]["/v1/admin/campaigns/{campaign_id}/report.csv"]["get"]["responses"]["200"]["content"]
+    )
+    assert schema["paths"]["/v1/admin/campaigns"]["get"]["operationId"] == "listCampaigns"

@@ -249,7 +249,10 @@ async def test_schedule_at_night_says_suppressed_when_so_configured(tmp_path: Pa
 
 async def test_the_openapi_document_describes_the_preview(client: Client) -> None:
     schema = (await client.get("/schema/openapi.json", headers=staff_headers())).json()
-    ok = schema["paths"][URL]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    operation = schema["paths"][URL]["post"]
+    assert [(p["name"], p["in"]) for p in operation["parameters"]] == [("Dry-Run", "header")]
+    assert "dryRun" in operation["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert {"$ref": "#/components/schemas/PreviewAnswer"} in ok["oneOf"]
     preview = schema["components"]["schemas"]["PreviewAnswer"]
     assert {"vendorRequest", "checks", "changes", "schedule"} <= set(preview["required"])
