@@ -34,7 +34,8 @@ __all__ = (
 
 Channel = Literal["kakao", "lms", "email"]
 Fallback = Literal["lms", "none"]
-AttemptOutcome = Literal["accepted", "retryable", "permanent"]
+#: ``error``: the gateway itself failed while processing the message (an internal error, counted like a retry).
+AttemptOutcome = Literal["accepted", "retryable", "permanent", "error"]
 ReceiptOutcome = Literal["delivered", "failed", "progress"]
 #: What became of a stored receipt: waiting for its message, moved it, noted as progress, arrived after the
 #: message's final state, or never matched a message.

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -138,6 +139,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     link_hosts: frozenset[str] | None = None
     quiet_hours: Literal["hold", "suppress"] = "hold"
     retry_budget: float = 24 * 3600
+    #: Internal errors (processing a message raised) after which a message is ``dead``: a dead-letter rule.
+    max_internal_errors: int = 5
     queue_high_water: int = 2_000_000
     dispatch_batch: int = 256
     vendor_limits: dict[str, VendorLimits] = msgspec.field(default_factory=dict)
@@ -148,8 +151,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     retention_days: int = 30
     #: Key of the console's encrypted session cookie (16, 24 or 32 bytes); ``None``: a random key per start.
     session_secret: bytes | None = None
-    #: Mark the console's cookies ``Secure`` (on behind HTTPS).
-    cookie_secure: bool = False
+    #: Mark the console's cookies ``Secure``: on unless the gateway listens on a loopback address only.
+    cookie_secure: bool = True
     #: Delivery receipts (issue 4): seconds an accepted kakao or LMS message waits for its receipt before it
     #: ends ``unknown``; email waits longer because SendGrid keeps retrying deferred mail for up to 72 hours.
     receipt_timeout: float = 24 * 3600
@@ -225,6 +228,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         link_hosts=frozenset(h.lower() for h in reader.csv("GATEWAY_LINK_HOSTS")) or None,
         quiet_hours=reader.choice("GATEWAY_QUIET_HOURS", "hold", ("hold", "suppress")),  # type: ignore[arg-type]
         retry_budget=reader.number("GATEWAY_RETRY_BUDGET", 24 * 3600),
+        max_internal_errors=reader.integer("GATEWAY_MAX_INTERNAL_ERRORS", 5),
         queue_high_water=reader.integer("GATEWAY_QUEUE_HIGH_WATER", 2_000_000),
         dispatch_batch=reader.integer("GATEWAY_DISPATCH_BATCH", 256),
         vendor_limits={v: _limits(reader, v) for v in ("nhn", "solapi", "sendgrid")},
@@ -233,7 +237,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=(reader.get("GATEWAY_LOG_LEVEL") or "INFO").upper(),
         retention_days=reader.integer("GATEWAY_RETENTION_DAYS", 30),
         session_secret=_session_secret(reader.get("GATEWAY_SESSION_SECRET")),
-        cookie_secure=reader.flag("GATEWAY_COOKIE_SECURE") is True,
+        cookie_secure=_cookie_secure(reader.flag("GATEWAY_COOKIE_SECURE"), reader.get("GATEWAY_HOST")),
         receipt_timeout=reader.number("GATEWAY_RECEIPT_TIMEOUT", 24 * 3600),
         email_receipt_timeout=reader.number("GATEWAY_EMAIL_RECEIPT_TIMEOUT", 72 * 3600),
         nhn_email_poll_interval=reader.number("GATEWAY_NHN_EMAIL_POLL_INTERVAL", 60.0),
@@ -510,6 +514,24 @@ def _session_secret(value: str | None) -> bytes | None:
     if len(secret) not in (16, 24, 32):
         raise ConfigError("GATEWAY_SESSION_SECRET must be 32, 48 or 64 hex digits (e.g. from: openssl rand -hex 32)")
     return secret
+
+
+def _cookie_secure(flag: bool | None, host: str | None) -> bool:
+    """``GATEWAY_COOKIE_SECURE``, else ``Secure`` unless the gateway listens on loopback only (``make run``).
+
+    Reached from other machines the console is behind HTTPS, and a cookie without ``Secure`` would also go out
+    over any plain-HTTP request to the same host. On loopback the console is a developer's ``http://127.0.0.1``,
+    where a ``Secure`` cookie would not be sent back (Safari, older browsers).
+    """
+    if flag is not None:
+        return flag
+    name = (host or "127.0.0.1").strip("[]")
+    if name.lower() == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return True
 
 
 def _staff_tokens(entries: list[str]) -> tuple[StaffToken, ...]:

@@ -42,4 +42,4 @@ def test_a_real_sendgrid_keeps_its_webhook_key_while_other_products_are_emulated
     assert "sendgrid" not in settings.emulated
     assert settings.sandbox
 
-    assert callback_auth(settings, build_runtime(settings)).sendgrid_public_key == "configured-key"
+    assert callback_auth(settings, build_runtime(settings)).sendgrid_public_keys == ("configured-key",)

@@ -3,11 +3,13 @@
 These routes authenticate the vendor (NHN's static signature, Solapi's secret path token, SendGrid's ECDSA
 signature), store the receipts and answer ``200``; the dispatcher applies them to the messages. A rejected
 callback stores nothing and its answer gives no hint why. Vendors batch callbacks, so their bodies get their own
-size limit (``GATEWAY_CALLBACK_MAX_BODY_BYTES``).
+size limit (``GATEWAY_CALLBACK_MAX_BODY_BYTES``). An authenticated body that cannot be read is answered so that
+the vendor does not send it again (see :class:`~gateway.receipts.intake.UnreadableCallback`).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import msgspec
@@ -16,20 +18,26 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 
 from gateway.api.problems import Problem, problem_responses
-from gateway.receipts.intake import CallbackIntake, CallbackRejected
+from gateway.receipts.intake import CallbackIntake, CallbackRejected, UnreadableCallback
 from gateway.store.base import StoreUnavailable
 
 __all__ = ("CallbackAnswer", "callback_router")
 
+_log = logging.getLogger(__name__)
 # Authenticated by each vendor's own signature or path token, not a bearer token.
 _PROBLEMS = problem_responses(400, 401, 404, 413, 503)
 
 
-class CallbackAnswer(msgspec.Struct):
-    """How many receipts the callback carried and how many of them were new (the rest were repeats)."""
+class CallbackAnswer(msgspec.Struct, omit_defaults=True):
+    """How many receipts the callback carried and how many of them were new (the rest were repeats).
+
+    ``refused`` says why an authenticated body that cannot be read was dropped, answered ``200`` to a vendor that
+    would otherwise send it again and again.
+    """
 
     received: int
     new: int
+    refused: str | None = None
 
 
 @post(
@@ -86,6 +94,11 @@ async def _take(
     body = await request.body()
     try:
         taken = await intake.receive(vendor, request.headers, body, token=token)
+    except UnreadableCallback as exc:
+        _log.warning("unreadable callback dropped: %s", exc.detail, extra={"vendor": vendor})
+        if exc.status == 200:
+            return CallbackAnswer(0, 0, refused=exc.detail)
+        raise Problem(exc.status, exc.detail) from None
     except CallbackRejected as exc:
         raise Problem(exc.status, exc.detail) from None
     except StoreUnavailable:

@@ -19,13 +19,14 @@ from gateway.metrics import INGEST
 from gateway.models import NewMessage, OutboundMessage, Status, new_message_id
 from gateway.normalise.errors import FieldError, InvalidMessage
 from gateway.normalise.inbound import idempotency_key, normalise_body
+from gateway.normalise.json_body import BodyError, decode_object
+from gateway.normalise.limits import FIELD_LIMITS
 from gateway.settings import product_of
 from gateway.store.base import StoreUnavailable
 
 __all__ = ("IngestAnswer", "receive_braze_message")
 
 _log = logging.getLogger(__name__)
-_DECODER = msgspec.json.Decoder(dict[str, Any])
 _FORM = "application/x-www-form-urlencoded"
 
 
@@ -81,8 +82,12 @@ async def receive_braze_message(request: Request[Any, Any, State]) -> Response[I
         INGEST.labels("invalid").inc()
         errors = [*dry_run_errors, *exc.errors]
         raise Problem(422, _summary(len(errors)), errors=errors) from None
-    vendor = message.vendor or state.settings.vendor_for(message.channel)
     errors = list(dry_run_errors)
+    header_key = request.headers.get("idempotency-key")
+    if header_key is not None and len(header_key) > FIELD_LIMITS["idempotencyKey"]:
+        limit = FIELD_LIMITS["idempotencyKey"]
+        errors.append(FieldError("Idempotency-Key", f"at most {limit:,} characters are allowed"))
+    vendor = message.vendor or state.settings.vendor_for(message.channel)
     if (vendor, message.channel) not in state.runtime.adapters:
         errors.append(FieldError("vendor", f"{vendor} is not configured for {message.channel} on this gateway."))
     if errors:
@@ -94,7 +99,7 @@ async def receive_braze_message(request: Request[Any, Any, State]) -> Response[I
     now = state.clock()
     new = NewMessage(
         id=new_message_id(),
-        idempotency_key=idempotency_key(request.headers.get("idempotency-key"), body, message),
+        idempotency_key=idempotency_key(header_key, body, message),
         vendor=vendor,
         message=message,
         raw_body=raw,
@@ -137,16 +142,21 @@ def _parse_body(content_type: str, raw: bytes) -> dict[str, Any]:
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "application/json" or media_type.endswith("+json"):
         try:
-            return _DECODER.decode(raw)
-        except msgspec.ValidationError:
-            raise Problem(400, "The body must be a JSON object.") from None
-        except msgspec.DecodeError as exc:
-            raise Problem(400, f"The body is not valid JSON: {exc}.") from None
+            return decode_object(raw)
+        except BodyError as exc:
+            raise Problem(400, str(exc)) from None
     if media_type == _FORM:
         try:
-            return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
+            # A %-escape that is not UTF-8 (%FF) becomes U+FFFD, which normalisation removes like other noise.
+            pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
         except UnicodeDecodeError:
             raise Problem(400, "The form body is not valid UTF-8.") from None
+        form: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in form:
+                raise Problem(400, f'The key "{key[:40]}" is given twice; give each key once.')
+            form[key] = value
+        return form
     shown = media_type or "none"
     raise Problem(415, f"Content-Type {shown!r} is not accepted: send application/json or {_FORM}.")
 

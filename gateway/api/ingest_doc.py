@@ -18,6 +18,9 @@ from litestar.openapi.spec import (
     Schema,
 )
 
+from gateway.normalise.json_body import MAX_JSON_DEPTH
+from gateway.normalise.limits import FIELD_LIMITS, LINK_LIMIT, NAME_LIMIT
+
 __all__ = ("IngestOperation",)
 
 _FIELDS = {
@@ -25,7 +28,8 @@ _FIELDS = {
     "userId": "Braze `external_id`.",
     "phone": "Recipient mobile number in any common Korean form; required for kakao and lms.",
     "email": "Recipient address; required for email.",
-    "content": "Rendered text (kakao, lms) or HTML (email).",
+    "content": "Rendered text (kakao: at most 1,300 characters; lms: 2,000 EUC-KR bytes with the advertising text) "
+    "or HTML (email: at most 200,000 characters).",
     "subject": "LMS title; email subject (required for email).",
     "buttonName": "The single CTA button's name.",
     "buttonLinkMobile": "The single CTA button's mobile link.",
@@ -45,15 +49,25 @@ _FIELDS = {
 }
 _BUTTON = Schema(
     type=OpenAPIType.OBJECT,
-    properties={name: Schema(type=OpenAPIType.STRING) for name in ("name", "linkMobile", "linkPc")},
+    properties={
+        "name": Schema(type=OpenAPIType.STRING, max_length=NAME_LIMIT),
+        "linkMobile": Schema(type=OpenAPIType.STRING, max_length=LINK_LIMIT),
+        "linkPc": Schema(type=OpenAPIType.STRING, max_length=LINK_LIMIT),
+    },
 )
+# Limits count characters once control characters are removed and blank space trimmed.
 _TEXT_FIELDS: dict[str, Schema | Reference] = {
-    name: Schema(type=OpenAPIType.STRING, description=text) for name, text in _FIELDS.items()
+    name: Schema(type=OpenAPIType.STRING, description=text, max_length=FIELD_LIMITS.get(name))
+    for name, text in _FIELDS.items()
 }
 _REQUIRED = ["channel", "userId", "content"]
 _JSON = Schema(
     type=OpenAPIType.OBJECT,
-    description="Every value may arrive as a string; unknown keys are ignored and kept in the stored raw body.",
+    description=(
+        "Every value may arrive as a string; unknown keys are ignored and kept in the stored raw body. A key given "
+        f"twice, or arrays and objects nested more than {MAX_JSON_DEPTH} levels deep, are a 400. A required field "
+        "of nothing but blank space, control or format characters is missing (422)."
+    ),
     properties={
         **_TEXT_FIELDS,
         "buttons": Schema(

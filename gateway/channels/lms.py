@@ -85,13 +85,18 @@ def apply(message: OutboundMessage, policy: Policy) -> RuleResult:
     """Apply the LMS rules: buttons written out, uncarriable characters removed, advertising text added.
 
     An LMS has no buttons and no image, so buttons become ``name: link`` lines and the image is dropped.
-    Errors: the body (with the advertising text) over 2,000 bytes, a given subject over 40 bytes.
+    Errors: content of nothing but uncarriable characters, the body (with the advertising text) over 2,000 bytes,
+    a given subject over 40 bytes.
     """
     notes = list(message.notes)
     body, removed = strip_uncarriable(_with_button_lines(message.content, message.buttons))
     if removed:
         notes.append(f"LMS: removed {removed} character(s) the carriers cannot carry (emoji or symbols)")
     subject, errors = _subject(message.subject, body, notes)
+    # Only when as many characters went as the text has can the text alone be gone (button lines lose some too).
+    visible = len(message.content) - message.content.count(" ") - message.content.count("\n")
+    if removed >= visible and not strip_uncarriable(message.content)[0]:
+        errors.append(FieldError("content", "nothing is left once the characters carriers cannot carry are removed"))
     if message.ad:
         body = _advertise(body, policy, notes)
     size = cp949_bytes(body)

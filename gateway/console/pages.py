@@ -64,7 +64,7 @@ def query_url(path: str, params: Mapping[str, str | None], **changes: str | None
 
 
 _FAILED_STATUSES = {"dead", "failed", "suppressed", "unknown"}
-_OUTCOME_TONE = {"accepted": "ok", "retryable": "bad", "permanent": "bad"}
+_OUTCOME_TONE = {"accepted": "ok", "retryable": "bad", "permanent": "bad", "error": "bad"}
 
 
 def timeline(view: MessageDetailView) -> list[Step]:

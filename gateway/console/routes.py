@@ -114,13 +114,13 @@ class ConsoleController(Controller):
         target = _safe_next(str(form.get("next", "")))
         if member is None:
             return _page("sign_in.html", 401, next_page=target, failed=True)
-        sign_in(request, member)
+        await sign_in(request, member)
         return Redirect(target, status_code=303)
 
     @post("/sign-out", guards=_STAFF, status_code=303)
     async def sign_out_submit(self, request: Request[Any, Any, State]) -> Redirect:
-        """End the session."""
-        sign_out(request)
+        """End the session, on the server too: a copy of the cookie no longer works."""
+        await sign_out(request)
         return Redirect("/admin/sign-in", status_code=303)
 
     @get("/", guards=_STAFF)

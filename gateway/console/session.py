@@ -1,14 +1,18 @@
 """Console sign-in: an encrypted session cookie naming the staff member, and CSRF protection of every form.
 
-The session holds the staff member's name and a fingerprint of their token, never the token: rotating or
-removing a token in ``GATEWAY_STAFF_TOKENS`` ends that member's sessions. Both cookies are HttpOnly,
-SameSite=Lax, limited to ``/admin`` and ``Secure`` with ``GATEWAY_COOKIE_SECURE``.
+The session holds the staff member's name, a fingerprint of their role and token (never the token) and a random
+session id. Every request checks all three: changing a member's token or role in ``GATEWAY_STAFF_TOKENS`` ends
+their sessions, and the id must still be in the store, where signing out deletes it (OWASP's session guidance:
+a sign-out ends the session on the server, not only in the browser). The store is shared, so this holds for
+every process of ``gateway serve --workers N``. Both cookies are HttpOnly, SameSite=Lax, limited to ``/admin``
+and ``Secure`` unless the gateway listens on loopback only (``GATEWAY_COOKIE_SECURE``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +26,7 @@ from litestar.middleware.session.client_side import CookieBackendConfig
 
 from gateway.api.problems import Problem
 from gateway.settings import Settings, StaffToken
+from gateway.store.base import StoreUnavailable
 
 __all__ = (
     "CSRF_COOKIE",
@@ -68,27 +73,43 @@ def console_middleware(settings: Settings, secret: bytes) -> list[DefineMiddlewa
     return [session.middleware, DefineMiddleware(CSRFMiddleware, config=csrf)]
 
 
-def sign_in(request: Request[Any, Any, Any], member: StaffToken) -> None:
-    """Start a session for ``member``."""
-    request.set_session({"staff": member.name, "key": _fingerprint(member.token)})
+async def sign_in(request: Request[Any, Any, Any], member: StaffToken) -> None:
+    """Start a session for ``member``, recorded in the store so that signing out can end it."""
+    session_id = secrets.token_urlsafe(32)
+    state = request.app.state
+    now = state.clock()
+    await state.store.start_session(_stored_id(session_id), member.name, now=now, expires_at=now + SESSION_SECONDS)
+    request.set_session({"staff": member.name, "key": _fingerprint(member), "sid": session_id})
 
 
-def sign_out(request: Request[Any, Any, Any]) -> None:
-    """End the session."""
+async def sign_out(request: Request[Any, Any, Any]) -> None:
+    """End the session in the store and in the browser."""
+    session_id = request.session.get("sid")
+    if isinstance(session_id, str):
+        await request.app.state.store.end_session(_stored_id(session_id))
     request.clear_session()
 
 
-def require_console_staff(connection: ASGIConnection[Any, Any, Any, Any], _: object) -> None:
+async def require_console_staff(connection: ASGIConnection[Any, Any, Any, Any], _: object) -> None:
     """Guard: a valid session; the staff member is put in ``scope["staff"]`` like the API's guard does."""
-    member = _session_staff(connection.session, connection.app.state.settings.staff_tokens)
-    if member is None:
+    state = connection.app.state
+    session = connection.session
+    member = _session_staff(session, state.settings.staff_tokens)
+    session_id = session.get("sid")
+    if member is None or not isinstance(session_id, str):
+        raise SignInRequired()
+    try:
+        active = await state.store.session_active(_stored_id(session_id), now=state.clock())
+    except StoreUnavailable:
+        raise Problem(503, "저장소에 연결할 수 없습니다. Storage is unavailable; try again shortly.") from None
+    if not active:
         raise SignInRequired()
     connection.scope["staff"] = member  # type: ignore[typeddict-unknown-key]
 
 
-def require_console_operator(connection: ASGIConnection[Any, Any, Any, Any], handler: object) -> None:
+async def require_console_operator(connection: ASGIConnection[Any, Any, Any, Any], handler: object) -> None:
     """Guard: a valid session of an operator."""
-    require_console_staff(connection, handler)
+    await require_console_staff(connection, handler)
     if connection.scope["staff"].role != "operator":  # type: ignore[typeddict-item]
         raise Problem(403, "이 작업은 운영자 권한이 필요합니다. This needs the operator role.")
 
@@ -98,10 +119,16 @@ def _session_staff(session: dict[str, Any], staff: Iterable[StaffToken]) -> Staf
     if not isinstance(name, str) or not isinstance(key, str):
         return None
     for member in staff:
-        if member.name == name and hmac.compare_digest(key, _fingerprint(member.token)):
+        if member.name == name and hmac.compare_digest(key, _fingerprint(member)):
             return member
     return None
 
 
-def _fingerprint(token: str) -> str:
-    return hashlib.sha256(b"gateway console session:" + token.encode()).hexdigest()
+def _fingerprint(member: StaffToken) -> str:
+    """Changes with the member's role or token, so that either change ends the member's sessions."""
+    return hashlib.sha256(f"gateway console session:{member.role}:{member.token}".encode()).hexdigest()
+
+
+def _stored_id(session_id: str) -> str:
+    """What the store keeps of a session id: its hash, so the table cannot be turned into cookies."""
+    return hashlib.sha256(session_id.encode()).hexdigest()

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from typing import NamedTuple, TypeVar
 
@@ -28,7 +29,7 @@ from gateway.dispatch.retry import call_with_retries, rescheduled_delay
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
 from gateway.settings import Settings, VendorLimits, product_of
-from gateway.store.base import Report, StaleTransition, Store
+from gateway.store.base import Report, StaleTransition, Store, StoreUnavailable
 
 __all__ = ("Dispatcher",)
 
@@ -172,31 +173,53 @@ class Dispatcher:
             await self._deliver(record)
         except StaleTransition:
             _log.info("message moved by someone else", extra={"message_id": record.id})
+        except StoreUnavailable:
+            # Not the message's fault: it keeps its lease and is claimed again once the store is back.
+            _log.warning("store unavailable while dispatching", extra={"message_id": record.id})
         except Exception as exc:
-            _log.exception("dispatch failed", extra={"message_id": record.id})
-            await self._park_after_error(record, exc)
+            try:
+                await self._count_internal_error(record, exc)
+            except Exception:
+                # The lease runs out and the message is claimed again: an unexpected error never loses it.
+                _log.error("dispatch failed", exc_info=exc, extra={"message_id": record.id})
+                _log.exception("could not record the failure", extra={"message_id": record.id})
 
-    async def _park_after_error(self, record: StoredMessage, exc: Exception) -> None:
-        """Reschedule a message whose processing raised, so a poison message ends ``dead`` within its budget.
+    async def _count_internal_error(self, record: StoredMessage, exc: Exception) -> None:
+        """Record a failure of the gateway itself as an attempt: retried with back-off, ``dead`` after a bound.
 
-        If even that fails (the store is down), the lease runs out and the message is claimed again: an
-        unexpected error never loses it.
+        A poison message (one whose processing always raises) thus ends ``dead`` after
+        ``max_internal_errors`` tries, reported to Braze like any dead message, instead of being taken again
+        every lease for a day. Each distinct error (type and place) is written out, and logged with its
+        traceback, once; a repeat says "the same again".
         """
+        detail = await self._store.get(record.id)
+        if detail is None:
+            return
         now = self._clock()
-        next_at = now + rescheduled_delay(record.attempt_count, None)
-        exhausted = record.past_budget(next_at, self._settings.retry_budget)
-        status = Status.DEAD if exhausted else Status.RETRYING
-        reason = f"internal error ({type(exc).__name__})" + ("; giving up" if exhausted else "; trying again later")
-        with contextlib.suppress(Exception):
-            await self._store.transition(
-                record.id,
-                status,
-                reason,
-                now=now,
-                expect=_SENDING,
-                next_attempt_at=None if exhausted else next_at,
-                report=self._report(None) if exhausted else None,
-            )
+        error = _error_name(exc)
+        earlier = [attempt for attempt in detail.attempts if attempt.outcome == "error"]
+        new = all(error not in attempt.detail for attempt in earlier)
+        if new:
+            _log.error("dispatch failed", exc_info=exc, extra={"message_id": record.id})
+        else:
+            _log.warning("dispatch failed again: %s", error, extra={"message_id": record.id})
+        metrics.ATTEMPTS.labels(record.vendor, record.channel, "error").inc()
+        failures, bound = len(earlier) + 1, self._settings.max_internal_errors
+        number = detail.record.attempt_count + 1
+        attempt = Attempt(
+            number=number,
+            started_at=now,
+            duration_ms=0.0,
+            outcome="error",
+            detail=f"internal error: {error}" if new else "internal error: the same again",
+        )
+        next_at = now + rescheduled_delay(number, None)
+        counted = f"internal error {failures} of {bound}"
+        ended = _Ended(record.id, attempt, None, now)
+        if failures >= bound or record.past_budget(next_at, self._settings.retry_budget):
+            await self._end(ended, Status.DEAD, f"{counted}; giving up", report=self._report(None))
+        else:
+            await self._end(ended, Status.RETRYING, f"{counted}; next attempt scheduled", next_attempt_at=next_at)
 
     async def _held_for_quiet_hours(self, record: StoredMessage) -> bool:
         now = self._clock()
@@ -386,11 +409,11 @@ def _send_key(record: StoredMessage) -> str:
 
 
 class _Ended(NamedTuple):
-    """The claim a vendor's answer ended: the message, the attempt, the request as sent, and when."""
+    """The claim an attempt ended: the message, the attempt, the request as sent (none for an internal error), when."""
 
     message_id: str
     attempt: Attempt
-    request: dict[str, object]
+    request: dict[str, object] | None
     now: float
 
 
@@ -424,6 +447,16 @@ _OUTCOME_NAMES: dict[type, AttemptOutcome] = {Accepted: "accepted", Retryable: "
 
 def _outcome_name(result: SendResult) -> AttemptOutcome:
     return _OUTCOME_NAMES[type(result.outcome)]
+
+
+def _error_name(exc: Exception) -> str:
+    """The exception's type and where it was raised (file, line, function): no message, which may hold data."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    frame = frames[-1]
+    where = "/".join(frame.filename.replace("\\", "/").split("/")[-2:])
+    return f"{type(exc).__name__} at {where}:{frame.lineno} in {frame.name}"
 
 
 def _describe(code: str | None, detail: str) -> str:

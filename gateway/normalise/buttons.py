@@ -10,8 +10,9 @@ import msgspec
 from gateway.channels.common import CTA_FIELDS, ButtonFields, button_count_error, list_fields
 from gateway.models import Button
 from gateway.normalise.content import normalise_text, single_line
+from gateway.normalise.limits import LINK_LIMIT, NAME_LIMIT
 from gateway.normalise.links import LinkError, Utm, normalise_link
-from gateway.normalise.values import ValueReader
+from gateway.normalise.values import ValueReader, invisible_only
 
 __all__ = ("LinkRules", "ReadButtons", "read_buttons", "read_link")
 
@@ -55,14 +56,18 @@ def read_buttons(body: Mapping[str, Any], reader: ValueReader, default_name: str
 
 
 def read_link(reader: ValueReader, field: str, raw: str, rules: LinkRules) -> str | None:
-    """A normalised link, or ``None`` with the problem recorded."""
+    """A normalised link within :data:`LINK_LIMIT` characters, or ``None`` with the problem recorded."""
     if not reader.rendered(field, raw):
         return None
     try:
-        return normalise_link(raw, utm=rules.utm, allowed_hosts=rules.allowed_hosts)
+        link = normalise_link(raw, utm=rules.utm, allowed_hosts=rules.allowed_hosts)
     except LinkError as exc:
         reader.fail(field, str(exc))
         return None
+    if len(link) > LINK_LIMIT:
+        reader.fail(field, f"{len(link):,} characters once encoded; a link may have at most {LINK_LIMIT:,}")
+        return None
+    return link
 
 
 def _list_entries(value: object, reader: ValueReader) -> list[tuple[ButtonFields, tuple[object, object, object]]]:
@@ -89,10 +94,11 @@ def _list_entries(value: object, reader: ValueReader) -> list[tuple[ButtonFields
 
 
 def _texts(reader: ValueReader, keys: ButtonFields, raw: tuple[object, object, object]) -> _Texts:
+    # Links keep their control characters: normalise_link refuses one in a host rather than closing the gap.
     return (
-        reader.text(keys.name, raw[0]),
-        reader.text(keys.link_mobile, raw[1]),
-        reader.text(keys.link_pc, raw[2]),
+        reader.text(keys.name, raw[0], limit=NAME_LIMIT),
+        reader.text(keys.link_mobile, raw[1], controls=True),
+        reader.text(keys.link_pc, raw[2], controls=True),
     )
 
 
@@ -102,6 +108,7 @@ def _button(
     """One button and the keys its links came from, or ``None`` with its problems recorded."""
     name_raw, mobile_raw, pc_raw = texts
     name = single_line(normalise_text(name_raw)) if name_raw else ""
+    name = "" if invisible_only(name) else name
     name_ok = reader.rendered(keys.name, name)
     if not mobile_raw and not pc_raw:
         reader.fail(keys.link_mobile, f'the button "{name}" has no link; set {keys.link_mobile} or {keys.link_pc}')

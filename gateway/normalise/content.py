@@ -13,6 +13,9 @@ _PICTO = "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f"
 _ZERO_WIDTH = re.compile(
     f"[\u200b\u200c\u2060-\u2064\ufeff\u180e\u00ad]|(?<![{_PICTO}])\u200d|\u200d(?![{_PICTO}])",
 )
+# U+FFFD is what a broken encoding leaves where a character was lost (form %FF%FE, a mis-decoded attribute):
+# it shows as a question mark in a box and carries nothing.
+_REPLACEMENT = "\ufffd"
 _BLANK_RUN = re.compile(r"\n{4,}")
 _NEWLINES = re.compile(r"\s*\n\s*")
 # Whole expressions first (a Braze attribute ${...} inside {{ }} included), so the snippet shows what the template
@@ -31,15 +34,15 @@ def normalise_text(raw: str) -> str:
         raw: The text as Braze rendered it.
 
     Returns:
-        NFC text with LF line breaks, no zero-width characters, no trailing spaces, at most two consecutive
-        blank lines and no leading or trailing blank space.
+        NFC text with LF line breaks, no zero-width or replacement (U+FFFD) characters, no trailing spaces, at
+        most two consecutive blank lines and no leading or trailing blank space.
     """
     return tidy(_clean(raw))
 
 
 def _clean(raw: str) -> str:
     """Every step of :func:`normalise_text` but the tidying of blank space."""
-    text = html.unescape(raw).replace("\u00a0", " ")
+    text = html.unescape(raw).replace("\u00a0", " ").replace(_REPLACEMENT, "")
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\\n", "\n")
     return unicodedata.normalize("NFC", _ZERO_WIDTH.sub("", text))
 
@@ -58,6 +61,8 @@ def text_changes(raw: str, *, markup: bool = False) -> list[str]:
         changes.append("CR/CRLF line ends turned into LF")
     if _ZERO_WIDTH.search(raw):
         changes.append("zero-width characters removed")
+    if _REPLACEMENT in raw:
+        changes.append("replacement characters (U+FFFD, left by a broken encoding) removed")
     if not unicodedata.is_normalized("NFC", raw):
         changes.append("decomposed Hangul (as pasted from macOS) composed (NFC)")
     trimmed = raw.strip() != raw if markup else tidy(_clean(raw)) != _clean(raw)
@@ -67,11 +72,11 @@ def text_changes(raw: str, *, markup: bool = False) -> list[str]:
 
 
 def normalise_markup(raw: str) -> str:
-    """Normalise HTML source: NFC, LF line breaks, zero-width characters removed, trimmed.
+    """Normalise HTML source: NFC, LF line breaks, zero-width and replacement characters removed, trimmed.
 
     Entities stay escaped: unescaping ``&lt;`` would turn text into markup.
     """
-    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    text = raw.replace("\r\n", "\n").replace("\r", "\n").replace(_REPLACEMENT, "")
     return unicodedata.normalize("NFC", _ZERO_WIDTH.sub("", text)).strip()
 
 

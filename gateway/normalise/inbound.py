@@ -15,10 +15,11 @@ from gateway.normalise.buttons import LinkRules, ReadButtons, read_buttons, read
 from gateway.normalise.content import normalise_markup, normalise_text
 from gateway.normalise.errors import FieldError, InvalidMessage
 from gateway.normalise.idempotency import idempotency_key
+from gateway.normalise.limits import FIELD_LIMITS
 from gateway.normalise.links import Utm
 from gateway.normalise.policy import Policy, policy_from_settings
 from gateway.normalise.recipients import RecipientError, normalise_email, normalise_phone
-from gateway.normalise.values import ValueReader
+from gateway.normalise.values import ValueReader, invisible_only
 
 __all__ = (
     "FieldError",
@@ -61,7 +62,10 @@ def normalise_body(body: Mapping[str, Any], policy: Policy) -> OutboundMessage:
     phone, email = _recipient(reader, body, channel)
     content = _content(reader, body, channel)
     subject = _subject(reader, body, channel)
-    braze = BrazeContext(**{attr: reader.text(key, body.get(key)) for attr, key in _BRAZE_KEYS.items()})
+    braze = BrazeContext(
+        **{attr: reader.text(key, body.get(key), limit=FIELD_LIMITS[key]) for attr, key in _BRAZE_KEYS.items()}
+    )
+    reader.text("idempotencyKey", body.get("idempotencyKey"), limit=FIELD_LIMITS["idempotencyKey"])
     buttons = _buttons(reader, body, policy, channel, braze.campaign_name)
     image_url = _image(reader, body, channel, notes, sends_images=_kakao_vendor(body, policy) != "solapi")
     ad = _ad(reader, body, channel, notes)
@@ -91,12 +95,14 @@ def normalise_body(body: Mapping[str, Any], policy: Policy) -> OutboundMessage:
 
 
 def _channel(reader: ValueReader, body: Mapping[str, Any]) -> Channel | None:
-    raw = reader.required("channel", body.get("channel"), "missing; use kakao, lms or email")
+    raw = reader.required("channel", body.get("channel"), "use kakao, lms or email")
     return None if raw is None else cast(Channel | None, reader.choice("channel", raw, _CHANNELS))
 
 
 def _user_id(reader: ValueReader, body: Mapping[str, Any]) -> str:
-    user_id = reader.required("userId", body.get("userId"), "missing; set it to the Braze external id ({{${user_id}}})")
+    user_id = reader.required(
+        "userId", body.get("userId"), "set it to the Braze external id ({{${user_id}}})", limit=FIELD_LIMITS["userId"]
+    )
     if user_id is None:
         return ""
     reader.rendered("userId", user_id)
@@ -104,24 +110,29 @@ def _user_id(reader: ValueReader, body: Mapping[str, Any]) -> str:
 
 
 def _content(reader: ValueReader, body: Mapping[str, Any], channel: Channel | None) -> str:
-    raw = reader.required("content", body.get("content"), "missing; the message has no text")
+    raw = reader.required("content", body.get("content"), "the message has no text")
     if raw is None:
         return ""
     content = normalise_markup(raw) if channel == "email" else normalise_text(raw)
-    if not content:
+    # Entities unescape to characters too (&#8203; is a zero-width space): judged again once cleaned.
+    if invisible_only(content):
         reader.fail("content", "empty once blank space and invisible characters are removed")
+    elif channel == "email" and len(content) > FIELD_LIMITS["content"]:
+        reader.fail("content", f"{len(content):,} characters; an email allows at most {FIELD_LIMITS['content']:,}")
     reader.rendered("content", content)
     return content
 
 
 def _subject(reader: ValueReader, body: Mapping[str, Any], channel: Channel | None) -> str | None:
     """The subject; KakaoTalk has none, so a kakao subject is ignored. Email's requirement is a channel rule."""
-    raw = reader.text("subject", body.get("subject"))
-    if raw is None or channel == "kakao":
+    if channel == "kakao":
+        return None
+    raw = reader.text("subject", body.get("subject"), limit=FIELD_LIMITS["subject"])
+    if raw is None:
         return None
     subject = normalise_text(raw)
     reader.rendered("subject", subject)
-    return subject or None
+    return None if invisible_only(subject) else subject
 
 
 def _buttons(
@@ -138,7 +149,7 @@ def _image(
 
     Solapi takes a kakao image only as a file uploaded to it first, so its kakao messages go out as text.
     """
-    raw = reader.text("imageUrl", body.get("imageUrl"))
+    raw = reader.text("imageUrl", body.get("imageUrl"), controls=True)
     if raw is None:
         return None
     image_url = read_link(reader, "imageUrl", raw, LinkRules())
@@ -154,9 +165,8 @@ def _image(
 def _recipient(reader: ValueReader, body: Mapping[str, Any], channel: Channel | None) -> tuple[str | None, str | None]:
     """The phone (kakao, lms) or email (email) of the recipient; the other one is not kept."""
     if channel in ("kakao", "lms"):
-        phone = reader.required(
-            "phone", body.get("phone"), "missing; KakaoTalk and LMS need the recipient's mobile number"
-        )
+        hint = "KakaoTalk and LMS need the recipient's mobile number"
+        phone = reader.required("phone", body.get("phone"), hint, limit=FIELD_LIMITS["phone"])
         if phone is None:
             return None, None
         try:
@@ -165,7 +175,9 @@ def _recipient(reader: ValueReader, body: Mapping[str, Any], channel: Channel | 
             reader.fail("phone", str(exc))
             return None, None
     if channel == "email":
-        email = reader.required("email", body.get("email"), "missing; an email needs the recipient's address")
+        email = reader.required(
+            "email", body.get("email"), "an email needs the recipient's address", limit=FIELD_LIMITS["email"]
+        )
         if email is None:
             return None, None
         try:

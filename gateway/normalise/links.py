@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+import stringprep
 import unicodedata
 from urllib.parse import SplitResult, quote, unquote_plus, urlsplit, urlunsplit
 
@@ -14,6 +15,7 @@ __all__ = ("LinkError", "Utm", "host_allowed", "normalise_link")
 
 # What a browser ignores anywhere in a URL (WHATWG URL): "java\tscript:" must not slip through as a path.
 _IGNORED = re.compile("[\t\n\r]")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 # A scheme has no dot here, so a scheme-less "wadiz.kr:8080/x" is read as host and port.
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+\-]*):")
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
@@ -43,6 +45,10 @@ class Utm(msgspec.Struct, frozen=True):
 def normalise_link(raw: str, *, utm: Utm | None = None, allowed_hosts: frozenset[str] | None = None) -> str:
     """Normalise a CTA link to an absolute, percent-encoded http(s) URL.
 
+    Invisible characters (control and format characters) around the link are trimmed, and removed from its path,
+    query and fragment; one inside the scheme or host is an error, never removed: removing it would join what
+    stood on either side into another host (``wadiz.kr\u202e.evil`` is not ``wadiz.kr.evil``).
+
     Args:
         raw: The link as rendered.
         utm: UTM parameters to append; a parameter already in the link is kept as it is.
@@ -53,35 +59,53 @@ def normalise_link(raw: str, *, utm: Utm | None = None, allowed_hosts: frozenset
         percent-encoded in the path, query and fragment.
 
     Raises:
-        LinkError: The link is empty, not http(s), has no valid host, carries a user name, or points to a host
-            outside ``allowed_hosts``.
+        LinkError: The link is empty, not http(s), has no valid host or an invisible character in it, carries a
+            user name, or points to a host outside ``allowed_hosts``.
     """
-    text = _visible(_IGNORED.sub("", raw)).strip()
+    text = _trim(_IGNORED.sub("", raw))
     if not text:
         raise LinkError("the link is empty")
     parts = _split(_with_scheme(text))
+    if any(_hidden(character) for character in parts.netloc):
+        raise LinkError(
+            "the link's host contains an invisible character (a control or format character such as U+202E); "
+            "type the link again"
+        )
     if parts.username is not None or parts.password is not None:
         raise LinkError("a link must not contain a user name or password (the part before '@')")
     host = _ascii_host(parts.hostname or "")
     netloc = host if parts.port is None else f"{host}:{parts.port}"
     if allowed_hosts is not None and not host_allowed(host, allowed_hosts):
         raise LinkError(f"links to {host} are not allowed; allowed hosts: {', '.join(sorted(allowed_hosts))}")
-    query = _encode(parts.query, _QUERY_SAFE)
+    query = _encode(_visible(parts.query), _QUERY_SAFE)
     if utm is not None:
         query = _with_utm(query, utm)
-    return urlunsplit(
-        (parts.scheme.lower(), netloc, _encode(parts.path, _PATH_SAFE), query, _encode(parts.fragment, _QUERY_SAFE))
-    )
+    path, fragment = _encode(_visible(parts.path), _PATH_SAFE), _encode(_visible(parts.fragment), _QUERY_SAFE)
+    return urlunsplit((parts.scheme.lower(), netloc, path, query, fragment))
 
 
-def _visible(text: str) -> str:
-    """``text`` without Unicode's format characters (category Cf: zero-width, bidi, soft hyphen, ...).
+def _hidden(character: str) -> bool:
+    """Whether ``character`` shows nothing: a control or format character (Cc, Cf), or one IDNA maps to nothing."""
+    if character.isascii():
+        return _CONTROL.match(character) is not None
+    return unicodedata.category(character) in ("Cc", "Cf") or stringprep.in_table_b1(character)
 
-    Pasted before "https://", one would hide the scheme and become part of the host.
-    """
-    if text.isascii():  # no format character is ASCII
-        return text
-    return "".join(character for character in text if unicodedata.category(character) != "Cf")
+
+def _trim(text: str) -> str:
+    """``text`` without blank space and invisible characters at either end (one pasted before "https://")."""
+    start, end = 0, len(text)
+    while start < end and (text[start].isspace() or _hidden(text[start])):
+        start += 1
+    while end > start and (text[end - 1].isspace() or _hidden(text[end - 1])):
+        end -= 1
+    return text[start:end]
+
+
+def _visible(part: str) -> str:
+    """A path, query or fragment without invisible characters (zero-width, bidi, soft hyphen, control)."""
+    if part.isascii():
+        return _CONTROL.sub("", part)
+    return "".join(character for character in part if not _hidden(character))
 
 
 def host_allowed(host: str, allowed_hosts: frozenset[str]) -> bool:

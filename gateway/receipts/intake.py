@@ -20,36 +20,54 @@ from adapters.nhn_common import header_value
 from adapters.registry import Runtime
 from gateway.metrics import RECEIPTS
 from gateway.models import Receipt
+from gateway.normalise.json_body import BodyError, check_json
 from gateway.settings import Settings
 from gateway.store.base import Store
 
-__all__ = ("CallbackAuth", "CallbackIntake", "CallbackRejected", "Taken", "callback_auth", "store_receipts")
+__all__ = (
+    "CallbackAuth",
+    "CallbackIntake",
+    "CallbackRejected",
+    "Taken",
+    "UnreadableCallback",
+    "callback_auth",
+    "store_receipts",
+)
 
+# How an authenticated callback whose body cannot be read is answered, so that the vendor does not send it
+# again: SendGrid resends on any answer but 2xx for 24 hours, Solapi on any answer but 200 (five times in all);
+# NHN documents no retry policy, so it gets the plain 400.
+_UNREADABLE_ANSWER = {"nhn": 400, "solapi": 200, "sendgrid": 200}
 # Sandbox secrets when none is configured: random per process, so nobody can guess them from the source.
 _SANDBOX_NHN_SIGNATURE = secrets.token_urlsafe(24)
 _SANDBOX_SOLAPI_TOKEN = secrets.token_urlsafe(24)
 
 
 class CallbackAuth(msgspec.Struct, frozen=True):
-    """What authenticates each vendor's callbacks; ``None`` means that vendor's callbacks are refused."""
+    """What authenticates each vendor's callbacks; ``None`` (no key for SendGrid) refuses that vendor's callbacks.
+
+    SendGrid's signature is checked against each of ``sendgrid_public_keys``: the configured one, and in a
+    sandbox the emulator's.
+    """
 
     nhn_signature: str | None
     solapi_token: str | None
-    sendgrid_public_key: str | None
+    sendgrid_public_keys: tuple[str, ...]
 
 
 def callback_auth(settings: Settings, runtime: Runtime) -> CallbackAuth:
     """The configured callback secrets; in sandbox mode, ones the emulators sign their callbacks with."""
+    configured = (settings.sendgrid_webhook_public_key,) if settings.sendgrid_webhook_public_key else ()
     if not settings.sandbox:
-        return CallbackAuth(
-            settings.nhn_webhook_signature, settings.solapi_callback_token, settings.sendgrid_webhook_public_key
-        )
+        return CallbackAuth(settings.nhn_webhook_signature, settings.solapi_callback_token, configured)
     emulator = runtime.emulators.get("sendgrid")
+    # Emulated SendGrid's events come from the emulator, signed with its own key (random per process); a
+    # configured key is used beside it, never replaced, so SendGrid's own test events verify too.
+    emulated = (emulator.public_key,) if isinstance(emulator, SendGridEmulator) else ()
     return CallbackAuth(
         settings.nhn_webhook_signature or _SANDBOX_NHN_SIGNATURE,
         settings.solapi_callback_token or _SANDBOX_SOLAPI_TOKEN,
-        # Emulated SendGrid's events come from the emulator, signed with its own key; a real one keeps its key.
-        emulator.public_key if isinstance(emulator, SendGridEmulator) else settings.sendgrid_webhook_public_key,
+        configured + emulated,
     )
 
 
@@ -67,6 +85,18 @@ class CallbackRejected(Exception):
         super().__init__(detail)
         self.status = status
         self.detail = detail
+
+
+class UnreadableCallback(CallbackRejected):
+    """An authenticated callback whose body cannot be read (malformed, nested too deep, a key twice).
+
+    Sending it again cannot help, so ``status`` is what stops ``vendor`` from retrying: ``200`` for a vendor that
+    resends on any other answer, else ``400``. Nothing is stored either way.
+    """
+
+    def __init__(self, vendor: str, detail: str) -> None:
+        super().__init__(_UNREADABLE_ANSWER[vendor], detail)
+        self.vendor = vendor
 
 
 async def store_receipts(store: Store, receipts: Sequence[Receipt], *, now: float) -> int:
@@ -110,8 +140,8 @@ class CallbackIntake:
             token: The secret path segment of a Solapi callback.
 
         Raises:
-            CallbackRejected: 401 for a missing or wrong signature, 404 for a wrong Solapi token or vendor, 400
-                for a malformed body. Nothing is stored.
+            CallbackRejected: 401 for a missing or wrong signature, 404 for a wrong Solapi token or vendor.
+            UnreadableCallback: An authenticated body that cannot be read (see there). Nothing is stored.
             StoreUnavailable: The receipts could not be stored (the vendor should send again).
         """
         receipts = self.parse(vendor, headers, body, token=token)
@@ -134,17 +164,23 @@ class CallbackIntake:
         else:
             raise CallbackRejected(404, "No such callback URL.")
         try:
+            check_json(body)
             return parse(body)
+        except BodyError as exc:
+            raise UnreadableCallback(vendor, f"The callback body cannot be read: {exc}") from None
         except ValueError as exc:
-            raise CallbackRejected(400, f"The callback body cannot be read: {exc}") from None
+            raise UnreadableCallback(vendor, f"The callback body cannot be read: {exc}.") from None
 
     def _sendgrid_signed(self, headers: Mapping[str, str], body: bytes) -> bool:
-        key = self._auth.sendgrid_public_key
         signature = header_value(headers, sendgrid.SIGNATURE_HEADER)
         timestamp = header_value(headers, sendgrid.TIMESTAMP_HEADER)
-        if not (key and signature and timestamp):
+        if not (signature and timestamp):
             return False
-        return sendgrid.verify_signature(key, signature, timestamp, body, now=self._wall_clock())
+        now = self._wall_clock()
+        return any(
+            sendgrid.verify_signature(key, signature, timestamp, body, now=now)
+            for key in self._auth.sendgrid_public_keys
+        )
 
 
 def _same(presented: str | None, expected: str | None) -> bool:

@@ -37,7 +37,7 @@ class _Backend(Protocol):
 
 
 class PostgresAdmin:
-    """Replay, window statistics, failures, audit log, purge and erasure (see :class:`~gateway.store.base.Store`)."""
+    """Replay, statistics, failures, audit, console sessions, purge, erasure (see :class:`gateway.store.base.Store`)."""
 
     async def replay(self: _Backend, message_ids: Sequence[str], reason: str, *, now: float) -> list[str]:
         """See :meth:`Store.replay`."""
@@ -71,6 +71,23 @@ class PostgresAdmin:
         async with self._connection() as conn:
             found = await conn.execute(rows.sql(rows.AUDIT_PAGE, "%s"), (below, limit + 1))
             return rows.audit_page(await found.fetchall(), limit)
+
+    async def start_session(self: _Backend, session_id: str, staff: str, *, now: float, expires_at: float) -> None:
+        """See :meth:`Store.start_session`."""
+        async with self._connection() as conn:
+            await conn.execute(rows.sql(rows.SESSION_EXPIRED, "%s"), (now,))
+            await conn.execute(rows.sql(rows.SESSION_START, "%s"), (session_id, staff, now, expires_at))
+
+    async def session_active(self: _Backend, session_id: str, *, now: float) -> bool:
+        """See :meth:`Store.session_active`."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(rows.sql(rows.SESSION_ACTIVE, "%s"), (session_id, now))
+            return await cursor.fetchone() is not None
+
+    async def end_session(self: _Backend, session_id: str) -> None:
+        """See :meth:`Store.end_session`."""
+        async with self._connection() as conn:
+            await conn.execute(rows.sql(rows.SESSION_END, "%s"), (session_id,))
 
     async def purge(self: _Backend, *, created_before: float, limit: int) -> int:
         """See :meth:`Store.purge`."""

@@ -23,6 +23,10 @@ __all__ = (
     "FINAL_SQL",
     "NOT_ERASED_SQL",
     "PURGE",
+    "SESSION_ACTIVE",
+    "SESSION_END",
+    "SESSION_EXPIRED",
+    "SESSION_START",
     "WINDOW_COUNTS",
     "audit_page",
     "audit_values",
@@ -57,6 +61,10 @@ AUDIT_INSERT = "INSERT INTO audit_log (at, staff, role, action, target, detail) 
 AUDIT_PAGE = (
     "SELECT id, at, staff, role, action, target, detail FROM audit_log WHERE id < {p} ORDER BY id DESC LIMIT {p}"
 )
+SESSION_START = "INSERT INTO console_sessions (id, staff, created_at, expires_at) VALUES ({p}, {p}, {p}, {p})"
+SESSION_ACTIVE = "SELECT 1 FROM console_sessions WHERE id = {p} AND expires_at > {p}"
+SESSION_END = "DELETE FROM console_sessions WHERE id = {p}"
+SESSION_EXPIRED = "DELETE FROM console_sessions WHERE expires_at <= {p}"
 # Oldest first through messages_created, a bounded batch at a time; attempts, events, idempotency keys (and
 # receipts) go with their message by ON DELETE CASCADE.
 PURGE = (

@@ -37,7 +37,7 @@ class _Backend(Protocol):
 
 
 class SqliteAdmin:
-    """Replay, window statistics, failures, audit log, purge and erasure (see :class:`~gateway.store.base.Store`)."""
+    """Replay, statistics, failures, audit, console sessions, purge, erasure (see :class:`gateway.store.base.Store`)."""
 
     async def replay(self: _Backend, message_ids: Sequence[str], reason: str, *, now: float) -> list[str]:
         """See :meth:`Store.replay`."""
@@ -72,6 +72,26 @@ class SqliteAdmin:
         return await self._read(
             lambda conn: rows.audit_page(conn.execute(statement, (below, limit + 1)).fetchall(), limit)
         )
+
+    async def start_session(self: _Backend, session_id: str, staff: str, *, now: float, expires_at: float) -> None:
+        """See :meth:`Store.start_session`."""
+        start, expired = rows.sql(rows.SESSION_START, "?"), rows.sql(rows.SESSION_EXPIRED, "?")
+
+        def write(conn: sqlite3.Connection) -> None:
+            conn.execute(expired, (now,))
+            conn.execute(start, (session_id, staff, now, expires_at))
+
+        await self._write(write)
+
+    async def session_active(self: _Backend, session_id: str, *, now: float) -> bool:
+        """See :meth:`Store.session_active`."""
+        statement = rows.sql(rows.SESSION_ACTIVE, "?")
+        return await self._read(lambda conn: conn.execute(statement, (session_id, now)).fetchone() is not None)
+
+    async def end_session(self: _Backend, session_id: str) -> None:
+        """See :meth:`Store.end_session`."""
+        statement = rows.sql(rows.SESSION_END, "?")
+        await self._write(lambda conn: conn.execute(statement, (session_id,)))
 
     async def purge(self: _Backend, *, created_before: float, limit: int) -> int:
         """See :meth:`Store.purge`."""

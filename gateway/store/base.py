@@ -314,6 +314,18 @@ class Store(Protocol):
         """Return audit entries newest first, ``limit`` at a time; ``ValueError`` for a foreign cursor."""
         ...
 
+    async def start_session(self, session_id: str, staff: str, *, now: float, expires_at: float) -> None:
+        """Record a console session that lasts until ``expires_at``; sessions already expired are deleted."""
+        ...
+
+    async def session_active(self, session_id: str, *, now: float) -> bool:
+        """Whether the console session ``session_id`` was started, has not ended and has not expired at ``now``."""
+        ...
+
+    async def end_session(self, session_id: str) -> None:
+        """End a console session (sign-out); an unknown id is ignored."""
+        ...
+
     async def purge(self, *, created_before: float, limit: int) -> int:
         """Delete up to ``limit`` of the oldest messages created before ``created_before``; return how many.
 

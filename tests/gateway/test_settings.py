@@ -295,6 +295,23 @@ def test_a_sandbox_outcome_that_cannot_be_read_stops_the_start(entry: str) -> No
         load_settings({"GATEWAY_SANDBOX_OUTCOMES": entry})
 
 
+@pytest.mark.parametrize(
+    ("env", "secure"),
+    [
+        ({}, False),  # make run: http://127.0.0.1
+        ({"GATEWAY_HOST": "localhost"}, False),
+        ({"GATEWAY_HOST": "::1"}, False),
+        ({"GATEWAY_HOST": "0.0.0.0"}, True),  # noqa: S104 - a listen address, not a bind here
+        ({"GATEWAY_HOST": "10.0.0.5"}, True),
+        ({"GATEWAY_HOST": "gateway.internal"}, True),
+        ({"GATEWAY_HOST": "0.0.0.0", "GATEWAY_COOKIE_SECURE": "off"}, False),  # noqa: S104
+        ({"GATEWAY_COOKIE_SECURE": "on"}, True),  # loopback behind a TLS proxy on the same machine
+    ],
+)
+def test_console_cookies_are_secure_unless_the_gateway_listens_on_loopback(env: dict[str, str], secure: bool) -> None:
+    assert load_settings(env).cookie_secure is secure
+
+
 def test_prices_are_krw_per_message_by_channel() -> None:
     assert load_settings({}).prices == {}
     assert load_settings({"GATEWAY_PRICES": "kakao=15, lms=30,email=0.5"}).prices == {

@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 from adapters.emulators.base import Fault
 from gateway.app import create_app
 from gateway.models import Status
+from gateway.store.base import StoreUnavailable
 from tests.conftest import BRAZE, EMAIL_BODY, LMS_BODY, SEED_BODY, Clock, ingest_headers, make_settings
 
 URL = "/v1/braze/messages"
@@ -187,16 +188,22 @@ async def test_a_message_for_a_vendor_no_longer_configured_is_dead_and_reported(
         assert (reported.record.id, reported.state) == (message_id, Status.DEAD)
 
 
+def broken(error: type[Exception]) -> Any:
+    """An adapter whose request building raises ``error``."""
+
+    def build(*args: object, **kwargs: object) -> None:
+        raise error("adapter bug")
+
+    return type("Broken", (), {"build": staticmethod(build)})()
+
+
 async def test_a_message_whose_processing_raises_past_its_budget_is_dead_and_reported(tmp_path: Path) -> None:
     clock = Clock()
     app = create_app(make_settings(tmp_path, GATEWAY_RETRY_BUDGET="10", **BRAZE), clock=clock, start_dispatcher=False)
     async with AsyncTestClient(app) as client:
         message_id = await post(client, SEED_BODY)
 
-        def broken_build(*args: object, **kwargs: object) -> None:
-            raise RuntimeError("adapter bug")
-
-        app.state.runtime.adapters[("nhn", "kakao")] = type("Broken", (), {"build": staticmethod(broken_build)})()
+        app.state.runtime.adapters[("nhn", "kakao")] = broken(RuntimeError)
         await app.state.dispatcher.run_once()
 
         assert await status_of(app, message_id) is Status.DEAD
@@ -204,22 +211,66 @@ async def test_a_message_whose_processing_raises_past_its_budget_is_dead_and_rep
         assert (reported.record.id, reported.state) == (message_id, Status.DEAD)
 
 
-async def test_a_message_whose_processing_raises_is_rescheduled_not_spun(client: Any, app: Litestar) -> None:
+async def test_an_internal_error_is_an_attempt_backed_off_then_dead_and_reported(tmp_path: Path) -> None:
+    clock = Clock()
+    settings = make_settings(tmp_path, GATEWAY_MAX_INTERNAL_ERRORS="4", **BRAZE)
+    app = create_app(settings, clock=clock, start_dispatcher=False)
+    async with AsyncTestClient(app) as client:
+        message_id = await post(client, SEED_BODY)
+        app.state.runtime.adapters[("nhn", "kakao")] = broken(ValueError)
+        waits = []
+        for failures in range(1, 4):
+            assert await app.state.dispatcher.run_once() == 1
+            detail = await app.state.store.get(message_id)
+            assert detail.record.status is Status.RETRYING
+            assert detail.record.attempt_count == failures
+            assert detail.events[-1].reason == f"internal error {failures} of 4; next attempt scheduled"
+            # Not taken again before its back-off ends.
+            assert await app.state.dispatcher.run_once() == 0
+            waits.append(detail.record.next_attempt_at - clock())
+            clock.now = detail.record.next_attempt_at
+        assert all(wait >= 15 for wait in waits)
+        app.state.runtime.adapters[("nhn", "kakao")] = broken(KeyError)
+        assert await app.state.dispatcher.run_once() == 1
+
+        detail = await app.state.store.get(message_id)
+        assert detail.record.status is Status.DEAD
+        assert detail.events[-1].reason == "internal error 4 of 4; giving up"
+        assert [attempt.outcome for attempt in detail.attempts] == ["error"] * 4
+        # Each distinct error is written out once, with where it was raised and not its message.
+        details = [attempt.detail for attempt in detail.attempts]
+        assert details[0].startswith("internal error: ValueError at ")
+        assert details[1:3] == ["internal error: the same again"] * 2
+        assert details[3].startswith("internal error: KeyError at ")
+        assert not any("adapter bug" in text for text in details)
+        [reported] = await app.state.store.claim_feedback(now=clock(), limit=10, lease=60)
+        assert (reported.record.id, reported.state) == (message_id, Status.DEAD)
+
+
+async def test_a_store_outage_is_not_counted_against_the_message(client: Any, app: Litestar) -> None:
+    message_id = await post(client, SEED_BODY)
+    app.state.runtime.adapters[("nhn", "kakao")] = broken(StoreUnavailable)
+
+    await app.state.dispatcher.run_once()
+
+    detail = await app.state.store.get(message_id)
+    # Left to its lease, to be claimed again once the store answers; no attempt, no step towards dead.
+    assert detail.record.status is Status.SENDING
+    assert detail.attempts == ()
+
+
+async def test_a_message_that_failed_internally_is_sent_once_the_fault_is_gone(client: Any, app: Litestar) -> None:
     message_id = await post(client, SEED_BODY)
     adapter = app.state.runtime.adapters[("nhn", "kakao")]
-
-    def broken_build(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("adapter bug")
-
-    app.state.runtime.adapters[("nhn", "kakao")] = type("Broken", (), {"build": staticmethod(broken_build)})()
+    app.state.runtime.adapters[("nhn", "kakao")] = broken(RuntimeError)
     await app.state.dispatcher.run_once()
-    detail = await app.state.store.get(message_id)
-    assert detail.record.status is Status.RETRYING
-    assert detail.events[-1].reason == "internal error (RuntimeError); trying again later"
+    assert await status_of(app, message_id) is Status.RETRYING
     app.state.runtime.adapters[("nhn", "kakao")] = adapter
     app.state.clock.advance(3600)
     await app.state.dispatcher.run_once()
-    assert await status_of(app, message_id) is Status.ACCEPTED
+    detail = await app.state.store.get(message_id)
+    assert detail.record.status is Status.ACCEPTED
+    assert [attempt.outcome for attempt in detail.attempts] == ["error", "accepted"]
 
 
 @pytest.mark.parametrize(

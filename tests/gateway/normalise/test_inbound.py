@@ -393,3 +393,109 @@ def test_lms_over_the_limit_with_other_errors() -> None:
 def test_invalid_message_text_lists_every_error() -> None:
     with pytest.raises(InvalidMessage, match=r"^channel: missing; use kakao, lms or email; userId: missing"):
         normalise_body({"content": "본문"}, _POLICY)
+
+
+_EMAIL_BODY: dict[str, Any] = {
+    "channel": "email",
+    "userId": "u1",
+    "email": "a@wadiz.kr",
+    "subject": "여름 특가",
+    "content": "<p>본문</p>",
+}
+_INVISIBLE = ["\x00", "\x07", "\x00\x01", "\x7f", "\u200b", "\u202e", "\ufeff\u2060", "\ufffd\ufffd"]
+
+
+@pytest.mark.parametrize("value", _INVISIBLE)
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (_SPEC_BODY, "channel"),
+        (_SPEC_BODY, "userId"),
+        (_SPEC_BODY, "phone"),
+        (_SPEC_BODY, "content"),
+        ({**_SPEC_BODY, "channel": "lms"}, "content"),
+        (_EMAIL_BODY, "email"),
+        (_EMAIL_BODY, "content"),
+        (_EMAIL_BODY, "subject"),
+    ],
+)
+def test_a_required_field_of_control_or_format_characters_only_is_refused(
+    body: dict[str, Any], field: str, value: str
+) -> None:
+    assert field in _fields({**body, field: value})
+
+
+def test_content_that_cleans_down_to_nothing_is_refused() -> None:
+    # &#xfffd; and &#x202e; unescape to invisible characters only once the entities are read.
+    for content in ("&#xfffd;&#x202e;", "&#8203;"):
+        assert _errors({**_SPEC_BODY, "content": content}) == [
+            FieldError("content", "empty once blank space and invisible characters are removed")
+        ]
+
+
+def test_replacement_characters_are_removed_from_content() -> None:
+    assert normalise_body({**_SPEC_BODY, "content": "안녕\ufffd하세요"}, _POLICY).content == "안녕하세요"
+
+
+def test_lms_content_of_emoji_only_is_refused() -> None:
+    assert _errors(
+        {
+            **_SPEC_BODY,
+            "channel": "lms",
+            "content": "🎉✨🎉",
+            "buttonName": None,
+            "buttonLinkMobile": None,
+            "buttonLinkPC": None,
+        }
+    ) == [FieldError("content", "nothing is left once the characters carriers cannot carry are removed")]
+
+
+@pytest.mark.parametrize(
+    ("field", "limit"),
+    [
+        ("userId", 256),
+        ("campaignId", 256),
+        ("campaignName", 256),
+        ("dispatchId", 256),
+        ("canvasId", 256),
+        ("canvasStepId", 256),
+        ("sendId", 256),
+        ("idempotencyKey", 1000),
+        ("buttonName", 100),
+        ("phone", 40),
+    ],
+)
+def test_text_fields_have_length_limits(field: str, limit: int) -> None:
+    lms = {**_SPEC_BODY, "channel": "lms", "phone": "010-1234-5678" + " " * (limit - 13)}
+    # Checked once cleaned: control characters do not count, visible ones over the limit do.
+    normalise_body({**lms, field: lms[field] if field == "phone" else "x" * limit + "\x00" * 10}, _POLICY)
+    assert _errors({**lms, field: "x" * (limit + 1)}) == [
+        FieldError(field, f"{limit + 1:,} characters; at most {limit:,} are allowed")
+    ]
+
+
+def test_email_field_limits() -> None:
+    assert "subject" in _fields({**_EMAIL_BODY, "subject": "제목" * 200})
+    assert "email" in _fields({**_EMAIL_BODY, "email": "a" * 250 + "@wadiz.kr"})
+    assert _errors({**_EMAIL_BODY, "content": "<p>" + "x" * 200_001 + "</p>"}) == [
+        FieldError("content", "200,008 characters; an email allows at most 200,000")
+    ]
+
+
+def test_link_length_limit() -> None:
+    link = "https://www.wadiz.kr/" + "x" * 2000
+    assert _errors({**_SPEC_BODY, "channel": "lms", "buttonLinkMobile": link, "buttonLinkPC": None}) == [
+        FieldError("buttonLinkMobile", "2,021 characters once encoded; a link may have at most 2,000")
+    ]
+
+
+def test_a_link_with_an_invisible_character_in_its_host_is_refused() -> None:
+    assert _fields({**_SPEC_BODY, "buttonLinkMobile": "https://wadiz.kr\u202e.evil", "buttonLinkPC": None}) == [
+        "buttonLinkMobile"
+    ]
+    assert _fields({**_SPEC_BODY, "imageUrl": "https://cdn.wadiz.kr\x00.evil/a.png"}) == ["imageUrl"]
+
+
+def test_an_invisible_button_name_gets_the_default_name() -> None:
+    message = normalise_body({**_SPEC_BODY, "buttonName": "\u200b\u202e"}, _POLICY)
+    assert message.buttons[0].name == "자세히 보기"

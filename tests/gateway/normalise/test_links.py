@@ -38,14 +38,31 @@ def test_scheme_less_links_get_https(raw: str, expected: str) -> None:
     [
         "\u200bhttps://www.wadiz.kr/x",
         "\ufeffhttps://www.wadiz.kr/x",
-        "https://www.wa\u200ddiz.kr/x\u200b",
+        "https://www.wadiz.kr/x\u200b",
         "https://www.wadiz.kr/\u00adx\u2060",
         "\u2066https://www.wadiz.kr/x\u2069",
         "\u200ehttps://www.wadiz.kr/x\u202a",
+        "https://www.wadiz.kr/\x00x\x7f",
     ],
 )
-def test_invisible_characters_are_removed_wherever_they_are(raw: str) -> None:
+def test_invisible_characters_around_the_link_and_in_its_path_are_removed(raw: str) -> None:
     assert normalise_link(raw) == "https://www.wadiz.kr/x"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "https://wadiz.kr\u202e.evil",
+        "https://www.wa\u200ddiz.kr/x",
+        "https://wadiz.kr\x00.evil/x",
+        "https://wadiz\ufe0f.kr/x",
+        "ht\u200btps://evil.example/x",
+        "https://wadiz.kr\u00ad:8080/x",
+    ],
+)
+def test_an_invisible_character_in_the_host_is_refused_never_removed(raw: str) -> None:
+    with pytest.raises(LinkError, match="invisible character"):
+        normalise_link(raw)
 
 
 def test_scheme_and_host_are_lower_cased_path_is_not() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.normalise.errors import FieldError
-from gateway.normalise.values import ValueReader
+from gateway.normalise.values import ValueReader, invisible_only
 
 
 @pytest.mark.parametrize(
@@ -37,10 +37,38 @@ def test_text_rejects_lists_and_objects() -> None:
 
 def test_required() -> None:
     reader = ValueReader()
-    assert reader.required("a", " x ", "missing") == "x"
-    assert reader.required("b", "", "missing") is None
-    assert reader.required("c", ["x"], "missing") is None
-    assert reader.errors == [FieldError("b", "missing"), FieldError("c", "must be text, not a list")]
+    assert reader.required("a", " x ", "give one") == "x"
+    assert reader.required("b", "", "give one") is None
+    assert reader.required("c", ["x"], "give one") is None
+    assert reader.errors == [FieldError("b", "missing; give one"), FieldError("c", "must be text, not a list")]
+
+
+@pytest.mark.parametrize(
+    "value", ["\x00", "\x07", "\x00\x01", "\x7f", "\u200b", "\u202e", "\ufeff \u2060", "\ufffd\ufffd"]
+)
+def test_required_of_control_or_format_characters_only_is_missing(value: str) -> None:
+    reader = ValueReader()
+    assert reader.required("phone", value, "give one") is None
+    assert reader.errors == [FieldError("phone", "only invisible characters (control or format characters); give one")]
+
+
+def test_limits_are_checked_after_cleaning() -> None:
+    reader = ValueReader()
+    assert reader.text("userId", "u" * 5 + "\x00" * 10, limit=5) == "uuuuu"
+    assert reader.required("userId", "u" * 6, "give one", limit=5) is None
+    assert reader.errors == [FieldError("userId", "6 characters; at most 5 are allowed")]
+
+
+def test_control_characters_are_kept_when_asked() -> None:
+    assert ValueReader().text("link", " a\x00b ", controls=True) == "a\x00b"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("", True), (" \n", True), ("\x00\u202e\ufffd", True), ("a", False), ("\u200b값", False), ("\u202ex", False)],
+)
+def test_invisible_only(text: str, expected: bool) -> None:
+    assert invisible_only(text) is expected
 
 
 @pytest.mark.parametrize("value", ["true", "TRUE", "y", "Yes", "1", True, 1])

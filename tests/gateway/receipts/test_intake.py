@@ -22,10 +22,10 @@ def test_real_vendors_use_exactly_the_configured_secrets(tmp_path: Path) -> None
 
     assert auth.nhn_signature == REAL_VENDORS["GATEWAY_NHN_WEBHOOK_SIGNATURE"]
     assert auth.solapi_token == REAL_VENDORS["GATEWAY_SOLAPI_CALLBACK_TOKEN"]
-    assert auth.sendgrid_public_key == REAL_VENDORS["GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY"]
+    assert auth.sendgrid_public_keys == (REAL_VENDORS["GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY"],)
 
 
-def test_a_sandbox_makes_up_unguessable_secrets_and_trusts_the_sendgrid_emulator(tmp_path: Path) -> None:
+def test_a_sandbox_makes_up_unguessable_secrets_and_trusts_the_sendgrid_emulator_too(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY="a-real-key")
     runtime = build_runtime(settings)
 
@@ -33,7 +33,10 @@ def test_a_sandbox_makes_up_unguessable_secrets_and_trusts_the_sendgrid_emulator
 
     assert len(auth.nhn_signature or "") >= 24
     assert len(auth.solapi_token or "") >= 24
-    assert auth.sendgrid_public_key == runtime.emulators["sendgrid"].public_key  # type: ignore[attr-defined]
+    emulator_key = runtime.emulators["sendgrid"].public_key  # type: ignore[attr-defined]
+    assert auth.sendgrid_public_keys == ("a-real-key", emulator_key)
+    unset = make_settings(tmp_path)
+    assert callback_auth(unset, build_runtime(unset)).sendgrid_public_keys[0] != "a-real-key"
     kept = make_settings(tmp_path, GATEWAY_NHN_WEBHOOK_SIGNATURE="chosen")
     assert callback_auth(kept, build_runtime(kept)).nhn_signature == "chosen"
 

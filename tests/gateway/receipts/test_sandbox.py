@@ -17,7 +17,7 @@ from gateway.receipts.sandbox import SandboxCallbacks
 from gateway.store.base import StoreUnavailable
 from tests.conftest import make_settings
 
-AUTH = CallbackAuth("nhn-signature", "solapi-token", "unused-key")
+AUTH = CallbackAuth("nhn-signature", "solapi-token", ("unused-key",))
 MESSAGES = {
     ("nhn", "kakao"): OutboundMessage(channel="kakao", user_id="u", content="안녕하세요", phone="01012345678", ad=True),
     ("nhn", "lms"): OutboundMessage(channel="lms", user_id="u", content="안녕하세요", phone="01012345678"),

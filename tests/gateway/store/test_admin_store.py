@@ -178,3 +178,25 @@ async def test_an_erased_message_is_never_replayed(store: Store) -> None:
 
 async def test_erasing_an_unknown_user_erases_nothing(store: Store) -> None:
     assert await store.erase_user("nobody", "erased", now=T0) == 0
+
+
+async def test_a_console_session_lasts_until_it_ends_or_expires(store: Store) -> None:
+    await store.start_session("s1", "ann", now=T0, expires_at=T0 + 100)
+    await store.start_session("s2", "bo", now=T0, expires_at=T0 + 100)
+    assert await store.session_active("s1", now=T0 + 99)
+    assert not await store.session_active("s1", now=T0 + 100)
+    assert not await store.session_active("unknown", now=T0)
+
+    await store.end_session("s1")
+    await store.end_session("unknown")
+
+    assert not await store.session_active("s1", now=T0)
+    assert await store.session_active("s2", now=T0)
+
+
+async def test_starting_a_session_deletes_the_expired_ones(store: Store) -> None:
+    await store.start_session("old", "ann", now=T0, expires_at=T0 + 10)
+    await store.start_session("new", "ann", now=T0 + 20, expires_at=T0 + 30)
+    # Still refused when the clock is put back: the expired row is gone, not only out of date.
+    assert not await store.session_active("old", now=T0)
+    assert await store.session_active("new", now=T0 + 20)
