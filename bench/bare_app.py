@@ -2,7 +2,9 @@
 
 It reads and decodes the body exactly as the gateway does (a msgspec JSON object decode) and answers ``202`` with
 an answer of the same shape, so the ratio gateway/bare measures what authentication, normalisation and the
-durable store cost (SPEC §12). Run it with ``uvicorn --factory bare_app:create_bare_app --app-dir bench``.
+durable store cost (SPEC §12). For the content benchmark it also answers ``GET /v1/content/best`` with the
+upstream's body as constant bytes: the ratio then measures what authentication and the cache cost.
+Run it with ``uvicorn --factory bare_app:create_bare_app --app-dir bench``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar, Request, Response, get, post
 from litestar.datastructures import State
+from upstream_app import BEST_BODY
 
 __all__ = ("BareAnswer", "create_bare_app")
 
@@ -34,6 +37,12 @@ async def receive(request: Request[Any, Any, State]) -> Response[BareAnswer]:
     return Response(BareAnswer(uuid.uuid4().hex, "queued", False), status_code=202)
 
 
+@get("/v1/content/best")
+async def content() -> Response[bytes]:
+    """The upstream's answer, without authentication, cache or upstream."""
+    return Response(BEST_BODY, media_type="application/json")
+
+
 @get("/healthz")
 async def healthz() -> dict[str, str]:
     """Readiness probe for the benchmark runner."""
@@ -42,4 +51,4 @@ async def healthz() -> dict[str, str]:
 
 def create_bare_app() -> Litestar:
     """Build the baseline app."""
-    return Litestar(route_handlers=[receive, healthz], openapi_config=None)
+    return Litestar(route_handlers=[receive, content, healthz], openapi_config=None)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import msgspec
 
-__all__ = ("WrkResult", "WrkRun", "parse_wrk_output", "run_wrk", "write_script")
+__all__ = ("WrkResult", "WrkRun", "parse_wrk_output", "run_wrk", "write_get_script", "write_script")
 
 _RESULT_TAG = "BENCH-RESULT "
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -17,15 +17,18 @@ _PERCENTILE_LINE = re.compile(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILIN
 _RPS_LINE = re.compile(r"^Requests/sec:\s+([\d.]+)", re.MULTILINE)
 
 # Each wrk thread has its own Lua state: setup() numbers the threads so ids stay unique across them, and done()
-# (run in the main state) gathers each thread's status counts through thread:get().
-_LUA = """\
-local parts = {%(parts)s}
+# (run in the main state) gathers each thread's status counts through thread:get(). A script is the setup, a
+# POST or GET part (init and request), and the result part (response and done).
+_SETUP = """\
 local threads = {}
 
 function setup(thread)
   table.insert(threads, thread)
   thread:set("tid", #threads)
 end
+"""
+_POST = """\
+local parts = {%(parts)s}
 
 -- args[1] names the wrk run, so the warm-up and the measured run never repeat an id.
 function init(args)
@@ -41,7 +44,25 @@ function request()
   counter = counter + 1
   return wrk.format(nil, nil, nil, table.concat(parts, prefix .. counter))
 end
+"""
+_GET = """\
+local path = %(path)s
+local unique = %(unique)s
 
+-- With unique, every request's path ends in its own id (args[1] names the wrk run, as for POST).
+function init(args)
+  prefix = %(nonce)s .. "-" .. args[1] .. "-" .. tid .. "-"
+  counter = 0
+  statuses = {}
+  wrk.headers["Authorization"] = %(auth)s
+end
+
+function request()
+  counter = counter + 1
+  return wrk.format("GET", unique and (path .. prefix .. counter) or path)
+end
+"""
+_RESULT = """\
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
 end
@@ -139,13 +160,36 @@ def write_script(directory: Path, parts: list[str], nonce: str, token: str) -> P
         token: The ingest bearer token.
     """
     script = directory / "ingest.lua"
-    source = _LUA % {
+    values = {
         "parts": ", ".join(_lua_string(part) for part in parts),
         "nonce": _lua_string(nonce),
         "auth": _lua_string(f"Bearer {token}"),
         "tag": _RESULT_TAG,
     }
-    script.write_text(source, encoding="utf-8")
+    script.write_text((_SETUP + _POST + _RESULT) % values, encoding="utf-8")
+    return script
+
+
+def write_get_script(directory: Path, name: str, path: str, token: str, *, unique: bool, nonce: str = "") -> Path:
+    """Write a wrk script that GETs ``path`` with a bearer token.
+
+    Args:
+        directory: Where to write ``<name>.lua``.
+        name: The script's file name.
+        path: Path and query of every request.
+        token: The bearer token.
+        unique: Append a per-request id to ``path`` (``...&n=`` → ``...&n=<nonce>-run-1-7``).
+        nonce: Makes the ids of this benchmark run unique among earlier runs.
+    """
+    script = directory / f"{name}.lua"
+    values = {
+        "path": _lua_string(path),
+        "unique": "true" if unique else "false",
+        "nonce": _lua_string(nonce),
+        "auth": _lua_string(f"Bearer {token}"),
+        "tag": _RESULT_TAG,
+    }
+    script.write_text((_SETUP + _GET + _RESULT) % values, encoding="utf-8")
     return script
 
 

@@ -21,39 +21,66 @@ from gateway.api.admin import ADMIN_HANDLERS
 from gateway.api.auth import require_staff
 from gateway.api.callbacks import callback_router
 from gateway.api.campaigns import CAMPAIGN_HANDLERS
-from gateway.api.health import healthz, metrics_endpoint, readyz
+from gateway.api.health import healthz, healthz_head, metrics_endpoint, readyz, root
 from gateway.api.ingest import receive_braze_message
 from gateway.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
 from gateway.console import console_handlers, console_templates
+from gateway.content import ContentService, get_content
 from gateway.dispatch.dispatcher import Dispatcher
 from gateway.dispatch.monitor import QueueMonitor
 from gateway.feedback.transport import with_braze
+from gateway.log import configure_logging
 from gateway.normalise.inbound import policy_from_settings
 from gateway.receipts.duties import receipt_duties
 from gateway.receipts.intake import CallbackIntake, callback_auth
 from gateway.retention import RetentionPurge
 from gateway.settings import Settings, load_settings
+from gateway.startup import Role, summary
 from gateway.store import open_store
 from gateway.store.base import Store
 
-__all__ = ("create_app", "http_client", "open_runtime")
+__all__ = ("content_service", "create_app", "http_client", "open_runtime", "serve_app")
 
 _log = logging.getLogger(__name__)
 #: Vendor calls: fail fast on connect, allow a slow vendor 10 s to answer.
 _TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 
-def http_client(transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
-    """The one shared client for every vendor call."""
-    return httpx.AsyncClient(transport=transport, timeout=_TIMEOUT, limits=HTTP_LIMITS)
+def http_client(transport: httpx.AsyncBaseTransport | None, timeout: httpx.Timeout = _TIMEOUT) -> httpx.AsyncClient:
+    """The one shared client for every vendor call (and, with its own timeout, for Connected Content upstreams)."""
+    return httpx.AsyncClient(transport=transport, timeout=timeout, limits=HTTP_LIMITS)
+
+
+def content_service(settings: Settings, clock: Callable[[], float]) -> ContentService:
+    """The Connected Content cache; its upstreams are the customer's own APIs, never vendors or emulators."""
+    return ContentService(
+        settings.content_sources,
+        http_client(None, httpx.Timeout(settings.content_timeout)),
+        ttl=settings.content_ttl,
+        timeout=settings.content_timeout,
+        max_bytes=settings.content_max_bytes,
+        list_path=settings.content_list_path,
+        cache_bytes=settings.content_cache_bytes,
+        clock=clock,
+    )
 
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, store: Store | None = None, clock: Callable[[], float] = time.time
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], float] = time.time,
+    role: Role = "serve",
+    dispatcher_runs: bool = True,
 ) -> AsyncIterator[tuple[Store, Runtime, Dispatcher]]:
-    """Open the store and the vendor client and build the dispatcher; closes all of it on exit."""
-    for warning in settings.warnings():
+    """Open the store and the vendor client and build the dispatcher; closes all of it on exit.
+
+    Logs the start-up summary (``role``: what this process is; ``dispatcher_runs``: whether it sends) and the
+    configuration's warnings first.
+    """
+    _log.info(summary(settings, role, dispatcher=dispatcher_runs))
+    for warning in settings.warnings(http=role == "serve"):
         _log.warning(warning)
     store = store or open_store(settings.database_url)
     await store.open()
@@ -98,10 +125,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_runtime(settings, store=store, clock=clock) as (opened, runtime, dispatcher):
+        runtime_of = open_runtime(settings, store=store, clock=clock, dispatcher_runs=run_dispatcher)
+        async with runtime_of as (opened, runtime, dispatcher):
             monitor = QueueMonitor(opened, high_water=settings.queue_high_water)
             app.state.update(store=opened, runtime=runtime, dispatcher=dispatcher, monitor=monitor)
             app.state.intake = CallbackIntake(opened, callback_auth(settings, runtime), clock=clock)
+            app.state.content = content_service(settings, clock)
             await monitor.start()
             # Everything built so far lives as long as the process: moved out of the collector's sight, a full
             # collection no longer walks it, which halved ingest's p99 (bench/README.md).
@@ -112,15 +141,19 @@ def create_app(
                 yield
             finally:
                 await monitor.stop()
+                await app.state.content.aclose()
 
     return Litestar(
         route_handlers=[
             receive_braze_message,
+            get_content,
             callback_router(settings.callback_max_body_bytes),
             *ADMIN_HANDLERS,
             *CAMPAIGN_HANDLERS,
             *console_handlers(settings),
             healthz,
+            healthz_head,
+            root,
             readyz,
             metrics_endpoint,
         ],
@@ -146,13 +179,25 @@ def create_app(
     )
 
 
+def serve_app() -> Litestar:
+    """The app of ``gateway serve``, for uvicorn to build in each worker process.
+
+    A worker process is started afresh (not forked from the CLI), so it sets up the JSON logs itself: without
+    this its log lines (and its start-up summary) would be lost.
+    """
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
 def _openapi_config() -> OpenAPIConfig:
     """OpenAPI at ``/schema``, for staff only: nothing but health, readiness and metrics is public."""
     return OpenAPIConfig(
         title="Vendor webhook gateway",
         version="0.1.0",
         path="/schema",
-        openapi_router=Router("/schema", route_handlers=[], guards=[require_staff]),
+        # Litestar's own schema pages are not API operations: left out of the document (they were all "Handler").
+        openapi_router=Router("/schema", route_handlers=[], guards=[require_staff], include_in_schema=False),
         # Each route names its own requirement: health is public, callbacks carry their vendor's signature.
         components=Components(security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}),
     )

@@ -17,7 +17,28 @@ __all__ = ("JsonFormatter", "configure_logging")
 
 #: ``extra`` keys that may appear in a log line; anything else passed as ``extra`` is dropped.
 _ALLOWED_EXTRA = frozenset(
-    {"message_id", "channel", "vendor", "status", "outcome", "code", "http_status", "attempt", "duration_ms", "count"}
+    {
+        "message_id",
+        "channel",
+        "vendor",
+        "status",
+        "outcome",
+        "code",
+        "http_status",
+        "attempt",
+        "duration_ms",
+        "count",
+        # Event logs (gateway.events): ids, names of body keys and staff names, never values.
+        "refusal_id",
+        "first_message_id",
+        "parent_id",
+        "child_id",
+        "fields",
+        "key_kind",
+        "receipt_state",
+        "staff",
+        "role",
+    }
 )
 _ENCODER = msgspec.json.Encoder()
 

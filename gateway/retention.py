@@ -1,5 +1,7 @@
 """Retention (SPEC §8): messages older than ``GATEWAY_RETENTION_DAYS`` are deleted with everything attached.
 
+Refused ingests (issue 11) are kept for the same time and purged the same way.
+
 :class:`RetentionPurge` deletes a bounded batch per :meth:`~RetentionPurge.run_once`, so a large backlog never
 holds the store in one long transaction; it runs daily beside the dispatcher and from ``gateway purge``.
 """
@@ -52,15 +54,19 @@ class RetentionPurge:
         return self._clock() - self._retention
 
     async def run_once(self) -> int:
-        """Delete one batch of expired messages; return how many."""
-        deleted = await self._store.purge(created_before=self.cutoff, limit=self.batch_size)
+        """Delete one batch of expired messages and one of expired refusals; return how many rows in all."""
+        cutoff = self.cutoff
+        deleted = await self._store.purge(created_before=cutoff, limit=self.batch_size)
         if deleted:
             _log.info("expired messages purged", extra={"count": deleted})
-        return deleted
+        refusals = await self._store.purge_refusals(created_before=cutoff, limit=self.batch_size)
+        if refusals:
+            _log.info("expired refusals purged", extra={"count": refusals})
+        return deleted + refusals
 
     async def run_to_end(self) -> int:
-        """Delete every expired message, batch by batch; return how many."""
+        """Delete every expired message and refusal, batch by batch; return how many."""
         total = 0
-        while (deleted := await self.run_once()) == self.batch_size:
+        while deleted := await self.run_once():
             total += deleted
-        return total + deleted
+        return total

@@ -58,6 +58,9 @@ PRODUCTS: dict[str, tuple[str, ...]] = {
 }
 
 
+_LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
 def product_of(vendor: str, channel: str) -> str:
     """The product (a key of :data:`PRODUCTS`) that sends ``channel`` for ``vendor``: NHN has one per channel."""
     if vendor != "nhn":
@@ -160,6 +163,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     nhn_email_poll_interval: float = 60.0
     #: Vendors batch callbacks (SendGrid posts up to several hundred KB at once), so they get their own limit.
     callback_max_body_bytes: int = 1024 * 1024
+    #: Connected Content cache (issue 13, docs/content.md): the upstream URL of each source name.
+    content_sources: dict[str, str] = msgspec.field(default_factory=dict)
+    content_ttl: float = 3600.0
+    #: Upstream budget, under the 2 s Braze waits for a Connected Content answer.
+    content_timeout: float = 1.5
+    #: Braze refuses Connected Content answers over 1 MB.
+    content_max_bytes: int = 1_000_000
+    #: Keys of the JSON list an upstream answer must hold (``data.list`` → ``("data", "list")``), if any.
+    content_list_path: tuple[str, ...] | None = None
+    content_cache_bytes: int = 64 * 1024 * 1024
     #: Campaign report (issue 12): unit price per message in KRW by channel (``GATEWAY_PRICES``); a channel
     #: without a price has no cost estimate.
     prices: dict[str, float] = msgspec.field(default_factory=dict)
@@ -173,11 +186,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """The configured vendor of ``channel``."""
         return {"kakao": self.kakao_vendor, "lms": self.lms_vendor, "email": self.email_vendor}[channel]
 
-    def warnings(self) -> list[str]:
-        """What works but probably not as meant: said once at start, without any secret."""
+    def warnings(self, *, http: bool = True) -> list[str]:
+        """What works but probably not as meant: said once at start, without any secret.
+
+        Args:
+            http: The process serves HTTP (``gateway serve``); a dispatcher alone takes no tokens.
+        """
         found = []
-        if not self.ingest_tokens:
+        if http and not self.ingest_tokens:
             found.append("GATEWAY_INGEST_TOKENS is not set: every POST /v1/braze/messages is refused with 401")
+        if http and not self.staff_tokens:
+            found.append("GATEWAY_STAFF_TOKENS is not set: the support API and console at /admin refuse everyone")
         for products, name in _RECEIPT_SECRETS:
             real = [product for product in products - self.emulated if getattr(self, product) is not None]
             if real and not getattr(self, name):
@@ -234,7 +253,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         vendor_limits={v: _limits(reader, v) for v in ("nhn", "solapi", "sendgrid")},
         dispatcher=reader.flag("GATEWAY_DISPATCHER") is not False,
         metrics_public=reader.flag("GATEWAY_METRICS_PUBLIC") is not False,
-        log_level=(reader.get("GATEWAY_LOG_LEVEL") or "INFO").upper(),
+        log_level=reader.choice("GATEWAY_LOG_LEVEL", "info", _LOG_LEVELS).upper(),
         retention_days=reader.integer("GATEWAY_RETENTION_DAYS", 30),
         session_secret=_session_secret(reader.get("GATEWAY_SESSION_SECRET")),
         cookie_secure=_cookie_secure(reader.flag("GATEWAY_COOKIE_SECURE"), reader.get("GATEWAY_HOST")),
@@ -242,6 +261,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         email_receipt_timeout=reader.number("GATEWAY_EMAIL_RECEIPT_TIMEOUT", 72 * 3600),
         nhn_email_poll_interval=reader.number("GATEWAY_NHN_EMAIL_POLL_INTERVAL", 60.0),
         callback_max_body_bytes=reader.integer("GATEWAY_CALLBACK_MAX_BODY_BYTES", 1024 * 1024),
+        **_content_settings(reader)._asdict(),
         prices=_prices(reader.csv("GATEWAY_PRICES")),
         **vendor_configs._asdict(),
     )
@@ -501,6 +521,66 @@ def _check_braze(settings: Settings) -> None:
     if bool(settings.braze_rest_url) != bool(settings.braze_api_key):
         missing = "GATEWAY_BRAZE_API_KEY" if settings.braze_rest_url else "GATEWAY_BRAZE_REST_URL"
         raise ConfigError(f"{missing} is required when the other GATEWAY_BRAZE_* variable is set")
+
+
+#: Braze gives up on a Connected Content call after 2 s; the upstream must answer (or fail) before that.
+_BRAZE_CONTENT_WAIT = 2.0
+_SOURCE_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class _ContentSettings(NamedTuple):
+    content_sources: dict[str, str]
+    content_ttl: float
+    content_timeout: float
+    content_max_bytes: int
+    content_list_path: tuple[str, ...] | None
+    content_cache_bytes: int
+
+
+def _content_settings(reader: _Env) -> _ContentSettings:
+    """The ``GATEWAY_CONTENT_*`` settings of the Connected Content cache."""
+    timeout = reader.number("GATEWAY_CONTENT_TIMEOUT", 1.5)
+    if timeout >= _BRAZE_CONTENT_WAIT:
+        raise ConfigError(
+            f"GATEWAY_CONTENT_TIMEOUT={timeout:g} must be under {_BRAZE_CONTENT_WAIT:g} seconds: "
+            "Braze gives up on Connected Content after 2 s"
+        )
+    max_bytes = reader.integer("GATEWAY_CONTENT_MAX_BYTES", 1_000_000)
+    cache_bytes = reader.integer("GATEWAY_CONTENT_CACHE_BYTES", 64 * 1024 * 1024)
+    if cache_bytes < max_bytes:
+        raise ConfigError(
+            f"GATEWAY_CONTENT_CACHE_BYTES={cache_bytes} is smaller than GATEWAY_CONTENT_MAX_BYTES={max_bytes}: "
+            "the largest answer could never be cached"
+        )
+    list_path = reader.get("GATEWAY_CONTENT_LIST_PATH")
+    keys = tuple(list_path.split(".")) if list_path else None
+    if keys is not None and not all(keys):
+        raise ConfigError(f"GATEWAY_CONTENT_LIST_PATH={list_path!r} is not dot-separated keys such as data.list")
+    return _ContentSettings(
+        content_sources=_content_sources(reader.csv("GATEWAY_CONTENT_SOURCES")),
+        content_ttl=reader.number("GATEWAY_CONTENT_TTL", 3600.0),
+        content_timeout=timeout,
+        content_max_bytes=max_bytes,
+        content_list_path=keys,
+        content_cache_bytes=cache_bytes,
+    )
+
+
+def _content_sources(entries: list[str]) -> dict[str, str]:
+    """``name=url`` entries: a name usable in a URL path, an absolute http(s) URL, each name once."""
+    sources: dict[str, str] = {}
+    for entry in entries:
+        name, _, url = (part.strip() for part in entry.partition("="))
+        parts = urlsplit(url)
+        if not _SOURCE_NAME.fullmatch(name) or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(
+                f"GATEWAY_CONTENT_SOURCES entry {name or '?'!r} must be name=http(s)://host/path "
+                "(name of letters, digits, - and _)"
+            )
+        if name in sources:
+            raise ConfigError(f"GATEWAY_CONTENT_SOURCES names {name!r} twice")
+        sources[name] = url
+    return sources
 
 
 def _session_secret(value: str | None) -> bytes | None:

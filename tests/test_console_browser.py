@@ -11,10 +11,11 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import OPERATOR_TOKEN, SEED_BODY, VIEWER_TOKEN
+from tests.conftest import INGEST_TOKEN, OPERATOR_TOKEN, SEED_BODY, VIEWER_TOKEN
 from tests.live_server import LiveGateway, live_gateway
 
 CHROMIUM = "/usr/bin/chromium"
@@ -90,3 +91,31 @@ def test_an_operator_replays_a_dead_message_and_it_is_delivered_once(browser: Br
     page.get_by_role("navigation").get_by_role("link", name="감사 로그 Audit log").click()
     expect(page.locator("table")).to_contain_text("replay")
     expect(page.locator("table")).to_contain_text(dead)
+
+
+def test_a_viewer_finds_a_refused_request_by_user_id_and_reads_why(browser: Browser, gateway: LiveGateway) -> None:
+    refused = httpx.post(
+        f"{gateway.url}/v1/braze/messages",
+        json=SEED_BODY | {"buttonLinkMobile": "", "buttonLinkPC": ""},
+        headers={"Authorization": f"Bearer {INGEST_TOKEN}"},
+    )
+    assert refused.status_code == 422
+    page = browser.new_page()
+
+    _sign_in(page, gateway, VIEWER_TOKEN)
+    expect(page.locator(".tiles")).to_contain_text("거부된 요청 Refused requests")
+    page.get_by_role("navigation").get_by_role("link", name="검색 Search").click()
+    page.get_by_label("사용자 ID User ID").fill(SEED_BODY["userId"])
+    page.get_by_label("상태 Status").select_option("refused")
+    page.get_by_role("button", name="검색 Search").click()
+
+    rows = page.locator("table.refusals tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("422")
+    expect(rows.first).to_contain_text("buttonLinkMobile")
+    expect(rows.first).to_contain_text("buttonLinkPC")
+    rows.first.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Refused request")
+    expect(page.locator(".errors")).to_contain_text("has no link")
+    expect(page.locator(".summary")).to_contain_text("010-****-5678")
+    assert "010-1234-5678" not in page.content()

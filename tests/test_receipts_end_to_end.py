@@ -104,6 +104,17 @@ async def test_kakao_3018_falls_back_to_an_lms_that_is_delivered_and_linked_both
     assert "지금 확인하기: https://www.wadiz.kr/web/campaign/detail/356850" in text
 
 
+async def test_the_fallback_lms_is_titled_with_the_kakao_bodys_subject(client: Client, app: Litestar) -> None:
+    app.state.runtime.emulators["nhn_kakao"].outcomes[PHONE] = "3018"
+    await post(client, SEED_BODY | {"subject": "지금 가장 핫한 프로젝트"})
+
+    await settle(app)
+    await settle(app)
+
+    [request] = app.state.runtime.emulators["nhn_sms"].json_bodies()
+    assert request["title"] == "지금 가장 핫한 프로젝트"
+
+
 async def test_a_long_kakao_message_falls_back_to_an_lms_trimmed_to_2000_bytes(client: Client, app: Litestar) -> None:
     app.state.runtime.emulators["nhn_kakao"].outcomes[PHONE] = "3019"
     body = SEED_BODY | {"content": "가나다라마바사아자차카타파하 🎉\n" * 70}

@@ -17,8 +17,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api import support
 from gateway.api.auth import require_operator, require_staff
-from gateway.api.filters import FILTER_PARAMS, InvalidFilter, parse_search, parse_window
+from gateway.api.filters import FILTER_PARAMS, InvalidFilter, parse_search, parse_window, search_errors
 from gateway.api.problems import BEARER, Problem, problem_responses
+from gateway.api.refusals import REFUSAL_HANDLERS
 from gateway.api.views import (
     AuditAnswer,
     BulkReplayAnswer,
@@ -100,12 +101,8 @@ async def search_messages(
     try:
         search = parse_search(params)
         page = await state.store.search(search.criteria, limit=search.limit, cursor=search.cursor)
-    except InvalidFilter as exc:
-        raise _invalid(exc) from None
-    except ValueError:
-        raise Problem(
-            400, "Invalid filter: see errors.", errors=[FieldError("cursor", "is not a cursor of this search")]
-        ) from None
+    except ValueError as exc:
+        raise Problem(400, "Invalid filter: see errors.", errors=search_errors(exc)) from None
     return SearchAnswer(items=[message_view(m) for m in page.items], nextCursor=page.next_cursor)
 
 
@@ -193,7 +190,7 @@ async def bulk_replay(request: Request[Any, Any, State], state: State) -> Respon
     operation_id="getStats",
     security=BEARER,
     responses=problem_responses(400, 401),
-    summary="Counts by state, channel and vendor over a window, and failed attempts by vendor code",
+    summary="Counts by state, channel and vendor over a window, refused ingests, and failed attempts by vendor code",
     description="`from` and `to` are ISO 8601 (UTC when no offset is given); the default window is the last 24 h.",
     tags=["admin"],
 )
@@ -209,7 +206,8 @@ async def get_stats(
         raise _invalid(exc) from None
     counts = await state.store.window_counts(created_from=start, created_to=end)
     failures = await state.store.failures_by_code(since=start, until=end, limit=_FAILURES_SHOWN)
-    return stats_view(counts, failures, start, end)
+    refused = await state.store.count_refusals(created_from=start, created_to=end)
+    return stats_view(counts, failures, start, end, refused=refused)
 
 
 @get(
@@ -297,6 +295,7 @@ ADMIN_HANDLERS = (
             get_stats,
             get_audit_log,
             erase_personal_data,
+            *REFUSAL_HANDLERS,
         ],
         middleware=[no_store],
     ),

@@ -29,6 +29,7 @@ __all__ = (
     "parse_search",
     "parse_time",
     "parse_window",
+    "search_errors",
 )
 
 #: Korea has no daylight saving time: a fixed offset is exact.
@@ -95,6 +96,13 @@ def parse_search(params: Mapping[str, str | None], *, naive_tz: tzinfo = UTC) ->
     return SearchRequest(MessageFilter(**fields), limit, (params.get("cursor") or "").strip() or None)
 
 
+def search_errors(exc: ValueError) -> list[FieldError]:
+    """What was wrong with a search: the parameters :func:`parse_search` named, else the store's cursor."""
+    if isinstance(exc, InvalidFilter):
+        return exc.errors
+    return [FieldError("cursor", "is not a cursor of this search")]
+
+
 def parse_time(raw: str, naive_tz: tzinfo = UTC) -> float:
     """An ISO 8601 date or time as POSIX seconds; a time without an offset is in ``naive_tz``.
 
@@ -149,6 +157,8 @@ def describe_filter(criteria: MessageFilter) -> str:
 
 
 def _status(raw: str, _: tzinfo) -> Status:
+    if raw.lower() == "refused":
+        raise ValueError("refused requests are not messages: search them with GET /v1/admin/refusals (same filters)")
     try:
         return Status(raw.lower())
     except ValueError:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import Request, Response, get, head
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.response import Redirect
 
 from gateway import metrics
 from gateway.api.auth import require_staff
 
-__all__ = ("Health", "healthz", "metrics_endpoint", "readyz")
+__all__ = ("Health", "healthz", "healthz_head", "metrics_endpoint", "readyz", "root")
 
 
 class Health(msgspec.Struct):
@@ -25,6 +26,17 @@ class Health(msgspec.Struct):
 @get("/healthz", operation_id="healthz", summary="The process is alive", tags=["operations"])
 async def healthz() -> Health:
     return Health("ok")
+
+
+@head("/healthz", operation_id="healthzHead", summary="The process is alive (for uptime checkers)", tags=["operations"])
+async def healthz_head() -> None:
+    """``HEAD /healthz``: 200 without a body."""
+
+
+@get("/", include_in_schema=False)
+async def root() -> Redirect:
+    """The bare host leads people to the support console."""
+    return Redirect("/admin", status_code=302)
 
 
 @get(
@@ -47,4 +59,5 @@ async def readyz(state: State) -> Response[Health]:
 async def metrics_endpoint(request: Request[Any, Any, State]) -> Response[bytes]:
     if not request.app.state.settings.metrics_public:
         await require_staff(request, None)
-    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE_LATEST)
+    # As a header: given as the media type, Litestar would append a second "; charset=utf-8" to it.
+    return Response(metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE_LATEST})

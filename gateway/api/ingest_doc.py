@@ -30,20 +30,24 @@ _FIELDS = {
     "email": "Recipient address; required for email.",
     "content": "Rendered text (kakao: at most 1,300 characters; lms: 2,000 EUC-KR bytes with the advertising text) "
     "or HTML (email: at most 200,000 characters).",
-    "subject": "LMS title; email subject (required for email).",
+    "subject": "LMS title; email subject (required for email); kakao: the title of the fallback LMS.",
+    "fallbackSubject": "kakao only: the title of the fallback LMS (else `subject`, else the content's first line).",
     "buttonName": "The single CTA button's name.",
     "buttonLinkMobile": "The single CTA button's mobile link.",
     "buttonLinkPC": "The single CTA button's PC link.",
     "imageUrl": "Image for kakao (image bubble) or email.",
     "ad": 'Advertising: `"true"`/`"Y"`/`"1"` or `"false"`/`"N"`/`"0"`; kakao is always advertising.',
     "fallback": "kakao only: `lms` or `none`; default from `GATEWAY_DEFAULT_FALLBACK`.",
+    "vendor": "This message's vendor instead of the channel's configured one: kakao and lms `nhn` or `solapi`, "
+    "email `sendgrid` or `nhn`.",
     "campaignId": "Braze campaign id.",
     "campaignName": "Braze campaign name.",
     "dispatchId": "Braze dispatch id (shared by every user of one send).",
     "canvasId": "Braze Canvas id.",
     "canvasStepId": "Braze Canvas step id.",
     "sendId": "Braze send id.",
-    "idempotencyKey": "Explicit idempotency key (the `Idempotency-Key` header wins).",
+    "idempotencyKey": "Explicit idempotency key (the `Idempotency-Key` header wins), scoped to the user and the "
+    "channel; reused for a different message by the same user: 409.",
     "dryRun": '`"true"` (or the header `Dry-Run: true`): validate and preview, answer 200 with what would be sent; '
     "nothing is stored or sent.",
 }
@@ -64,9 +68,10 @@ _REQUIRED = ["channel", "userId", "content"]
 _JSON = Schema(
     type=OpenAPIType.OBJECT,
     description=(
-        "Every value may arrive as a string; unknown keys are ignored and kept in the stored raw body. A key given "
-        f"twice, or arrays and objects nested more than {MAX_JSON_DEPTH} levels deep, are a 400. A required field "
-        "of nothing but blank space, control or format characters is missing (422)."
+        "Every value may arrive as a string; unknown keys are accepted, kept in the stored raw body and listed in "
+        "the answer's `ignoredFields`. A key given twice, or arrays and objects nested more than "
+        f"{MAX_JSON_DEPTH} levels deep, are a 400. A required field of nothing but blank space, control or format "
+        "characters is missing (422)."
     ),
     properties={
         **_TEXT_FIELDS,

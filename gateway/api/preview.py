@@ -25,6 +25,7 @@ from gateway.models import OutboundMessage
 from gateway.normalise.changes import Change, describe_changes
 from gateway.normalise.errors import FieldError
 from gateway.normalise.policy import Policy
+from gateway.normalise.unknown_keys import IgnoredField
 from gateway.normalise.values import ValueReader
 
 __all__ = (
@@ -100,6 +101,8 @@ class PreviewAnswer(msgspec.Struct, kw_only=True):
     changes: list[Change]
     schedule: ScheduleView
     fallback: PreviewFallback | None = None
+    #: Body keys the gateway does not read (as a real send names them).
+    ignoredFields: list[IgnoredField] = msgspec.field(default_factory=list)
 
 
 def read_dry_run(header: str | None, body: Mapping[str, Any]) -> tuple[bool, list[FieldError]]:
@@ -123,6 +126,7 @@ def preview(
     emulated: bool,
     quiet_mode: Literal["hold", "suppress"],
     now: float,
+    ignored: list[IgnoredField] | None = None,
 ) -> PreviewAnswer:
     """The preview of a normalised ``message`` that ``vendor`` would send.
 
@@ -136,6 +140,7 @@ def preview(
         emulated: Whether ``vendor`` is emulated for this channel (sandbox mode).
         quiet_mode: ``GATEWAY_QUIET_HOURS``.
         now: The current POSIX time.
+        ignored: The body keys the gateway does not read.
     """
     fallback = None
     if message.channel == "kakao" and message.fallback == "lms" and (lms_vendor, "lms") in adapters:
@@ -158,6 +163,7 @@ def preview(
         changes=describe_changes(body, message, policy.default_button_name),
         schedule=_schedule(message, quiet_mode, now),
         fallback=fallback,
+        ignoredFields=list(ignored or ()),
     )
 
 

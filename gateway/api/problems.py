@@ -39,6 +39,7 @@ _TITLES = {
     422: "Message cannot be sent",
     429: "Too many requests",
     500: "Internal error",
+    502: "Bad gateway",
     503: "Service unavailable",
 }
 
@@ -51,6 +52,8 @@ class ProblemDetails(msgspec.Struct, omit_defaults=True):
     detail: str | None = None
     type: str = "about:blank"
     errors: list[FieldError] | None = None
+    #: A 409 at ingest: the message the reused idempotency key belongs to.
+    messageId: str | None = None
 
 
 #: The OpenAPI security requirement of the routes that take a bearer token (ingest and staff).
@@ -77,16 +80,23 @@ class Problem(Exception):
         *,
         errors: Sequence[FieldError] | None = None,
         headers: dict[str, str] | None = None,
+        message_id: str | None = None,
     ) -> None:
         super().__init__(detail or _TITLES.get(status, "Error"))
         self.status = status
         self.detail = detail
         self.errors = list(errors) if errors else None
         self.headers = headers or {}
+        self.message_id = message_id
+
+    @property
+    def title(self) -> str:
+        """The problem type's title (``Message cannot be sent`` ...)."""
+        return _TITLES.get(self.status, "Error")
 
     def to_response(self) -> Response[ProblemDetails]:
         body = ProblemDetails(
-            title=_TITLES.get(self.status, "Error"), status=self.status, detail=self.detail, errors=self.errors
+            title=self.title, status=self.status, detail=self.detail, errors=self.errors, messageId=self.message_id
         )
         return Response(body, status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers)
 

@@ -10,6 +10,7 @@ import msgspec
 
 from gateway.api.filters import describe_filter
 from gateway.api.problems import Problem
+from gateway.events import log_event
 from gateway.models import FINAL_STATUSES, MessageDetail, Status, StoredMessage
 from gateway.normalise.errors import FieldError
 from gateway.settings import StaffToken
@@ -98,6 +99,7 @@ async def replay_message(store: Store, staff: StaffToken, message_id: str, *, no
         # It left its final state between the read and the replay (another replay got there first).
         raise Problem(409, "The message was replayed meanwhile: it is no longer in a final state.")
     await audit(store, staff, "replay", message_id, now=now, detail=f"was {record.status.value}")
+    log_event("message.replayed", message_id=message_id, status=Status.QUEUED.value, staff=staff.name)
 
 
 async def bulk_replay(
@@ -122,6 +124,7 @@ async def bulk_replay(
     moved = await store.replay([m.id for m in chosen], _reason(staff), now=now)
     detail = f"{len(moved)} replayed" + (f"; more than {REPLAY_LIMIT} matched" if more else "")
     await audit(store, staff, "bulk_replay", describe_filter(criteria), now=now, detail=detail)
+    log_event("message.replayed", count=len(moved), status=Status.QUEUED.value, staff=staff.name)
     return BulkReplay(dry_run=False, count=len(moved), limit=REPLAY_LIMIT, more=more)
 
 
@@ -129,6 +132,7 @@ async def erase_user(store: Store, staff: StaffToken, user_id: str, *, now: floa
     """Erase a user's phone numbers, emails and content (statistics stay); return how many messages."""
     erased = await store.erase_user(user_id, f"personal data erased on request by {staff.name}", now=now)
     await audit(store, staff, "erase", user_id, now=now, detail=f"{erased} messages")
+    log_event("personal_data.erased", count=erased, staff=staff.name)
     return erased
 
 

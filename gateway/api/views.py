@@ -9,20 +9,23 @@ import msgspec
 
 from gateway.api.masking import mask_contacts, mask_email, mask_phone
 from gateway.api.receipt_views import ReceiptView, receipt_view
-from gateway.models import Attempt, Event, MessageDetail, StoredMessage
+from gateway.models import Attempt, Event, MessageDetail, OutboundMessage, StoredMessage
 from gateway.store.admin_types import AuditPage, FailureCount, WindowCount
 
 __all__ = (
     "AttemptView",
     "AuditAnswer",
     "AuditEntryView",
+    "BrazeView",
     "BulkReplayAnswer",
+    "ButtonView",
     "CountView",
     "ErasureAnswer",
     "EventView",
     "FailureView",
     "MessageDetailView",
     "MessageView",
+    "NormalisedView",
     "ReplayAnswer",
     "SearchAnswer",
     "StatsView",
@@ -83,11 +86,55 @@ class EventView(msgspec.Struct, kw_only=True):
     reason: str
 
 
+class ButtonView(msgspec.Struct, kw_only=True, rename="camel"):
+    """One CTA button after normalisation."""
+
+    name: str
+    link_mobile: str
+    link_pc: str
+
+
+class BrazeView(msgspec.Struct, kw_only=True, rename="camel"):
+    """The Braze ids a message came with."""
+
+    campaign_id: str | None = None
+    campaign_name: str | None = None
+    dispatch_id: str | None = None
+    canvas_id: str | None = None
+    canvas_step_id: str | None = None
+    send_id: str | None = None
+
+
+class NormalisedView(msgspec.Struct, kw_only=True, rename="camel"):
+    """The message as normalised and sent: the ingest body's keys (camelCase), the values after normalisation.
+
+    ``notes`` say what normalisation and the channel rules changed; ``text`` is an email's plain-text part.
+    """
+
+    channel: str
+    user_id: str
+    content: str
+    phone: str | None = None
+    email: str | None = None
+    subject: str | None = None
+    text: str | None = None
+    buttons: list[ButtonView] = msgspec.field(default_factory=list)
+    image_url: str | None = None
+    ad: bool = False
+    fallback: str = "none"
+    vendor: str | None = None
+    braze: BrazeView = msgspec.field(default_factory=BrazeView)
+    notes: list[str] = msgspec.field(default_factory=list)
+
+
 class MessageDetailView(msgspec.Struct, kw_only=True):
-    """A message with its normalised form, the vendor request as sent, attempts and timeline."""
+    """A message with its normalised form, the vendor request as sent, attempts and timeline.
+
+    ``vendorRequest`` is the request the vendor received, in the vendor's own field names.
+    """
 
     message: MessageView
-    normalised: dict[str, Any]
+    normalised: NormalisedView
     vendorRequest: dict[str, Any] | None
     attempts: list[AttemptView]
     timeline: list[EventView]
@@ -126,13 +173,18 @@ def detail_view(detail: MessageDetail, *, reveal: bool = False) -> MessageDetail
     record = detail.record
     return MessageDetailView(
         message=message_view(record, reveal=reveal),
-        normalised=_masked(msgspec.to_builtins(record.message), record, reveal),
+        normalised=_normalised_view(record, reveal),
         vendorRequest=_masked(record.vendor_request, record, reveal) if record.vendor_request else None,
         attempts=[_attempt_view(a) for a in detail.attempts],
         timeline=[_event_view(e) for e in detail.events],
         revealed=reveal,
         receipts=[receipt_view(r) for r in detail.receipts],
     )
+
+
+def _normalised_view(record: StoredMessage, reveal: bool) -> NormalisedView:
+    masked = msgspec.convert(_masked(msgspec.to_builtins(record.message), record, reveal), OutboundMessage)
+    return msgspec.convert(masked, NormalisedView, from_attributes=True)
 
 
 def _masked(value: Any, record: StoredMessage, reveal: bool) -> Any:
@@ -209,6 +261,8 @@ class StatsView(msgspec.Struct, kw_only=True):
     byVendor: dict[str, int]
     counts: list[CountView]
     failures: list[FailureView]
+    #: Ingests refused in the window (not messages: see ``GET /v1/admin/refusals``).
+    refused: int = 0
 
 
 class AuditEntryView(msgspec.Struct, kw_only=True):
@@ -236,7 +290,9 @@ class ErasureAnswer(msgspec.Struct, kw_only=True):
     erased: int
 
 
-def stats_view(counts: list[WindowCount], failures: list[FailureCount], start: float, end: float) -> StatsView:
+def stats_view(
+    counts: list[WindowCount], failures: list[FailureCount], start: float, end: float, *, refused: int = 0
+) -> StatsView:
     """The stats answer: totals per state, channel and vendor, plus every combination and the failures."""
     by: dict[str, dict[str, int]] = {"status": {}, "channel": {}, "vendor": {}}
     for row in counts:
@@ -254,6 +310,7 @@ def stats_view(counts: list[WindowCount], failures: list[FailureCount], start: f
             FailureView(vendor=f.vendor, code=f.code, count=f.count, lastAt=iso(f.last_at) or "", example=f.example)
             for f in failures
         ],
+        refused=refused,
     )
 
 

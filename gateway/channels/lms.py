@@ -137,7 +137,7 @@ def lms_from_kakao(message: OutboundMessage, policy: Policy) -> OutboundMessage:
         user_id=message.user_id,
         phone=message.phone,
         content=content,
-        subject=derive_subject(text),
+        subject=_fallback_subject(message.subject, text, notes),
         ad=True,
         fallback="none",
         braze=message.braze,
@@ -180,6 +180,18 @@ def _subject(given: str | None, body: str, notes: list[str]) -> tuple[str | None
     if derived:
         notes.append("LMS: subject taken from the first line of the content")
     return derived, []
+
+
+def _fallback_subject(given: str | None, text: str, notes: list[str]) -> str | None:
+    """The kakao message's ``fallbackSubject`` or ``subject``, cut to 40 bytes; else the text's first line."""
+    if given:
+        subject, _ = strip_uncarriable(single_line(given))
+        cut = cut_to_bytes(subject, MAX_SUBJECT_BYTES).rstrip()
+        if cut != subject:
+            notes.append(f"LMS: subject cut to {MAX_SUBJECT_BYTES} bytes ({_BYTES_RULE})")
+        if cut:
+            return cut
+    return derive_subject(text)
 
 
 def _advertise(body: str, policy: Policy, notes: list[str]) -> str:

@@ -76,7 +76,7 @@ def timeline(view: MessageDetailView) -> list[Step]:
         title="수신 Received",
         lines=(f"{message.channel} · {message.vendor}", first.reason),
     )
-    notes = tuple(view.normalised.get("notes", ())) or ("변경 없음 nothing changed",)
+    notes = tuple(view.normalised.notes) or ("변경 없음 nothing changed",)
     steps = [received, Step(at=message.createdAt, title="정규화 Normalised", lines=notes)]
     dated = [*map(_attempt_step, view.attempts), *map(_event_step, later), *map(_receipt_step, view.receipts)]
     steps += sorted(dated, key=lambda step: step.at)

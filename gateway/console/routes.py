@@ -7,6 +7,7 @@ behave the same in both.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -19,8 +20,9 @@ from gateway.api import support
 from gateway.api.admin import STATS_WINDOW, staff_of
 from gateway.api.auth import find_staff
 from gateway.api.campaign_views import campaign_list
-from gateway.api.filters import FILTER_PARAMS, KST, InvalidFilter, parse_search
+from gateway.api.filters import FILTER_PARAMS, KST, InvalidFilter, parse_search, search_errors
 from gateway.api.problems import Problem
+from gateway.api.refusals import parse_refusal_search, refusal_detail_view, refusal_view
 from gateway.api.views import audit_answer, detail_view, message_view, stats_view
 from gateway.console.pages import kst, kst_input, pretty_json, query_url, timeline
 from gateway.console.session import (
@@ -30,6 +32,7 @@ from gateway.console.session import (
     sign_in,
     sign_out,
 )
+from gateway.events import log_event
 from gateway.models import Status
 from gateway.normalise.errors import FieldError
 from gateway.settings import CHANNEL_VENDORS
@@ -42,8 +45,10 @@ _FAILURES_SHOWN = 10
 _CAMPAIGNS_SHOWN = 5
 _AUDIT_PAGE = 50
 _SEARCH_KEYS = (*FILTER_PARAMS, "limit")
+#: Beside the message states, "refused" searches the refused ingests (issue 11), which are not messages.
+_REFUSED = "refused"
 _CHOICES = {
-    "statuses": [status.value for status in Status],
+    "statuses": [*(status.value for status in Status), _REFUSED],
     "channels": list(CHANNEL_VENDORS),
     "vendors": sorted({vendor for vendors in CHANNEL_VENDORS.values() for vendor in vendors}),
 }
@@ -113,8 +118,10 @@ class ConsoleController(Controller):
         member = find_staff(str(form.get("token", "")).strip() or None, state.settings.staff_tokens)
         target = _safe_next(str(form.get("next", "")))
         if member is None:
+            log_event("console.sign_in_failed", level=logging.WARNING)
             return _page("sign_in.html", 401, next_page=target, failed=True)
         await sign_in(request, member)
+        log_event("console.sign_in", staff=member.name, role=member.role)
         return Redirect(target, status_code=303)
 
     @post("/sign-out", guards=_STAFF, status_code=303)
@@ -131,7 +138,8 @@ class ConsoleController(Controller):
         counts = await state.store.window_counts(created_from=start, created_to=end)
         failures = await state.store.failures_by_code(since=start, until=end, limit=_FAILURES_SHOWN)
         since = kst_input(start)
-        stats = stats_view(counts, failures, start, end)
+        refused = await state.store.count_refusals(created_from=start, created_to=end)
+        stats = stats_view(counts, failures, start, end, refused=refused)
         campaigns = await state.store.recent_campaigns(since=start, until=end, limit=_CAMPAIGNS_SHOWN)
         recent = campaign_list(campaigns, start, end).items
         return _page("dashboard.html", staff=staff_of(request), stats=stats, since=since, kst=kst, campaigns=recent)
@@ -140,16 +148,32 @@ class ConsoleController(Controller):
     async def search(self, request: Request[Any, Any, State], state: State) -> Template:
         """The search form and one page of results."""
         params = {key: request.query_params.get(key) for key in (*_SEARCH_KEYS, "cursor")}
+        refused = (params.get("status") or "").strip().lower() == _REFUSED
         try:
-            search = parse_search(params, naive_tz=KST)
-            page = await state.store.search(search.criteria, limit=search.limit, cursor=search.cursor)
-        except InvalidFilter as exc:
-            return self._search_page(request, params, errors=exc.errors, status_code=400)
-        except ValueError:
-            return self._search_page(request, params, errors=[FieldError("cursor", "is not a cursor")], status_code=400)
+            if refused:  # refused ingests, not messages: listed without the bulk replay (nothing to send)
+                found = parse_refusal_search(params, naive_tz=KST)
+                refusals = await state.store.search_refusals(found.criteria, limit=found.limit, cursor=found.cursor)
+                cursor = refusals.next_cursor
+            else:
+                search = parse_search(params, naive_tz=KST)
+                page = await state.store.search(search.criteria, limit=search.limit, cursor=search.cursor)
+                cursor = page.next_cursor
+        except ValueError as exc:
+            return self._search_page(request, params, errors=search_errors(exc), status_code=400)
+        next_url = query_url("/admin/messages", params, cursor=cursor) if cursor else None
+        if refused:
+            shown = [refusal_view(refusal) for refusal in refusals.items]
+            return self._search_page(request, params, refusals=shown, next_url=next_url)
         rows = [message_view(m) for m in page.items]
-        next_url = query_url("/admin/messages", params, cursor=page.next_cursor) if page.next_cursor else None
         return self._search_page(request, params, rows=rows, next_url=next_url, searched=True)
+
+    @get("/refusals/{refusal_id:str}", guards=_STAFF)
+    async def refusal(self, request: Request[Any, Any, State], state: State, refusal_id: FromPath[str]) -> Template:
+        """One refused ingest: what Braze was answered, the field errors and the body (masked)."""
+        refusal = await state.store.get_refusal(refusal_id)
+        if refusal is None:
+            raise Problem(404, "이 거부 기록이 없습니다. No refusal has this id.")
+        return _page("refusal.html", staff=staff_of(request), view=refusal_detail_view(refusal), kst=kst)
 
     def _search_page(
         self,
@@ -157,6 +181,7 @@ class ConsoleController(Controller):
         params: dict[str, str | None],
         *,
         rows: list[Any] | None = None,
+        refusals: list[Any] | None = None,
         next_url: str | None = None,
         errors: list[FieldError] | None = None,
         searched: bool = False,
@@ -170,6 +195,7 @@ class ConsoleController(Controller):
             staff=staff_of(request),
             filters=filters,
             rows=rows or [],
+            refusals=refusals,
             next_url=next_url,
             errors=errors or [],
             searched=searched and any(filters.values()),

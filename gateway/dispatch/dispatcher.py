@@ -26,6 +26,7 @@ from gateway.channels.quiet_hours import quiet_until, quiet_window
 from gateway.dispatch.limits import CircuitBreaker, VendorGate
 from gateway.dispatch.periodic import Duty, run_periodically
 from gateway.dispatch.retry import call_with_retries, rescheduled_delay
+from gateway.events import status_changed
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
 from gateway.settings import Settings, VendorLimits, product_of
@@ -164,7 +165,10 @@ class Dispatcher:
     async def _claim(self, limit: int) -> list[StoredMessage]:
         paused = {product for product, gate in self._gates.items() if gate.breaker.paused()}
         exclude = frozenset(route for route in self._adapters if product_of(*route) in paused)
-        return await self._store.claim(now=self._clock(), limit=limit, lease=self._lease, exclude=exclude)
+        claimed = await self._store.claim(now=self._clock(), limit=limit, lease=self._lease, exclude=exclude)
+        for record in claimed:
+            status_changed(record.id, Status.SENDING, attempt=record.attempt_count + 1)
+        return claimed
 
     async def _process(self, record: StoredMessage) -> None:
         try:
@@ -232,11 +236,13 @@ class Dispatcher:
             await self._store.transition(
                 record.id, Status.SUPPRESSED, reason, now=now, expect=_SENDING, report=self._report(None)
             )
+            status_changed(record.id, Status.SUPPRESSED)
         else:
             reason = f"held: advertising is not sent {window}; sending when the window opens"
             await self._store.transition(
                 record.id, Status.HELD, reason, now=now, expect=_SENDING, next_attempt_at=until
             )
+            status_changed(record.id, Status.HELD)
         return True
 
     async def _deliver(self, record: StoredMessage) -> None:
@@ -246,6 +252,7 @@ class Dispatcher:
             await self._store.transition(
                 record.id, Status.DEAD, reason, now=self._clock(), expect=_SENDING, report=self._report(None)
             )
+            status_changed(record.id, Status.DEAD)
             return
         gate = self._gate(record.vendor, record.channel)
         number = record.attempt_count
@@ -339,6 +346,7 @@ class Dispatcher:
             vendor_message_id=vendor_message_id,
             report=report,
         )
+        status_changed(ended.message_id, status, code=ended.attempt.vendor_code, attempt=ended.attempt.number)
 
     def _gate(self, vendor: str, channel: str) -> VendorGate:
         product = product_of(vendor, channel)
@@ -383,6 +391,7 @@ class Dispatcher:
             expect=expect,
             report=self._report(logged.vendor_code if logged else code),
         )
+        status_changed(record.id, Status.FALLBACK, code=logged.vendor_code if logged else code, child_id=child.id)
 
     def _report(self, code: str | None) -> Report | None:
         """The Braze report that goes with a final state, when feedback is configured."""

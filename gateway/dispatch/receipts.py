@@ -26,6 +26,7 @@ from typing import Protocol
 from adapters.nhn_common import RESEND_AFTER
 from gateway.channels.undeliverable import kakao_retry_later, kakao_undeliverable
 from gateway.dispatch.retry import rescheduled_delay
+from gateway.events import log_event, status_changed
 from gateway.models import FINAL_STATUSES, Receipt, Status, StoredMessage, StoredReceipt
 from gateway.settings import Settings
 from gateway.store.base import Report, Settlement, StaleTransition, Store
@@ -156,6 +157,18 @@ class ReceiptApplier:
 
     async def _settle(self, stored: StoredReceipt, settlement: Settlement) -> None:
         await self._store.settle_receipt(stored.id, settlement, now=self._clock())
+        receipt = stored.receipt
+        log_event(
+            "receipt.settled",
+            level=logging.WARNING if settlement.state == "unmatched" else logging.INFO,
+            message_id=settlement.message_id,
+            vendor=receipt.vendor,
+            outcome=receipt.outcome,
+            code=receipt.code,
+            receipt_state=settlement.state,
+        )
+        if settlement.status is not None and settlement.message_id is not None:
+            status_changed(settlement.message_id, settlement.status, code=receipt.code)
 
     async def _wait(self, stored: StoredReceipt) -> None:
         """Keep a receipt whose message is unknown or not sent yet, trying again later, until it cannot match."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from gateway.events import status_changed
+from gateway.models import Status
 from gateway.settings import Settings
 from gateway.store.base import Store
 
@@ -58,6 +60,8 @@ class ReceiptSweep:
                 channel, now - timeout, reason, now=now, limit=self.batch_size, feedback=self._feedback
             )
             expired += len(moved)
+            for message_id in moved:
+                status_changed(message_id, Status.UNKNOWN)
         return expired
 
 

@@ -111,7 +111,9 @@ def _button(
     name = "" if invisible_only(name) else name
     name_ok = reader.rendered(keys.name, name)
     if not mobile_raw and not pc_raw:
-        reader.fail(keys.link_mobile, f'the button "{name}" has no link; set {keys.link_mobile} or {keys.link_pc}')
+        # Both named: when Connected Content returns nothing, Braze renders both links empty.
+        for field, other in ((keys.link_mobile, keys.link_pc), (keys.link_pc, keys.link_mobile)):
+            reader.fail(field, f'empty: the button "{name}" has no link; set {field} or {other}')
         return None
     mobile = read_link(reader, keys.link_mobile, mobile_raw, rules) if mobile_raw else None
     # The seed campaign gives the same link twice: normalise it once.

@@ -19,6 +19,7 @@ from gateway.normalise.limits import FIELD_LIMITS
 from gateway.normalise.links import Utm
 from gateway.normalise.policy import Policy, policy_from_settings
 from gateway.normalise.recipients import RecipientError, normalise_email, normalise_phone
+from gateway.normalise.unknown_keys import BRAZE_KEYS
 from gateway.normalise.values import ValueReader, invisible_only
 
 __all__ = (
@@ -31,14 +32,6 @@ __all__ = (
 )
 
 _CHANNELS: tuple[Channel, ...] = ("kakao", "lms", "email")
-_BRAZE_KEYS = {
-    "campaign_id": "campaignId",
-    "campaign_name": "campaignName",
-    "dispatch_id": "dispatchId",
-    "canvas_id": "canvasId",
-    "canvas_step_id": "canvasStepId",
-    "send_id": "sendId",
-}
 
 
 def normalise_body(body: Mapping[str, Any], policy: Policy) -> OutboundMessage:
@@ -63,7 +56,7 @@ def normalise_body(body: Mapping[str, Any], policy: Policy) -> OutboundMessage:
     content = _content(reader, body, channel)
     subject = _subject(reader, body, channel)
     braze = BrazeContext(
-        **{attr: reader.text(key, body.get(key), limit=FIELD_LIMITS[key]) for attr, key in _BRAZE_KEYS.items()}
+        **{attr: reader.text(key, body.get(key), limit=FIELD_LIMITS[key]) for attr, key in BRAZE_KEYS.items()}
     )
     reader.text("idempotencyKey", body.get("idempotencyKey"), limit=FIELD_LIMITS["idempotencyKey"])
     buttons = _buttons(reader, body, policy, channel, braze.campaign_name)
@@ -124,14 +117,17 @@ def _content(reader: ValueReader, body: Mapping[str, Any], channel: Channel | No
 
 
 def _subject(reader: ValueReader, body: Mapping[str, Any], channel: Channel | None) -> str | None:
-    """The subject; KakaoTalk has none, so a kakao subject is ignored. Email's requirement is a channel rule."""
-    if channel == "kakao":
-        return None
-    raw = reader.text("subject", body.get("subject"), limit=FIELD_LIMITS["subject"])
+    """The subject; email's requirement is a channel rule.
+
+    KakaoTalk shows no title: a kakao message keeps ``fallbackSubject`` (else ``subject``) as the title of the
+    LMS it may fall back to.
+    """
+    key = "fallbackSubject" if channel == "kakao" and body.get("fallbackSubject") not in (None, "") else "subject"
+    raw = reader.text(key, body.get(key), limit=FIELD_LIMITS[key])
     if raw is None:
         return None
     subject = normalise_text(raw)
-    reader.rendered("subject", subject)
+    reader.rendered(key, subject)
     return None if invisible_only(subject) else subject
 
 

@@ -23,6 +23,7 @@ FIELD_LIMITS: dict[str, int] = {
     "email": 254,
     "content": 200_000,
     "subject": 255,
+    "fallbackSubject": 255,
     "buttonName": NAME_LIMIT,
     "buttonLinkMobile": LINK_LIMIT,
     "buttonLinkPC": LINK_LIMIT,

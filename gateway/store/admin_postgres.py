@@ -14,6 +14,7 @@ import psycopg
 from gateway.models import Status
 from gateway.store import admin_rows as rows
 from gateway.store.admin_types import AuditEntry, AuditPage, FailureCount, WindowCount
+from gateway.store.refusals import ERASE as ERASE_REFUSALS
 
 __all__ = ("PostgresAdmin",)
 
@@ -47,6 +48,12 @@ class PostgresAdmin:
             async with conn.cursor() as events:
                 await events.executemany(_INSERT_EVENT, [(m, now, Status.QUEUED.value, reason) for m in moved])
         return moved
+
+    async def note(self: _Backend, message_id: str, reason: str, *, now: float) -> bool:
+        """See :meth:`Store.note`."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(rows.sql(rows.NOTE, "%s"), (now, reason, message_id))
+            return cursor.rowcount > 0
 
     async def window_counts(self: _Backend, *, created_from: float, created_to: float) -> list[WindowCount]:
         """See :meth:`Store.window_counts`."""
@@ -104,4 +111,5 @@ class PostgresAdmin:
                 erased = (rows.erased_message(message), rows.ERASED.encode(), rows.erased_request(request))
                 await conn.execute(_ERASE, (*erased, new_status, new_status, new_status, now, message_id))
                 await conn.execute(_INSERT_EVENT, (message_id, now, new_status, reason))
+            await conn.execute(rows.sql(ERASE_REFUSALS, "%s"), (user_id,))
         return len(found)

@@ -21,6 +21,7 @@ __all__ = (
     "ERASE_UPDATE",
     "FAILURES",
     "FINAL_SQL",
+    "NOTE",
     "NOT_ERASED_SQL",
     "PURGE",
     "SESSION_ACTIVE",
@@ -46,6 +47,7 @@ FINAL_SQL = ", ".join(f"'{status.value}'" for status in sorted(FINAL_STATUSES))
 #: Every message has a phone number or an email until erasure clears both: a replay must not pick it up.
 NOT_ERASED_SQL = "(phone IS NOT NULL OR email IS NOT NULL)"
 
+NOTE = "INSERT INTO events (message_id, at, status, reason) SELECT id, {p}, status, {p} FROM messages WHERE id = {p}"
 WINDOW_COUNTS = (
     "SELECT status, channel, vendor, count(*) FROM messages WHERE created_at >= {p} AND created_at < {p} "
     "GROUP BY status, channel, vendor"

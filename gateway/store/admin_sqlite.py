@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 from gateway.models import Status
 from gateway.store import admin_rows as rows
 from gateway.store.admin_types import AuditEntry, AuditPage, FailureCount, WindowCount
+from gateway.store.refusals import ERASE as ERASE_REFUSALS
 from gateway.store.rows import encode_json
 
 __all__ = ("SqliteAdmin",)
@@ -45,6 +46,12 @@ class SqliteAdmin:
             functools.partial(_replay, message_ids=list(message_ids), reason=reason, now=now)
         )
         return moved
+
+    async def note(self: _Backend, message_id: str, reason: str, *, now: float) -> bool:
+        """See :meth:`Store.note`."""
+        statement = rows.sql(rows.NOTE, "?")
+        added: int = await self._write(lambda conn: conn.execute(statement, (now, reason, message_id)).rowcount)
+        return added > 0
 
     async def window_counts(self: _Backend, *, created_from: float, created_to: float) -> list[WindowCount]:
         """See :meth:`Store.window_counts`."""
@@ -119,4 +126,5 @@ def _erase_user(conn: sqlite3.Connection, user_id: str, reason: str, now: float)
         erased = (rows.erased_message(message), rows.ERASED.encode(), rows.erased_request(request))
         conn.execute(update, (*erased, new_status, new_status, new_status, now, message_id))
         conn.execute(_INSERT_EVENT, (message_id, now, new_status, reason))
+    conn.execute(rows.sql(ERASE_REFUSALS, "?"), (user_id,))
     return len(found)

@@ -21,6 +21,7 @@ from gateway.models import (
     StoredMessage,
     StoredReceipt,
 )
+from gateway.refusals import Refusal, RefusalPage
 from gateway.store.admin_types import AuditEntry, AuditPage, FailureCount, WindowCount
 from gateway.store.campaign_types import CampaignData, CampaignKey, CampaignSummary
 
@@ -298,6 +299,13 @@ class Store(Protocol):
         """
         ...
 
+    async def note(self, message_id: str, reason: str, *, now: float) -> bool:
+        """Append a timeline event with the message's current status (nothing else changes).
+
+        Returns whether the message exists.
+        """
+        ...
+
     async def window_counts(self, *, created_from: float, created_to: float) -> list[WindowCount]:
         """Count the messages created in ``[created_from, created_to)`` by status, channel and vendor."""
         ...
@@ -339,8 +347,34 @@ class Store(Protocol):
         Phone numbers and emails become ``NULL``; content, subject, text, buttons, the raw body and the vendor
         request body are replaced by an erased marker. Status, channel, vendor, Braze ids, attempts and counts
         stay, so statistics are unchanged. A message still waiting to be sent is suppressed. Each message gets
-        a timeline event with ``reason``.
+        a timeline event with ``reason``. The user's refusals lose their phone, email and body the same way.
         """
+        ...
+
+    # Refused ingests (issue 11).
+
+    async def add_refusal(self, refusal: Refusal) -> None:
+        """Keep a refused ingest (committed when this returns)."""
+        ...
+
+    async def get_refusal(self, refusal_id: str) -> Refusal | None:
+        """Return one refusal, or ``None``."""
+        ...
+
+    async def search_refusals(self, criteria: MessageFilter, *, limit: int, cursor: str | None = None) -> RefusalPage:
+        """Return matching refusals newest first, ``limit`` at a time (``status`` and ``vendor`` must be ``None``).
+
+        Raises:
+            ValueError: The cursor is invalid, or ``status`` or ``vendor`` is given.
+        """
+        ...
+
+    async def count_refusals(self, *, created_from: float, created_to: float) -> int:
+        """Count the refusals of ``[created_from, created_to)``."""
+        ...
+
+    async def purge_refusals(self, *, created_before: float, limit: int) -> int:
+        """Delete up to ``limit`` of the oldest refusals made before ``created_before``; return how many."""
         ...
 
     # Campaign report (issue 12): computed by the database from the campaign's messages only.

@@ -21,6 +21,7 @@ from gateway.store.campaigns_postgres import PostgresCampaigns
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_postgres
 from gateway.store.receipts_postgres import INSERT_FEEDBACK, REPORT_OF_MOVED, PostgresReceipts, receipts_for
+from gateway.store.refusals import PostgresRefusals
 from gateway.store.rows import (
     ATTEMPT_COLUMNS,
     EVENT_COLUMNS,
@@ -108,7 +109,7 @@ _ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE message_id = %s ORDER
 _EVENTS = f"SELECT {EVENT_COLUMNS} FROM events WHERE message_id = %s ORDER BY id"  # noqa: S608
 
 
-class PostgresStore(PostgresAdmin, PostgresReceipts, PostgresCampaigns):
+class PostgresStore(PostgresAdmin, PostgresReceipts, PostgresRefusals, PostgresCampaigns):
     """A :class:`~gateway.store.base.Store` on PostgreSQL."""
 
     def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> None:

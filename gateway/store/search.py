@@ -39,11 +39,19 @@ def decode_cursor(cursor: str) -> tuple[float, str]:
 
 
 def search_query(
-    criteria: MessageFilter, *, limit: int, cursor: str | None, columns: str, placeholder: str, sqlite: bool = False
+    criteria: MessageFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+    columns: str,
+    placeholder: str,
+    sqlite: bool = False,
+    table: str = "messages",
 ) -> tuple[str, list[object]]:
     """Return the SQL and parameters of one page (one row more than ``limit``, to tell if another page follows).
 
     ``created_from`` is inclusive and ``created_to`` exclusive. ``placeholder`` is the driver's (``?``, ``%s``).
+    ``table`` is ``messages`` or ``refusals``, which has the same search columns but ``status`` and ``vendor``.
     With ``sqlite``, equality filters after the most selective one are written ``+column``, which keeps SQLite
     (which plans without statistics) off their indexes: ``status = 'delivered'`` must not drive a user's search.
 
@@ -71,7 +79,7 @@ def search_query(
         params.extend(decode_cursor(cursor))
     where = f"WHERE {' AND '.join(terms)} " if terms else ""
     params.append(limit + 1)
-    sql = f"SELECT {columns} FROM messages {where}ORDER BY created_at DESC, id DESC LIMIT {placeholder}"  # noqa: S608 - only column names and placeholders are interpolated
+    sql = f"SELECT {columns} FROM {table} {where}ORDER BY created_at DESC, id DESC LIMIT {placeholder}"  # noqa: S608 - only column names and placeholders are interpolated
     return sql, params
 
 

@@ -90,9 +90,12 @@ async def test_purge_deletes_what_is_older_than_the_retention_and_says_how_many(
     result = run(["purge"], env)
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "purged 2 message(s) older than 30 days"
+    assert result.stdout.strip() == "purged 2 message(s) and refused request(s) older than 30 days"
     assert _ids(tmp_path / "g.db") == young
-    assert run(["purge", "--days", "7"], env).stdout.strip() == "purged 1 message(s) older than 7 days"
+    assert (
+        run(["purge", "--days", "7"], env).stdout.strip()
+        == "purged 1 message(s) and refused request(s) older than 7 days"
+    )
     assert _ids(tmp_path / "g.db") == []
 
 

@@ -9,6 +9,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
+from gateway.refusals import Refusal
 from gateway.retention import DAY, RetentionPurge
 from gateway.store import SqliteStore, Store
 from tests.conftest import Clock, make_settings
@@ -60,3 +61,14 @@ async def test_the_dispatcher_runs_the_purge_once_a_day(tmp_path: Path) -> None:
         assert (purge.interval, await purge.run_once()) == (DAY, 0)
         clock.advance(30 * DAY + 1)
         assert await purge.run_once() == 1
+
+
+async def test_refused_requests_expire_with_the_messages(store: Store) -> None:
+    old = Refusal(id="r-old", at=T0, http_status=422, detail="1 field is invalid.")
+    young = Refusal(id="r-young", at=T0 + 2 * DAY, http_status=400, detail="The body is not valid JSON.")
+    for refusal in (old, young):
+        await store.add_refusal(refusal)
+    await _add(store, T0)
+
+    assert await RetentionPurge(store, 1, clock=lambda: T0 + 2 * DAY).run_to_end() == 2
+    assert (await store.get_refusal("r-old"), await store.get_refusal("r-young")) == (None, young)

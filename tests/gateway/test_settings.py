@@ -250,8 +250,26 @@ def test_a_real_product_cannot_share_its_host_with_an_emulated_one() -> None:
     assert str(info.value).startswith("GATEWAY_NHN_SMS_URL and GATEWAY_NHN_EMAIL_URL name the same host")
 
 
-def test_a_sandbox_with_ingest_tokens_has_nothing_to_warn_about() -> None:
-    assert load_settings({"GATEWAY_INGEST_TOKENS": "t" * 16}).warnings() == []
+_TOKENS = {"GATEWAY_INGEST_TOKENS": "t" * 16, "GATEWAY_STAFF_TOKENS": "ann:viewer:" + "s" * 16}
+
+
+def test_a_sandbox_with_ingest_and_staff_tokens_has_nothing_to_warn_about() -> None:
+    assert load_settings(_TOKENS).warnings() == []
+
+
+def test_missing_staff_tokens_are_warned_about_but_not_to_a_dispatcher_alone() -> None:
+    settings = load_settings({"GATEWAY_INGEST_TOKENS": "t" * 16})
+    assert settings.warnings() == [
+        "GATEWAY_STAFF_TOKENS is not set: the support API and console at /admin refuse everyone"
+    ]
+    assert load_settings({}).warnings(http=False) == []
+
+
+def test_an_unknown_log_level_is_one_configuration_error() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"GATEWAY_LOG_LEVEL": "verbose"})
+    assert str(info.value) == "GATEWAY_LOG_LEVEL='verbose' is not one of debug, info, warning, error, critical"
+    assert load_settings({"GATEWAY_LOG_LEVEL": "warning"}).log_level == "WARNING"
 
 
 def test_vendors_that_are_not_configured_are_not_warned_about() -> None:
@@ -264,14 +282,15 @@ def test_missing_ingest_tokens_and_receipt_secrets_of_real_vendors_are_warned_ab
 
     assert warnings == [
         "GATEWAY_INGEST_TOKENS is not set: every POST /v1/braze/messages is refused with 401",
+        "GATEWAY_STAFF_TOKENS is not set: the support API and console at /admin refuse everyone",
         "GATEWAY_NHN_WEBHOOK_SIGNATURE is not set: nhn's delivery receipts are refused, so its messages end unknown",
         "GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY is not set: sendgrid's delivery receipts are refused, "
         "so its messages end unknown",
     ]
     configured = load_settings(
         REAL_NHN
+        | _TOKENS
         | {
-            "GATEWAY_INGEST_TOKENS": "t" * 16,
             "GATEWAY_NHN_WEBHOOK_SIGNATURE": "signature",
             "GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY": "key",
         }
@@ -310,6 +329,63 @@ def test_a_sandbox_outcome_that_cannot_be_read_stops_the_start(entry: str) -> No
 )
 def test_console_cookies_are_secure_unless_the_gateway_listens_on_loopback(env: dict[str, str], secure: bool) -> None:
     assert load_settings(env).cookie_secure is secure
+
+
+def test_content_settings_default_to_an_hour_1_5_s_and_1_mb_with_no_source() -> None:
+    settings = load_settings({})
+    assert settings.content_sources == {}
+    assert (settings.content_ttl, settings.content_timeout, settings.content_max_bytes) == (3600, 1.5, 1_000_000)
+    assert settings.content_list_path is None
+    assert settings.content_cache_bytes == 64 * 1024 * 1024
+
+
+def test_content_settings_from_env() -> None:
+    settings = load_settings(
+        {
+            "GATEWAY_CONTENT_SOURCES": "best=https://api.example.com/realtime-best?key=k, new-arrivals=http://10.0.0.5/new",
+            "GATEWAY_CONTENT_TTL": "600",
+            "GATEWAY_CONTENT_TIMEOUT": "0.8",
+            "GATEWAY_CONTENT_MAX_BYTES": "500000",
+            "GATEWAY_CONTENT_LIST_PATH": "data.list",
+            "GATEWAY_CONTENT_CACHE_BYTES": "1000000",
+        }
+    )
+    assert settings.content_sources == {
+        "best": "https://api.example.com/realtime-best?key=k",
+        "new-arrivals": "http://10.0.0.5/new",
+    }
+    assert (settings.content_ttl, settings.content_timeout, settings.content_max_bytes) == (600, 0.8, 500_000)
+    assert settings.content_list_path == ("data", "list")
+    assert settings.content_cache_bytes == 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"GATEWAY_CONTENT_SOURCES": "best"}, "GATEWAY_CONTENT_SOURCES entry 'best' must be name=http(s)://"),
+        ({"GATEWAY_CONTENT_SOURCES": "best=ftp://api.example.com/x"}, "GATEWAY_CONTENT_SOURCES entry 'best'"),
+        ({"GATEWAY_CONTENT_SOURCES": "b/est=https://api.example.com/x"}, "GATEWAY_CONTENT_SOURCES entry 'b/est'"),
+        ({"GATEWAY_CONTENT_SOURCES": "=https://api.example.com/x"}, "GATEWAY_CONTENT_SOURCES entry '?'"),
+        ({"GATEWAY_CONTENT_SOURCES": "a=http://x.test,a=http://y.test"}, "GATEWAY_CONTENT_SOURCES names 'a' twice"),
+        ({"GATEWAY_CONTENT_TTL": "0"}, "GATEWAY_CONTENT_TTL"),
+        ({"GATEWAY_CONTENT_TIMEOUT": "2"}, "GATEWAY_CONTENT_TIMEOUT=2 must be under 2 seconds"),
+        ({"GATEWAY_CONTENT_TIMEOUT": "fast"}, "GATEWAY_CONTENT_TIMEOUT"),
+        ({"GATEWAY_CONTENT_MAX_BYTES": "1MB"}, "GATEWAY_CONTENT_MAX_BYTES"),
+        ({"GATEWAY_CONTENT_CACHE_BYTES": "1000"}, "GATEWAY_CONTENT_CACHE_BYTES=1000 is smaller than"),
+        ({"GATEWAY_CONTENT_LIST_PATH": "data..list"}, "GATEWAY_CONTENT_LIST_PATH"),
+    ],
+)
+def test_content_settings_that_cannot_work_stop_with_one_line(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_bad_content_source_is_refused_without_echoing_its_url() -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"GATEWAY_CONTENT_SOURCES": "best=api.example.com/x?key=secret-key"})
+    assert "secret-key" not in str(info.value)
 
 
 def test_prices_are_krw_per_message_by_channel() -> None:

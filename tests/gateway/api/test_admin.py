@@ -166,6 +166,31 @@ async def test_viewers_see_contact_details_masked_everywhere(client: Client, cor
     assert detail["revealed"] is False
 
 
+def _keys(value: Any) -> set[str]:
+    """Every key of a JSON value, at any depth."""
+    if isinstance(value, dict):
+        return set(value) | {key for item in value.values() for key in _keys(item)}
+    if isinstance(value, list):
+        return {key for item in value for key in _keys(item)}
+    return set()
+
+
+async def test_the_admin_json_is_camel_case_throughout_and_its_schema_says_so(
+    client: Client, corpus: dict[str, str]
+) -> None:
+    detail = await _detail(client, corpus["kakao"])
+    normalised = detail["normalised"]
+    assert (normalised["userId"], normalised["phone"]) == (SEED_BODY["userId"], "010-****-5678")
+    assert normalised["buttons"][0]["linkMobile"] == SEED_BODY["buttonLinkMobile"]
+    assert normalised["braze"]["campaignId"] == SEED_BODY["campaignId"]
+    shown = {key for key in _keys({k: v for k, v in detail.items() if k != "vendorRequest"}) if "_" in key}
+    assert shown == set()
+    schema = (await client.get("/schema/openapi.json", headers=staff_headers())).json()
+    properties = schema["components"]["schemas"]["NormalisedView"]["properties"]
+    assert {"userId", "imageUrl", "buttons", "braze"} <= set(properties)
+    assert not [name for name in properties if "_" in name]
+
+
 async def test_a_viewer_may_not_reveal(client: Client, corpus: dict[str, str]) -> None:
     response = await client.get(f"/v1/admin/messages/{corpus['kakao']}?reveal=true", headers=staff_headers())
 

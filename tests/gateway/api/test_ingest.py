@@ -11,13 +11,22 @@ import msgspec
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from prometheus_client import REGISTRY
 
 from gateway.app import create_app
 from gateway.models import Status
+from gateway.normalise.unknown_keys import BODY_KEYS
+from gateway.store import MessageFilter
 from tests.conftest import SEED_BODY, Clock, ingest_headers, make_settings, staff_headers
 
 URL = "/v1/braze/messages"
+_IGNORED = "gateway_ingest_ignored_fields_total"
 Client = AsyncTestClient[Litestar]
+
+
+def _sample(name: str, **labels: str) -> float:
+    """A counter's current value (counters are process-wide: tests compare before and after)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def count_messages(app: Litestar) -> int:
@@ -59,13 +68,80 @@ async def test_same_body_twice_is_one_message(client: Client, app: Litestar) -> 
 
 
 async def test_idempotency_key_header_wins_over_body(client: Client, app: Litestar) -> None:
-    other = SEED_BODY | {"dispatchId": "another-dispatch"}
     first = await client.post(URL, json=SEED_BODY, headers=ingest_headers(**{"Idempotency-Key": "k-1"}))
-    second = await client.post(URL, json=other, headers=ingest_headers(**{"Idempotency-Key": "k-1"}))
-    assert second.json()["messageId"] == first.json()["messageId"]
-    third = await client.post(URL, json=other, headers=ingest_headers(**{"Idempotency-Key": "k-2"}))
+    repeat = SEED_BODY | {"idempotencyKey": "another-key"}
+    second = await client.post(URL, json=repeat, headers=ingest_headers(**{"Idempotency-Key": "k-1"}))
+    assert (second.status_code, second.json()["messageId"]) == (200, first.json()["messageId"])
+    third = await client.post(URL, json=repeat, headers=ingest_headers(**{"Idempotency-Key": "k-2"}))
     assert third.status_code == 202
     assert await count_messages(app) == 2
+
+
+async def test_an_explicit_key_reused_by_another_user_makes_another_message(client: Client, app: Litestar) -> None:
+    first = await client.post(URL, json=SEED_BODY | {"idempotencyKey": "same"}, headers=ingest_headers())
+    other_user = SEED_BODY | {"idempotencyKey": "same", "userId": "u-other"}
+    second = await client.post(URL, json=other_user, headers=ingest_headers())
+    assert (first.status_code, second.status_code) == (202, 202)
+    assert second.json()["messageId"] != first.json()["messageId"]
+    assert await count_messages(app) == 2
+
+
+async def test_an_explicit_key_reused_for_a_different_message_is_409_naming_the_first(
+    client: Client, app: Litestar
+) -> None:
+    first = await client.post(URL, json=SEED_BODY, headers=ingest_headers(**{"Idempotency-Key": "k-1"}))
+    changed = SEED_BODY | {"content": "다른 본문", "dispatchId": "d-other"}
+    second = await client.post(URL, json=changed, headers=ingest_headers(**{"Idempotency-Key": "k-1"}))
+    first_id = first.json()["messageId"]
+    assert second.status_code == 409
+    assert second.json()["messageId"] == first_id
+    assert f"already used for message {first_id}, with a different content, Braze ids" in second.json()["detail"]
+    assert await count_messages(app) == 1
+    (refusal,) = (await app.state.store.search_refusals(MessageFilter(user_id=SEED_BODY["userId"]), limit=5)).items
+    assert (refusal.http_status, refusal.message_id) == (409, first_id)
+
+
+async def test_a_braze_id_repeat_with_other_content_is_a_duplicate_written_on_the_first_timeline(
+    client: Client, app: Litestar
+) -> None:
+    before = _sample("gateway_ingest_changed_repeats_total", key_kind="braze")
+    first = await client.post(URL, json=SEED_BODY, headers=ingest_headers())
+    second = await client.post(URL, json=SEED_BODY | {"content": "다시 렌더링된 본문"}, headers=ingest_headers())
+    first_id = first.json()["messageId"]
+    assert (second.status_code, second.json()["messageId"], second.json()["duplicate"]) == (200, first_id, True)
+    detail = await app.state.store.get(first_id)
+    assert detail.events[-1].reason == (
+        "a repeat with the same Braze ids arrived with a different content: answered as a duplicate of this "
+        "message, the repeat was not sent"
+    )
+    assert _sample("gateway_ingest_changed_repeats_total", key_kind="braze") == before + 1
+
+
+async def test_unknown_keys_are_listed_in_the_answer_on_the_timeline_and_in_a_metric(
+    client: Client, app: Litestar
+) -> None:
+    similar, unknown = _sample(_IGNORED, kind="similar"), _sample(_IGNORED, kind="unknown")
+    body = SEED_BODY | {"button_name": "보기", "favouriteColour": "blue"}
+    response = await client.post(URL, json=body, headers=ingest_headers())
+    assert response.status_code == 202
+    assert response.json()["ignoredFields"] == [
+        {"field": "button_name", "similarTo": "buttonName"},
+        {"field": "favouriteColour"},
+    ]
+    detail = await app.state.store.get(response.json()["messageId"])
+    assert (
+        detail.events[0].reason == "received; fields not read: button_name (did you mean buttonName?), favouriteColour"
+    )
+    assert (_sample(_IGNORED, kind="similar"), _sample(_IGNORED, kind="unknown")) == (similar + 1, unknown + 1)
+
+
+@pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded"])
+async def test_a_json_body_sent_as_form_data_is_told_to_send_json(client: Client, content_type: str | None) -> None:
+    headers = ingest_headers(**({"Content-Type": content_type} if content_type else {}))
+    response = await client.post(URL, content=msgspec.json.encode(SEED_BODY), headers=headers)
+    assert response.status_code == 415
+    assert "looks like JSON" in response.json()["detail"]
+    assert "send Content-Type: application/json" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer wrong-token", "Basic dGVzdA==", "Bearer "])
@@ -158,7 +234,7 @@ async def test_openapi_documents_each_route_s_answers_and_authentication(client:
     ingest = paths["/v1/braze/messages"]["post"]
     bulk = paths["/v1/admin/replay"]["post"]
 
-    assert sorted(ingest["responses"]) == ["200", "202", "400", "401", "413", "415", "422", "429", "503"]
+    assert sorted(ingest["responses"]) == ["200", "202", "400", "401", "409", "413", "415", "422", "429", "503"]
     assert list(ingest["responses"]["422"]["content"]) == ["application/problem+json"]
     assert ingest["security"] == [{"bearer": []}]
     body = ingest["requestBody"]["content"]
@@ -171,6 +247,16 @@ async def test_openapi_documents_each_route_s_answers_and_authentication(client:
     assert "security" not in paths["/v1/callbacks/sendgrid"]["post"]
     assert "security" not in paths["/healthz"]["get"]
     assert "503" in paths["/readyz"]["get"]["responses"]
+
+
+async def test_openapi_ingest_schema_has_every_body_key_and_no_litestar_handler_routes(client: Client) -> None:
+    paths = (await client.get("/schema/openapi.json", headers=staff_headers())).json()["paths"]
+    properties = paths["/v1/braze/messages"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(properties["properties"]) == set(BODY_KEYS)
+    assert "scoped to the user and the channel" in paths["/v1/braze/messages"]["post"]["description"]
+    summaries = [operation.get("summary") for path in paths.values() for operation in path.values()]
+    assert "Handler" not in summaries
+    assert not [path for path in paths if path.startswith("/schema")]
 
 
 async def test_vendor_chosen_per_message(client: Client, app: Litestar) -> None:
@@ -197,3 +283,18 @@ async def test_queue_over_its_high_water_mark_is_429_with_retry_after(tmp_path: 
         await app.state.monitor.refresh()
         again = await client.post(URL, json=SEED_BODY | {"dispatchId": "d-9"}, headers=ingest_headers())
         assert again.status_code == 202
+
+
+async def test_metrics_answer_prometheus_content_type_once_and_no_created_series(client: Client) -> None:
+    await client.post(URL, json=SEED_BODY, headers=ingest_headers())
+    metrics = await client.get("/metrics")
+    assert metrics.headers["content-type"] == "text/plain; version=1.0.0; charset=utf-8"
+    assert "_created" not in metrics.text
+    assert "gateway_ingest_total" in metrics.text
+
+
+async def test_head_healthz_is_200_and_the_root_leads_to_the_console(client: Client) -> None:
+    alive = await client.head("/healthz")
+    assert (alive.status_code, alive.content) == (200, b"")
+    root = await client.get("/", follow_redirects=False)
+    assert (root.status_code, root.headers["location"]) == (302, "/admin")

@@ -256,3 +256,13 @@ async def test_the_openapi_document_describes_the_preview(client: Client) -> Non
     assert {"$ref": "#/components/schemas/PreviewAnswer"} in ok["oneOf"]
     preview = schema["components"]["schemas"]["PreviewAnswer"]
     assert {"vendorRequest", "checks", "changes", "schedule"} <= set(preview["required"])
+
+
+async def test_the_preview_names_keys_not_read_but_not_dry_run_itself(client: Client, app: Litestar) -> None:
+    answer = await _preview(client, {**SEED_BODY, "butonName": "오타", "dryRun": "true"})
+    real = await client.post(URL, json={**SEED_BODY, "dryRun": "false"}, headers=ingest_headers())
+
+    assert [field["field"] for field in answer["ignoredFields"]] == ["butonName"]
+    assert real.status_code == 202
+    assert real.json()["ignoredFields"] == []
+    assert await _messages(app) == 1

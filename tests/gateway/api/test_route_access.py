@@ -7,8 +7,10 @@ import re
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-#: Public by design: liveness, readiness, metrics (GATEWAY_METRICS_PUBLIC), and what a person needs to sign in.
+#: Public by design: liveness, readiness, metrics (GATEWAY_METRICS_PUBLIC), what a person needs to sign in, and
+#: the bare host, which only redirects to the console.
 PUBLIC = {
+    ("GET", "/"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),

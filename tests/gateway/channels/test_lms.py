@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from gateway.channels.lms import (
@@ -196,6 +197,14 @@ def test_fallback_of_the_spec_example() -> None:
     assert lms.braze.dispatch_id == "d-7f3e"
     assert lms.subject == "서포터님,"
     assert lms.notes == ("LMS: removed 2 character(s) the carriers cannot carry",)
+
+
+def test_fallback_is_titled_with_the_kakao_messages_subject_cut_to_40_bytes() -> None:
+    titled = msgspec.structs.replace(_spec_kakao(), subject="지금 가장 핫한 프로젝트🎉")
+    assert lms_from_kakao(titled, _POLICY).subject == "지금 가장 핫한 프로젝트"
+    long = lms_from_kakao(msgspec.structs.replace(_spec_kakao(), subject="가" * 30), _POLICY)
+    assert long.subject == "가" * 20
+    assert "LMS: subject cut to 40 bytes (EUC-KR bytes: Hangul 2, other characters 1)" in long.notes
 
 
 def test_fallback_uses_the_mobile_link() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from gateway.api.receipt_views import ReceiptView
-from gateway.api.views import AttemptView, EventView, MessageDetailView, MessageView
+from gateway.api.views import AttemptView, EventView, MessageDetailView, MessageView, NormalisedView
 from gateway.console.pages import kst, kst_input, pretty_json, query_url, timeline
 
 NOON_KST = 1_795_748_400.0  # 2026-11-27 12:00 KST
@@ -35,7 +35,7 @@ def _view(**changes: Any) -> MessageDetailView:
     )
     view = MessageDetailView(
         message=message,
-        normalised={"notes": ["removed 1 emoji"]},
+        normalised=NormalisedView(channel="kakao", user_id="u-1", content="본문", notes=["removed 1 emoji"]),
         vendorRequest=None,
         attempts=[
             AttemptView(

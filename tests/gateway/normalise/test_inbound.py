@@ -162,7 +162,12 @@ def test_several_errors_are_all_reported() -> None:
             "buttons[0].linkMobile", "javascript: links are not allowed; a link must start with https:// or http://"
         ),
         FieldError(
-            "buttons[1].linkMobile", 'the button "이름만" has no link; set buttons[1].linkMobile or buttons[1].linkPc'
+            "buttons[1].linkMobile",
+            'empty: the button "이름만" has no link; set buttons[1].linkMobile or buttons[1].linkPc',
+        ),
+        FieldError(
+            "buttons[1].linkPc",
+            'empty: the button "이름만" has no link; set buttons[1].linkPc or buttons[1].linkMobile',
         ),
         FieldError(
             "buttons[2].name",
@@ -250,8 +255,27 @@ def test_email_requires_a_subject() -> None:
     assert _errors(body) == [FieldError("subject", "an email needs a subject")]
 
 
-def test_kakao_ignores_a_subject() -> None:
-    assert normalise_body({**_SPEC_BODY, "subject": "{{ not checked }}"}, _POLICY).subject is None
+def test_a_kakao_message_keeps_its_subject_as_the_title_of_its_fallback_lms() -> None:
+    assert normalise_body({**_SPEC_BODY, "subject": "여름 특가"}, _POLICY).subject == "여름 특가"
+    both = {**_SPEC_BODY, "subject": "여름 특가", "fallbackSubject": "문자 제목"}
+    assert normalise_body(both, _POLICY).subject == "문자 제목"
+    with pytest.raises(InvalidMessage) as caught:
+        normalise_body({**_SPEC_BODY, "fallbackSubject": "{{ title }}"}, _POLICY)
+    assert [error.field for error in caught.value.errors] == ["fallbackSubject"]
+
+
+def test_a_connected_content_failure_names_both_empty_links_and_the_empty_title_line_is_let_through() -> None:
+    failed = {
+        **_SPEC_BODY,
+        "buttonLinkMobile": "",
+        "buttonLinkPC": "",
+        "content": "서포터님,\n관심 카테고리에서 보세요.\n",
+    }
+    assert [error.field for error in _errors(failed)] == ["buttonLinkMobile", "buttonLinkPC"]
+    # A trailing empty line is also what a marketer's own closing newline looks like: not an error (README).
+    assert normalise_body({**_SPEC_BODY, "content": "서포터님,\n지금 확인해 보세요.\n"}, _POLICY).content == (
+        "서포터님,\n지금 확인해 보세요."
+    )
 
 
 def test_button_list_and_single_cta_together() -> None:

@@ -200,3 +200,18 @@ async def test_starting_a_session_deletes_the_expired_ones(store: Store) -> None
     # Still refused when the clock is put back: the expired row is gone, not only out of date.
     assert not await store.session_active("old", now=T0)
     assert await store.session_active("new", now=T0 + 20)
+
+
+async def test_a_note_adds_a_timeline_event_and_changes_nothing_else(store: Store) -> None:
+    dead = await _sent(store, Status.DEAD)
+    before = await store.get(dead)
+
+    assert await store.note(dead, "a repeat arrived with other content", now=T0 + 9)
+    assert not await store.note("no-such-id", "nothing", now=T0 + 9)
+
+    after = await store.get(dead)
+    assert before is not None
+    assert after is not None
+    assert after.record == before.record
+    assert after.events[-1].status is Status.DEAD
+    assert (after.events[-1].at, after.events[-1].reason) == (T0 + 9, "a repeat arrived with other content")
