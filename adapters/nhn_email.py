@@ -34,7 +34,7 @@ from adapters.nhn_common import (
 )
 from gateway.models import Channel, OutboundMessage, Receipt, ReceiptOutcome
 
-__all__ = ("EMAIL_DELIVERED", "EMAIL_FAILED", "NhnEmailAdapter", "email_outcome", "parse_result_query")
+__all__ = ("CODE_TEXT", "EMAIL_DELIVERED", "EMAIL_FAILED", "NhnEmailAdapter", "email_outcome", "parse_result_query")
 
 #: ``mailStatusCode`` of a sent mail.
 EMAIL_DELIVERED = "SST2"
@@ -42,6 +42,22 @@ EMAIL_DELIVERED = "SST2"
 EMAIL_FAILED = frozenset({"SST3", "SST5", "SST7", "SST8"})
 #: Results per query page; a message has a single recipient, so one page holds all of a request.
 _PAGE_SIZE = 100
+
+#: Plain words for support staff (Korean, then English) for every code this adapter reports: the send answer's
+#: result codes and the ``mailStatusCode`` values named above.
+CODE_TEXT = {
+    "0": "접수됨 · accepted",
+    "1000": "일부 수신자만 접수됨 · accepted for some recipients only",
+    "-1005": "NHN 이메일 발송이 잠시 막힘: 다시 시도 · NHN Email is temporarily blocked: tried again",
+    "-9999": "NHN 시스템 오류: 다시 시도 · NHN system error: tried again",
+    "SST0": "발송 준비 중 · being prepared",
+    "SST1": "발송 중 · being sent",
+    EMAIL_DELIVERED: "받는 메일 서버에 전달됨 · handed to the recipient's mail server",
+    "SST3": "발송 실패 · sending failed",
+    "SST5": "수신 거부한 주소 · the address unsubscribed",
+    "SST7": "인증되지 않은 발신 · the sender is not authenticated",
+    "SST8": "허용 목록에 없는 주소 · the address is not on the allow-list",
+}
 
 _RULES = CodeRules(
     # -1005 the service is temporarily blocked; -9999 internal error.

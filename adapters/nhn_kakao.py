@@ -32,6 +32,7 @@ from adapters.nhn_common import (
 from gateway.models import Button, Channel, OutboundMessage, Receipt, ReceiptOutcome
 
 __all__ = (
+    "CODE_TEXT",
     "KAKAO_RESULT_TEXT",
     "KAKAO_RETRY_LATER",
     "KAKAO_UNDELIVERABLE",
@@ -69,6 +70,45 @@ KAKAO_RESULT_TEXT = {
     "3022": "outside sending hours (08:00-20:50)",
     "9998": "Kakao system trouble (service not available)",
     "9999": "Kakao system trouble (unknown error)",
+}
+
+#: Plain words for support staff (Korean, then English) for every code this adapter reports: Kakao result codes
+#: (receipts and recipients' results) and the NHN API codes named above and in VENDORS.md.
+CODE_TEXT = {
+    "1000": "카카오톡으로 전달됨 · delivered on KakaoTalk",
+    "1021": "카카오톡 채널이 차단됨: 채널 관리자 확인 필요 "
+    "· the KakaoTalk channel is blocked: the channel's admin must act",
+    "1022": "카카오톡 채널이 닫힘 · the KakaoTalk channel is closed",
+    "1023": "카카오톡 채널이 삭제됨 · the KakaoTalk channel was deleted",
+    "1024": "카카오톡 채널 삭제 대기 중 · the KakaoTalk channel is about to be deleted",
+    "1025": "카카오톡 채널이 제재됨 · the KakaoTalk channel is sanctioned",
+    "3005": "보냈으나 수신 확인 전 (최대 3일 대기) · sent, Kakao has not confirmed receipt yet (up to 3 days)",
+    "3008": "전화번호가 올바르지 않음 · the phone number is invalid",
+    "3014": "메시지 길이 초과 · the message is too long",
+    "3018": "카카오톡으로 보낼 수 없음 (휴면 사용자, 번호 불일치, 제재 사용자): LMS 대체 발송 대상 · cannot deliver on "
+    "KakaoTalk (inactive user, number mismatch or sanctioned user): falls back to LMS",
+    "3019": "카카오톡 사용자가 아님: LMS 대체 발송 대상 · not a KakaoTalk user: falls back to LMS",
+    "3020": "사용자가 이 채널의 메시지를 거부함: LMS 대체 발송 대상 "
+    "· the user refuses this channel's messages: falls back to LMS",
+    "3021": "카카오톡 버전이 낮아 받을 수 없음: LMS 대체 발송 대상 "
+    "· the user's KakaoTalk is too old: falls back to LMS",
+    "3022": "발송 가능 시간(08:00-20:50)이 아님 · outside Kakao's sending hours (08:00-20:50 KST)",
+    "9998": "카카오 시스템 장애 (서비스 불가): 11분 뒤 다시 보냄 "
+    "· Kakao system trouble (service unavailable): sent again "
+    "after 11 minutes",
+    "9999": "카카오 시스템 장애 (알 수 없는 오류): 11분 뒤 다시 보냄 "
+    "· Kakao system trouble (unknown error): sent again "
+    "after 11 minutes",
+    "-1000": "NHN 앱 키가 잘못됨: 설정 확인 · NHN refused the app key: check the gateway's settings",
+    "-1001": "NHN 시크릿 키가 잘못됨: 설정 확인 · NHN refused the secret key: check the gateway's settings",
+    "-1005": "같은 요청이 이미 접수됨 (중복 발송 방지) · an identical request was already accepted (not sent twice)",
+    "-3006": "버튼 링크가 http(s)로 시작하지 않음 · a button link does not start with http(s)",
+    "-3310": "버튼 링크가 http(s)로 시작하지 않음 · a button link does not start with http(s)",
+    "-4019": "수신자 번호가 잘못됨 · the recipient number is invalid",
+    "-7000": "NHN이 카카오에 연결하지 못함: 다시 시도 · NHN could not reach Kakao: tried again",
+    "-9992": "옛 친구톡 API는 브랜드 메시지 변환 헤더 없이 쓸 수 없음 · the legacy friend-talk API needs the brand "
+    "message header",
+    "-9999": "NHN 시스템 오류: 다시 시도 · NHN system error: tried again",
 }
 
 _RULES = CodeRules(

@@ -33,7 +33,15 @@ from adapters.nhn_common import (
 )
 from gateway.models import Channel, OutboundMessage, Receipt, ReceiptOutcome
 
-__all__ = ("CARRIER_DELIVERED", "PRODUCT", "TITLE_MAX_BYTES", "NhnSmsAdapter", "parse_callback", "sms_outcome")
+__all__ = (
+    "CARRIER_DELIVERED",
+    "CODE_TEXT",
+    "PRODUCT",
+    "TITLE_MAX_BYTES",
+    "NhnSmsAdapter",
+    "parse_callback",
+    "sms_outcome",
+)
 
 #: ``productName`` of SMS webhooks.
 PRODUCT = "SMS"
@@ -41,6 +49,24 @@ PRODUCT = "SMS"
 TITLE_MAX_BYTES = 40
 #: The carrier's result code for a delivered message.
 CARRIER_DELIVERED = "1000"
+
+#: Plain words for support staff (Korean, then English) for every code this adapter reports: the API codes named
+#: above, the carrier's delivered code and the final ``messageStatus`` values (a hook without a carrier code
+#: reports its status as the code).
+CODE_TEXT = {
+    CARRIER_DELIVERED: "휴대폰에 전달됨 · delivered to the phone",
+    "COMPLETED": "통신사 처리 완료 · the carrier finished with the message",
+    "FAILED": "통신사가 전달하지 못함 · the carrier could not deliver it",
+    "CANCEL": "발송이 취소됨 · the send was cancelled",
+    "DUPLICATED": "중복 발송으로 보내지 않음 · not sent: a duplicate",
+    "FAILED_AD": "광고 문자 규칙(수신 거부 등)으로 보내지 않음 · not sent: advertising rules (e.g. opted out)",
+    "-2023": "통신사가 보낼 수 없는 문자(이모지 등)가 있음 · characters the carriers cannot carry (e.g. emoji)",
+    "-2312": "발신번호가 등록되지 않음: 설정 확인 · the sender number is not registered with NHN",
+    "-6003": "광고 문자에 (광고) 표시나 080 수신거부 번호가 없음 "
+    "· an advertising LMS lacks (광고) or the 080 opt-out line",
+    "-2021": "NHN 발송 대기열 오류: 다시 시도 · NHN's send queue refused it: tried again",
+    "-9999": "NHN 시스템 오류: 다시 시도 · NHN system error: tried again",
+}
 
 _RULES = CodeRules(
     # -9999 system error; -2021 system error, the send queue refused the message.

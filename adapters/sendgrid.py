@@ -52,6 +52,24 @@ SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 #: Bounce reasons and error messages can quote the address; receipts and attempts keep them without it.
 _EMAIL = re.compile(r"[^\s<>\"'@]+@[^\s<>\"'@]+")
+#: Plain words for support staff (Korean, then English) for every code this adapter reports: Event Webhook
+#: events (``blocked`` is a bounce of type blocked) and the HTTP answers of ``mail/send``.
+CODE_TEXT = {
+    "processed": "SendGrid가 접수해 보낼 준비를 함 · SendGrid took it and is sending",
+    "deferred": "받는 서버가 잠시 거절해 SendGrid가 다시 보내는 중 (최대 72시간) · the receiving server deferred it; "
+    "SendGrid keeps trying (up to 72 hours)",
+    "delivered": "받는 메일 서버가 받음 · accepted by the recipient's mail server",
+    "bounce": "받는 서버가 거절함 (없는 주소 등) · the receiving server refused it (e.g. no such address)",
+    "blocked": "받는 서버가 막음 (스팸 정책 등) · the receiving server blocked it (e.g. a spam policy)",
+    "dropped": "SendGrid가 보내지 않음 (이전 반송, 수신 거부 등) · SendGrid did not send it (earlier bounce, "
+    "unsubscribe, ...)",
+    "http_400": "SendGrid가 요청을 거절함 (잘못된 내용) · SendGrid refused the request as invalid",
+    "http_401": "SendGrid API 키가 잘못됨: 설정 확인 · SendGrid refused the API key: check the gateway's settings",
+    "http_403": "SendGrid API 키에 권한이 없음 (발신자 인증 등) · the API key lacks permission (e.g. sender not "
+    "verified)",
+    "http_413": "메일이 너무 큼 · the email is too large",
+    "http_429": "SendGrid 발송 한도 초과: 다시 시도 · SendGrid's rate limit: tried again",
+}
 _OUTCOMES: dict[str, ReceiptOutcome] = {
     "processed": "progress",
     "deferred": "progress",

@@ -42,6 +42,7 @@ from adapters.config import SolapiConfig
 from gateway.models import Button, Channel, OutboundMessage, Receipt, ReceiptOutcome
 
 __all__ = (
+    "CODE_TEXT",
     "SEND_PATH",
     "SOLAPI_KAKAO_UNDELIVERABLE",
     "SolapiKakaoAdapter",
@@ -62,6 +63,26 @@ SOLAPI_KAKAO_UNDELIVERABLE = frozenset({"3102", "3104", "3107"})
 _RETRYABLE_CODES = frozenset({"1024", "1030", "DuplicatedSignature", "RequestTimeTooSkewed"})
 _DELIVERED = "4000"
 _IN_PROGRESS = frozenset({"2000", "3000"})
+
+
+#: Plain words for support staff (Korean, then English) for every code this adapter reports: report status codes
+#: and the send answer's error codes named above and in VENDORS.md.
+CODE_TEXT = {
+    "2000": "솔라피가 접수함 · accepted by Solapi",
+    "3000": "통신사 또는 카카오에 넘김 · handed to the carrier or Kakao",
+    _DELIVERED: "전달됨 · delivered",
+    "3102": "채널 친구가 아님: LMS 대체 발송 대상 · not a friend of the KakaoTalk channel: falls back to LMS",
+    "3104": "카카오톡 사용자가 아님: LMS 대체 발송 대상 · not a KakaoTalk user: falls back to LMS",
+    "3107": "72시간 안에 카카오톡을 쓰지 않았거나 메시지를 막음: LMS 대체 발송 대상 · no KakaoTalk use in 72 hours, or "
+    "kakao messages blocked: falls back to LMS",
+    "1062": "발신번호가 등록되지 않음: 설정 확인 · the sender number is not registered with Solapi",
+    "1029": "EUC-KR로 쓸 수 없는 문자가 있음 · characters outside EUC-KR",
+    "1014": "제목이 40바이트를 넘음 · the subject is over 40 bytes",
+    "1024": "솔라피 서버 오류: 다시 시도 · Solapi server error: tried again",
+    "1030": "솔라피 잔액 부족: 충전 후 다시 시도 · Solapi balance is empty: tried again (top up)",
+    "DuplicatedSignature": "서명이 재사용됨: 새로 서명해 다시 시도 · signature reused: signed again and retried",
+    "RequestTimeTooSkewed": "서버 시계가 15분 넘게 어긋남: 다시 시도 · the clock is over 15 minutes off: retried",
+}
 
 
 def sign(api_secret: str, date: str, salt: str) -> str:

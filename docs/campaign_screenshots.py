@@ -1,4 +1,4 @@
-"""Take the README's campaign report screenshots, on a laptop and on a phone.
+"""Take the README's campaign screenshots (a report and the list of recent campaigns), on a laptop and a phone.
 
 Run from the repository root: ``PYTHONPATH=. .venv/bin/python docs/campaign_screenshots.py``. It starts a sandboxed
 gateway with unit prices (the browser test's live server), sends the browser test's campaign through the
@@ -35,7 +35,7 @@ def main() -> None:
                 page.get_by_role("button", name="로그인 Sign in").click()
                 for url, name in (
                     (f"{gateway.url}/admin/campaigns/{CAMPAIGN}", f"console-campaign{suffix}.png"),
-                    (f"{gateway.url}/admin", f"console-dashboard{suffix}.png"),
+                    (f"{gateway.url}/admin/campaigns", f"console-campaigns{suffix}.png"),
                 ):
                     page.goto(url)
                     page.screenshot(path=HERE / name, full_page=True)

@@ -2,7 +2,9 @@
 
 Run from the repository root: ``PYTHONPATH=. .venv/bin/python docs/screenshots.py``. It starts a sandboxed
 gateway (the browser test's live server), sends a few messages through the emulators (one delivered, one that
-NHN rejects for good, one that falls back to LMS), signs in as an operator and saves PNGs next to this file.
+NHN rejects for good, one whose receipt says Kakao cannot reach the user, so it falls back to an LMS), signs in as
+an operator and saves PNGs next to this file. Emoji need a colour emoji font (Debian: ``fonts-noto-color-emoji``),
+Korean ``fonts-noto-cjk``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from adapters.emulators.base import Fault
 from tests.conftest import OPERATOR_TOKEN, SEED_BODY
 from tests.live_server import LiveGateway, live_gateway
 from tests.test_console_browser import CHROMIUM, CHROMIUM_ARGS
@@ -22,16 +23,20 @@ __all__ = ("main",)
 HERE = Path(__file__).parent
 LAPTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
+#: The seed body's phone number as the emulator sees it.
+PHONE_NUMBER = "01012345678"
 
 
 def seed(gateway: LiveGateway) -> str:
     """Send the messages the pictures show; return the id of the one that fell back to LMS."""
-    gateway.send()
+    gateway.wait_for(gateway.send(), "delivered")  # before the 3018 below could apply to its receipt too
     gateway.send_dead(dispatchId="d-7f40")
-    gateway.app.state.runtime.emulators["nhn_kakao"].script(Fault(vendor_code="-3006"))
+    outcomes = gateway.app.state.runtime.emulators["nhn_kakao"].outcomes
+    outcomes[PHONE_NUMBER] = "3018"
     fell_back = gateway.post(SEED_BODY | {"dispatchId": "d-7f41"})
     child = gateway.wait_for(fell_back, "fallback")["message"]["childId"]
-    gateway.wait_for(child, "accepted", "delivered")
+    del outcomes[PHONE_NUMBER]
+    gateway.wait_for(child, "delivered")
     return fell_back
 
 
@@ -54,6 +59,7 @@ def main() -> None:
                 search = f"{gateway.url}/admin/messages?userId={SEED_BODY['userId']}"
                 shoot(page, search, f"console-search{suffix}.png")
                 shoot(page, f"{gateway.url}/admin/messages/{message_id}", f"console-message{suffix}.png")
+                shoot(page, f"{gateway.url}/admin", f"console-dashboard{suffix}.png")
             browser.close()
 
 

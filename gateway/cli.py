@@ -179,12 +179,12 @@ def _replay(settings: Settings, args: argparse.Namespace) -> int:
         done = True
         for message_id in args.message_ids:
             try:
-                await replay_message(store, _CLI, message_id, now=time.time())
+                replayed = await replay_message(store, _CLI, message_id, now=time.time())
             except Problem as refusal:
                 print(f"{message_id}: not replayed: {refusal}", file=sys.stderr)
                 done = False
             else:
-                print(f"{message_id}: queued")
+                print(f"{message_id}: queued" + (f" as its fallback LMS {replayed}" if replayed != message_id else ""))
         return done
 
     return 0 if _on_store(settings, replay) else 1

@@ -1,8 +1,11 @@
 """The console in a real browser (Playwright driving Debian's Chromium) against a real gateway.
 
-A viewer signs in, searches by user id, opens a message and sees the masked number; an operator replays a dead
-message, which the running dispatcher then delivers once. Chromium missing is a failure, not a skip:
-``.ci/run`` installs it.
+A viewer signs in, searches by user id, opens a message and sees the masked number and the message as the user
+got it (a kakao bubble, an email in a sandboxed frame); an operator replays a dead message, which the running
+dispatcher then delivers once, and replays in bulk only after a confirmation page with the count. On a 390 px
+phone the filters fold after a search and no column of the results is cut off. A refused request is found by
+user id and tells why. Chromium missing is a failure,
+not a skip: ``make test`` installs it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import INGEST_TOKEN, OPERATOR_TOKEN, SEED_BODY, VIEWER_TOKEN
+from tests.conftest import EMAIL_BODY, INGEST_TOKEN, OPERATOR_TOKEN, SEED_BODY, VIEWER_TOKEN
 from tests.live_server import LiveGateway, live_gateway
 
 CHROMIUM = "/usr/bin/chromium"
@@ -81,7 +84,7 @@ def test_an_operator_replays_a_dead_message_and_it_is_delivered_once(browser: Br
 
     _sign_in(page, gateway, OPERATOR_TOKEN)
     page.goto(f"{gateway.url}/admin/messages/{dead}")
-    expect(page.locator(".summary .badge")).to_have_text("dead")
+    expect(page.locator(".summary .badge")).to_have_attribute("title", "dead")
     page.get_by_role("button", name="재발송 Replay").click()
 
     expect(page.get_by_role("status")).to_contain_text("Queued for replay")
@@ -91,6 +94,81 @@ def test_an_operator_replays_a_dead_message_and_it_is_delivered_once(browser: Br
     page.get_by_role("navigation").get_by_role("link", name="감사 로그 Audit log").click()
     expect(page.locator("table")).to_contain_text("replay")
     expect(page.locator("table")).to_contain_text(dead)
+
+
+def test_a_viewer_sees_the_message_as_the_user_got_it(browser: Browser, gateway: LiveGateway) -> None:
+    kakao = gateway.send()
+    email = gateway.post(
+        EMAIL_BODY | {"content": '<p style="color: rgb(200, 0, 0)">이번 주 추천</p><script>document.title="x"</script>'}
+    )
+    gateway.wait_for(email, "accepted", "delivered")
+    page = browser.new_page()
+    _sign_in(page, gateway, VIEWER_TOKEN)
+
+    page.goto(f"{gateway.url}/admin/messages/{kakao}")
+    bubble = page.locator(".preview .bubble")
+    expect(bubble).to_contain_text("헤어케어 카테고리에서 지금 가장 핫한 프로젝트는?")
+    button = bubble.get_by_role("link", name="지금 확인하기")
+    expect(button).to_have_attribute("href", SEED_BODY["buttonLinkMobile"])
+
+    page.goto(f"{gateway.url}/admin/messages/{email}")
+    frame_element = page.locator(".preview iframe")
+    expect(frame_element).to_have_attribute("sandbox", "")
+    frame = page.frame_locator(".preview iframe")
+    paragraph = frame.locator("p")
+    expect(paragraph).to_have_text("이번 주 추천")
+    expect(paragraph).to_have_css("color", "rgb(200, 0, 0)")
+    assert frame.locator("script").count() == 0
+    assert page.title() != "x"
+
+
+def test_an_operator_confirms_a_bulk_replay_after_seeing_the_count(browser: Browser, gateway: LiveGateway) -> None:
+    dead = [gateway.send_dead(dispatchId=f"d-dead-{n}") for n in range(2)]
+    page = browser.new_page()
+    _sign_in(page, gateway, OPERATOR_TOKEN)
+    page.goto(f"{gateway.url}/admin/messages?status=dead")
+
+    page.get_by_role("button", name="일괄 재발송… Replay all…").click()
+
+    expect(page.get_by_role("heading", name="일괄 재발송 확인 Confirm bulk replay")).to_be_visible()
+    expect(page.locator(".confirm-count")).to_contain_text("2 finished message(s) will be sent again")
+    assert [gateway.detail(m)["message"]["status"] for m in dead] == ["dead", "dead"]
+    page.get_by_role("button", name="2건 재발송 Replay 2").click()
+
+    expect(page.get_by_role("status")).to_contain_text("2 message(s) replayed")
+    for message_id in dead:
+        gateway.wait_for(message_id, "accepted", "delivered")
+
+
+def test_on_a_phone_results_come_first_and_no_column_is_cut_off(browser: Browser, gateway: LiveGateway) -> None:
+    gateway.send()
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    _sign_in(page, gateway, VIEWER_TOKEN)
+
+    page.goto(f"{gateway.url}/admin/messages?userId={SEED_BODY['userId']}")
+
+    expect(page.get_by_label("사용자 ID User ID")).to_be_hidden()
+    results = page.get_by_role("heading", name="결과 Results")
+    assert (results.bounding_box() or {"y": 9999})["y"] < 844
+    for label in ("발송사 Vendor", "사용자 User", "수신처 Recipient", "시도 Attempts"):
+        cell = page.locator(f'table.results td[data-label="{label}"]').first
+        expect(cell).to_be_visible()
+        box = cell.bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= 390, (label, box)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.locator(".filters-box > summary").click()
+    expect(page.get_by_label("사용자 ID User ID")).to_be_visible()
+
+
+def test_on_a_laptop_the_filters_stay_open_after_a_search(browser: Browser, gateway: LiveGateway) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    _sign_in(page, gateway, VIEWER_TOKEN)
+
+    page.goto(f"{gateway.url}/admin/messages?userId=nobody")
+
+    expect(page.get_by_label("사용자 ID User ID")).to_be_visible()
+    expect(page.locator(".filters-box > summary")).to_be_hidden()
 
 
 def test_a_viewer_finds_a_refused_request_by_user_id_and_reads_why(browser: Browser, gateway: LiveGateway) -> None:

@@ -18,7 +18,7 @@ from gateway.dispatch.sweep import ReceiptSweep
 from gateway.feedback.braze import BrazeReporter
 from gateway.receipts.email_poll import NhnEmailPoller
 from gateway.receipts.sandbox import SandboxCallbacks
-from tests.conftest import SEED_BODY, Clock, ingest_headers, make_settings, staff_headers
+from tests.conftest import OPERATOR_TOKEN, SEED_BODY, Clock, ingest_headers, make_settings, staff_headers
 
 Client = AsyncTestClient[Litestar]
 PHONE = "01012345678"
@@ -144,6 +144,31 @@ async def test_the_lms_of_a_fallback_never_falls_back_again(client: Client, app:
     assert lms["message"]["status"] == "failed"
     assert lms["message"]["childId"] is None
     assert await app.state.dispatcher.run_once() == 0
+
+
+async def test_replaying_a_message_that_fell_back_sends_its_lms_again_and_keeps_the_fallback(
+    client: Client, app: Litestar
+) -> None:
+    app.state.runtime.emulators["nhn_kakao"].outcomes[PHONE] = "3018"
+    kakao_id = await post(client, SEED_BODY)
+    await settle(app)
+    await settle(app)
+    lms_id = (await detail(client, kakao_id))["message"]["childId"]
+
+    replay = await client.post(f"/v1/admin/messages/{kakao_id}/replay", headers=staff_headers(OPERATOR_TOKEN))
+    await settle(app)
+    await settle(app)
+    kakao, lms = await detail(client, kakao_id), await detail(client, lms_id)
+
+    assert replay.json() == {"messageId": lms_id, "status": "queued"}
+    assert kakao["message"]["status"] == "fallback"
+    assert [e["status"] for e in kakao["timeline"]] == ["queued", "accepted", "fallback"]
+    assert len(app.state.runtime.emulators["nhn_kakao"].requests) == 1
+    assert len(app.state.runtime.emulators["nhn_sms"].requests) == 2
+    assert lms["message"]["status"] == "delivered"
+    statuses = [(e["status"], e["reason"]) for e in lms["timeline"]][3:]
+    assert statuses[0] == ("queued", "replayed by bo")
+    assert [status for status, _ in statuses[1:]] == ["accepted", "delivered"]
 
 
 async def test_a_kakao_message_without_fallback_fails_with_the_vendor_code(client: Client, app: Litestar) -> None:

@@ -139,16 +139,17 @@ async def get_message(
     security=BEARER,
     responses=problem_responses(401, 403, 404, 409),
     summary="Send a finished message again",
-    description="The message goes back to `queued` with a fresh retry budget. 409 when it is not finished or its "
-    "personal data was erased (nothing is left to send).",
+    description="The message goes back to `queued` with a fresh retry budget. A `fallback` message is replayed as "
+    "its LMS (what reached the user), whose id the answer gives. 409 when it is not finished or its personal data "
+    "was erased (nothing is left to send).",
     status_code=202,
     tags=["admin"],
 )
 async def replay_message(message_id: FromPath[str], request: Request[Any, Any, State], state: State) -> ReplayAnswer:
     """Queue a finished message again; audited."""
-    await support.replay_message(state.store, staff_of(request), message_id, now=state.clock())
+    replayed = await support.replay_message(state.store, staff_of(request), message_id, now=state.clock())
     state.dispatcher.wake()
-    return ReplayAnswer(messageId=message_id, status="queued")
+    return ReplayAnswer(messageId=replayed, status="queued")
 
 
 @post(
@@ -165,7 +166,8 @@ async def replay_message(message_id: FromPath[str], request: Request[Any, Any, S
     description="Body: the search filters (`status`, `channel`, `vendor`, `campaignId`, `dispatchId`, `userId`, "
     "`phone`, `email`, `from`, `to`) and `dryRun`. At least one filter is required. Without `status` only the "
     f"finished messages that did not reach the user ({_BULK_DEFAULT}) are replayed: `delivered` and `fallback` "
-    "only when `status` names them. Messages whose personal data was erased are skipped. At most "
+    "only when `status` names them (a `fallback` message is replayed as its LMS). Messages whose personal data "
+    "was erased are skipped. At most "
     f"{support.REPLAY_LIMIT} messages, newest first, per request: `more` says when others are left. "
     "`dryRun: true` only counts.",
     tags=["admin"],

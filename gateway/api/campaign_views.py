@@ -100,8 +100,8 @@ class CampaignListItem(msgspec.Struct, kw_only=True):
 
     campaignId: str
     campaignName: str | None
-    messages: int
-    delivered: int
+    messages: Annotated[int, Meta(description="Messages received from Braze")]
+    reached: Annotated[int, Meta(description="Delivered on any channel, a fallback LMS included")]
     firstAt: str
     lastAt: str
 
@@ -204,7 +204,7 @@ def campaign_list(summaries: list[CampaignSummary], start: float, end: float) ->
             campaignId=s.campaign_id,
             campaignName=s.name,
             messages=s.messages,
-            delivered=s.delivered,
+            reached=s.reached,
             firstAt=iso(s.first_at) or "",
             lastAt=iso(s.last_at) or "",
         )

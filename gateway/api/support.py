@@ -84,22 +84,31 @@ def replay_refusal(message: StoredMessage) -> str | None:
     return None
 
 
-async def replay_message(store: Store, staff: StaffToken, message_id: str, *, now: float) -> None:
-    """Send a finished message again, with a fresh retry budget.
+async def replay_message(store: Store, staff: StaffToken, message_id: str, *, now: float) -> str:
+    """Send a finished message again, with a fresh retry budget; return the id of the message queued.
+
+    A ``fallback`` message is replayed by replaying its LMS: that is what reached (or was to reach) the user,
+    while its KakaoTalk message was already found undeliverable. The kakao message stays ``fallback``, linked
+    to the LMS, whose timeline says who replayed it and when.
 
     Raises:
-        Problem: 404 for an unknown id, 409 when the message is not in a final state or its personal data was
-            erased.
+        Problem: 404 for an unknown id, 409 when the message (for a ``fallback`` one: its LMS) is not in a final
+            state or its personal data was erased.
     """
     record = (await _existing(store, message_id)).record
+    asked = ""
+    if record.status is Status.FALLBACK and record.child_id is not None:
+        asked = f"; asked on its kakao message {record.id}"
+        record = (await _existing(store, record.child_id)).record
     refusal = replay_refusal(record)
     if refusal is not None:
-        raise Problem(409, refusal)
-    if not await store.replay([message_id], _reason(staff), now=now):
+        raise Problem(409, f"Its fallback LMS cannot be replayed: {refusal}" if asked else refusal)
+    if not await store.replay([record.id], _reason(staff), now=now):
         # It left its final state between the read and the replay (another replay got there first).
         raise Problem(409, "The message was replayed meanwhile: it is no longer in a final state.")
-    await audit(store, staff, "replay", message_id, now=now, detail=f"was {record.status.value}")
-    log_event("message.replayed", message_id=message_id, status=Status.QUEUED.value, staff=staff.name)
+    await audit(store, staff, "replay", record.id, now=now, detail=f"was {record.status.value}{asked}")
+    log_event("message.replayed", message_id=record.id, status=Status.QUEUED.value, staff=staff.name)
+    return record.id
 
 
 async def bulk_replay(
@@ -121,7 +130,9 @@ async def bulk_replay(
     chosen, more = await _replayable(store, criteria)
     if dry_run:
         return BulkReplay(dry_run=True, count=len(chosen), limit=REPLAY_LIMIT, more=more)
-    moved = await store.replay([m.id for m in chosen], _reason(staff), now=now)
+    # A fallback message is replayed as its LMS, as a single replay does.
+    targets = [m.child_id if m.status is Status.FALLBACK and m.child_id else m.id for m in chosen]
+    moved = await store.replay(targets, _reason(staff), now=now)
     detail = f"{len(moved)} replayed" + (f"; more than {REPLAY_LIMIT} matched" if more else "")
     await audit(store, staff, "bulk_replay", describe_filter(criteria), now=now, detail=detail)
     log_event("message.replayed", count=len(moved), status=Status.QUEUED.value, staff=staff.name)

@@ -241,9 +241,10 @@ class CountView(msgspec.Struct, kw_only=True):
 
 
 class FailureView(msgspec.Struct, kw_only=True):
-    """Failed attempts of one vendor code."""
+    """Failures of one vendor code: failed attempts and receipts that reported a failed delivery."""
 
     vendor: str
+    channel: str
     code: str | None
     count: int
     lastAt: str
@@ -251,7 +252,11 @@ class FailureView(msgspec.Struct, kw_only=True):
 
 
 class StatsView(msgspec.Struct, kw_only=True):
-    """Messages created in ``[from, to)`` by state, channel and vendor, and the failed attempts of the window."""
+    """Messages created in ``[from, to)`` by state, channel and vendor, and the failures of the window.
+
+    ``failures`` counts failed attempts and the receipts that reported a failure (Kakao 3018, 9999, a bounce),
+    so a message ``failed`` by its receipt is there too.
+    """
 
     from_: str = msgspec.field(name="from")
     to: str
@@ -307,7 +312,14 @@ def stats_view(
         byVendor=by["vendor"],
         counts=[CountView(status=r.status.value, channel=r.channel, vendor=r.vendor, count=r.count) for r in counts],
         failures=[
-            FailureView(vendor=f.vendor, code=f.code, count=f.count, lastAt=iso(f.last_at) or "", example=f.example)
+            FailureView(
+                vendor=f.vendor,
+                channel=f.channel,
+                code=f.code,
+                count=f.count,
+                lastAt=iso(f.last_at) or "",
+                example=f.example,
+            )
             for f in failures
         ],
         refused=refused,

@@ -15,7 +15,10 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
+from adapters.codes import explain_code
 from gateway.console.campaigns import CampaignController
+from gateway.console.labels import outcome_label, status_label
+from gateway.console.pages import kst
 from gateway.console.routes import ConsoleController
 from gateway.console.session import console_middleware
 from gateway.settings import Settings
@@ -42,5 +45,12 @@ def console_handlers(settings: Settings) -> list[ControllerRouterHandler]:
 
 
 def console_templates() -> TemplateConfig[JinjaTemplateEngine]:
-    """The console's Jinja templates (autoescaped)."""
-    return TemplateConfig(directory=_HERE / "templates", engine=JinjaTemplateEngine)
+    """The console's Jinja templates (autoescaped), with the helpers every page may use."""
+    return TemplateConfig(directory=_HERE / "templates", engine=JinjaTemplateEngine, engine_callback=_add_helpers)
+
+
+def _add_helpers(engine: JinjaTemplateEngine) -> None:
+    """Times in KST, the Korean words for the API's terms and the vendor codes' meanings, in every template."""
+    engine.engine.globals.update(
+        kst=kst, status_label=status_label, outcome_label=outcome_label, explain_code=explain_code
+    )

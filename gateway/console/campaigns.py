@@ -18,7 +18,7 @@ from gateway.api.admin import staff_of
 from gateway.api.campaign_views import campaign_list
 from gateway.api.campaigns import RECENT_WINDOW, csv_response, find_report
 from gateway.console.charts import OUTCOMES, failures_chart, funnel_chart, latency_chart, row_label
-from gateway.console.pages import kst, query_url
+from gateway.console.pages import query_url
 from gateway.console.routes import ConsoleController
 from gateway.console.session import require_console_staff
 
@@ -58,7 +58,7 @@ class CampaignController(Controller):
         end = state.clock()
         summaries = await state.store.recent_campaigns(since=end - RECENT_WINDOW, until=end, limit=_LISTED)
         listed = campaign_list(summaries, end - RECENT_WINDOW, end)
-        context = {"staff": staff_of(request), "campaigns": listed.items, "kst": kst, "percent": percent}
+        context = {"staff": staff_of(request), "campaigns": listed.items, "percent": percent}
         return Template(template_name="campaigns.html", context=context)
 
     @get("/{campaign_id:str}", guards=_STAFF)
@@ -77,7 +77,6 @@ class CampaignController(Controller):
             "row_label": row_label,
             "csv_url": query_url(f"/admin/campaigns/{quote(campaign_id, safe='')}/report.csv", {"by": by}),
             "search_url": query_url("/admin/messages", {by: campaign_id}),
-            "kst": kst,
             "percent": percent,
         }
         return Template(template_name="campaign.html", context=context)

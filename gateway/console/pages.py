@@ -5,18 +5,23 @@ Times are shown in KST, which is what the support staff and the users they talk 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
 
+from adapters.codes import explain_code
 from gateway.api.filters import KST
+from gateway.api.masking import mask_email, mask_phone
 from gateway.api.receipt_views import ReceiptView
-from gateway.api.views import AttemptView, EventView, MessageDetailView
+from gateway.api.views import AttemptView, EventView, MessageDetailView, MessageView
+from gateway.console.changes import Change
+from gateway.console.labels import outcome_label, reason_label, status_label
+from gateway.models import StoredMessage
 
-__all__ = ("Step", "kst", "kst_input", "pretty_json", "query_url", "timeline")
+__all__ = ("Preview", "Step", "kst", "kst_input", "masker", "pretty_json", "preview", "query_url", "timeline")
 
 
 class Step(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,6 +42,60 @@ class Step(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def when(self) -> str:
         return kst(self.at)
+
+
+class Preview(msgspec.Struct, frozen=True, kw_only=True):
+    """The message as its recipient saw it: a kakao bubble, an LMS, or an email (``text`` is then its HTML).
+
+    Attributes:
+        title: The LMS title or the email subject as sent to the vendor.
+        buttons: ``(name, link)`` of each kakao button, the mobile link (a phone shows that one).
+    """
+
+    channel: str
+    text: str
+    title: str | None = None
+    buttons: tuple[tuple[str, str], ...] = ()
+    image_url: str | None = None
+
+
+def masker(record: StoredMessage, *, reveal: bool) -> Callable[[str], str]:
+    """A function that masks ``record``'s phone number and email in a text, as the API's views do."""
+    found = (record.message.phone, mask_phone), (record.message.email, mask_email)
+    pairs = [] if reveal else [(secret, mask(secret) or "") for secret, mask in found if secret]
+
+    def mask_text(text: str) -> str:
+        for secret, masked in pairs:
+            text = text.replace(secret, masked)
+        return text
+
+    return mask_text
+
+
+def preview(record: StoredMessage, mask: Callable[[str], str]) -> Preview:
+    """What the recipient got: the normalised message (final, with the LMS advertising lines), titled as sent."""
+    message = record.message
+    sent = (record.vendor_request or {}).get("body")
+    title = _first_value(sent, ("title", "subject")) or message.subject
+    return Preview(
+        channel=message.channel,
+        text=mask(message.content),
+        title=mask(title) if title and message.channel != "kakao" else None,
+        buttons=tuple((button.name, button.link_mobile) for button in message.buttons),
+        image_url=message.image_url,
+    )
+
+
+def _first_value(value: Any, keys: tuple[str, ...]) -> str | None:
+    """The first string under one of ``keys`` anywhere in a vendor request body (NHN ``title``, Solapi ``subject``)."""
+    if isinstance(value, dict):
+        for key in keys:
+            if isinstance(value.get(key), str):
+                return str(value[key])
+        value = list(value.values())
+    if isinstance(value, list):
+        return next((found for item in value if (found := _first_value(item, keys))), None)
+    return None
 
 
 def kst(iso: str | None) -> str:
@@ -67,45 +126,102 @@ _FAILED_STATUSES = {"dead", "failed", "suppressed", "unknown"}
 _OUTCOME_TONE = {"accepted": "ok", "retryable": "bad", "permanent": "bad", "error": "bad"}
 
 
-def timeline(view: MessageDetailView) -> list[Step]:
-    """received → normalised → attempts, status changes and receipts in time order → fallback links."""
+def timeline(
+    view: MessageDetailView, *, changes: Sequence[Change] = (), child: MessageDetailView | None = None
+) -> list[Step]:
+    """received → normalised → attempts, status changes and receipts in time order.
+
+    A message that fell back links its LMS at the moment it fell back, and ``child`` (that LMS) adds what became
+    of it later (sent, delivered, replayed) with their times; an LMS links its kakao message where it starts.
+    """
     message = view.message
     first, *later = view.timeline
     received = Step(
         at=message.createdAt,
-        title="수신 Received",
-        lines=(f"{message.channel} · {message.vendor}", first.reason),
+        title="대체 발송으로 생성 Created as a fallback of" if message.parentId else "수신 Received",
+        lines=(
+            f"{message.channel} · {message.vendor}",
+            *(_reason_lines(first.reason) if first.reason != "received" else ()),
+        ),
+        link=message.parentId,
     )
-    notes = tuple(view.normalised.notes) or ("변경 없음 nothing changed",)
-    steps = [received, Step(at=message.createdAt, title="정규화 Normalised", lines=notes)]
-    dated = [*map(_attempt_step, view.attempts), *map(_event_step, later), *map(_receipt_step, view.receipts)]
-    steps += sorted(dated, key=lambda step: step.at)
-    if message.parentId:
-        steps.append(Step(at="", title="대체 발송 원본 Fallback from", link=message.parentId))
-    if message.childId:
-        steps.append(Step(at="", title="대체 발송 Fell back to", link=message.childId, tone="bad"))
-    return steps
+    notes = (*view.normalised.notes, *(f"{change.field}: 바뀜 changed" for change in changes))
+    normalised = Step(at=message.createdAt, title="정규화 Normalised", lines=notes or ("변경 없음 nothing changed",))
+    vendor, channel = message.vendor, message.channel
+    dated = [
+        *(_attempt_step(attempt, vendor, channel) for attempt in view.attempts),
+        *(_event_step(event, message) for event in later),
+        *(_receipt_step(receipt, channel) for receipt in view.receipts),
+    ]
+    if child is not None:
+        dated += [_child_step(event, child.message) for event in child.timeline[1:]]
+    return [received, normalised, *sorted(dated, key=lambda step: step.at)]
 
 
-def _attempt_step(attempt: AttemptView) -> Step:
+def _reason_lines(reason: str) -> tuple[str, ...]:
+    korean = reason_label(reason)
+    return (korean, reason) if korean else (reason,)
+
+
+def _code_lines(vendor: str, channel: str, code: str | None) -> tuple[str, ...]:
+    explained = explain_code(vendor, channel, code)
+    return (explained,) if explained else ()
+
+
+def _attempt_step(attempt: AttemptView, vendor: str, channel: str) -> Step:
     http = f"HTTP {attempt.httpStatus}" if attempt.httpStatus is not None else "응답 없음 no answer"
     code = f"code {attempt.vendorCode}" if attempt.vendorCode else "no code"
-    summary = f"{http} · {code} · {attempt.outcome} · {attempt.durationMs:g} ms"
+    outcome = f"{outcome_label(attempt.outcome)} {attempt.outcome}"
+    summary = f"{http} · {code} · {outcome} · {attempt.durationMs:g} ms"
+    detail = (attempt.detail,) if attempt.detail else ()
     return Step(
         at=attempt.startedAt,
         title=f"시도 Attempt {attempt.number}",
-        lines=(summary, attempt.detail) if attempt.detail else (summary,),
+        lines=(summary, *_code_lines(vendor, channel, attempt.vendorCode), *detail),
         tone=_OUTCOME_TONE.get(attempt.outcome, "info"),
     )
 
 
-def _event_step(event: EventView) -> Step:
-    tone = "bad" if event.status in _FAILED_STATUSES else "ok" if event.status in ("accepted", "delivered") else "info"
-    return Step(at=event.at, title=f"상태 Status → {event.status}", lines=(event.reason,), tone=tone)
+def _tone(status: str) -> str:
+    return "bad" if status in _FAILED_STATUSES else "ok" if status in ("accepted", "delivered") else "info"
 
 
-def _receipt_step(receipt: ReceiptView) -> Step:
+def _event_step(event: EventView, message: MessageView) -> Step:
+    lines = _reason_lines(event.reason)
+    if event.status == "retrying" and message.status == "retrying" and message.nextAttemptAt:
+        lines += (f"다음 시도 Next attempt {kst(message.nextAttemptAt)} KST",)
+    fell_back = event.status == "fallback" and message.childId is not None
+    return Step(
+        at=event.at,
+        title=f"상태 Status → {status_label(event.status)} {event.status}",
+        lines=(*lines, "대체 발송 LMS Fell back to:") if fell_back else lines,
+        tone=_tone(event.status),
+        link=message.childId if fell_back else None,
+    )
+
+
+def _child_step(event: EventView, child: MessageView) -> Step:
+    return Step(
+        at=event.at,
+        title=f"대체 LMS Fallback LMS → {status_label(event.status)} {event.status}",
+        lines=_reason_lines(event.reason),
+        tone=_tone(event.status),
+        link=child.messageId,
+    )
+
+
+def _receipt_step(receipt: ReceiptView, channel: str) -> Step:
     tone = {"delivered": "ok", "failed": "bad"}.get(receipt.outcome, "info")
     code = f" · code {receipt.code}" if receipt.code else ""
-    lines = (f"{receipt.vendor} · {receipt.outcome}{code} · {receipt.state}", receipt.detail)
-    return Step(at=receipt.occurredAt or receipt.receivedAt, title="수신 결과 Receipt", lines=lines, tone=tone)
+    outcome = f"{outcome_label(receipt.outcome)} {receipt.outcome}"
+    state = f"{outcome_label(receipt.state)} {receipt.state}"
+    # Placed by when it arrived, on the gateway's clock like every other step; the vendor's own time (its clock,
+    # which may disagree) is shown beside it.
+    vendor_time = (f"발송사 시각 Vendor time {kst(receipt.occurredAt)}",) if receipt.occurredAt else ()
+    lines = (
+        f"{receipt.vendor} · {outcome}{code} · {state}",
+        *_code_lines(receipt.vendor, channel, receipt.code),
+        receipt.detail,
+        *vendor_time,
+    )
+    return Step(at=receipt.receivedAt, title="수신 결과 Receipt", lines=lines, tone=tone)

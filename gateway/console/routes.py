@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+import msgspec
+import yaml
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.datastructures import CacheControlHeader, ResponseHeader, State
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery, QueryParameter
@@ -23,19 +25,23 @@ from gateway.api.campaign_views import campaign_list
 from gateway.api.filters import FILTER_PARAMS, KST, InvalidFilter, parse_search, search_errors
 from gateway.api.problems import Problem
 from gateway.api.refusals import parse_refusal_search, refusal_detail_view, refusal_view
-from gateway.api.views import audit_answer, detail_view, message_view, stats_view
-from gateway.console.pages import kst, kst_input, pretty_json, query_url, timeline
+from gateway.api.views import audit_answer, detail_view, iso, message_view, stats_view
+from gateway.console.changes import normalisation_changes
+from gateway.console.pages import kst, kst_input, masker, pretty_json, preview, query_url, timeline
 from gateway.console.session import (
     SignInRequired,
     require_console_operator,
     require_console_staff,
+    reveal_granted,
     sign_in,
     sign_out,
+    start_reveal,
 )
 from gateway.events import log_event
-from gateway.models import Status
+from gateway.models import MessageDetail, Status
 from gateway.normalise.errors import FieldError
 from gateway.settings import CHANNEL_VENDORS
+from gateway.store.base import MessageFilter
 
 __all__ = ("ConsoleController",)
 
@@ -52,6 +58,16 @@ _CHOICES = {
     "channels": list(CHANNEL_VENDORS),
     "vendors": sorted({vendor for vendors in CHANNEL_VENDORS.values() for vendor in vendors}),
 }
+
+
+#: The email preview frame: the HTML's own styles, no scripts, no remote images (loading them could count as the
+#: user opening the mail in the vendor's tracking), shown only inside the console's own message page.
+_HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+_OPENAPI_JSON = "application/vnd.oai.openapi+json"
+_OPENAPI_YAML = "application/vnd.oai.openapi"
+_EMAIL_PREVIEW_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; frame-ancestors 'self'; sandbox"
+)
 
 
 def _page(name: str, status_code: int = 200, **context: Any) -> Template:
@@ -142,7 +158,7 @@ class ConsoleController(Controller):
         stats = stats_view(counts, failures, start, end, refused=refused)
         campaigns = await state.store.recent_campaigns(since=start, until=end, limit=_CAMPAIGNS_SHOWN)
         recent = campaign_list(campaigns, start, end).items
-        return _page("dashboard.html", staff=staff_of(request), stats=stats, since=since, kst=kst, campaigns=recent)
+        return _page("dashboard.html", staff=staff_of(request), stats=stats, since=since, campaigns=recent)
 
     @get("/messages", guards=_STAFF)
     async def search(self, request: Request[Any, Any, State], state: State) -> Template:
@@ -173,7 +189,7 @@ class ConsoleController(Controller):
         refusal = await state.store.get_refusal(refusal_id)
         if refusal is None:
             raise Problem(404, "이 거부 기록이 없습니다. No refusal has this id.")
-        return _page("refusal.html", staff=staff_of(request), view=refusal_detail_view(refusal), kst=kst)
+        return _page("refusal.html", staff=staff_of(request), view=refusal_detail_view(refusal))
 
     def _search_page(
         self,
@@ -188,7 +204,7 @@ class ConsoleController(Controller):
         status_code: int = 200,
     ) -> Template:
         filters = {key: params.get(key) or "" for key in FILTER_PARAMS}
-        bulk = {key: request.query_params.get(key) for key in ("bulk", "count", "more")}
+        bulk = {key: request.query_params.get(key) for key in ("count", "more")}
         return _page(
             "search.html",
             status_code,
@@ -200,61 +216,123 @@ class ConsoleController(Controller):
             errors=errors or [],
             searched=searched and any(filters.values()),
             bulk=bulk,
-            kst=kst,
             **_CHOICES,
         )
 
     @get("/messages/{message_id:str}", guards=_STAFF)
     async def message(self, request: Request[Any, Any, State], state: State, message_id: FromPath[str]) -> Template:
-        """One message: summary, timeline, normalised form and vendor request, masked."""
-        detail = await state.store.get(message_id)
-        if detail is None:
-            raise Problem(404, "이 메시지가 없습니다. No message has this id.")
-        return self._message_page(request, detail, revealed=False)
-
-    @post("/messages/{message_id:str}/reveal", guards=_OPERATOR, status_code=200)
-    async def reveal(self, request: Request[Any, Any, State], state: State, message_id: FromPath[str]) -> Template:
-        """The message page with contact details unmasked; audited."""
-        detail = await support.reveal_message(state.store, staff_of(request), message_id, now=state.clock())
-        return self._message_page(request, detail, revealed=True)
-
-    def _message_page(self, request: Request[Any, Any, State], detail: Any, *, revealed: bool) -> Template:
+        """One message: summary, preview, timeline, normalised form and vendor request, masked unless revealed."""
+        detail = await self._detail(state, message_id)
+        until = reveal_granted(request, message_id, now=state.clock())
+        revealed = until is not None and staff_of(request).role == "operator"
         view = detail_view(detail, reveal=revealed)
+        mask = masker(detail.record, reveal=revealed)
+        child = await state.store.get(detail.record.child_id) if detail.record.child_id else None
+        changes = normalisation_changes(detail.raw_body, detail.record.message, mask)
+        # A fallback message is replayed as its LMS (see gateway.api.support.replay_message).
+        replayed_record = child.record if child and detail.record.status is Status.FALLBACK else detail.record
         return _page(
             "message.html",
             staff=staff_of(request),
             view=view,
-            steps=timeline(view),
+            steps=timeline(view, changes=changes, child=detail_view(child) if child else None),
+            changes=changes,
+            preview=preview(detail.record, mask),
             normalised=pretty_json(view.normalised),
             vendor_request=pretty_json(view.vendorRequest) if view.vendorRequest else None,
             raw_body=detail.raw_body.decode("utf-8", "replace") if revealed else None,
-            replayable=support.replay_refusal(detail.record) is None,
+            reveal_until=kst(iso(until)) if revealed else None,
+            replayable=support.replay_refusal(replayed_record) is None,
+            replays_child=replayed_record is not detail.record,
             replayed=request.query_params.get("replayed") == "1",
-            kst=kst,
         )
+
+    @get("/messages/{message_id:str}/email-preview", guards=_STAFF, media_type=MediaType.HTML)
+    async def email_preview(
+        self, request: Request[Any, Any, State], state: State, message_id: FromPath[str]
+    ) -> Response[str]:
+        """The HTML of an email, alone, for the message page's sandboxed frame (masked unless revealed)."""
+        detail = await self._detail(state, message_id)
+        if detail.record.message.channel != "email":
+            raise Problem(404, "이 메시지는 이메일이 아닙니다. This message is not an email.")
+        granted = reveal_granted(request, message_id, now=state.clock()) is not None
+        revealed = granted and staff_of(request).role == "operator"
+        html = preview(detail.record, masker(detail.record, reveal=revealed)).text
+        headers = {"Content-Security-Policy": _EMAIL_PREVIEW_CSP, "X-Frame-Options": "SAMEORIGIN"}
+        return Response(html, media_type=MediaType.HTML, headers=headers)
+
+    async def _detail(self, state: State, message_id: str) -> MessageDetail:
+        detail: MessageDetail | None = await state.store.get(message_id)
+        if detail is None:
+            raise Problem(404, "이 메시지가 없습니다. No message has this id.")
+        return detail
+
+    @post("/messages/{message_id:str}/reveal", guards=_OPERATOR, status_code=303)
+    async def reveal(self, request: Request[Any, Any, State], state: State, message_id: FromPath[str]) -> Redirect:
+        """Audit a reveal, then show the message page unmasked (a reload neither posts nor audits again)."""
+        now = state.clock()
+        await support.reveal_message(state.store, staff_of(request), message_id, now=now)
+        start_reveal(request, message_id, now=now)
+        return Redirect(f"/admin/messages/{message_id}", status_code=303)
 
     @post("/messages/{message_id:str}/replay", guards=_OPERATOR, status_code=303)
     async def replay(self, request: Request[Any, Any, State], state: State, message_id: FromPath[str]) -> Redirect:
-        """Queue a finished message again; audited."""
+        """Queue a finished message again (a fallback message: its LMS); audited."""
         await support.replay_message(state.store, staff_of(request), message_id, now=state.clock())
         state.dispatcher.wake()
         return Redirect(f"/admin/messages/{message_id}?replayed=1", status_code=303)
 
+    @post("/replay/confirm", guards=_OPERATOR, status_code=200)
+    async def bulk_replay_confirm(self, request: Request[Any, Any, State], state: State) -> Template:
+        """Count what a bulk replay of the search's filters would send, and ask to confirm it."""
+        params, criteria = await self._bulk_filters(request)
+        staff = staff_of(request)
+        result = await support.bulk_replay(state.store, staff, criteria, dry_run=True, now=state.clock())
+        shown = {key: value for key, value in params.items() if value}
+        back = query_url("/admin/messages", params)
+        return _page("replay_confirm.html", staff=staff, filters=shown, result=result, back=back)
+
     @post("/replay", guards=_OPERATOR, status_code=303)
     async def bulk_replay(self, request: Request[Any, Any, State], state: State) -> Redirect:
-        """Replay (or, with the dry-run button, count) the finished messages matching the search's filters."""
+        """Replay the finished messages matching the confirmed filters; audited."""
+        params, criteria = await self._bulk_filters(request)
+        result = await support.bulk_replay(state.store, staff_of(request), criteria, dry_run=False, now=state.clock())
+        if result.count:
+            state.dispatcher.wake()
+        outcome = {"count": str(result.count), "more": "1" if result.more else ""}
+        return Redirect(query_url("/admin/messages", params, **outcome), status_code=303)
+
+    async def _bulk_filters(self, request: Request[Any, Any, State]) -> tuple[dict[str, str | None], MessageFilter]:
         form = await request.form()
-        params = {key: str(form.get(key, "")) for key in FILTER_PARAMS}
-        dry_run = form.get("dryRun") == "true"
+        params: dict[str, str | None] = {key: str(form.get(key, "")) for key in FILTER_PARAMS}
         try:
-            criteria = parse_search(params, naive_tz=KST).criteria
+            return params, parse_search(params, naive_tz=KST).criteria
         except InvalidFilter as exc:
             raise Problem(400, "검색 조건이 올바르지 않습니다. Invalid filter.", errors=exc.errors) from None
-        result = await support.bulk_replay(state.store, staff_of(request), criteria, dry_run=dry_run, now=state.clock())
-        if result.count and not dry_run:
-            state.dispatcher.wake()
-        outcome = {"bulk": "dry" if dry_run else "done", "count": str(result.count), "more": "1" if result.more else ""}
-        return Redirect(query_url("/admin/messages", params, **outcome), status_code=303)
+
+    @get("/api", guards=_STAFF)
+    async def api_docs(self, request: Request[Any, Any, State]) -> Template:
+        """The JSON API's operations, read from its OpenAPI document and shown without any script."""
+        schema = request.app.openapi_schema.to_schema()
+        operations = [
+            {"method": method.upper(), "path": path, **operation}
+            for path, item in schema.get("paths", {}).items()
+            for method, operation in item.items()
+            if method in _HTTP_METHODS
+        ]
+        return _page("api.html", staff=staff_of(request), info=schema.get("info", {}), operations=operations)
+
+    @get("/api/openapi.json", guards=_STAFF)
+    async def openapi_json(self, request: Request[Any, Any, State]) -> Response[bytes]:
+        """The OpenAPI document (as ``/schema/openapi.json`` gives it to staff tokens), for a signed-in session."""
+        schema = request.app.openapi_schema.to_schema()
+        return Response(msgspec.json.encode(schema), media_type=_OPENAPI_JSON)
+
+    @get("/api/openapi.yaml", guards=_STAFF)
+    async def openapi_yaml(self, request: Request[Any, Any, State]) -> Response[str]:
+        """The OpenAPI document as YAML."""
+        schema = request.app.openapi_schema.to_schema()
+        return Response(yaml.safe_dump(schema, allow_unicode=True, sort_keys=False), media_type=_OPENAPI_YAML)
 
     @get("/audit", guards=_OPERATOR)
     async def audit(
@@ -267,4 +345,4 @@ class ConsoleController(Controller):
             raise Problem(400, "Invalid cursor.") from None
         answer = audit_answer(page)
         next_url = query_url("/admin/audit", {"cursor": answer.nextCursor}) if answer.nextCursor else None
-        return _page("audit.html", staff=staff_of(request), entries=answer.items, next_url=next_url, kst=kst)
+        return _page("audit.html", staff=staff_of(request), entries=answer.items, next_url=next_url)

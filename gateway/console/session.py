@@ -30,13 +30,16 @@ from gateway.store.base import StoreUnavailable
 
 __all__ = (
     "CSRF_COOKIE",
+    "REVEAL_SECONDS",
     "SESSION_COOKIE",
     "SignInRequired",
     "console_middleware",
     "require_console_operator",
     "require_console_staff",
+    "reveal_granted",
     "sign_in",
     "sign_out",
+    "start_reveal",
 )
 
 SESSION_COOKIE = "gateway_session"
@@ -44,6 +47,8 @@ CSRF_COOKIE = "gateway_csrf"
 #: A working day: a forgotten session on a shared laptop does not outlive it.
 SESSION_SECONDS = 8 * 3600
 _PATH = "/admin"
+#: How long one audited reveal shows a message unmasked in the session that asked for it.
+REVEAL_SECONDS = 5 * 60.0
 
 
 class SignInRequired(NotAuthorizedException):
@@ -80,6 +85,25 @@ async def sign_in(request: Request[Any, Any, Any], member: StaffToken) -> None:
     now = state.clock()
     await state.store.start_session(_stored_id(session_id), member.name, now=now, expires_at=now + SESSION_SECONDS)
     request.set_session({"staff": member.name, "key": _fingerprint(member), "sid": session_id})
+
+
+def start_reveal(request: Request[Any, Any, Any], message_id: str, *, now: float) -> float:
+    """Let this session see ``message_id`` unmasked for :data:`REVEAL_SECONDS` (one message at a time).
+
+    The reveal is audited once, when it is asked for; reloading the page within that time shows it again without
+    another audit entry. Returns until when.
+    """
+    until = now + REVEAL_SECONDS
+    request.set_session({**request.session, "reveal": [message_id, until]})
+    return until
+
+
+def reveal_granted(request: Request[Any, Any, Any], message_id: str, *, now: float) -> float | None:
+    """Until when this session may see ``message_id`` unmasked, or ``None``."""
+    granted = request.session.get("reveal")
+    if isinstance(granted, list) and len(granted) == 2 and granted[0] == message_id and now < float(granted[1]):
+        return float(granted[1])
+    return None
 
 
 async def sign_out(request: Request[Any, Any, Any]) -> None:

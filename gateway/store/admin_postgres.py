@@ -64,7 +64,7 @@ class PostgresAdmin:
     async def failures_by_code(self: _Backend, *, since: float, until: float, limit: int) -> list[FailureCount]:
         """See :meth:`Store.failures_by_code`."""
         async with self._connection() as conn:
-            cursor = await conn.execute(rows.sql(rows.FAILURES, "%s"), (since, until, limit))
+            cursor = await conn.execute(rows.sql(rows.FAILURES, "%s"), (since, until, since, until, limit))
             return [rows.failure_count(row) for row in await cursor.fetchall()]
 
     async def add_audit(self: _Backend, entry: AuditEntry) -> None:

@@ -52,12 +52,18 @@ WINDOW_COUNTS = (
     "SELECT status, channel, vendor, count(*) FROM messages WHERE created_at >= {p} AND created_at < {p} "
     "GROUP BY status, channel, vendor"
 )
-# The partial index holds failed attempts only, so a quiet window costs nothing however many succeeded.
+# Failed attempts and the receipts that reported a failure (Kakao 3018, 9999, a bounce, ...): both partial indexes
+# hold failures only, so a quiet window costs nothing however many messages succeeded.
 FAILURES = (
-    "SELECT m.vendor, a.vendor_code, count(*), max(a.started_at), min(a.detail) FROM attempts a "
+    "SELECT vendor, channel, code, count(*), max(at), min(detail) FROM ("
+    "SELECT m.vendor, m.channel, a.vendor_code AS code, a.started_at AS at, a.detail FROM attempts a "
     "JOIN messages m ON m.id = a.message_id "
     "WHERE a.started_at >= {p} AND a.started_at < {p} AND a.outcome <> 'accepted' "
-    "GROUP BY m.vendor, a.vendor_code ORDER BY count(*) DESC, max(a.started_at) DESC LIMIT {p}"
+    "UNION ALL "
+    "SELECT m.vendor, m.channel, r.code, r.received_at, r.detail FROM receipts r "
+    "JOIN messages m ON m.id = r.message_id "
+    "WHERE r.received_at >= {p} AND r.received_at < {p} AND r.outcome = 'failed'"
+    ") failures GROUP BY vendor, channel, code ORDER BY count(*) DESC, max(at) DESC LIMIT {p}"
 )
 AUDIT_INSERT = "INSERT INTO audit_log (at, staff, role, action, target, detail) VALUES ({p}, {p}, {p}, {p}, {p}, {p})"
 AUDIT_PAGE = (
@@ -101,7 +107,9 @@ def window_count(row: Sequence[Any]) -> WindowCount:
 
 def failure_count(row: Sequence[Any]) -> FailureCount:
     """A :class:`FailureCount` from a row of :data:`FAILURES`."""
-    return FailureCount(vendor=row[0], code=row[1], count=int(row[2]), last_at=float(row[3]), example=row[4])
+    return FailureCount(
+        vendor=row[0], channel=row[1], code=row[2], count=int(row[3]), last_at=float(row[4]), example=row[5]
+    )
 
 
 def audit_values(entry: AuditEntry) -> tuple[Any, ...]:

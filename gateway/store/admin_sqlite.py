@@ -64,7 +64,9 @@ class SqliteAdmin:
         """See :meth:`Store.failures_by_code`."""
         statement = rows.sql(rows.FAILURES, "?")
         return await self._read(
-            lambda conn: [rows.failure_count(row) for row in conn.execute(statement, (since, until, limit))]
+            lambda conn: [
+                rows.failure_count(row) for row in conn.execute(statement, (since, until, since, until, limit))
+            ]
         )
 
     async def add_audit(self: _Backend, entry: AuditEntry) -> None:

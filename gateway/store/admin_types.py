@@ -23,16 +23,17 @@ class WindowCount(msgspec.Struct, frozen=True):
     count: int
 
 
-class FailureCount(msgspec.Struct, frozen=True):
-    """Failed attempts of one vendor with one vendor code in a window.
+class FailureCount(msgspec.Struct, frozen=True, kw_only=True):
+    """Failures of one vendor and channel with one vendor code in a window: failed attempts and failure receipts.
 
     Attributes:
         code: The vendor's result code (``None`` when the vendor gave none, e.g. a timeout without an answer).
-        last_at: When the latest of them started.
+        last_at: When the latest of them started (an attempt) or arrived (a receipt).
         example: The detail of one of them, for a human reading the dashboard.
     """
 
     vendor: str
+    channel: str
     code: str | None
     count: int
     last_at: float

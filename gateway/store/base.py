@@ -311,7 +311,11 @@ class Store(Protocol):
         ...
 
     async def failures_by_code(self, *, since: float, until: float, limit: int) -> list[FailureCount]:
-        """Count failed attempts started in ``[since, until)`` by vendor and vendor code, most frequent first."""
+        """Count failures in ``[since, until)`` by vendor, channel and vendor code, most frequent first.
+
+        A failure is an attempt that was not accepted (started in the window) or a receipt reporting a failed
+        delivery (received in the window) that was matched to a message.
+        """
         ...
 
     async def add_audit(self, entry: AuditEntry) -> None:

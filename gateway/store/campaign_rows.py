@@ -73,14 +73,18 @@ LATENCY = (
     "FROM messages m WHERE m.{key} = {p} AND m.status = 'delivered') d"
     ") r GROUP BY channel, origin"
 )
-# Campaigns with Braze messages in a window, latest first; each named by its newest message.
+# Campaigns with Braze messages in a window, latest first; each named by its newest message. Fallback LMS count
+# only towards the messages that reached someone (a kakao message can reach its user as its LMS).
 RECENT = (
     "SELECT g.campaign_id, (SELECT {name} FROM messages n WHERE n.campaign_id = g.campaign_id "
-    "ORDER BY n.created_at DESC, n.id DESC LIMIT 1), g.messages, g.delivered, g.first_at, g.last_at FROM ("
-    "SELECT campaign_id, count(*) AS messages, sum(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) AS delivered, "
-    "min(created_at) AS first_at, max(created_at) AS last_at FROM messages "
-    "WHERE created_at >= {p} AND created_at < {p} AND campaign_id IS NOT NULL AND parent_id IS NULL "
-    "GROUP BY campaign_id ORDER BY max(created_at) DESC LIMIT {p}) g ORDER BY g.last_at DESC"
+    "ORDER BY n.created_at DESC, n.id DESC LIMIT 1), g.messages, g.reached, g.first_at, g.last_at FROM ("
+    "SELECT campaign_id, count(CASE WHEN parent_id IS NULL THEN 1 END) AS messages, "
+    "sum(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) AS reached, "
+    "min(CASE WHEN parent_id IS NULL THEN created_at END) AS first_at, "
+    "max(CASE WHEN parent_id IS NULL THEN created_at END) AS last_at "
+    "FROM messages WHERE created_at >= {p} AND created_at < {p} AND campaign_id IS NOT NULL "
+    "GROUP BY campaign_id HAVING count(CASE WHEN parent_id IS NULL THEN 1 END) > 0 "
+    "ORDER BY max(CASE WHEN parent_id IS NULL THEN created_at END) DESC LIMIT {p}) g ORDER BY g.last_at DESC"
 )
 
 
@@ -136,7 +140,7 @@ def summary(row: Sequence[Any]) -> CampaignSummary:
         campaign_id=row[0],
         name=row[1],
         messages=int(row[2]),
-        delivered=int(row[3]),
+        reached=int(row[3]),
         first_at=float(row[4]),
         last_at=float(row[5]),
     )

@@ -65,11 +65,17 @@ class CampaignData(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class CampaignSummary(msgspec.Struct, frozen=True, kw_only=True):
-    """One recent campaign: its Braze messages (fallbacks left out) in a window."""
+    """One recent campaign in a window: its messages from Braze, and how many reached the user (by any channel).
+
+    Attributes:
+        messages: Messages received from Braze (fallback LMS are not counted again).
+        reached: Messages delivered, a fallback LMS included.
+        first_at: When the first message from Braze arrived; ``last_at`` the latest.
+    """
 
     campaign_id: str
     name: str | None
     messages: int
-    delivered: int
+    reached: int
     first_at: float
     last_at: float

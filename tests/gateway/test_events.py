@@ -64,7 +64,8 @@ async def test_every_step_of_a_fallen_back_message_is_an_event_without_personal_
         ("applied", "1000"),
     ]
     (replayed,) = _events(lines, "message.replayed")
-    assert (replayed["message_id"], replayed["staff"]) == (kakao_id, "bo")
+    # A fallback message is replayed as its LMS.
+    assert (replayed["message_id"], replayed["staff"]) == (fallback["child_id"], "bo")
     assert _events(lines, "console.sign_in_failed")[0]["level"] == "warning"
     assert [(e["staff"], e["role"]) for e in _events(lines, "console.sign_in")] == [("ann", "viewer")]
     for secret in (PHONE, "010-1234-5678", "wrong", OPERATOR_TOKEN):

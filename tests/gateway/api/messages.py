@@ -8,9 +8,11 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from adapters.emulators.base import Fault
+from gateway.dispatch.receipts import ReceiptApplier
+from gateway.receipts.sandbox import SandboxCallbacks
 from tests.conftest import SEED_BODY, ingest_headers
 
-__all__ = ("EMAIL_BODY", "LMS_BODY", "Client", "post_message", "send_dead", "send_delivered")
+__all__ = ("EMAIL_BODY", "LMS_BODY", "Client", "post_message", "send_dead", "send_delivered", "settle_receipts")
 
 Client = AsyncTestClient[Litestar]
 
@@ -52,3 +54,9 @@ async def send_dead(app: Litestar, client: Client, **changes: str) -> str:
     """Ingest a kakao message without fallback that NHN rejects for good (``dead`` after one attempt)."""
     app.state.runtime.emulators["nhn_kakao"].script(Fault(vendor_code="-3006"))
     return await send_delivered(app, client, None, fallback="none", **changes)
+
+
+async def settle_receipts(app: Litestar) -> None:
+    """Let the emulators report what they accepted and apply their reports."""
+    await app.state.dispatcher.duty(SandboxCallbacks).run_once()
+    await app.state.dispatcher.duty(ReceiptApplier).run_once()

@@ -208,8 +208,8 @@ async def test_recent_campaigns_list_latest_first(campaign: Campaign) -> None:
     response = await client.get("/v1/admin/campaigns", headers=staff_headers())
 
     items = response.json()["items"]
-    assert [(i["campaignId"], i["campaignName"], i["messages"], i["delivered"]) for i in items] == [
-        ("c-e2e", "가을 추천", 7, 3),
+    assert [(i["campaignId"], i["campaignName"], i["messages"], i["reached"]) for i in items] == [
+        ("c-e2e", "가을 추천", 7, 4),
         ("c-other", "realtime-best-category", 1, 1),
     ]
 

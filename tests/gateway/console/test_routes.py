@@ -10,7 +10,14 @@ from litestar.testing import AsyncTestClient
 
 from gateway.app import create_app
 from tests.conftest import OPERATOR_TOKEN, SEED_BODY, VIEWER_TOKEN, Clock, make_settings, staff_headers
-from tests.gateway.api.messages import EMAIL_BODY, Client, post_message, send_dead, send_delivered
+from tests.gateway.api.messages import (
+    EMAIL_BODY,
+    Client,
+    post_message,
+    send_dead,
+    send_delivered,
+    settle_receipts,
+)
 from tests.gateway.console.helpers import csrf, sign_in
 
 
@@ -134,8 +141,31 @@ async def test_the_dashboard_shows_the_days_counts_and_failures_by_vendor_code(
 
     assert "최근 실패 Recent failures" in page
     assert "<code>-3006</code>" in page
-    assert 'class="badge status-dead">dead</span>' in page
+    assert "버튼 링크가 http(s)로 시작하지 않음 · a button link does not start with http(s)" in page
+    assert '<span class="badge status-dead" title="dead">발송 불가 <span class="en">dead</span></span>' in page
     assert "<b>2</b><span>전체 메시지 Messages</span>" in page
+
+
+async def test_the_dashboard_and_the_stats_count_a_failure_a_receipt_reported(
+    app: Litestar, client: Client, clock: Clock
+) -> None:
+    app.state.runtime.emulators["nhn_kakao"].outcomes["01012345678"] = "3019"
+    message_id = await send_delivered(app, client, fallback="none")
+    await settle_receipts(app)
+    clock.advance(1)
+    await sign_in(client)
+
+    page = (await client.get("/admin/")).text
+    stats = (await client.get("/v1/admin/stats", headers=staff_headers())).json()
+
+    assert await _status(client, message_id) == "failed"
+    assert stats["byStatus"] == {"failed": 1}
+    assert [(f["vendor"], f["channel"], f["code"], f["count"]) for f in stats["failures"]] == [
+        ("nhn", "kakao", "3019", 1)
+    ]
+    assert "<code>3019</code>" in page
+    assert "카카오톡 사용자가 아님" in page
+    assert "No failures" not in page
 
 
 async def test_a_viewer_searches_by_user_id_and_sees_masked_numbers_only(app: Litestar, client: Client) -> None:
@@ -163,7 +193,15 @@ async def test_the_message_page_reads_as_a_timeline(app: Litestar, client: Clien
 
     page = (await client.get(f"/admin/messages/{message_id}")).text
 
-    order = ["수신 Received", "정규화 Normalised", "시도 Attempt 1", "HTTP 200 · code -3006 · permanent", "→ dead"]
+    order = [
+        "수신 Received",
+        "정규화 Normalised",
+        "시도 Attempt 1",
+        "HTTP 200 · code -3006 · 영구 오류 permanent",
+        "버튼 링크가 http(s)로 시작하지 않음",
+        "→ 발송 불가 dead",
+        "발송사가 거절함",
+    ]
     positions = [page.index(text) for text in order]
     assert positions == sorted(positions)
     assert "2026-11-27 12:00:00" in page  # KST
@@ -240,38 +278,86 @@ async def test_the_json_api_needs_no_csrf_token(app: Litestar, client: Client) -
     assert response.status_code == 202
 
 
-async def test_an_operator_reveal_shows_the_number_and_is_audited(app: Litestar, client: Client) -> None:
+async def test_an_operator_reveal_is_audited_once_and_a_reload_neither_posts_nor_audits_again(
+    app: Litestar, client: Client
+) -> None:
     message_id = await send_delivered(app, client)
     token = await sign_in(client, OPERATOR_TOKEN)
 
     masked = (await client.get(f"/admin/messages/{message_id}")).text
-    revealed = await client.post(f"/admin/messages/{message_id}/reveal", data={"_csrf_token": token})
+    revealed = await client.post(
+        f"/admin/messages/{message_id}/reveal", data={"_csrf_token": token}, follow_redirects=False
+    )
+    shown = await client.get(revealed.headers["location"])
+    reloaded = await client.get(revealed.headers["location"])
     audit = (await client.get("/admin/audit")).text
 
     assert "01012345678" not in masked
-    assert revealed.status_code == 200
-    assert "01012345678" in revealed.text
-    assert "감사 로그에 기록되었습니다" in revealed.text
-    assert "badge action-reveal" in audit
+    assert (revealed.status_code, revealed.headers["location"]) == (303, f"/admin/messages/{message_id}")
+    for page in (shown, reloaded):
+        assert page.status_code == 200
+        assert "01012345678" in page.text
+        assert "감사 로그에 기록되었습니다" in page.text
+    assert audit.count("badge action-reveal") == 1
 
 
-async def test_bulk_replay_counts_first_then_replays(app: Litestar, client: Client) -> None:
+async def test_a_reveal_ends_after_five_minutes_and_covers_only_its_message(
+    app: Litestar, client: Client, clock: Clock
+) -> None:
+    first = await send_delivered(app, client)
+    other = await send_delivered(app, client, dispatchId="d-other")
+    token = await sign_in(client, OPERATOR_TOKEN)
+    await client.post(f"/admin/messages/{first}/reveal", data={"_csrf_token": token})
+
+    other_page = (await client.get(f"/admin/messages/{other}")).text
+    clock.advance(301)
+    later = (await client.get(f"/admin/messages/{first}")).text
+
+    assert "01012345678" not in other_page
+    assert "01012345678" not in later
+
+
+async def test_bulk_replay_shows_the_count_and_replays_only_once_confirmed(app: Litestar, client: Client) -> None:
     dead = [await send_dead(app, client, dispatchId=f"d-{n}") for n in range(2)]
     token = await sign_in(client, OPERATOR_TOKEN)
     form = {"_csrf_token": token, "status": "dead", "vendor": "nhn"}
 
     search = (await client.get("/admin/messages", params={"status": "dead", "vendor": "nhn"})).text
-    dry = await client.post("/admin/replay", data=form | {"dryRun": "true"}, follow_redirects=False)
-    dry_page = (await client.get(dry.headers["location"])).text
-    statuses_after_dry_run = [await _status(client, m) for m in dead]
-    done = await client.post("/admin/replay", data=form | {"dryRun": "false"}, follow_redirects=False)
+    confirm = await client.post("/admin/replay/confirm", data=form)
+    statuses_after_confirmation_page = [await _status(client, m) for m in dead]
+    done = await client.post("/admin/replay", data=form, follow_redirects=False)
     done_page = (await client.get(done.headers["location"])).text
 
-    assert "일괄 재발송 Bulk replay" in search
-    assert "2 finished message(s) would be replayed" in dry_page
-    assert statuses_after_dry_run == ["dead", "dead"]
+    assert 'action="/admin/replay/confirm"' in search
+    assert 'action="/admin/replay"' not in search
+    assert confirm.status_code == 200
+    assert "2 finished message(s) will be sent again" in confirm.text
+    assert 'action="/admin/replay"' in confirm.text
+    assert "2건 재발송 Replay 2" in confirm.text
+    assert statuses_after_confirmation_page == ["dead", "dead"]
     assert "2 message(s) replayed" in done_page
     assert [await _status(client, m) for m in dead] == ["queued", "queued"]
+
+
+async def test_the_confirmation_of_a_bulk_replay_that_matches_nothing_offers_no_replay(
+    app: Litestar, client: Client
+) -> None:
+    await send_delivered(app, client)
+    token = await sign_in(client, OPERATOR_TOKEN)
+
+    confirm = await client.post("/admin/replay/confirm", data={"_csrf_token": token, "vendor": "nhn"})
+
+    assert "nothing to replay" in confirm.text
+    assert 'action="/admin/replay"' not in confirm.text
+
+
+async def test_the_bulk_replay_panel_is_not_offered_for_an_empty_result(client: Client) -> None:
+    await sign_in(client, OPERATOR_TOKEN)
+
+    page = (await client.get("/admin/messages", params={"userId": "nobody"})).text
+
+    assert "No messages found" in page
+    assert "일괄 재발송 Bulk replay" not in page
 
 
 async def test_a_message_whose_personal_data_was_erased_offers_no_replay(app: Litestar, client: Client) -> None:

@@ -100,11 +100,13 @@ def test_window_counts_read_only_the_covering_index(migrated: sqlite3.Connection
     assert plan.startswith("SEARCH messages USING COVERING INDEX messages_window (created_at>? AND created_at<?)")
 
 
-def test_failures_read_only_failed_attempts_of_the_window(migrated: sqlite3.Connection) -> None:
-    plan = _plan(migrated, rows.FAILURES, (0.0, 1.0, 10))
+def test_failures_read_only_failed_attempts_and_failure_receipts_of_the_window(migrated: sqlite3.Connection) -> None:
+    plan = _plan(migrated, rows.FAILURES, (0.0, 1.0, 0.0, 1.0, 10)).split(" | ")
 
-    assert plan.startswith("SEARCH a USING INDEX attempts_failed (started_at>? AND started_at<?)")
-    assert "SCAN" not in plan
+    assert "SEARCH a USING INDEX attempts_failed (started_at>? AND started_at<?)" in plan
+    assert "SEARCH r USING INDEX receipts_failed (received_at>? AND received_at<?)" in plan
+    # Only the grouped rows of the two index ranges are scanned, never a table.
+    assert [step for step in plan if step.startswith("SCAN")] == ["SCAN failures"]
 
 
 def test_purge_finds_the_oldest_through_the_creation_index(migrated: sqlite3.Connection) -> None:

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from gateway.models import Attempt, AttemptOutcome, BrazeContext, Status
+from gateway.models import Attempt, AttemptOutcome, BrazeContext, Receipt, ReceiptOutcome, Status
 from gateway.store import MessageFilter, Store
 from gateway.store.admin_rows import ERASED
 from gateway.store.admin_types import AuditEntry, FailureCount, WindowCount
+from gateway.store.base import Settlement
 from tests.gateway.store.factory import T0, new_message
 
 WINDOW = 24 * 3600.0
@@ -35,6 +36,12 @@ async def _sent(store: Store, status: Status, *, created_at: float = T0, vendor:
         new.id, status, "sent", now=created_at, expect=_SENDING, attempt=attempt, vendor_request=request
     )
     return new.id
+
+
+def _receipt(event_id: str, message_id: str, outcome: ReceiptOutcome, code: str) -> Receipt:
+    return Receipt(
+        vendor="nhn", event_id=event_id, outcome=outcome, correlation_id=message_id, code=code, detail="not reachable"
+    )
 
 
 def _attempt(started_at: float, outcome: AttemptOutcome, code: str | None, detail: str = "") -> Attempt:
@@ -90,13 +97,42 @@ async def test_failures_by_code_counts_failed_attempts_by_vendor_and_code(store:
 
     failures = await store.failures_by_code(since=T0, until=T0 + 60, limit=3)
 
-    assert failures[0] == FailureCount(vendor="nhn", code="-3006", count=2, last_at=T0 + 2, example="detail -3006")
+    assert failures[0] == FailureCount(
+        vendor="nhn", channel="kakao", code="-3006", count=2, last_at=T0 + 2, example="detail -3006"
+    )
     assert len(failures) == 3
     assert {(f.vendor, f.code, f.count) for f in failures[1:]} <= {
         ("nhn", "-9999", 1),
         ("nhn", None, 1),
         ("solapi", "-3006", 1),
     }
+
+
+async def test_failures_by_code_counts_the_receipts_that_reported_a_failure(store: Store) -> None:
+    first = await _sent(store, Status.ACCEPTED, created_at=T0)
+    second = await _sent(store, Status.ACCEPTED, created_at=T0 + 1)
+    await store.add_receipts(
+        [
+            _receipt("h1", first, "failed", "3018"),
+            _receipt("h2", second, "failed", "3018"),
+            _receipt("h3", second, "delivered", "1000"),
+            _receipt("h4", "no-such-message", "failed", "3018"),
+        ],
+        now=T0 + 5,
+    )
+    for _ in range(4):
+        [claimed] = await store.claim_receipts(now=T0 + 10, limit=1, lease=60)
+        target = claimed.receipt.correlation_id
+        if target in (first, second):
+            await store.settle_receipt(claimed.id, Settlement(state="applied", message_id=target), now=T0 + 10)
+        else:
+            await store.settle_receipt(claimed.id, Settlement(state="unmatched"), now=T0 + 10)
+
+    failures = await store.failures_by_code(since=T0, until=T0 + 60, limit=5)
+
+    assert failures == [
+        FailureCount(vendor="nhn", channel="kakao", code="3018", count=2, last_at=T0 + 5, example="not reachable")
+    ]
 
 
 async def test_the_audit_log_pages_newest_first(store: Store) -> None:

@@ -156,7 +156,7 @@ async def test_a_report_by_dispatch_id_and_an_unknown_id(store: Store) -> None:
     assert (unknown.messages, unknown.name, unknown.funnel, unknown.failures, unknown.latency) == (0, None, [], [], [])
 
 
-async def test_recent_campaigns_latest_first_without_fallbacks(store: Store) -> None:
+async def test_recent_campaigns_latest_first_counting_a_delivered_fallback_as_reached(store: Store) -> None:
     await _campaign(store)
     await _delivered(
         store, _message(at=T0 + 500, braze=BrazeContext(campaign_id="c-late", campaign_name="late")), after=1
@@ -165,15 +165,16 @@ async def test_recent_campaigns_latest_first_without_fallbacks(store: Store) -> 
     recent = await store.recent_campaigns(since=T0, until=T0 + 1000, limit=10)
     first_only = await store.recent_campaigns(since=T0, until=T0 + 1000, limit=1)
     none = await store.recent_campaigns(since=T0 + 1000, until=T0 + 2000, limit=10)
+    # Only c-report's fallback LMS (T0 + 60) falls in this window: a campaign is listed by its Braze messages.
+    late_only = await store.recent_campaigns(since=T0 + 50, until=T0 + 1000, limit=10)
 
     assert recent == [
+        CampaignSummary(campaign_id="c-late", name="late", messages=1, reached=1, first_at=T0 + 500, last_at=T0 + 500),
         CampaignSummary(
-            campaign_id="c-late", name="late", messages=1, delivered=1, first_at=T0 + 500, last_at=T0 + 500
+            campaign_id="c-report", name="autumn-best", messages=10, reached=4, first_at=T0, last_at=T0 + 9
         ),
-        CampaignSummary(
-            campaign_id="c-report", name="autumn-best", messages=10, delivered=3, first_at=T0, last_at=T0 + 9
-        ),
-        CampaignSummary(campaign_id="c-other", name=None, messages=1, delivered=1, first_at=T0, last_at=T0),
+        CampaignSummary(campaign_id="c-other", name=None, messages=1, reached=1, first_at=T0, last_at=T0),
     ]
     assert [c.campaign_id for c in first_only] == ["c-late"]
     assert none == []
+    assert [c.campaign_id for c in late_only] == ["c-late"]
