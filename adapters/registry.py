@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import httpx
 import msgspec
 
-from adapters.base import HTTP_LIMITS, Adapter
+from adapters.base import Adapter
 from adapters.emulators.base import Emulator, EmulatorTransport
 from adapters.emulators.nhn_email import NhnEmailEmulator
 from adapters.emulators.nhn_kakao import NhnKakaoEmulator
@@ -21,6 +21,7 @@ from adapters.nhn_kakao import NhnKakaoAdapter
 from adapters.nhn_sms import NhnSmsAdapter
 from adapters.sendgrid import SendGridAdapter
 from adapters.solapi import SolapiKakaoAdapter, SolapiLmsAdapter
+from adapters.transport import network_transport
 
 if TYPE_CHECKING:
     from gateway.settings import Settings
@@ -75,7 +76,7 @@ def build_runtime(settings: Settings) -> Runtime:
         )
     # Only a gateway with real products may reach the network; a full sandbox refuses every other host.
     # A client ignores its own limits once given a transport, so the real one brings the same pool.
-    fallback = httpx.AsyncHTTPTransport(limits=HTTP_LIMITS) if real else None
+    fallback = network_transport(settings.http_transport) if real else None
     return Runtime(adapters, emulators, EmulatorTransport(list(emulators.values()), fallback))
 
 

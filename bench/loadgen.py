@@ -9,7 +9,15 @@ from pathlib import Path
 
 import msgspec
 
-__all__ = ("WrkResult", "WrkRun", "parse_wrk_output", "run_wrk", "write_get_script", "write_script")
+__all__ = (
+    "WrkResult",
+    "WrkRun",
+    "parse_wrk_output",
+    "run_wrk",
+    "write_get_script",
+    "write_mix_script",
+    "write_script",
+)
 
 _RESULT_TAG = "BENCH-RESULT "
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -42,6 +50,26 @@ end
 
 function request()
   counter = counter + 1
+  return wrk.format(nil, nil, nil, table.concat(parts, prefix .. counter))
+end
+"""
+_MIX = """\
+local bodies = {%(bodies)s}
+local pattern = {%(pattern)s}
+
+-- Request n sends the body pattern[n mod #pattern]: the mix's shares, interleaved.
+function init(args)
+  prefix = %(nonce)s .. "-" .. args[1] .. "-" .. tid .. "-"
+  counter = 0
+  statuses = {}
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = %(auth)s
+end
+
+function request()
+  counter = counter + 1
+  local parts = bodies[pattern[counter %% #pattern + 1]]
   return wrk.format(nil, nil, nil, table.concat(parts, prefix .. counter))
 end
 """
@@ -167,6 +195,29 @@ def write_script(directory: Path, parts: list[str], nonce: str, token: str) -> P
         "tag": _RESULT_TAG,
     }
     script.write_text((_SETUP + _POST + _RESULT) % values, encoding="utf-8")
+    return script
+
+
+def write_mix_script(directory: Path, bodies: list[list[str]], pattern: list[int], nonce: str, token: str) -> Path:
+    """Write the wrk script that POSTs several bodies in turn, each with a unique id per request.
+
+    Args:
+        directory: Where to write ``mix.lua``.
+        bodies: Each body split where the id goes (as for :func:`write_script`).
+        pattern: Indexes into ``bodies`` (0-based), cycled through request by request: ``[0, 0, 1]`` sends two of
+            the first body for each of the second.
+        nonce: Makes the ids of this benchmark run unique among earlier runs.
+        token: The ingest bearer token.
+    """
+    script = directory / "mix.lua"
+    values = {
+        "bodies": ", ".join("{" + ", ".join(_lua_string(part) for part in parts) + "}" for parts in bodies),
+        "pattern": ", ".join(str(index + 1) for index in pattern),
+        "nonce": _lua_string(nonce),
+        "auth": _lua_string(f"Bearer {token}"),
+        "tag": _RESULT_TAG,
+    }
+    script.write_text((_SETUP + _MIX + _RESULT) % values, encoding="utf-8")
     return script
 
 

@@ -18,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.base import HTTP_LIMITS
 from adapters.registry import Runtime, build_runtime
+from adapters.transport import network_transport
 from gateway.api.admin import ADMIN_HANDLERS
 from gateway.api.auth import require_staff
 from gateway.api.callbacks import callback_router
@@ -86,7 +87,7 @@ async def open_runtime(
     store = store or open_store(settings.database_url)
     await store.open()
     runtime = build_runtime(settings)
-    client = http_client(with_braze(runtime.transport, settings))
+    client = http_client(with_braze(runtime.transport, settings) or network_transport(settings.http_transport))
     dispatcher = Dispatcher(
         store,
         runtime.adapters,

@@ -28,6 +28,7 @@ from adapters.config import (
     SendGridConfig,
     SolapiConfig,
 )
+from adapters.transport import TransportKind
 from gateway.store.urls import parse_database_url
 
 __all__ = (
@@ -148,6 +149,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     dispatch_batch: int = 256
     vendor_limits: dict[str, VendorLimits] = msgspec.field(default_factory=dict)
     dispatcher: bool = True
+    #: What moves the vendor calls' bytes under httpx (``adapters.transport``): aiohttp's pool, or httpcore's.
+    http_transport: TransportKind = "aiohttp"
     metrics_public: bool = True
     log_level: str = "INFO"
     #: Support console (issue 5): days a message is kept before ``gateway purge`` and the daily job delete it.
@@ -252,6 +255,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         dispatch_batch=reader.integer("GATEWAY_DISPATCH_BATCH", 256),
         vendor_limits={v: _limits(reader, v) for v in ("nhn", "solapi", "sendgrid")},
         dispatcher=reader.flag("GATEWAY_DISPATCHER") is not False,
+        http_transport=reader.choice("GATEWAY_HTTP_TRANSPORT", "aiohttp", ("aiohttp", "httpx")),  # type: ignore[arg-type]
         metrics_public=reader.flag("GATEWAY_METRICS_PUBLIC") is not False,
         log_level=reader.choice("GATEWAY_LOG_LEVEL", "info", _LOG_LEVELS).upper(),
         retention_days=reader.integer("GATEWAY_RETENTION_DAYS", 30),

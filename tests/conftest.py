@@ -117,6 +117,8 @@ def make_settings(tmp_path: Path, **env: str) -> Settings:
         "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path}/gateway.db",
         "GATEWAY_INGEST_TOKENS": INGEST_TOKEN,
         "GATEWAY_STAFF_TOKENS": f"ann:viewer:{VIEWER_TOKEN},bo:operator:{OPERATOR_TOKEN}",
+        # respx intercepts httpcore's pool; tests/adapters/test_transport.py drives the default (aiohttp) one.
+        "GATEWAY_HTTP_TRANSPORT": "httpx",
     }
     return load_settings({**base, **env})
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
+import msgspec
 import respx
 from litestar.testing import AsyncTestClient
 
@@ -13,6 +15,7 @@ from gateway.app import create_app
 from gateway.models import Status
 from gateway.receipts.intake import callback_auth
 from tests.adapters.test_nhn_sms import nhn_answer
+from tests.adapters.test_transport import loopback, read_request
 from tests.conftest import EMAIL_BODY, LMS_BODY, NHN_KAKAO_AND_SMS, REAL_NHN, Clock, ingest_headers, make_settings
 
 
@@ -43,3 +46,28 @@ def test_a_real_sendgrid_keeps_its_webhook_key_while_other_products_are_emulated
     assert settings.sandbox
 
     assert callback_auth(settings, build_runtime(settings)).sendgrid_public_keys == ("configured-key",)
+
+
+async def test_a_real_vendor_is_reached_over_the_default_aiohttp_transport(tmp_path: Path) -> None:
+    seen: list[bytes] = []
+
+    async def nhn_sms(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await read_request(reader))
+        body = msgspec.json.encode(nhn_answer())
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+        writer.write(body)
+        await writer.drain()
+        writer.close()
+
+    async with loopback(nhn_sms) as url:
+        env = {**NHN_KAKAO_AND_SMS, "GATEWAY_NHN_SMS_URL": url, "GATEWAY_HTTP_TRANSPORT": "aiohttp"}
+        app = create_app(make_settings(tmp_path, **env), clock=Clock(), start_dispatcher=False)
+        async with AsyncTestClient(app) as client:
+            response = await client.post("/v1/braze/messages", json=LMS_BODY, headers=ingest_headers())
+            await app.state.dispatcher.run_once()
+            detail = await app.state.store.get(response.json()["messageId"])
+
+    assert detail.record.status == Status.ACCEPTED
+    [request] = seen
+    assert request.startswith(b"POST /sms/v3.0/appKeys/sms-app/sender/mms ")
+    assert b"x-secret-key: sms-secret" in request.lower()

@@ -282,7 +282,9 @@ class Dispatcher:
     ) -> None:
         now = self._clock()
         outcome = result.outcome
-        _log.info(
+        # Debug: the state it leads to is logged as a ``message.status`` event; at info this line was one more
+        # JSON line for every send (bench/README.md, Pipeline).
+        _log.debug(
             "vendor answered",
             extra={
                 "message_id": record.id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 
-from adapters.base import HTTP_LIMITS
+from adapters.transport import network_transport
 from gateway.settings import Settings
 
 __all__ = ("BrazePassThrough", "with_braze")
@@ -18,10 +18,10 @@ __all__ = ("BrazePassThrough", "with_braze")
 class BrazePassThrough(httpx.AsyncBaseTransport):
     """Sends requests for ``braze_host`` over the network and every other request to ``emulated``."""
 
-    def __init__(self, emulated: httpx.AsyncBaseTransport, braze_host: str) -> None:
+    def __init__(self, emulated: httpx.AsyncBaseTransport, braze_host: str, network: httpx.AsyncBaseTransport) -> None:
         self._emulated = emulated
         self._braze_host = braze_host
-        self._network = httpx.AsyncHTTPTransport(limits=HTTP_LIMITS)
+        self._network = network
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.host == self._braze_host:
@@ -37,4 +37,5 @@ def with_braze(transport: httpx.AsyncBaseTransport | None, settings: Settings) -
     """``transport``, letting Braze through when it is the emulators' and Braze feedback is configured."""
     if transport is None or not (settings.braze_feedback and settings.braze_rest_url):
         return transport
-    return BrazePassThrough(transport, httpx.URL(settings.braze_rest_url).host)
+    braze_host = httpx.URL(settings.braze_rest_url).host
+    return BrazePassThrough(transport, braze_host, network_transport(settings.http_transport))

@@ -29,7 +29,8 @@ async def test_a_fresh_machine_emulates_every_product_and_reaches_no_other_host(
 
 @respx.mock
 async def test_real_products_go_over_the_network_and_emulated_ones_to_their_emulators() -> None:
-    runtime = build_runtime(load_settings(NHN_KAKAO_AND_SMS))
+    # httpcore's pool, which respx intercepts (the default aiohttp one: tests/adapters/test_transport.py).
+    runtime = build_runtime(load_settings({**NHN_KAKAO_AND_SMS, "GATEWAY_HTTP_TRANSPORT": "httpx"}))
     kakao = respx.route(host="kakao.staging.test").mock(return_value=httpx.Response(200, json={}))
     sms = respx.route(host="sms.staging.test").mock(return_value=httpx.Response(200, json={}))
 
