@@ -8,25 +8,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Protocol
 
 import httpx
 import msgspec
 
-from gateway.models import Channel, OutboundMessage
+from adapters.contract import Channel, OutboundMessage, Outcome, Retryable
 
 __all__ = (
     "HTTP_LIMITS",
+    "KST",
     "REDACTED",
-    "Accepted",
     "Adapter",
-    "Outcome",
-    "Permanent",
-    "Retryable",
     "SendResult",
     "VendorRequest",
     "VendorResponse",
+    "header_value",
+    "parse_korean_time",
     "parse_retry_after",
     "send",
 )
@@ -35,6 +35,8 @@ __all__ = (
 HTTP_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=128)
 
 REDACTED = "[redacted]"
+#: Korean vendors (NHN, SENS) write local Korean time without an offset.
+KST = timezone(timedelta(hours=9))
 _JSON = msgspec.json.Encoder()
 #: HTTP statuses every vendor treats as "try again later".
 RETRYABLE_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -67,32 +69,6 @@ class VendorResponse(msgspec.Struct, frozen=True):
     body: bytes
 
 
-class Accepted(msgspec.Struct, frozen=True, tag="accepted"):
-    """The vendor took the message."""
-
-    vendor_message_id: str | None
-    code: str | None = None
-    detail: str = ""
-
-
-class Retryable(msgspec.Struct, frozen=True, tag="retryable"):
-    """A transient failure: try again later (after ``retry_after`` seconds when the vendor said so)."""
-
-    code: str | None
-    detail: str
-    retry_after: float | None = None
-
-
-class Permanent(msgspec.Struct, frozen=True, tag="permanent"):
-    """The request itself is wrong: sending it again will not help."""
-
-    code: str | None
-    detail: str
-
-
-Outcome = Accepted | Retryable | Permanent
-
-
 class SendResult(msgspec.Struct, frozen=True):
     """The outcome of one :func:`send` with what the attempt log needs."""
 
@@ -121,6 +97,31 @@ class Adapter(Protocol):
     def classify(self, response: VendorResponse) -> Outcome:
         """Classify the vendor's answer."""
         ...
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """Look a header up case-insensitively (a plain dict is not an ``httpx.Headers``)."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    wanted = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == wanted), None)
+
+
+def parse_korean_time(value: str | None) -> float | None:
+    """Parse a Korean vendor's time (``2024-04-29T20:58:04``, ``2023-09-14 10:15:05.0``, with or without an offset).
+
+    Naive values are Korean time. An unreadable value gives ``None``: a bad date is no reason to lose a receipt.
+    """
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value.strip().replace(" ", "T", 1))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=KST)
+    return when.timestamp()
 
 
 def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:

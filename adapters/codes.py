@@ -1,7 +1,8 @@
 """What a vendor code means, in plain words for support staff: one lookup over the tables the adapters keep.
 
-Each vendor module owns the ``CODE_TEXT`` of the codes it reports (attempts and receipts), beside the rest of
-what it knows about that vendor; this module only says which table serves which ``(vendor, channel)``.
+Each vendor package owns the ``CODE_TEXT`` of the codes it reports (attempts and receipts), beside the rest of
+what it knows about that vendor, and its spec hands it to the product that sends the channel; this module only
+finds the table of a ``(vendor, channel)`` through the registry.
 """
 
 from __future__ import annotations
@@ -9,18 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from adapters import nhn_email, nhn_kakao, nhn_sms, sendgrid, solapi
+from adapters import registry
 
 __all__ = ("explain_code",)
 
-_TABLES: dict[tuple[str, str], Mapping[str, str]] = {
-    ("nhn", "kakao"): nhn_kakao.CODE_TEXT,
-    ("nhn", "lms"): nhn_sms.CODE_TEXT,
-    ("nhn", "email"): nhn_email.CODE_TEXT,
-    ("solapi", "kakao"): solapi.CODE_TEXT,
-    ("solapi", "lms"): solapi.CODE_TEXT,
-    ("sendgrid", "email"): sendgrid.CODE_TEXT,
-}
 #: Codes the adapters make up themselves when the vendor's answer carries none.
 _HTTP = re.compile(r"http[-_](\d{3})")
 _OWN = {
@@ -32,7 +25,7 @@ def explain_code(vendor: str, channel: str, code: str | None) -> str | None:
     """The plain meaning of ``code`` as ``vendor`` reports it for ``channel``; ``None`` when unknown."""
     if not code:
         return None
-    known = _TABLES.get((vendor, channel), {}).get(code) or _OWN.get(code)
+    known = _table(vendor, channel).get(code) or _OWN.get(code)
     if known:
         return known
     http = _HTTP.fullmatch(code)
@@ -44,3 +37,12 @@ def explain_code(vendor: str, channel: str, code: str | None) -> str | None:
             )
         return f"발송사가 HTTP {status}로 답함 · the vendor answered HTTP {status}"
     return None
+
+
+def _table(vendor: str, channel: str) -> Mapping[str, str]:
+    """The code texts of the product that sends ``channel`` for ``vendor`` (none for an unknown pair)."""
+    try:
+        product = registry.vendor(vendor).product_for(channel)
+    except KeyError:
+        return {}
+    return {} if product is None else product.code_text

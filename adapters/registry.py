@@ -1,43 +1,133 @@
-"""Builds the adapters for the configured vendors, and the emulators of the products that are emulated."""
+"""The vendor registry: every vendor package's spec, and the runtime built from the configured products.
+
+Adding a vendor is one line in :data:`VENDORS` (docs/ARCHITECTURE.md, "Adding a vendor").
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Set
+from typing import Any, Protocol
 
 import httpx
 import msgspec
 
 from adapters.base import Adapter
-from adapters.emulators.base import Emulator, EmulatorTransport
-from adapters.emulators.nhn_email import NhnEmailEmulator
-from adapters.emulators.nhn_kakao import NhnKakaoEmulator
-from adapters.emulators.nhn_sms import NhnSmsEmulator
-from adapters.emulators.sendgrid import SendGridEmulator
-from adapters.emulators.solapi import SolapiEmulator
-from adapters.nhn_email import NhnEmailAdapter
-from adapters.nhn_kakao import NhnKakaoAdapter
-from adapters.nhn_sms import NhnSmsAdapter
-from adapters.sendgrid import SendGridAdapter
-from adapters.solapi import SolapiKakaoAdapter, SolapiLmsAdapter
-from adapters.transport import network_transport
+from adapters.contract import Channel, Reason, Receipt
+from adapters.emulator import Emulator, EmulatorTransport
+from adapters.spec import Callback, Product, VendorSpec
+from adapters.transport import TransportKind, network_transport
 
-if TYPE_CHECKING:
-    from gateway.settings import Settings
+__all__ = (
+    "PACKAGES",
+    "VENDORS",
+    "ConfiguredProducts",
+    "Runtime",
+    "build_runtime",
+    "callbacks",
+    "channel_vendors",
+    "product_of",
+    "products",
+    "reason_of",
+    "vendor",
+)
 
-__all__ = ("Runtime", "build_runtime")
+#: The vendor packages under ``adapters/``, each exporting its ``SPEC``: adding a vendor adds its name here.
+PACKAGES = ("nhn", "solapi", "sendgrid", "ncp")
+
+
+def _spec(package: str) -> VendorSpec:
+    spec = importlib.import_module(f"adapters.{package}").SPEC
+    if not isinstance(spec, VendorSpec):
+        raise TypeError(f"adapters.{package}.SPEC is not a VendorSpec")
+    return spec
+
+
+#: Every vendor the gateway can send through, in :data:`PACKAGES` order.
+VENDORS: tuple[VendorSpec, ...] = tuple(_spec(package) for package in PACKAGES)
 
 _log = logging.getLogger(__name__)
+_BY_NAME = {spec.name: spec for spec in VENDORS}
 
-#: The emulator of each product, by the product's name (also its ``Settings`` attribute).
-_EMULATORS: dict[str, Callable[..., Emulator]] = {
-    "nhn_kakao": NhnKakaoEmulator,
-    "nhn_sms": NhnSmsEmulator,
-    "nhn_email": NhnEmailEmulator,
-    "solapi": SolapiEmulator,
-    "sendgrid": SendGridEmulator,
-}
+
+def vendor(name: str) -> VendorSpec:
+    """The spec of vendor ``name``.
+
+    Raises:
+        KeyError: No such vendor.
+    """
+    return _BY_NAME[name]
+
+
+def products() -> dict[str, Product]:
+    """Every vendor product by name, in registry order."""
+    return {product.name: product for spec in VENDORS for product in spec.products}
+
+
+def channel_vendors(defaults: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """The vendors of each channel, the channel's default (from ``defaults``) first."""
+    found: dict[Channel, list[str]] = {}
+    for spec in VENDORS:
+        for product in spec.products:
+            for channel in product.channels:
+                names = found.setdefault(channel, [])
+                if spec.name not in names:
+                    names.append(spec.name)
+    ordered: dict[str, tuple[str, ...]] = {}
+    for channel, names in found.items():
+        default = defaults.get(channel)
+        ordered[channel] = tuple(sorted(names, key=lambda name: name != default))
+    return ordered
+
+
+def product_of(vendor_name: str, channel: str) -> str:
+    """The name of the product that sends ``channel`` for ``vendor_name`` (each has its own limits and breaker).
+
+    Raises:
+        KeyError: The vendor has no product for that channel.
+    """
+    product = vendor(vendor_name).product_for(channel)
+    if product is None:
+        raise KeyError(f"{vendor_name} sends no {channel}")
+    return product.name
+
+
+def callbacks() -> dict[str, Callback]:
+    """The callback of each vendor that calls back, by vendor name."""
+    return {spec.name: spec.callback for spec in VENDORS if spec.callback is not None}
+
+
+def reason_of(receipt: Receipt, channel: Channel) -> Reason:
+    """The receipt's reason: its parser's, else the vendor's mapping of its code (receipts stored before reasons)."""
+    if receipt.reason is not None:
+        return receipt.reason
+    spec = _BY_NAME.get(receipt.vendor)
+    return Reason.OTHER if spec is None else spec.reason(channel, receipt.outcome, receipt.code)
+
+
+class ConfiguredProducts(Protocol):
+    """What :func:`build_runtime` reads of the gateway's settings."""
+
+    @property
+    def products(self) -> Mapping[str, Any]:
+        """Each configured product's config by product name."""
+        ...
+
+    @property
+    def emulated(self) -> Set[str]:
+        """The products answered by their emulators."""
+        ...
+
+    @property
+    def sandbox_outcomes(self) -> Mapping[str, Mapping[str, str]]:
+        """Per emulated product, the result its emulator reports for a recipient."""
+        ...
+
+    @property
+    def http_transport(self) -> TransportKind:
+        """The HTTP transport that reaches real vendors."""
+        ...
 
 
 class Runtime(msgspec.Struct, frozen=True):
@@ -55,16 +145,22 @@ class Runtime(msgspec.Struct, frozen=True):
     transport: httpx.AsyncBaseTransport | None
 
 
-def build_runtime(settings: Settings) -> Runtime:
+def build_runtime(settings: ConfiguredProducts) -> Runtime:
     """Adapters for every product with a config; emulators only for those in ``settings.emulated``."""
-    adapters = _adapters(settings)
-    configured = [name for name in _EMULATORS if getattr(settings, name) is not None]
-    emulators = {
-        name: _EMULATORS[name](getattr(settings, name), outcomes=settings.sandbox_outcomes.get(name))
-        for name in configured
-        if name in settings.emulated
-    }
-    real = [name for name in configured if name not in emulators]
+    adapters: dict[tuple[str, str], Adapter] = {}
+    emulators: dict[str, Emulator] = {}
+    real: list[str] = []
+    for spec in VENDORS:
+        for product in spec.products:
+            config = settings.products.get(product.name)
+            if config is None:
+                continue
+            for channel, adapter in product.senders(config).items():
+                adapters[(spec.name, channel)] = adapter
+            if product.name in settings.emulated:
+                emulators[product.name] = product.emulator(config, settings.sandbox_outcomes.get(product.name))
+            else:
+                real.append(product.name)
     if not emulators:
         return Runtime(adapters, {}, None)
     if real:
@@ -78,21 +174,3 @@ def build_runtime(settings: Settings) -> Runtime:
     # A client ignores its own limits once given a transport, so the real one brings the same pool.
     fallback = network_transport(settings.http_transport) if real else None
     return Runtime(adapters, emulators, EmulatorTransport(list(emulators.values()), fallback))
-
-
-def _adapters(settings: Settings) -> dict[tuple[str, str], Adapter]:
-    """The adapter of each (vendor, channel) whose product is configured."""
-    adapters: dict[tuple[str, str], Adapter] = {}
-    if settings.nhn_kakao:
-        adapters[("nhn", "kakao")] = NhnKakaoAdapter(settings.nhn_kakao)
-    if settings.nhn_sms:
-        adapters[("nhn", "lms")] = NhnSmsAdapter(settings.nhn_sms)
-    if settings.nhn_email:
-        adapters[("nhn", "email")] = NhnEmailAdapter(settings.nhn_email)
-    if settings.solapi:
-        if settings.solapi.pf_id:
-            adapters[("solapi", "kakao")] = SolapiKakaoAdapter(settings.solapi)
-        adapters[("solapi", "lms")] = SolapiLmsAdapter(settings.solapi)
-    if settings.sendgrid:
-        adapters[("sendgrid", "email")] = SendGridAdapter(settings.sendgrid)
-    return adapters

@@ -1,4 +1,4 @@
-"""Backlog memory benchmark (SPEC §12): memory flat while a backlog of 1,000,000 queued messages waits.
+"""Backlog memory benchmark: memory flat while a backlog of 1,000,000 queued messages waits.
 
 Three gateways are served one after the other (``sandbox_app.py``: the real app with its dispatcher, instant
 emulators whose request logs are trimmed), each on its own SQLite file under ``/tmp`` that is deleted afterwards,
@@ -14,6 +14,8 @@ backlog's file, the two queries the gateway runs against the whole queue: the di
 scan with a ``LIMIT``) and the queue monitor's count by status (every 5 s).
 
 Usage: ``.venv/bin/python bench/backlog.py [--messages 1000000] [--control 100000] [--duration 60] [--idle 20]``
+
+See docs/ARCHITECTURE.md, "Quality bars".
 """
 
 from __future__ import annotations

@@ -2,9 +2,11 @@
 
 It reads and decodes the body exactly as the gateway does (a msgspec JSON object decode) and answers ``202`` with
 an answer of the same shape, so the ratio gateway/bare measures what authentication, normalisation and the
-durable store cost (SPEC §12). For the content benchmark it also answers ``GET /v1/content/best`` with the
+durable store cost. For the content benchmark it also answers ``GET /v1/content/best`` with the
 upstream's body as constant bytes: the ratio then measures what authentication and the cache cost.
 Run it with ``uvicorn --factory bare_app:create_bare_app --app-dir bench``.
+
+See docs/ARCHITECTURE.md, "Quality bars".
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ _DECODER = msgspec.json.Decoder(dict[str, Any])
 class BareAnswer(msgspec.Struct):
     """The gateway's answer shape: message id, status and whether it was a repeat."""
 
-    messageId: str  # camelCase: the SPEC's JSON key
+    messageId: str  # camelCase: the API's JSON key
     status: str
     duplicate: bool
 

@@ -1,4 +1,4 @@
-"""Braze bodies of the normalise and delivery benchmarks: the SPEC §3 kakao body, an advertising LMS, an HTML email.
+"""Braze bodies of the normalise and delivery benchmarks: the README's kakao body, an advertising LMS, an HTML email.
 
 Each is a dict of strings, as Braze's key/value editor sends it; :func:`braze_body` makes one per recipient.
 """
@@ -32,7 +32,7 @@ def braze_body(kind: BodyKind, user: str, *, project: int = _PROJECT) -> dict[st
     """One rendered Braze body.
 
     Args:
-        kind: ``kakao``: the SPEC §3 example; ``lms-ad``: the same text as an advertising LMS (prefix, opt-out
+        kind: ``kakao``: the README's example; ``lms-ad``: the same text as an advertising LMS (prefix, opt-out
             line and emoji removal apply); ``lms``: the same, not advertising (no quiet hours); ``email``: an HTML
             email with the CTA as a button too.
         user: The Braze user id (also makes ``dispatchId`` unique, so no two bodies share an idempotency key).

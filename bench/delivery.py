@@ -1,4 +1,4 @@
-"""End-to-end delivery benchmark (SPEC §12): a queued backlog delivered to vendor emulators with real latency.
+"""End-to-end delivery benchmark: a queued backlog delivered to vendor emulators with real latency.
 
 The bar: against an emulator with 50 ms latency and a vendor limit of 1,000 messages/s, at least 95 % of that
 limit delivered, sustained. The script queues ``--messages`` non-advertising LMS (or emails) straight into the store,
@@ -10,6 +10,8 @@ The rate is taken over the window after ``--warmup``; the backlog must last the 
 Usage: ``.venv/bin/python bench/delivery.py [--messages 30000] [--duration 20] [--concurrency 100]
 [--channel lms|email] [--batch 1024] [--database-url postgresql://postgres@127.0.0.1:5432/test]
 [--profile out.svg]``
+
+See docs/ARCHITECTURE.md, "Quality bars".
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
-"""Ingest benchmark (SPEC §12): the gateway's durable ingest against a bare Litestar endpoint, under wrk.
+"""Ingest benchmark: the gateway's durable ingest against a bare Litestar endpoint, under wrk.
 
-Both apps run the same way (one uvicorn worker, see ``server.py``) and get the same load: the SPEC §3 body with a
+Both apps run the same way (one uvicorn worker, see ``server.py``) and get the same load: the README's kakao body with a
 unique ``userId``/``dispatchId`` per request, so every request is a new message. For the gateway, the messages
 stored afterwards must match the 202 answers wrk saw: each ``202`` was durably stored.
 
 Usage: ``.venv/bin/python bench/ingest.py [--duration 15] [--connections 64] [--dispatcher off|on]
 [--database-url postgresql://postgres@127.0.0.1:5432/test] [--channel kakao|lms] [--profile out.svg]``
+
+See docs/ARCHITECTURE.md, "Quality bars".
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--channel",
         choices=("kakao", "lms"),
         default="kakao",
-        help="kakao: the SPEC §3 body as is; lms: the same text as a non-advertising LMS (no quiet hours)",
+        help="kakao: the README's kakao body as is; lms: the same text as a non-advertising LMS (no quiet hours)",
     )
     parser.add_argument("--profile", type=Path, help="py-spy the gateway's measured run into this file (.svg/.txt)")
     args = parser.parse_args(argv)

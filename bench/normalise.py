@@ -1,4 +1,4 @@
-"""Normalise + adapt benchmark (SPEC §12): one message through the gateway's pipeline vs msgspec on the same body.
+"""Normalise + adapt benchmark: one message through the gateway's pipeline vs msgspec on the same body.
 
 (a) the baseline: ``msgspec.json.decode`` + ``msgspec.json.encode`` of the raw body;
 (b) the pipeline: ``normalise_body`` + the channel's adapter ``build`` + encoding the vendor JSON body, with the
@@ -10,6 +10,8 @@ the same CTA links (as every user of one Braze send has), and *cold*, every mess
 cache cleared before each run (the cost of a link seen for the first time).
 
 Usage: ``.venv/bin/python bench/normalise.py [--number 2000] [--repeat 7] [--body kakao --body email]``
+
+See docs/ARCHITECTURE.md, "Quality bars".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The request body of the ingest benchmark: the SPEC §3 example, with a per-request id spliced in."""
+"""The request body of the ingest benchmark: the README's example, with a per-request id spliced in."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ _LINK = "https://www.wadiz.kr/web/campaign/detail/356850"
 
 
 def _spec_example() -> dict[str, str]:
-    """The SPEC §3 body, with ``userId`` and ``dispatchId`` unique per request so none is a duplicate."""
+    """The README's kakao body, with ``userId`` and ``dispatchId`` unique per request so none is a duplicate."""
     return {
         "channel": "kakao",
         "userId": f"bench-{ID_MARK}",
@@ -41,7 +41,7 @@ def body_parts(channel: Channel) -> list[str]:
     """The JSON body split at each :data:`ID_MARK`: join the parts with the id to get one request's body.
 
     ``lms`` is the same message as a non-advertising LMS, which quiet hours do not hold, so a run with the
-    dispatcher on delivers at any time of day; ``kakao`` is the SPEC example as is.
+    dispatcher on delivers at any time of day; ``kakao`` is the README's example as is.
     """
     body = _spec_example()
     if channel == "lms":

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 from litestar import Litestar
 
-from adapters.emulators.base import Emulator
+from adapters.emulator import Emulator
 from gateway.app import create_app
 
 __all__ = ("create_sandbox_app",)

@@ -2,7 +2,7 @@
 
 One uvicorn server answers every vendor under its own path prefix (``/nhn_kakao``, ``/nhn_sms``, ``/solapi``,
 ``/sendgrid``): the prefix is stripped and the rest handed to that vendor's in-process emulator
-(``adapters.emulators``), so every request the gateway's adapters build is checked and answered as the vendor
+(``adapters/<vendor>``), so every request the gateway's adapters build is checked and answered as the vendor
 would, after ``--latency``. Once a second the receipts the emulators owe are posted back to the gateway's callback
 routes as the vendors send them: NHN webhooks of up to 100 hooks with the static signature header, Solapi's report
 array on the secret path token, SendGrid's event array signed with the ECDSA key this process generates (its public
@@ -27,12 +27,14 @@ import httpx
 import msgspec
 import uvicorn
 
-from adapters.config import NhnKakaoConfig, NhnSmsConfig, SendGridConfig, SolapiConfig
-from adapters.emulators.base import EmulatedCallback, Emulator
-from adapters.emulators.nhn_kakao import NhnKakaoEmulator
-from adapters.emulators.nhn_sms import NhnSmsEmulator
-from adapters.emulators.sendgrid import SendGridEmulator
-from adapters.emulators.solapi import SolapiEmulator
+from adapters.emulator import EmulatedCallback, Emulator
+from adapters.nhn.config import NhnKakaoConfig, NhnSmsConfig
+from adapters.nhn.emulator_kakao import NhnKakaoEmulator
+from adapters.nhn.emulator_sms import NhnSmsEmulator
+from adapters.sendgrid.config import SendGridConfig
+from adapters.sendgrid.emulator import SendGridEmulator
+from adapters.solapi.config import SolapiConfig
+from adapters.solapi.emulator import SolapiEmulator
 
 __all__ = ("CREDENTIALS", "FakeVendors", "Stats", "main")
 

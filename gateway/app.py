@@ -23,13 +23,21 @@ from gateway.api.admin import ADMIN_HANDLERS
 from gateway.api.auth import require_staff
 from gateway.api.callbacks import callback_router
 from gateway.api.campaigns import CAMPAIGN_HANDLERS
+from gateway.api.deps import DEPENDENCIES
 from gateway.api.health import healthz, healthz_head, metrics_endpoint, readyz, root
 from gateway.api.ingest import receive_braze_message
-from gateway.api.problems import Problem, handle_http_exception, handle_problem, handle_unexpected
+from gateway.api.problems import (
+    Problem,
+    handle_gateway_error,
+    handle_http_exception,
+    handle_problem,
+    handle_unexpected,
+)
 from gateway.console import console_handlers, console_templates
 from gateway.content import ContentService, get_content
 from gateway.dispatch.dispatcher import Dispatcher
 from gateway.dispatch.monitor import QueueMonitor
+from gateway.errors import GatewayError
 from gateway.feedback.transport import with_braze
 from gateway.log import configure_logging
 from gateway.normalise.inbound import policy_from_settings
@@ -160,6 +168,7 @@ def create_app(
             metrics_endpoint,
         ],
         lifespan=[lifespan],
+        dependencies=DEPENDENCIES,
         state=State(
             {
                 "settings": settings,
@@ -170,6 +179,7 @@ def create_app(
         ),
         exception_handlers={
             Problem: handle_problem,
+            GatewayError: handle_gateway_error,
             HTTPException: handle_http_exception,
             Exception: handle_unexpected,
         },

@@ -172,15 +172,15 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
 
 def _replay(settings: Settings, args: argparse.Namespace) -> int:
     """Replay each message as the console and the API do (same refusals, audited), as the actor ``cli``."""
-    from gateway.api.problems import Problem
     from gateway.api.support import replay_message
+    from gateway.errors import MessageNotFound, ReplayRefused
 
     async def replay(store: Store) -> bool:
         done = True
         for message_id in args.message_ids:
             try:
                 replayed = await replay_message(store, _CLI, message_id, now=time.time())
-            except Problem as refusal:
+            except (MessageNotFound, ReplayRefused) as refusal:
                 print(f"{message_id}: not replayed: {refusal}", file=sys.stderr)
                 done = False
             else:

@@ -1,4 +1,4 @@
-"""Prometheus metrics (SPEC §10).
+"""Prometheus metrics (docs/ARCHITECTURE.md, "Operations").
 
 The ``_created`` series (each counter's creation time) are turned off: they double the output and no dashboard
 uses them.

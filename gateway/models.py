@@ -1,4 +1,5 @@
-"""Domain types shared by ingest, the store, the dispatcher and the adapters.
+"""The gateway's domain types: stored messages, attempts, timelines and receipts (the types it shares with the
+adapters live in :mod:`adapters.contract` and are re-exported here).
 
 Everything here is a plain msgspec Struct so it can be stored as JSON and encoded without glue code.
 Timestamps are POSIX seconds (``float``) in UTC throughout.
@@ -13,6 +14,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from adapters.contract import BrazeContext, Button, Channel, OutboundMessage, Receipt, ReceiptOutcome
+
 __all__ = (
     "ACTIVE_STATUSES",
     "FINAL_STATUSES",
@@ -25,6 +28,7 @@ __all__ = (
     "NewMessage",
     "OutboundMessage",
     "Receipt",
+    "ReceiptOutcome",
     "ReceiptState",
     "Status",
     "StoredMessage",
@@ -32,18 +36,15 @@ __all__ = (
     "new_message_id",
 )
 
-Channel = Literal["kakao", "lms", "email"]
-Fallback = Literal["lms", "none"]
 #: ``error``: the gateway itself failed while processing the message (an internal error, counted like a retry).
 AttemptOutcome = Literal["accepted", "retryable", "permanent", "error"]
-ReceiptOutcome = Literal["delivered", "failed", "progress"]
 #: What became of a stored receipt: waiting for its message, moved it, noted as progress, arrived after the
 #: message's final state, or never matched a message.
 ReceiptState = Literal["pending", "applied", "progress", "late", "unmatched"]
 
 
 class Status(enum.StrEnum):
-    """Lifecycle states of a message (SPEC §6)."""
+    """Lifecycle states of a message (docs/ARCHITECTURE.md, "Delivery lifecycle")."""
 
     QUEUED = "queued"
     SENDING = "sending"
@@ -72,51 +73,6 @@ def new_message_id() -> str:
     Ids sort by creation time, which keeps the primary-key index append-only and pagination simple.
     """
     return f"{int(time.time() * 1000):012x}{os.urandom(8).hex()}"
-
-
-class Button(msgspec.Struct, frozen=True):
-    """One CTA button after normalisation: both links are absolute http(s) URLs."""
-
-    name: str
-    link_mobile: str
-    link_pc: str
-
-
-class BrazeContext(msgspec.Struct, frozen=True, omit_defaults=True):
-    """The Braze identifiers a message came with; used for idempotency, receipts and search."""
-
-    campaign_id: str | None = None
-    campaign_name: str | None = None
-    dispatch_id: str | None = None
-    canvas_id: str | None = None
-    canvas_step_id: str | None = None
-    send_id: str | None = None
-
-
-class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """A normalised message, ready for a vendor adapter.
-
-    The content is final: channel rules (LMS advertising prefix and opt-out line, character removal) have
-    already been applied, so an adapter only maps fields.
-    """
-
-    channel: Channel
-    user_id: str
-    content: str
-    phone: str | None = None
-    email: str | None = None
-    subject: str | None = None
-    #: Plain-text alternative of an HTML email.
-    text: str | None = None
-    buttons: tuple[Button, ...] = ()
-    image_url: str | None = None
-    ad: bool = False
-    fallback: Fallback = "none"
-    #: Vendor asked for by the message itself; ``None`` means the channel's configured vendor.
-    vendor: str | None = None
-    braze: BrazeContext = BrazeContext()
-    #: What normalisation changed that a support engineer should know (e.g. removed emoji).
-    notes: tuple[str, ...] = ()
 
 
 class NewMessage(msgspec.Struct, frozen=True, kw_only=True):
@@ -198,25 +154,6 @@ class MessageDetail(msgspec.Struct, frozen=True, kw_only=True):
     attempts: tuple[Attempt, ...]
     events: tuple[Event, ...]
     receipts: tuple[StoredReceipt, ...] = ()
-
-
-class Receipt(msgspec.Struct, frozen=True, kw_only=True):
-    """One delivery report from a vendor callback (or a poll), parsed by that vendor's adapter.
-
-    ``outcome`` is ``progress`` for intermediate events (handed to the carrier, deferred) that do not end
-    the message.
-    """
-
-    vendor: str
-    #: The vendor's id of this event, for deduplication (NHN ``hookId``, Solapi ``eventDataId``, ...).
-    event_id: str
-    outcome: ReceiptOutcome
-    #: Our message id as the adapter put it in the request (NHN ``recipientGroupingKey``, ...).
-    correlation_id: str | None = None
-    vendor_message_id: str | None = None
-    code: str | None = None
-    detail: str = ""
-    occurred_at: float | None = None
 
 
 class StoredReceipt(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,6 +1,6 @@
 """Refused ingests (issue 11): what support sees of a body Braze sent that the gateway answered with a 4xx.
 
-SPEC §3 said nothing is stored for a rejected request; issue 11 is newer and wins: a refusal is kept for the
+An older rule kept nothing of a rejected request; issue 11 is newer and wins: a refusal is kept for the
 retention period so that "why didn't she get it?" has an answer. Only a :class:`Refusal` row is written (the
 message tables are untouched), with the body's phone numbers and emails masked; 401 is not kept (an
 unauthenticated caller must not be able to write to the store) and 429/503 are the gateway's own trouble, not

@@ -1,9 +1,11 @@
-"""Retention (SPEC §8): messages older than ``GATEWAY_RETENTION_DAYS`` are deleted with everything attached.
+"""Retention: messages older than ``GATEWAY_RETENTION_DAYS`` are deleted with everything attached.
 
 Refused ingests (issue 11) are kept for the same time and purged the same way.
 
 :class:`RetentionPurge` deletes a bounded batch per :meth:`~RetentionPurge.run_once`, so a large backlog never
 holds the store in one long transaction; it runs daily beside the dispatcher and from ``gateway purge``.
+
+See docs/ARCHITECTURE.md, "Support API and console".
 """
 
 from __future__ import annotations

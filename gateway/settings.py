@@ -1,4 +1,4 @@
-"""Settings from ``GATEWAY_*`` environment variables (SPEC §11).
+"""Settings from ``GATEWAY_*`` environment variables (docs/ARCHITECTURE.md, "Configuration").
 
 :func:`load_settings` is the single place that reads the environment. A setting that cannot work raises
 :class:`ConfigError` with one line that names the variable.
@@ -11,62 +11,37 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlsplit
 
 import msgspec
 
-from adapters.config import (
-    NHN_EMAIL_URL,
-    NHN_KAKAO_URL,
-    NHN_SMS_URL,
-    SENDGRID_URL,
-    SOLAPI_URL,
-    NhnEmailConfig,
-    NhnKakaoConfig,
-    NhnSmsConfig,
-    SendGridConfig,
-    SolapiConfig,
-)
+from adapters import registry
+from adapters.spec import Product
 from adapters.transport import TransportKind
 from gateway.store.urls import parse_database_url
 
 __all__ = (
     "CHANNEL_VENDORS",
+    "DEFAULT_VENDORS",
     "PRODUCTS",
     "ConfigError",
     "Settings",
     "StaffToken",
     "VendorLimits",
     "load_settings",
-    "product_of",
 )
 
-#: Which vendors can serve each channel.
-CHANNEL_VENDORS: dict[str, tuple[str, ...]] = {
-    "kakao": ("nhn", "solapi"),
-    "lms": ("nhn", "solapi"),
-    "email": ("sendgrid", "nhn"),
-}
-#: Each vendor product (as the registry names its emulator) and the credentials that make it real: all of them
-#: set means real HTTP, none set means its emulator answers (SPEC §5, §11).
-PRODUCTS: dict[str, tuple[str, ...]] = {
-    "nhn_kakao": ("GATEWAY_NHN_KAKAO_APPKEY", "GATEWAY_NHN_KAKAO_SECRET", "GATEWAY_NHN_SENDER_KEY"),
-    "nhn_sms": ("GATEWAY_NHN_SMS_APPKEY", "GATEWAY_NHN_SMS_SECRET"),
-    "nhn_email": ("GATEWAY_NHN_EMAIL_APPKEY", "GATEWAY_NHN_EMAIL_SECRET"),
-    "solapi": ("GATEWAY_SOLAPI_API_KEY", "GATEWAY_SOLAPI_API_SECRET"),
-    "sendgrid": ("GATEWAY_SENDGRID_API_KEY",),
-}
+#: The vendor of each channel when ``GATEWAY_<CHANNEL>_VENDOR`` is not set (the README's table).
+DEFAULT_VENDORS: dict[str, str] = {"kakao": "nhn", "lms": "nhn", "email": "sendgrid"}
+#: Which vendors can serve each channel (from the vendor registry), the default first.
+CHANNEL_VENDORS: dict[str, tuple[str, ...]] = registry.channel_vendors(DEFAULT_VENDORS)
+#: Each vendor product and the credentials that make it real: all of them set means real HTTP, none set means
+#: its emulator answers (docs/ARCHITECTURE.md, "Sandbox mode").
+PRODUCTS: dict[str, tuple[str, ...]] = {name: product.credentials for name, product in registry.products().items()}
 
 
 _LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-
-
-def product_of(vendor: str, channel: str) -> str:
-    """The product (a key of :data:`PRODUCTS`) that sends ``channel`` for ``vendor``: NHN has one per channel."""
-    if vendor != "nhn":
-        return vendor
-    return "nhn_sms" if channel == "lms" else f"nhn_{channel}"
 
 
 _SANDBOX_SECRET = "sandbox"  # noqa: S105 - placeholder credential that only the emulators accept
@@ -93,16 +68,6 @@ class VendorLimits(msgspec.Struct, frozen=True):
 
 
 _MAX_PORT = 65535
-#: The products whose delivery receipts arrive as callbacks, and the setting that authenticates those callbacks.
-_RECEIPT_SECRETS = (
-    (frozenset({"nhn_kakao", "nhn_sms"}), "nhn_webhook_signature"),
-    (frozenset({"solapi"}), "solapi_callback_token"),
-    (frozenset({"sendgrid"}), "sendgrid_webhook_public_key"),
-)
-
-
-def _vendor_of(products: frozenset[str]) -> str:
-    return min(products).split("_")[0]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,9 +78,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str = "sqlite:///./var/gateway.db"
     ingest_tokens: tuple[str, ...] = ()
     staff_tokens: tuple[StaffToken, ...] = ()
-    kakao_vendor: str = "nhn"
-    lms_vendor: str = "nhn"
-    email_vendor: str = "sendgrid"
+    kakao_vendor: str = DEFAULT_VENDORS["kakao"]
+    lms_vendor: str = DEFAULT_VENDORS["lms"]
+    email_vendor: str = DEFAULT_VENDORS["email"]
     #: At least one product is emulated (see ``emulated``).
     sandbox: bool = True
     #: Per emulated product, the result its emulator reports for a recipient instead of "delivered"
@@ -123,14 +88,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sandbox_outcomes: dict[str, dict[str, str]] = msgspec.field(default_factory=dict)
     #: The products (names of :data:`PRODUCTS`) answered by in-process emulators; the others use real HTTP.
     emulated: frozenset[str] = frozenset(PRODUCTS)
-    nhn_kakao: NhnKakaoConfig | None = None
-    nhn_sms: NhnSmsConfig | None = None
-    nhn_email: NhnEmailConfig | None = None
-    solapi: SolapiConfig | None = None
-    sendgrid: SendGridConfig | None = None
-    nhn_webhook_signature: str | None = None
-    solapi_callback_token: str | None = None
-    sendgrid_webhook_public_key: str | None = None
+    #: The config of each product that can send (a product of :data:`PRODUCTS` is missing when it lacks a value).
+    products: dict[str, Any] = msgspec.field(default_factory=dict)
+    #: Per vendor that calls back, the secret that authenticates its callbacks (its spec names the variable).
+    callback_secrets: dict[str, str | None] = msgspec.field(default_factory=dict)
     sender_name: str | None = None
     opt_out_080: str | None = None
     braze_rest_url: str | None = None
@@ -160,11 +121,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: Mark the console's cookies ``Secure``: on unless the gateway listens on a loopback address only.
     cookie_secure: bool = True
     #: Delivery receipts (issue 4): seconds an accepted kakao or LMS message waits for its receipt before it
-    #: ends ``unknown``; email waits longer because SendGrid keeps retrying deferred mail for up to 72 hours.
+    #: ends ``unknown``; email waits longer because email vendors retry deferred mail for up to 72 hours.
     receipt_timeout: float = 24 * 3600
     email_receipt_timeout: float = 72 * 3600
-    nhn_email_poll_interval: float = 60.0
-    #: Vendors batch callbacks (SendGrid posts up to several hundred KB at once), so they get their own limit.
+    #: Per product whose results are polled, seconds between two polls of one message.
+    poll_intervals: dict[str, float] = msgspec.field(default_factory=dict)
+    #: Vendors batch callbacks (several hundred KB in one post), so they get their own limit.
     callback_max_body_bytes: int = 1024 * 1024
     #: Connected Content cache (issue 13, docs/content.md): the upstream URL of each source name.
     content_sources: dict[str, str] = msgspec.field(default_factory=dict)
@@ -179,6 +141,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: Campaign report (issue 12): unit price per message in KRW by channel (``GATEWAY_PRICES``); a channel
     #: without a price has no cost estimate.
     prices: dict[str, float] = msgspec.field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        """``settings.<product>`` (a name of :data:`PRODUCTS`) is that product's config; ``None``: it cannot send."""
+        if name in PRODUCTS:
+            return self.products.get(name)
+        raise AttributeError(name)
 
     @property
     def braze_feedback(self) -> bool:
@@ -200,11 +168,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             found.append("GATEWAY_INGEST_TOKENS is not set: every POST /v1/braze/messages is refused with 401")
         if http and not self.staff_tokens:
             found.append("GATEWAY_STAFF_TOKENS is not set: the support API and console at /admin refuse everyone")
-        for products, name in _RECEIPT_SECRETS:
-            real = [product for product in products - self.emulated if getattr(self, product) is not None]
-            if real and not getattr(self, name):
+        for vendor, callback in registry.callbacks().items():
+            real = [product for product in callback.products - self.emulated if product in self.products]
+            if real and not self.callback_secrets.get(vendor):
                 found.append(
-                    f"GATEWAY_{name.upper()} is not set: {_vendor_of(products)}'s delivery receipts are refused, "
+                    f"{callback.auth_variable} is not set: {vendor}'s delivery receipts are refused, "
                     "so its messages end unknown"
                 )
         return found
@@ -217,9 +185,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         ch: reader.choice(f"GATEWAY_{ch.upper()}_VENDOR", names[0], names) for ch, names in CHANNEL_VENDORS.items()
     }
     emulated = _emulated_products(reader, reader.flag("GATEWAY_SANDBOX"))
-    vendor_configs = _vendor_configs(reader, emulated)
-    _check_vendor_configs(reader, vendors, vendor_configs)
-    _check_hosts(vendor_configs, emulated)
+    configs = _product_configs(reader, emulated)
+    _check_vendor_configs(reader, vendors, configs)
+    _check_hosts(configs, emulated)
     # Placeholder ad text only where advertising LMS reaches an emulator, never people's phones.
     fake_ad_text = _lms_emulated(emulated)
     settings = Settings(
@@ -234,9 +202,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sandbox=bool(emulated),
         emulated=emulated,
         sandbox_outcomes=_sandbox_outcomes(reader.csv("GATEWAY_SANDBOX_OUTCOMES")),
-        nhn_webhook_signature=reader.get("GATEWAY_NHN_WEBHOOK_SIGNATURE"),
-        solapi_callback_token=reader.get("GATEWAY_SOLAPI_CALLBACK_TOKEN"),
-        sendgrid_webhook_public_key=reader.get("GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY"),
+        products=configs,
+        callback_secrets={vendor: reader.get(cb.auth_variable) for vendor, cb in registry.callbacks().items()},
         # Emulated advertising LMS still gets a realistic prefix and opt-out line.
         sender_name=reader.get("GATEWAY_SENDER_NAME") or ("샌드박스" if fake_ad_text else None),
         opt_out_080=reader.get("GATEWAY_OPT_OUT_080") or ("080-000-0000" if fake_ad_text else None),
@@ -253,7 +220,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_internal_errors=reader.integer("GATEWAY_MAX_INTERNAL_ERRORS", 5),
         queue_high_water=reader.integer("GATEWAY_QUEUE_HIGH_WATER", 2_000_000),
         dispatch_batch=reader.integer("GATEWAY_DISPATCH_BATCH", 256),
-        vendor_limits={v: _limits(reader, v) for v in ("nhn", "solapi", "sendgrid")},
+        vendor_limits={spec.name: _limits(reader, spec.name) for spec in registry.VENDORS},
         dispatcher=reader.flag("GATEWAY_DISPATCHER") is not False,
         http_transport=reader.choice("GATEWAY_HTTP_TRANSPORT", "aiohttp", ("aiohttp", "httpx")),  # type: ignore[arg-type]
         metrics_public=reader.flag("GATEWAY_METRICS_PUBLIC") is not False,
@@ -263,11 +230,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         cookie_secure=_cookie_secure(reader.flag("GATEWAY_COOKIE_SECURE"), reader.get("GATEWAY_HOST")),
         receipt_timeout=reader.number("GATEWAY_RECEIPT_TIMEOUT", 24 * 3600),
         email_receipt_timeout=reader.number("GATEWAY_EMAIL_RECEIPT_TIMEOUT", 72 * 3600),
-        nhn_email_poll_interval=reader.number("GATEWAY_NHN_EMAIL_POLL_INTERVAL", 60.0),
+        poll_intervals={
+            name: reader.number(*product.poll_interval)
+            for name, product in registry.products().items()
+            if product.poll_interval is not None
+        },
         callback_max_body_bytes=reader.integer("GATEWAY_CALLBACK_MAX_BODY_BYTES", 1024 * 1024),
         **_content_settings(reader)._asdict(),
         prices=_prices(reader.csv("GATEWAY_PRICES")),
-        **vendor_configs._asdict(),
     )
     if not fake_ad_text:
         _check_advertising(settings)
@@ -339,14 +309,15 @@ def _emulated_products(reader: _Env, forced: bool | None) -> frozenset[str]:
     """The products answered by emulators: those without credentials, unless ``GATEWAY_SANDBOX`` forces it.
 
     Forced off, none; forced on, all but those given credentials with a URL, which always mean real HTTP
-    (SPEC §11). A product with some but not all of its credentials set stops the start: that is surely a typo
-    or a missing secret, and guessing either way would send real traffic to an emulator or fake keys to a vendor.
+    (docs/ARCHITECTURE.md, "Sandbox mode"). A product with some but not all of its credentials set stops the
+    start: that is surely a typo or a missing secret, and guessing either way would send real traffic to an
+    emulator or fake keys to a vendor.
     """
     if forced is True:
         return frozenset(
             product
             for product, names in PRODUCTS.items()
-            if not (reader.get(f"GATEWAY_{product.upper()}_URL") and all(reader.get(name) for name in names))
+            if not (reader.get(_url_variable(product)) and all(reader.get(name) for name in names))
         )
     emulated = set()
     for product, names in PRODUCTS.items():
@@ -361,110 +332,72 @@ def _emulated_products(reader: _Env, forced: bool | None) -> frozenset[str]:
     return frozenset(emulated)
 
 
-#: What each chosen (vendor, channel) needs to send for real: its product's credentials and shared sender values.
-_NEEDS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("nhn", "kakao"): PRODUCTS["nhn_kakao"],
-    ("nhn", "lms"): (*PRODUCTS["nhn_sms"], "GATEWAY_SMS_SENDER_NO"),
-    ("nhn", "email"): (*PRODUCTS["nhn_email"], "GATEWAY_EMAIL_FROM"),
-    ("solapi", "kakao"): (*PRODUCTS["solapi"], "GATEWAY_SOLAPI_PF_ID", "GATEWAY_SMS_SENDER_NO"),
-    ("solapi", "lms"): (*PRODUCTS["solapi"], "GATEWAY_SMS_SENDER_NO"),
-    ("sendgrid", "email"): (*PRODUCTS["sendgrid"], "GATEWAY_EMAIL_FROM"),
-}
+class _ProductEnv:
+    """The environment as one product's loader sees it: placeholders for what an emulated product lacks."""
+
+    def __init__(self, reader: _Env, *, emulated: bool) -> None:
+        self._reader = reader
+        self._emulated = emulated
+
+    def get(self, name: str) -> str | None:
+        return self._reader.get(name)
+
+    def need(self, name: str) -> str | None:
+        value = self._reader.get(name)
+        if value is None and self._emulated:
+            return _SANDBOX_PLACEHOLDERS.get(name, _SANDBOX_SECRET)
+        return value
 
 
-class _VendorConfigs(NamedTuple):
-    nhn_kakao: NhnKakaoConfig | None
-    nhn_sms: NhnSmsConfig | None
-    nhn_email: NhnEmailConfig | None
-    solapi: SolapiConfig | None
-    sendgrid: SendGridConfig | None
+def _url_variable(product: str) -> str:
+    return f"GATEWAY_{product.upper()}_URL"
 
 
-def _vendor_configs(reader: _Env, emulated: frozenset[str]) -> _VendorConfigs:
-    """Build each product's config from its variables; an emulated product gets placeholders for missing ones."""
-
-    def values(product: str, *names: str) -> list[str] | None:
-        """The variables' values (placeholders when ``product`` is emulated), or None when one is missing."""
-        fill = product in emulated
-        found = [
-            reader.get(name) or (_SANDBOX_PLACEHOLDERS.get(name, _SANDBOX_SECRET) if fill else "") for name in names
-        ]
-        return found if all(found) else None
-
-    def url(name: str, default: str) -> str:
-        return (reader.get(name) or default).rstrip("/")
-
-    sender_name = reader.get("GATEWAY_SENDER_NAME")
-    kakao = values("nhn_kakao", *PRODUCTS["nhn_kakao"])
-    sms = values("nhn_sms", *PRODUCTS["nhn_sms"], "GATEWAY_SMS_SENDER_NO")
-    mail = values("nhn_email", *PRODUCTS["nhn_email"], "GATEWAY_EMAIL_FROM")
-    solapi = values("solapi", *PRODUCTS["solapi"], "GATEWAY_SMS_SENDER_NO")
-    sendgrid = values("sendgrid", *PRODUCTS["sendgrid"], "GATEWAY_EMAIL_FROM")
-    return _VendorConfigs(
-        nhn_kakao=None
-        if kakao is None
-        else NhnKakaoConfig(
-            url=url("GATEWAY_NHN_KAKAO_URL", NHN_KAKAO_URL), appkey=kakao[0], secret=kakao[1], sender_key=kakao[2]
-        ),
-        nhn_sms=None
-        if sms is None
-        else NhnSmsConfig(url=url("GATEWAY_NHN_SMS_URL", NHN_SMS_URL), appkey=sms[0], secret=sms[1], send_no=sms[2]),
-        nhn_email=None
-        if mail is None
-        else NhnEmailConfig(
-            url=url("GATEWAY_NHN_EMAIL_URL", NHN_EMAIL_URL),
-            appkey=mail[0],
-            secret=mail[1],
-            sender_address=mail[2],
-            sender_name=sender_name,
-        ),
-        solapi=None
-        if solapi is None
-        else SolapiConfig(
-            url=url("GATEWAY_SOLAPI_URL", SOLAPI_URL),
-            api_key=solapi[0],
-            api_secret=solapi[1],
-            pf_id=(values("solapi", "GATEWAY_SOLAPI_PF_ID") or [""])[0],
-            send_no=solapi[2],
-        ),
-        sendgrid=None
-        if sendgrid is None
-        else SendGridConfig(
-            url=url("GATEWAY_SENDGRID_URL", SENDGRID_URL),
-            api_key=sendgrid[0],
-            from_email=sendgrid[1],
-            from_name=sender_name,
-        ),
-    )
+def _product_configs(reader: _Env, emulated: frozenset[str]) -> dict[str, Any]:
+    """Each product's config from its variables; an emulated product gets placeholders for missing ones."""
+    configs = {}
+    for name, product in registry.products().items():
+        url = (reader.get(_url_variable(name)) or product.default_url).rstrip("/")
+        config = product.load(_ProductEnv(reader, emulated=name in emulated), url)
+        if config is not None:
+            configs[name] = config
+    return configs
 
 
-def _check_vendor_configs(reader: _Env, vendors: dict[str, str], configs: _VendorConfigs) -> None:
+def _chosen_product(vendor: str, channel: str) -> Product:
+    product = registry.vendor(vendor).product_for(channel)
+    assert product is not None  # CHANNEL_VENDORS only offers vendors with a product for the channel
+    return product
+
+
+def _check_vendor_configs(reader: _Env, vendors: dict[str, str], configs: dict[str, Any]) -> None:
     """Every chosen vendor can send: emulated, or real with its credentials and its shared sender values."""
     for channel, vendor in vendors.items():
-        product = product_of(vendor, channel)
-        config = getattr(configs, product)
-        if config is None or (isinstance(config, SolapiConfig) and channel == "kakao" and not config.pf_id):
-            missing = ", ".join(name for name in _NEEDS[(vendor, channel)] if not reader.get(name))
+        product = _chosen_product(vendor, channel)
+        config = configs.get(product.name)
+        if config is None or channel not in product.senders(config):
+            needs = (*product.credentials, *product.needs.get(channel, ()))  # type: ignore[call-overload]
+            missing = ", ".join(name for name in needs if not reader.get(name))
             # Without its credentials the product could be emulated; with them, only the sender value is missing.
-            hint = " (or GATEWAY_SANDBOX=on)" if not reader.get(PRODUCTS[product][0]) else ""
+            hint = " (or GATEWAY_SANDBOX=on)" if not reader.get(product.credentials[0]) else ""
             raise ConfigError(f"GATEWAY_{channel.upper()}_VENDOR={vendor} needs {missing}{hint}")
 
 
-def _check_hosts(configs: _VendorConfigs, emulated: frozenset[str]) -> None:
+def _check_hosts(configs: dict[str, Any], emulated: frozenset[str]) -> None:
     """A real product cannot share a host with an emulated one: the emulator would answer its requests."""
-    hosts = {product: urlsplit(config.url).hostname for product, config in configs._asdict().items() if config}
+    hosts = {product: urlsplit(config.url).hostname for product, config in configs.items()}
     emulated_hosts = {hosts[product]: product for product in emulated if product in hosts}
     for product, host in hosts.items():
         other = emulated_hosts.get(host)
         if product not in emulated and other is not None:
             raise ConfigError(
-                f"GATEWAY_{product.upper()}_URL and GATEWAY_{other.upper()}_URL name the same host, but "
+                f"{_url_variable(product)} and {_url_variable(other)} name the same host, but "
                 f"{product} is real and {other} emulated: give {other} its credentials or another URL"
             )
 
 
 def _sandbox_outcomes(entries: list[str]) -> dict[str, dict[str, str]]:
-    """``product:recipient=code`` entries (``nhn_kakao:010-0000-3018=3018``) by product and recipient.
+    """``product:recipient=code`` entries (a product of :data:`PRODUCTS`) by product and recipient.
 
     Phone numbers are kept as digits and addresses with the domain in lower case: the forms the emulators see.
     """
@@ -507,7 +440,7 @@ def _lms_emulated(emulated: frozenset[str]) -> bool:
 
     A body may name any LMS vendor, so the configured one alone does not decide it.
     """
-    return {product_of(vendor, "lms") for vendor in CHANNEL_VENDORS["lms"]} <= emulated
+    return {registry.product_of(vendor, "lms") for vendor in CHANNEL_VENDORS["lms"]} <= emulated
 
 
 def _check_advertising(settings: Settings) -> None:

@@ -12,7 +12,8 @@ from typing import Literal
 
 import psycopg
 
-from gateway.settings import CHANNEL_VENDORS, Settings, product_of
+from adapters.registry import product_of
+from gateway.settings import CHANNEL_VENDORS, Settings
 from gateway.store.urls import SqliteUrl, parse_database_url
 
 __all__ = ("Role", "describe_store", "summary", "version")

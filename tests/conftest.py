@@ -41,7 +41,7 @@ OPERATOR_TOKEN = "operator-token-1"
 #: 12:00 KST on a Friday: outside every quiet window.
 NOON_KST = datetime(2026, 11, 27, 3, 0, tzinfo=UTC).timestamp()
 
-#: The SPEC §3 example body.
+#: The README's example body.
 SEED_BODY: dict[str, Any] = {
     "channel": "kakao",
     "userId": "u-20250610-0001",

@@ -18,7 +18,7 @@ import msgspec
 import uvicorn
 from litestar import Litestar
 
-from adapters.emulators.base import Fault
+from adapters.emulator import Fault
 from gateway.app import create_app
 from tests.conftest import INGEST_TOKEN, NOON_KST, OPERATOR_TOKEN, SEED_BODY, make_settings
 

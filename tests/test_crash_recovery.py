@@ -1,4 +1,4 @@
-"""``kill -9`` of a real gateway process under load loses no accepted message (SPEC §12)."""
+"""``kill -9`` of a real gateway process under load loses no accepted message (docs/ARCHITECTURE.md, "Quality bars")."""
 
 from __future__ import annotations
 

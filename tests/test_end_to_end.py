@@ -13,7 +13,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from adapters.emulators.base import Fault
+from adapters.emulator import Fault
 from gateway.app import create_app
 from gateway.log import configure_logging
 from tests.conftest import INGEST_TOKEN, OPERATOR_TOKEN, SEED_BODY, Clock, ingest_headers, make_settings, staff_headers

@@ -14,7 +14,7 @@ from adapters.registry import build_runtime
 from gateway.app import create_app
 from gateway.models import Status
 from gateway.receipts.intake import callback_auth
-from tests.adapters.test_nhn_sms import nhn_answer
+from tests.adapters.nhn.test_sms import nhn_answer
 from tests.adapters.test_transport import loopback, read_request
 from tests.conftest import EMAIL_BODY, LMS_BODY, NHN_KAKAO_AND_SMS, REAL_NHN, Clock, ingest_headers, make_settings
 
@@ -45,7 +45,7 @@ def test_a_real_sendgrid_keeps_its_webhook_key_while_other_products_are_emulated
     assert "sendgrid" not in settings.emulated
     assert settings.sandbox
 
-    assert callback_auth(settings, build_runtime(settings)).sendgrid_public_keys == ("configured-key",)
+    assert callback_auth(settings, build_runtime(settings)).secrets["sendgrid"] == ("configured-key",)
 
 
 async def test_a_real_vendor_is_reached_over_the_default_aiohttp_transport(tmp_path: Path) -> None:

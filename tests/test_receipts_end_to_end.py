@@ -16,7 +16,7 @@ from gateway.channels.lms import MAX_BODY_BYTES, cp949_bytes
 from gateway.dispatch.receipts import ReceiptApplier
 from gateway.dispatch.sweep import ReceiptSweep
 from gateway.feedback.braze import BrazeReporter
-from gateway.receipts.email_poll import NhnEmailPoller
+from gateway.receipts.poll import ResultPoller
 from gateway.receipts.sandbox import SandboxCallbacks
 from tests.conftest import OPERATOR_TOKEN, SEED_BODY, Clock, ingest_headers, make_settings, staff_headers
 
@@ -211,7 +211,7 @@ async def test_sendgrid_events_end_an_email_delivered_with_the_processed_event_a
 async def test_nhn_emails_are_polled_until_their_result_is_known(client: Client, app: Litestar, clock: Clock) -> None:
     message_id = await post(client, EMAIL_BODY | {"vendor": "nhn"})
     await app.state.dispatcher.run_once()
-    poller = app.state.dispatcher.duty(NhnEmailPoller)
+    poller = app.state.dispatcher.duty(ResultPoller)
 
     assert await poller.run_once() == 0  # not yet: the first poll waits one interval
     clock.advance(60)

@@ -1,7 +1,9 @@
-"""The support API (SPEC §8): staff-token authenticated, personal data masked unless an operator reveals it.
+"""The support API: staff-token authenticated, personal data masked unless an operator reveals it.
 
 Search and stats are open to every staff member; replay, reveal, the audit log and erasure need the operator
 role, and each reveal, replay and erasure is audited.
+
+See docs/ARCHITECTURE.md, "Support API and console".
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api import support
 from gateway.api.auth import require_operator, require_staff
+from gateway.api.deps import ClockDep, DispatcherDep, StoreDep
 from gateway.api.filters import FILTER_PARAMS, InvalidFilter, parse_search, parse_window, search_errors
 from gateway.api.problems import BEARER, Problem, problem_responses
 from gateway.api.refusals import REFUSAL_HANDLERS
@@ -81,7 +84,7 @@ def _invalid(exc: InvalidFilter) -> Problem:
     tags=["admin"],
 )
 async def search_messages(
-    state: State,
+    store: StoreDep,
     status: _Query = None,
     channel: _Query = None,
     vendor: _Query = None,
@@ -100,7 +103,7 @@ async def search_messages(
     params = dict(zip(FILTER_PARAMS, values, strict=True)) | {"limit": limit, "cursor": cursor}
     try:
         search = parse_search(params)
-        page = await state.store.search(search.criteria, limit=search.limit, cursor=search.cursor)
+        page = await store.search(search.criteria, limit=search.limit, cursor=search.cursor)
     except ValueError as exc:
         raise Problem(400, "Invalid filter: see errors.", errors=search_errors(exc)) from None
     return SearchAnswer(items=[message_view(m) for m in page.items], nextCursor=page.next_cursor)
@@ -117,18 +120,22 @@ async def search_messages(
     tags=["admin"],
 )
 async def get_message(
-    message_id: FromPath[str], request: Request[Any, Any, State], state: State, reveal: FromQuery[bool] = False
+    message_id: FromPath[str],
+    request: Request[Any, Any, State],
+    store: StoreDep,
+    clock: ClockDep,
+    reveal: FromQuery[bool] = False,
 ) -> MessageDetailView:
     """Everything known about one message, phone number and email masked unless revealed."""
     if not reveal:
-        detail = await state.store.get(message_id)
+        detail = await store.get(message_id)
         if detail is None:
             raise Problem(404, "No message has this id.")
         return detail_view(detail)
     staff = staff_of(request)
     if staff.role != "operator":
         raise Problem(403, "Revealing contact details needs the operator role.")
-    detail = await support.reveal_message(state.store, staff, message_id, now=state.clock())
+    detail = await support.reveal_message(store, staff, message_id, now=clock())
     return detail_view(detail, reveal=True)
 
 
@@ -145,10 +152,16 @@ async def get_message(
     status_code=202,
     tags=["admin"],
 )
-async def replay_message(message_id: FromPath[str], request: Request[Any, Any, State], state: State) -> ReplayAnswer:
+async def replay_message(
+    message_id: FromPath[str],
+    request: Request[Any, Any, State],
+    store: StoreDep,
+    dispatcher: DispatcherDep,
+    clock: ClockDep,
+) -> ReplayAnswer:
     """Queue a finished message again; audited."""
-    replayed = await support.replay_message(state.store, staff_of(request), message_id, now=state.clock())
-    state.dispatcher.wake()
+    replayed = await support.replay_message(store, staff_of(request), message_id, now=clock())
+    dispatcher.wake()
     return ReplayAnswer(messageId=replayed, status="queued")
 
 
@@ -172,16 +185,21 @@ async def replay_message(message_id: FromPath[str], request: Request[Any, Any, S
     "`dryRun: true` only counts.",
     tags=["admin"],
 )
-async def bulk_replay(request: Request[Any, Any, State], state: State) -> Response[BulkReplayAnswer]:
+async def bulk_replay(
+    request: Request[Any, Any, State],
+    store: StoreDep,
+    dispatcher: DispatcherDep,
+    clock: ClockDep,
+) -> Response[BulkReplayAnswer]:
     """Replay by filter, or count with ``dryRun``; audited."""
     params, dry_run = _bulk_body(await request.body())
     try:
         criteria = parse_search(params).criteria
     except InvalidFilter as exc:
         raise _invalid(exc) from None
-    result = await support.bulk_replay(state.store, staff_of(request), criteria, dry_run=dry_run, now=state.clock())
+    result = await support.bulk_replay(store, staff_of(request), criteria, dry_run=dry_run, now=clock())
     if result.count and not dry_run:
-        state.dispatcher.wake()
+        dispatcher.wake()
     answer = BulkReplayAnswer(dryRun=result.dry_run, count=result.count, limit=result.limit, more=result.more)
     return Response(answer, status_code=200 if dry_run else 202)
 
@@ -197,18 +215,19 @@ async def bulk_replay(request: Request[Any, Any, State], state: State) -> Respon
     tags=["admin"],
 )
 async def get_stats(
-    state: State,
+    store: StoreDep,
+    clock: ClockDep,
     created_from: Annotated[str | None, QueryParameter(name="from")] = None,
     created_to: Annotated[str | None, QueryParameter(name="to")] = None,
 ) -> StatsView:
     """Message counts of the window and its failures by vendor code."""
     try:
-        start, end = parse_window({"from": created_from, "to": created_to}, now=state.clock(), default=STATS_WINDOW)
+        start, end = parse_window({"from": created_from, "to": created_to}, now=clock(), default=STATS_WINDOW)
     except InvalidFilter as exc:
         raise _invalid(exc) from None
-    counts = await state.store.window_counts(created_from=start, created_to=end)
-    failures = await state.store.failures_by_code(since=start, until=end, limit=_FAILURES_SHOWN)
-    refused = await state.store.count_refusals(created_from=start, created_to=end)
+    counts = await store.window_counts(created_from=start, created_to=end)
+    failures = await store.failures_by_code(since=start, until=end, limit=_FAILURES_SHOWN)
+    refused = await store.count_refusals(created_from=start, created_to=end)
     return stats_view(counts, failures, start, end, refused=refused)
 
 
@@ -222,11 +241,11 @@ async def get_stats(
     tags=["admin"],
 )
 async def get_audit_log(
-    state: State, limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50, cursor: _Query = None
+    store: StoreDep, limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50, cursor: _Query = None
 ) -> AuditAnswer:
     """One page of the audit log."""
     try:
-        page = await state.store.audit_log(limit=limit, cursor=cursor)
+        page = await store.audit_log(limit=limit, cursor=cursor)
     except ValueError:
         raise Problem(
             400, "Invalid cursor.", errors=[FieldError("cursor", "is not a cursor of the audit log")]
@@ -244,9 +263,14 @@ async def get_audit_log(
     status_code=200,
     tags=["admin"],
 )
-async def erase_personal_data(user_id: FromPath[str], request: Request[Any, Any, State], state: State) -> ErasureAnswer:
+async def erase_personal_data(
+    user_id: FromPath[str],
+    request: Request[Any, Any, State],
+    store: StoreDep,
+    clock: ClockDep,
+) -> ErasureAnswer:
     """Erase every message of ``user_id``; audited."""
-    erased = await support.erase_user(state.store, staff_of(request), user_id, now=state.clock())
+    erased = await support.erase_user(store, staff_of(request), user_id, now=clock())
     return ErasureAnswer(userId=user_id, erased=erased)
 
 

@@ -1,10 +1,11 @@
-"""Vendor callbacks (SPEC §7): ``POST /v1/callbacks/nhn``, ``/v1/callbacks/solapi/{token}``, ``/v1/callbacks/sendgrid``.
+"""Vendor callbacks: ``POST /v1/callbacks/<vendor>`` (``/v1/callbacks/<vendor>/{token}`` where the URL is the secret).
 
-These routes authenticate the vendor (NHN's static signature, Solapi's secret path token, SendGrid's ECDSA
-signature), store the receipts and answer ``200``; the dispatcher applies them to the messages. A rejected
-callback stores nothing and its answer gives no hint why. Vendors batch callbacks, so their bodies get their own
-size limit (``GATEWAY_CALLBACK_MAX_BODY_BYTES``). An authenticated body that cannot be read is answered so that
-the vendor does not send it again (see :class:`~gateway.receipts.intake.UnreadableCallback`).
+One route per vendor of the registry that calls back. A route authenticates the vendor with its spec (a static
+signature, a secret path token, an ECDSA signature), stores the receipts and answers ``200``; the dispatcher
+applies them to the messages. A rejected callback stores nothing and its answer gives no hint why. Vendors batch
+callbacks, so their bodies get their own size limit (``GATEWAY_CALLBACK_MAX_BODY_BYTES``). An authenticated body
+that cannot be read is answered so that the vendor does not send it again (see
+:class:`~gateway.errors.MalformedCallback`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,15 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Router, post
-from litestar.datastructures import State
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 
+from adapters import registry
+from adapters.spec import Callback
+from gateway.api.deps import IntakeDep
 from gateway.api.problems import Problem, problem_responses
-from gateway.receipts.intake import CallbackIntake, CallbackRejected, UnreadableCallback
+from gateway.errors import MalformedCallback
+from gateway.receipts.intake import CallbackIntake
 from gateway.store.base import StoreUnavailable
 
 __all__ = ("CallbackAnswer", "callback_router")
@@ -40,69 +45,54 @@ class CallbackAnswer(msgspec.Struct, omit_defaults=True):
     refused: str | None = None
 
 
-@post(
-    "/nhn",
-    operation_id="nhnCallback",
-    summary="NHN Cloud KakaoTalk Bizmessage and SMS webhooks",
-    status_code=200,
-    responses=_PROBLEMS,
-)
-async def receive_nhn_callback(request: Request[Any, Any, State], state: State) -> CallbackAnswer:
-    """Store the receipts of an NHN webhook signed with ``X-Toast-Webhook-Signature``."""
-    return await _take(request, state.intake, "nhn")
-
-
-@post(
-    "/solapi/{token:str}",
-    operation_id="solapiCallback",
-    summary="Solapi single-report webhook",
-    status_code=200,
-    responses=_PROBLEMS,
-)
-async def receive_solapi_callback(
-    token: FromPath[str], request: Request[Any, Any, State], state: State
-) -> CallbackAnswer:
-    """Store the receipts of a Solapi report; the path token (``GATEWAY_SOLAPI_CALLBACK_TOKEN``) authenticates it."""
-    return await _take(request, state.intake, "solapi", token=token)
-
-
-@post(
-    "/sendgrid",
-    operation_id="sendgridCallback",
-    summary="SendGrid Event Webhook",
-    status_code=200,
-    responses=_PROBLEMS,
-)
-async def receive_sendgrid_callback(request: Request[Any, Any, State], state: State) -> CallbackAnswer:
-    """Store the receipts of a signed SendGrid Event Webhook call."""
-    return await _take(request, state.intake, "sendgrid")
-
-
 def callback_router(max_body_bytes: int) -> Router:
     """The callback routes under ``/v1/callbacks``, taking bodies up to ``max_body_bytes``."""
     return Router(
         "/v1/callbacks",
-        route_handlers=[receive_nhn_callback, receive_solapi_callback, receive_sendgrid_callback],
+        route_handlers=[_route(vendor, callback) for vendor, callback in registry.callbacks().items()],
         request_max_body_size=max_body_bytes,
         tags=["callbacks"],
     )
 
 
+def _route(vendor: str, callback: Callback) -> HTTPRouteHandler:
+    """The route of one vendor's callback: its path, with the token segment where its URL carries the secret."""
+    options: dict[str, Any] = {
+        "operation_id": f"{vendor}Callback",
+        "summary": callback.summary,
+        "status_code": 200,
+        "responses": _PROBLEMS,
+    }
+    if callback.path_token:
+
+        async def receive_with_token(
+            token: FromPath[str], request: Request[Any, Any, Any], intake: IntakeDep
+        ) -> CallbackAnswer:
+            return await _take(request, intake, vendor, token=token)
+
+        receive_with_token.__doc__ = f"Store the receipts of a {vendor} callback; its path token authenticates it."
+        return post(f"/{vendor}/{{token:str}}", name=f"{vendor}-callback", **options)(receive_with_token)
+
+    async def receive(request: Request[Any, Any, Any], intake: IntakeDep) -> CallbackAnswer:
+        return await _take(request, intake, vendor)
+
+    receive.__doc__ = f"Store the receipts of a signed {vendor} callback."
+    return post(f"/{vendor}", name=f"{vendor}-callback", **options)(receive)
+
+
 async def _take(
-    request: Request[Any, Any, State], intake: CallbackIntake, vendor: str, *, token: str | None = None
+    request: Request[Any, Any, Any], intake: CallbackIntake, vendor: str, *, token: str | None = None
 ) -> CallbackAnswer:
     body = await request.body()
     try:
         taken = await intake.receive(vendor, request.headers, body, token=token)
-    except UnreadableCallback as exc:
+    except MalformedCallback as exc:
         _log.warning("unreadable callback dropped: %s", exc.detail, extra={"vendor": vendor})
-        if exc.status == 200:
+        if exc.acknowledge:
             return CallbackAnswer(0, 0, refused=exc.detail)
-        raise Problem(exc.status, exc.detail) from None
-    except CallbackRejected as exc:
-        raise Problem(exc.status, exc.detail) from None
+        raise
     except StoreUnavailable:
-        # Solapi and SendGrid send a callback again until it is answered 2xx (NHN does not document its policy).
+        # Vendors send a callback again until it is answered 2xx (docs/vendors.md says which do).
         raise Problem(
             503, "Storage is unavailable; send the callback again later.", headers={"Retry-After": "5"}
         ) from None

@@ -1,4 +1,4 @@
-"""Liveness, readiness and metrics (SPEC §10)."""
+"""Liveness, readiness and metrics (docs/ARCHITECTURE.md, "Operations")."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from litestar.response import Redirect
 
 from gateway import metrics
 from gateway.api.auth import require_staff
+from gateway.api.deps import DispatcherDep, SettingsDep, StoreDep
 
 __all__ = ("Health", "healthz", "healthz_head", "metrics_endpoint", "readyz", "root")
 
@@ -46,18 +47,18 @@ async def root() -> Redirect:
     tags=["operations"],
     responses={503: ResponseSpec(Health, description="Not ready: `checks` says what failed", generate_examples=False)},
 )
-async def readyz(state: State) -> Response[Health]:
+async def readyz(state: State, store: StoreDep, dispatcher: DispatcherDep) -> Response[Health]:
     checks = {
-        "store": await state.store.ping(),
-        "dispatcher": state.dispatcher.running or not state.run_dispatcher,
+        "store": await store.ping(),
+        "dispatcher": dispatcher.running or not state.run_dispatcher,
     }
     ready = all(checks.values())
     return Response(Health("ok" if ready else "unavailable", checks), status_code=200 if ready else 503)
 
 
 @get("/metrics", operation_id="metrics", summary="Prometheus metrics", tags=["operations"], include_in_schema=False)
-async def metrics_endpoint(request: Request[Any, Any, State]) -> Response[bytes]:
-    if not request.app.state.settings.metrics_public:
+async def metrics_endpoint(request: Request[Any, Any, State], settings: SettingsDep) -> Response[bytes]:
+    if not settings.metrics_public:
         await require_staff(request, None)
     # As a header: given as the media type, Litestar would append a second "; charset=utf-8" to it.
     return Response(metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE_LATEST})

@@ -1,4 +1,4 @@
-"""``POST /v1/braze/messages``: the Braze webhook endpoint (SPEC §3).
+"""``POST /v1/braze/messages``: the Braze webhook endpoint (docs/ARCHITECTURE.md, "Ingest").
 
 Every 4xx but 401 (and 429, the gateway's own overload) is kept as a refusal for support (issue 11); keys the
 gateway does not read are named in the answer; an explicit idempotency key reused for a different message is a
@@ -18,6 +18,7 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 
+from adapters.registry import product_of
 from gateway import metrics
 from gateway.api.auth import require_ingest_token
 from gateway.api.ingest_doc import IngestOperation
@@ -33,7 +34,6 @@ from gateway.normalise.json_body import BodyError, decode_object
 from gateway.normalise.limits import FIELD_LIMITS
 from gateway.normalise.unknown_keys import IgnoredField, ignored_fields
 from gateway.refusals import refusal_of
-from gateway.settings import product_of
 from gateway.store.base import StoreUnavailable
 
 __all__ = ("IngestAnswer", "receive_braze_message")

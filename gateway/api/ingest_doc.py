@@ -1,4 +1,4 @@
-"""The OpenAPI description of the Braze webhook body (SPEC §3).
+"""The OpenAPI description of the Braze webhook body (docs/ARCHITECTURE.md, "Ingest").
 
 The ingest handler reads the raw body itself (JSON or form, string-typed values, errors naming each field), so
 Litestar cannot derive the body's schema from a parameter; this operation class adds it to the documentation.
@@ -20,6 +20,7 @@ from litestar.openapi.spec import (
 
 from gateway.normalise.json_body import MAX_JSON_DEPTH
 from gateway.normalise.limits import FIELD_LIMITS, LINK_LIMIT, NAME_LIMIT
+from gateway.settings import CHANNEL_VENDORS
 
 __all__ = ("IngestOperation",)
 
@@ -38,8 +39,9 @@ _FIELDS = {
     "imageUrl": "Image for kakao (image bubble) or email.",
     "ad": 'Advertising: `"true"`/`"Y"`/`"1"` or `"false"`/`"N"`/`"0"`; kakao is always advertising.',
     "fallback": "kakao only: `lms` or `none`; default from `GATEWAY_DEFAULT_FALLBACK`.",
-    "vendor": "This message's vendor instead of the channel's configured one: kakao and lms `nhn` or `solapi`, "
-    "email `sendgrid` or `nhn`.",
+    "vendor": "This message's vendor instead of the channel's configured one: "
+    + "; ".join(f"{channel} " + ", ".join(f"`{name}`" for name in names) for channel, names in CHANNEL_VENDORS.items())
+    + ".",
     "campaignId": "Braze campaign id.",
     "campaignName": "Braze campaign name.",
     "dispatchId": "Braze dispatch id (shared by every user of one send).",
@@ -97,7 +99,7 @@ _EXAMPLE = {
 }
 _BODY = RequestBody(
     required=True,
-    description="One rendered Braze webhook body (SPEC §3).",
+    description='One rendered Braze webhook body (see the README, "The Braze side").',
     content={
         "application/json": OpenAPIMediaType(schema=_JSON, example=_EXAMPLE),
         "application/x-www-form-urlencoded": OpenAPIMediaType(schema=_FORM),

@@ -11,6 +11,15 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 
+from gateway.errors import (
+    CallbackUnauthenticated,
+    GatewayError,
+    InvalidSelection,
+    MalformedCallback,
+    MessageNotFound,
+    ReplayRefused,
+    UnknownCallback,
+)
 from gateway.normalise.errors import FieldError
 
 __all__ = (
@@ -18,9 +27,11 @@ __all__ = (
     "PROBLEM_JSON",
     "Problem",
     "ProblemDetails",
+    "handle_gateway_error",
     "handle_http_exception",
     "handle_problem",
     "handle_unexpected",
+    "problem_of",
     "problem_responses",
 )
 
@@ -99,6 +110,27 @@ class Problem(Exception):
             title=self.title, status=self.status, detail=self.detail, errors=self.errors, messageId=self.message_id
         )
         return Response(body, status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers)
+
+
+#: The answer to each domain refusal (the most specific class found along its MRO).
+_STATUS_OF: dict[type[GatewayError], int] = {
+    MessageNotFound: 404,
+    ReplayRefused: 409,
+    InvalidSelection: 400,
+    CallbackUnauthenticated: 401,
+    UnknownCallback: 404,
+    MalformedCallback: 400,
+}
+
+
+def problem_of(exc: GatewayError) -> Problem:
+    """The problem a domain refusal is answered with (400 for a refusal without its own status)."""
+    status = next((_STATUS_OF[kind] for kind in type(exc).__mro__ if kind in _STATUS_OF), 400)
+    return Problem(status, exc.detail, errors=exc.errors or None)
+
+
+def handle_gateway_error(_: Request[Any, Any, Any], exc: GatewayError) -> Response[ProblemDetails]:
+    return problem_of(exc).to_response()
 
 
 def handle_problem(_: Request[Any, Any, Any], exc: Problem) -> Response[ProblemDetails]:

@@ -13,10 +13,10 @@ from typing import Annotated
 
 import msgspec
 from litestar import get
-from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from gateway.api.auth import require_staff
+from gateway.api.deps import StoreDep
 from gateway.api.filters import FILTER_PARAMS, SearchRequest, parse_search, search_errors
 from gateway.api.masking import mask_email, mask_phone
 from gateway.api.problems import BEARER, Problem, problem_responses
@@ -129,7 +129,7 @@ def parse_refusal_search(params: Mapping[str, str | None], *, naive_tz: tzinfo =
     tags=["admin"],
 )
 async def search_refusals(
-    state: State,
+    store: StoreDep,
     channel: _Query = None,
     campaign_id: Annotated[str | None, QueryParameter(name="campaignId")] = None,
     dispatch_id: Annotated[str | None, QueryParameter(name="dispatchId")] = None,
@@ -146,7 +146,7 @@ async def search_refusals(
     params = dict(zip(REFUSAL_FILTERS, values, strict=True)) | {"limit": limit, "cursor": cursor}
     try:
         search = parse_refusal_search(params)
-        page = await state.store.search_refusals(search.criteria, limit=search.limit, cursor=search.cursor)
+        page = await store.search_refusals(search.criteria, limit=search.limit, cursor=search.cursor)
     except ValueError as exc:
         raise Problem(400, "Invalid filter: see errors.", errors=search_errors(exc)) from None
     return RefusalSearchAnswer(items=[refusal_view(r) for r in page.items], nextCursor=page.next_cursor)
@@ -161,9 +161,9 @@ async def search_refusals(
     summary="One refused ingest with its field errors and the body as received, personal data masked",
     tags=["admin"],
 )
-async def get_refusal(refusal_id: FromPath[str], state: State) -> RefusalDetailView:
+async def get_refusal(refusal_id: FromPath[str], store: StoreDep) -> RefusalDetailView:
     """Everything kept of one refusal."""
-    refusal = await state.store.get_refusal(refusal_id)
+    refusal = await store.get_refusal(refusal_id)
     if refusal is None:
         raise Problem(404, "No refusal has this id.")
     return refusal_detail_view(refusal)

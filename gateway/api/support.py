@@ -1,7 +1,7 @@
 """What staff do to messages, shared by the JSON API and the console: reveal, replay, bulk replay and erasure.
 
-Each of them is written to the audit log with who did it and when. Errors are :class:`Problem` answers, which
-the console shows as a page.
+Each of them is written to the audit log with who did it and when. Refusals are :mod:`gateway.errors`, which
+the API answers as problem details and the console shows as a page.
 """
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ from __future__ import annotations
 import msgspec
 
 from gateway.api.filters import describe_filter
-from gateway.api.problems import Problem
+from gateway.errors import InvalidSelection, MessageNotFound, ReplayRefused
 from gateway.events import log_event
 from gateway.models import FINAL_STATUSES, MessageDetail, Status, StoredMessage
 from gateway.normalise.errors import FieldError
 from gateway.settings import StaffToken
-from gateway.store.admin_rows import ERASED
-from gateway.store.admin_types import AuditAction, AuditEntry
 from gateway.store.base import MessageFilter, Store
+from gateway.store.rows_admin import ERASED
+from gateway.store.types_admin import AuditAction, AuditEntry
 
 __all__ = (
     "BULK_DEFAULT_STATUSES",
@@ -92,8 +92,9 @@ async def replay_message(store: Store, staff: StaffToken, message_id: str, *, no
     to the LMS, whose timeline says who replayed it and when.
 
     Raises:
-        Problem: 404 for an unknown id, 409 when the message (for a ``fallback`` one: its LMS) is not in a final
-            state or its personal data was erased.
+        MessageNotFound: No message has the id.
+        ReplayRefused: The message (for a ``fallback`` one: its LMS) is not in a final state or its personal data
+            was erased.
     """
     record = (await _existing(store, message_id)).record
     asked = ""
@@ -102,10 +103,10 @@ async def replay_message(store: Store, staff: StaffToken, message_id: str, *, no
         record = (await _existing(store, record.child_id)).record
     refusal = replay_refusal(record)
     if refusal is not None:
-        raise Problem(409, f"Its fallback LMS cannot be replayed: {refusal}" if asked else refusal)
+        raise ReplayRefused(f"Its fallback LMS cannot be replayed: {refusal}" if asked else refusal)
     if not await store.replay([record.id], _reason(staff), now=now):
         # It left its final state between the read and the replay (another replay got there first).
-        raise Problem(409, "The message was replayed meanwhile: it is no longer in a final state.")
+        raise ReplayRefused("The message was replayed meanwhile: it is no longer in a final state.")
     await audit(store, staff, "replay", record.id, now=now, detail=f"was {record.status.value}{asked}")
     log_event("message.replayed", message_id=record.id, status=Status.QUEUED.value, staff=staff.name)
     return record.id
@@ -120,13 +121,13 @@ async def bulk_replay(
     erased never are (nor counted by a dry run).
 
     Raises:
-        Problem: 400 without any filter (replaying the whole store is never what was meant) or with a status
+        InvalidSelection: No filter at all (replaying the whole store is never what was meant), or a status
             filter that is not a final state.
     """
     if criteria == MessageFilter():
-        raise Problem(400, "Give at least one filter: a bulk replay of every message is refused.")
+        raise InvalidSelection("Give at least one filter: a bulk replay of every message is refused.")
     if criteria.status is not None and criteria.status not in FINAL_STATUSES:
-        raise Problem(400, "Invalid filter.", errors=[FieldError("status", f"only {_FINAL} can be replayed")])
+        raise InvalidSelection("Invalid filter.", errors=[FieldError("status", f"only {_FINAL} can be replayed")])
     chosen, more = await _replayable(store, criteria)
     if dry_run:
         return BulkReplay(dry_run=True, count=len(chosen), limit=REPLAY_LIMIT, more=more)
@@ -150,7 +151,7 @@ async def erase_user(store: Store, staff: StaffToken, user_id: str, *, now: floa
 async def _existing(store: Store, message_id: str) -> MessageDetail:
     detail = await store.get(message_id)
     if detail is None:
-        raise Problem(404, "No message has this id.")
+        raise MessageNotFound("No message has this id.")
     return detail
 
 

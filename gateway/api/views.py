@@ -10,7 +10,7 @@ import msgspec
 from gateway.api.masking import mask_contacts, mask_email, mask_phone
 from gateway.api.receipt_views import ReceiptView, receipt_view
 from gateway.models import Attempt, Event, MessageDetail, OutboundMessage, StoredMessage
-from gateway.store.admin_types import AuditPage, FailureCount, WindowCount
+from gateway.store.types_admin import AuditPage, FailureCount, WindowCount
 
 __all__ = (
     "AttemptView",

@@ -1,4 +1,4 @@
-"""KakaoTalk brand message rules shared by every kakao vendor (VENDORS.md "Kakao"). Emoji are kept."""
+"""KakaoTalk brand message rules shared by every kakao vendor (docs/vendors.md, "Kakao"). Emoji are kept."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from gateway.normalise.errors import FieldError
 
 __all__ = ("MAX_BUTTON_NAME", "MAX_CHARACTERS", "MAX_LINE_BREAKS", "MAX_LINK", "check")
 
-#: Content limits of the TEXT and IMAGE bubbles alike (VENDORS.md), in characters and line breaks.
+#: Content limits of the TEXT and IMAGE bubbles alike (docs/vendors.md, "Kakao"), in characters and line breaks.
 MAX_CHARACTERS = 1300
 MAX_LINE_BREAKS = 99
 MAX_BUTTON_NAME = 14

@@ -1,4 +1,5 @@
-"""LMS rules shared by every LMS vendor (VENDORS.md "SMS / LMS"), and the kakao -> LMS fallback (SPEC §6).
+"""LMS rules shared by every LMS vendor (docs/vendors.md, "SMS and LMS, any vendor"), and the kakao -> LMS fallback
+(docs/ARCHITECTURE.md, "Delivery lifecycle").
 
 Sizes are EUC-KR bytes, counted with the ``cp949`` codec: Python's ``euc_kr`` codec writes syllables outside
 KS X 1001 (such as '똠') as 8-byte jamo sequences, while carriers count them as 2 bytes like any Hangul.

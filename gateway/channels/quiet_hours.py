@@ -1,4 +1,7 @@
-"""Advertising quiet hours in Korea (SPEC §5, VENDORS.md): when a message may not be sent."""
+"""Advertising quiet hours in Korea: when a message may not be sent.
+
+See docs/ARCHITECTURE.md, "Channels"; docs/vendors.md.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
-"""The support console at ``/admin`` (SPEC §8): Jinja pages, a stylesheet, session sign-in and CSRF-checked forms.
+"""The support console at ``/admin``: Jinja pages, a stylesheet, session sign-in and CSRF-checked forms.
 
 Only the console's routes carry the session and CSRF middleware, so the JSON API (bearer tokens) and the webhook
 and callback routes are untouched by them.
+
+See docs/ARCHITECTURE.md, "Support API and console".
 """
 
 from __future__ import annotations

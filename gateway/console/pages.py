@@ -87,7 +87,7 @@ def preview(record: StoredMessage, mask: Callable[[str], str]) -> Preview:
 
 
 def _first_value(value: Any, keys: tuple[str, ...]) -> str | None:
-    """The first string under one of ``keys`` anywhere in a vendor request body (NHN ``title``, Solapi ``subject``)."""
+    """The first string under one of ``keys`` anywhere in a vendor request body (vendors name the title either way)."""
     if isinstance(value, dict):
         for key in keys:
             if isinstance(value.get(key), str):

@@ -1,8 +1,10 @@
-"""The support console's pages under ``/admin`` (SPEC §8): server-rendered HTML, plain forms, no JavaScript.
+"""The support console's pages under ``/admin``: server-rendered HTML, plain forms, no JavaScript.
 
 Every page needs a signed-in staff member; reveal, replay, bulk replay and the audit log need an operator.
 The pages call the same functions as the JSON API (:mod:`gateway.api.support`), so masking, audit and replay
 behave the same in both.
+
+See docs/ARCHITECTURE.md, "Support API and console".
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from gateway.api import support
 from gateway.api.admin import STATS_WINDOW, staff_of
 from gateway.api.auth import find_staff
 from gateway.api.campaign_views import campaign_list
+from gateway.api.deps import ClockDep, DispatcherDep, SettingsDep, StoreDep
 from gateway.api.filters import FILTER_PARAMS, KST, InvalidFilter, parse_search, search_errors
-from gateway.api.problems import Problem
+from gateway.api.problems import Problem, problem_of
 from gateway.api.refusals import parse_refusal_search, refusal_detail_view, refusal_view
 from gateway.api.views import audit_answer, detail_view, iso, message_view, stats_view
 from gateway.console.changes import normalisation_changes
@@ -37,11 +40,12 @@ from gateway.console.session import (
     sign_out,
     start_reveal,
 )
+from gateway.errors import GatewayError
 from gateway.events import log_event
 from gateway.models import MessageDetail, Status
 from gateway.normalise.errors import FieldError
 from gateway.settings import CHANNEL_VENDORS
-from gateway.store.base import MessageFilter
+from gateway.store.base import MessageFilter, Store
 
 __all__ = ("ConsoleController",)
 
@@ -85,6 +89,10 @@ def _problem_page(request: Request[Any, Any, Any], exc: Problem) -> Template:
     return _page("error.html", exc.status, status=exc.status, detail=exc.detail, errors=errors, staff=_staff(request))
 
 
+def _refusal_page(request: Request[Any, Any, Any], exc: GatewayError) -> Template:
+    return _problem_page(request, problem_of(exc))
+
+
 def _csrf_page(request: Request[Any, Any, Any], _: PermissionDeniedException) -> Template:
     detail = (
         "양식이 만료되었습니다. 페이지를 새로 고친 뒤 다시 시도하세요. The form expired: reload the page and try again."
@@ -119,6 +127,7 @@ class ConsoleController(Controller):
     exception_handlers = {  # noqa: RUF012 - Litestar's own attribute, read once when the app is built
         SignInRequired: _to_sign_in,
         Problem: _problem_page,
+        GatewayError: _refusal_page,
         PermissionDeniedException: _csrf_page,
     }
 
@@ -128,10 +137,10 @@ class ConsoleController(Controller):
         return _page("sign_in.html", next_page=_safe_next(next_page), failed=False)
 
     @post("/sign-in", status_code=303)
-    async def sign_in_submit(self, request: Request[Any, Any, State], state: State) -> Response[Any]:
+    async def sign_in_submit(self, request: Request[Any, Any, State], settings: SettingsDep) -> Response[Any]:
         """Check the token; a wrong one is a 401 that does not say why."""
         form = await request.form()
-        member = find_staff(str(form.get("token", "")).strip() or None, state.settings.staff_tokens)
+        member = find_staff(str(form.get("token", "")).strip() or None, settings.staff_tokens)
         target = _safe_next(str(form.get("next", "")))
         if member is None:
             log_event("console.sign_in_failed", level=logging.WARNING)
@@ -147,32 +156,32 @@ class ConsoleController(Controller):
         return Redirect("/admin/sign-in", status_code=303)
 
     @get("/", guards=_STAFF)
-    async def dashboard(self, request: Request[Any, Any, State], state: State) -> Template:
-        """Counts of the last day, its failures by vendor code and its campaigns."""
-        end = state.clock()
+    async def dashboard(self, request: Request[Any, Any, State], store: StoreDep, clock: ClockDep) -> Template:
+        """Counts of the last day its failures by vendor code and its campaigns."""
+        end = clock()
         start = end - STATS_WINDOW
-        counts = await state.store.window_counts(created_from=start, created_to=end)
-        failures = await state.store.failures_by_code(since=start, until=end, limit=_FAILURES_SHOWN)
+        counts = await store.window_counts(created_from=start, created_to=end)
+        failures = await store.failures_by_code(since=start, until=end, limit=_FAILURES_SHOWN)
         since = kst_input(start)
-        refused = await state.store.count_refusals(created_from=start, created_to=end)
+        refused = await store.count_refusals(created_from=start, created_to=end)
         stats = stats_view(counts, failures, start, end, refused=refused)
-        campaigns = await state.store.recent_campaigns(since=start, until=end, limit=_CAMPAIGNS_SHOWN)
+        campaigns = await store.recent_campaigns(since=start, until=end, limit=_CAMPAIGNS_SHOWN)
         recent = campaign_list(campaigns, start, end).items
         return _page("dashboard.html", staff=staff_of(request), stats=stats, since=since, campaigns=recent)
 
     @get("/messages", guards=_STAFF)
-    async def search(self, request: Request[Any, Any, State], state: State) -> Template:
+    async def search(self, request: Request[Any, Any, State], store: StoreDep) -> Template:
         """The search form and one page of results."""
         params = {key: request.query_params.get(key) for key in (*_SEARCH_KEYS, "cursor")}
         refused = (params.get("status") or "").strip().lower() == _REFUSED
         try:
             if refused:  # refused ingests, not messages: listed without the bulk replay (nothing to send)
                 found = parse_refusal_search(params, naive_tz=KST)
-                refusals = await state.store.search_refusals(found.criteria, limit=found.limit, cursor=found.cursor)
+                refusals = await store.search_refusals(found.criteria, limit=found.limit, cursor=found.cursor)
                 cursor = refusals.next_cursor
             else:
                 search = parse_search(params, naive_tz=KST)
-                page = await state.store.search(search.criteria, limit=search.limit, cursor=search.cursor)
+                page = await store.search(search.criteria, limit=search.limit, cursor=search.cursor)
                 cursor = page.next_cursor
         except ValueError as exc:
             return self._search_page(request, params, errors=search_errors(exc), status_code=400)
@@ -184,9 +193,9 @@ class ConsoleController(Controller):
         return self._search_page(request, params, rows=rows, next_url=next_url, searched=True)
 
     @get("/refusals/{refusal_id:str}", guards=_STAFF)
-    async def refusal(self, request: Request[Any, Any, State], state: State, refusal_id: FromPath[str]) -> Template:
+    async def refusal(self, request: Request[Any, Any, State], store: StoreDep, refusal_id: FromPath[str]) -> Template:
         """One refused ingest: what Braze was answered, the field errors and the body (masked)."""
-        refusal = await state.store.get_refusal(refusal_id)
+        refusal = await store.get_refusal(refusal_id)
         if refusal is None:
             raise Problem(404, "이 거부 기록이 없습니다. No refusal has this id.")
         return _page("refusal.html", staff=staff_of(request), view=refusal_detail_view(refusal))
@@ -220,14 +229,20 @@ class ConsoleController(Controller):
         )
 
     @get("/messages/{message_id:str}", guards=_STAFF)
-    async def message(self, request: Request[Any, Any, State], state: State, message_id: FromPath[str]) -> Template:
+    async def message(
+        self,
+        request: Request[Any, Any, State],
+        store: StoreDep,
+        clock: ClockDep,
+        message_id: FromPath[str],
+    ) -> Template:
         """One message: summary, preview, timeline, normalised form and vendor request, masked unless revealed."""
-        detail = await self._detail(state, message_id)
-        until = reveal_granted(request, message_id, now=state.clock())
+        detail = await self._detail(store, message_id)
+        until = reveal_granted(request, message_id, now=clock())
         revealed = until is not None and staff_of(request).role == "operator"
         view = detail_view(detail, reveal=revealed)
         mask = masker(detail.record, reveal=revealed)
-        child = await state.store.get(detail.record.child_id) if detail.record.child_id else None
+        child = await store.get(detail.record.child_id) if detail.record.child_id else None
         changes = normalisation_changes(detail.raw_body, detail.record.message, mask)
         # A fallback message is replayed as its LMS (see gateway.api.support.replay_message).
         replayed_record = child.record if child and detail.record.status is Status.FALLBACK else detail.record
@@ -249,56 +264,80 @@ class ConsoleController(Controller):
 
     @get("/messages/{message_id:str}/email-preview", guards=_STAFF, media_type=MediaType.HTML)
     async def email_preview(
-        self, request: Request[Any, Any, State], state: State, message_id: FromPath[str]
+        self, request: Request[Any, Any, State], store: StoreDep, clock: ClockDep, message_id: FromPath[str]
     ) -> Response[str]:
         """The HTML of an email, alone, for the message page's sandboxed frame (masked unless revealed)."""
-        detail = await self._detail(state, message_id)
+        detail = await self._detail(store, message_id)
         if detail.record.message.channel != "email":
             raise Problem(404, "이 메시지는 이메일이 아닙니다. This message is not an email.")
-        granted = reveal_granted(request, message_id, now=state.clock()) is not None
+        granted = reveal_granted(request, message_id, now=clock()) is not None
         revealed = granted and staff_of(request).role == "operator"
         html = preview(detail.record, masker(detail.record, reveal=revealed)).text
         headers = {"Content-Security-Policy": _EMAIL_PREVIEW_CSP, "X-Frame-Options": "SAMEORIGIN"}
         return Response(html, media_type=MediaType.HTML, headers=headers)
 
-    async def _detail(self, state: State, message_id: str) -> MessageDetail:
-        detail: MessageDetail | None = await state.store.get(message_id)
+    async def _detail(self, store: Store, message_id: str) -> MessageDetail:
+        detail: MessageDetail | None = await store.get(message_id)
         if detail is None:
             raise Problem(404, "이 메시지가 없습니다. No message has this id.")
         return detail
 
     @post("/messages/{message_id:str}/reveal", guards=_OPERATOR, status_code=303)
-    async def reveal(self, request: Request[Any, Any, State], state: State, message_id: FromPath[str]) -> Redirect:
+    async def reveal(
+        self,
+        request: Request[Any, Any, State],
+        store: StoreDep,
+        clock: ClockDep,
+        message_id: FromPath[str],
+    ) -> Redirect:
         """Audit a reveal, then show the message page unmasked (a reload neither posts nor audits again)."""
-        now = state.clock()
-        await support.reveal_message(state.store, staff_of(request), message_id, now=now)
+        now = clock()
+        await support.reveal_message(store, staff_of(request), message_id, now=now)
         start_reveal(request, message_id, now=now)
         return Redirect(f"/admin/messages/{message_id}", status_code=303)
 
     @post("/messages/{message_id:str}/replay", guards=_OPERATOR, status_code=303)
-    async def replay(self, request: Request[Any, Any, State], state: State, message_id: FromPath[str]) -> Redirect:
+    async def replay(
+        self,
+        request: Request[Any, Any, State],
+        store: StoreDep,
+        clock: ClockDep,
+        dispatcher: DispatcherDep,
+        message_id: FromPath[str],
+    ) -> Redirect:
         """Queue a finished message again (a fallback message: its LMS); audited."""
-        await support.replay_message(state.store, staff_of(request), message_id, now=state.clock())
-        state.dispatcher.wake()
+        await support.replay_message(store, staff_of(request), message_id, now=clock())
+        dispatcher.wake()
         return Redirect(f"/admin/messages/{message_id}?replayed=1", status_code=303)
 
     @post("/replay/confirm", guards=_OPERATOR, status_code=200)
-    async def bulk_replay_confirm(self, request: Request[Any, Any, State], state: State) -> Template:
+    async def bulk_replay_confirm(
+        self,
+        request: Request[Any, Any, State],
+        store: StoreDep,
+        clock: ClockDep,
+    ) -> Template:
         """Count what a bulk replay of the search's filters would send, and ask to confirm it."""
         params, criteria = await self._bulk_filters(request)
         staff = staff_of(request)
-        result = await support.bulk_replay(state.store, staff, criteria, dry_run=True, now=state.clock())
+        result = await support.bulk_replay(store, staff, criteria, dry_run=True, now=clock())
         shown = {key: value for key, value in params.items() if value}
         back = query_url("/admin/messages", params)
         return _page("replay_confirm.html", staff=staff, filters=shown, result=result, back=back)
 
     @post("/replay", guards=_OPERATOR, status_code=303)
-    async def bulk_replay(self, request: Request[Any, Any, State], state: State) -> Redirect:
+    async def bulk_replay(
+        self,
+        request: Request[Any, Any, State],
+        store: StoreDep,
+        clock: ClockDep,
+        dispatcher: DispatcherDep,
+    ) -> Redirect:
         """Replay the finished messages matching the confirmed filters; audited."""
         params, criteria = await self._bulk_filters(request)
-        result = await support.bulk_replay(state.store, staff_of(request), criteria, dry_run=False, now=state.clock())
+        result = await support.bulk_replay(store, staff_of(request), criteria, dry_run=False, now=clock())
         if result.count:
-            state.dispatcher.wake()
+            dispatcher.wake()
         outcome = {"count": str(result.count), "more": "1" if result.more else ""}
         return Redirect(query_url("/admin/messages", params, **outcome), status_code=303)
 
@@ -336,11 +375,11 @@ class ConsoleController(Controller):
 
     @get("/audit", guards=_OPERATOR)
     async def audit(
-        self, request: Request[Any, Any, State], state: State, cursor: FromQuery[str | None] = None
+        self, request: Request[Any, Any, State], store: StoreDep, cursor: FromQuery[str | None] = None
     ) -> Template:
         """The audit log, newest first."""
         try:
-            page = await state.store.audit_log(limit=_AUDIT_PAGE, cursor=cursor)
+            page = await store.audit_log(limit=_AUDIT_PAGE, cursor=cursor)
         except ValueError:
             raise Problem(400, "Invalid cursor.") from None
         answer = audit_answer(page)

@@ -1,9 +1,11 @@
-"""The dispatcher: the only thing that moves a message between lifecycle states after ingest (SPEC §6).
+"""The dispatcher: the only thing that moves a message between lifecycle states after ingest.
 
 It claims due messages from the store, holds advertising inside quiet hours, sends through the channel's
 adapter within the vendor's limits, records every attempt, retries transient failures (briefly in-process,
 then rescheduled in the store), ends permanent failures as ``dead`` and hands undeliverable kakao messages
 to LMS.
+
+See docs/ARCHITECTURE.md, "Delivery lifecycle".
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from typing import NamedTuple, TypeVar
 import httpx
 import tenacity
 
-from adapters.base import Accepted, Adapter, Outcome, Permanent, Retryable, SendResult, send
+from adapters.base import Adapter, SendResult, send
+from adapters.contract import Accepted, Outcome, Permanent, Retryable
+from adapters.registry import product_of
 from gateway import metrics
 from gateway.channels.lms import lms_from_kakao
 from gateway.channels.quiet_hours import quiet_until, quiet_window
@@ -29,7 +33,7 @@ from gateway.dispatch.retry import call_with_retries, rescheduled_delay
 from gateway.events import status_changed
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
-from gateway.settings import Settings, VendorLimits, product_of
+from gateway.settings import Settings, VendorLimits
 from gateway.store.base import Report, StaleTransition, Store, StoreUnavailable
 
 __all__ = ("Dispatcher",)
@@ -77,7 +81,7 @@ class Dispatcher:
         self._batch_size = batch_size
         self._lease = lease
         self._poll_interval = poll_interval
-        # One per vendor product: NHN's kakao, SMS and email are separate APIs, and one's outage must not
+        # One per vendor product: one vendor's kakao, SMS and email may be separate APIs, and one's outage must not
         # pause the others (least of all the LMS a failing kakao falls back to).
         self._gates: dict[str, VendorGate] = {}
         self._wakeup = asyncio.Event()
@@ -99,15 +103,18 @@ class Dispatcher:
         self._duties.extend(duties)
 
     def duty(self, kind: type[_D]) -> _D:
-        """The attached duty of type ``kind`` (tests and tools drive it with ``run_once``).
+        """The first attached duty of type ``kind`` (tests and tools drive it with ``run_once``).
 
         Raises:
             LookupError: None of that type is attached.
         """
-        for duty in self._duties:
-            if isinstance(duty, kind):
-                return duty
+        for duty in self.duties(kind):
+            return duty
         raise LookupError(f"no {kind.__name__} is attached")
+
+    def duties(self, kind: type[_D]) -> list[_D]:
+        """Every attached duty of type ``kind`` (there is a result poller per polled product)."""
+        return [duty for duty in self._duties if isinstance(duty, kind)]
 
     async def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="dispatcher")

@@ -1,4 +1,4 @@
-"""The receipt applier: stored vendor receipts become message states (SPEC §6-7).
+"""The receipt applier: stored vendor receipts become message states (docs/ARCHITECTURE.md, "Receipts").
 
 Callbacks and polls only store receipts; this duty of the dispatcher applies them. Each pass claims a bounded
 batch of pending receipts and matches each to its message (our correlation id, else the vendor's message id):
@@ -6,10 +6,10 @@ batch of pending receipts and matches each to its message (our correlation id, e
 - a message that is unknown, or whose send is not recorded yet, leaves the receipt pending: it is tried again
   with a growing delay, and kept as ``unmatched`` once no message could still be waiting for it;
 - ``progress`` is noted on the timeline; ``delivered`` and ``failed`` end an ``accepted`` (or ``retrying``)
-  message with the vendor's code and text, and a kakao receipt meaning "not reachable by KakaoTalk" hands the
-  message to LMS through :meth:`Dispatcher.fall_back` when the message asked for it;
-- a kakao receipt reporting Kakao's own trouble (NHN ``9998``/``9999``) sends the message again later, within its
-  retry budget, no sooner than NHN forgets the first send's idempotency key;
+  message with the vendor's code and text, and a kakao receipt whose reason is ``unreachable`` (not reachable by
+  KakaoTalk) hands the message to LMS through :meth:`Dispatcher.fall_back` when the message asked for it;
+- a receipt whose reason is ``retry_later`` (the vendor's own trouble, e.g. Kakao's) sends the message again
+  later, within its retry budget, no sooner than the vendor forgets the first send's idempotency key;
 - a receipt for a message that already ended is noted on its timeline (``late``) and changes nothing.
 
 Receipts about one message are applied one after another in arrival order; different messages in parallel.
@@ -23,8 +23,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
-from adapters.nhn_common import RESEND_AFTER
-from gateway.channels.undeliverable import kakao_retry_later, kakao_undeliverable
+from adapters import registry
+from adapters.contract import Reason
 from gateway.dispatch.retry import rescheduled_delay
 from gateway.events import log_event, status_changed
 from gateway.models import FINAL_STATUSES, Receipt, Status, StoredMessage, StoredReceipt
@@ -122,7 +122,7 @@ class ReceiptApplier:
             await self._fall_back(record, reason, code=receipt.code, expect=RECEIVING)
             await self._settle(stored, Settlement(state="applied", message_id=record.id))
         elif receipt.outcome == "failed" and (resend_at := self._resend_at(record, receipt)) is not None:
-            reason = f"Kakao could not deliver it for now ({describe(receipt)}); sending again"
+            reason = f"not delivered for now ({describe(receipt)}); sending again"
             settlement = Settlement(
                 state="applied",
                 message_id=record.id,
@@ -145,14 +145,15 @@ class ReceiptApplier:
             await self._settle(stored, settlement)
 
     def _resend_at(self, record: StoredMessage, receipt: Receipt) -> float | None:
-        """When to send a message again after Kakao's own trouble, or ``None`` (not that, or out of budget).
+        """When to send a message again after the vendor's own trouble, or ``None`` (not that, or out of budget).
 
-        The same idempotency key is reused, so the new send waits until NHN no longer refuses it as a repeat.
+        The same idempotency key is reused, so the new send waits until the vendor no longer refuses it as a repeat.
         """
-        if record.channel != "kakao" or not kakao_retry_later(receipt.vendor, receipt.code):
+        if registry.reason_of(receipt, record.channel) is not Reason.RETRY_LATER:
             return None
         now = self._clock()
-        resend_at = max(now + rescheduled_delay(record.attempt_count, None), record.updated_at + RESEND_AFTER)
+        wait = registry.vendor(receipt.vendor).capabilities.resend_after
+        resend_at = max(now + rescheduled_delay(record.attempt_count, None), record.updated_at + wait)
         return None if record.past_budget(resend_at, self._retry_budget) else resend_at
 
     async def _settle(self, stored: StoredReceipt, settlement: Settlement) -> None:
@@ -192,7 +193,7 @@ def _falls_back(record: StoredMessage, receipt: Receipt) -> bool:
         record.channel == "kakao"
         and record.message.fallback == "lms"
         and record.child_id is None
-        and kakao_undeliverable(receipt.vendor, receipt.code)
+        and registry.reason_of(receipt, "kakao") is Reason.UNREACHABLE
     )
 
 

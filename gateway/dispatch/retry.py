@@ -12,7 +12,7 @@ from typing import Protocol, TypeVar
 
 import tenacity
 
-from adapters.base import Outcome, Retryable
+from adapters.contract import Outcome, Retryable
 
 __all__ = (
     "IN_PROCESS_ATTEMPTS",

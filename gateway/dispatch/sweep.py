@@ -1,7 +1,7 @@
 """The receipt sweep: an accepted message whose receipt never comes ends ``unknown`` instead of waiting forever.
 
 Kakao and LMS wait ``GATEWAY_RECEIPT_TIMEOUT`` (a day) after acceptance; email waits
-``GATEWAY_EMAIL_RECEIPT_TIMEOUT`` (three days, as SendGrid retries deferred mail for up to 72 hours).
+``GATEWAY_EMAIL_RECEIPT_TIMEOUT`` (three days, as email vendors retry deferred mail for up to 72 hours).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reporting final message states back to Braze (SPEC §7)."""
+"""Reporting final message states back to Braze (docs/ARCHITECTURE.md, "Receipts")."""
 
 from __future__ import annotations
 

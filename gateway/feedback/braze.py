@@ -1,4 +1,4 @@
-"""Braze feedback: final states reported to Braze as custom events through ``POST /users/track`` (SPEC §7).
+"""Braze feedback: final states reported to Braze as custom events through ``POST /users/track``.
 
 The outbox rows are written in the transaction of each final transition; this duty sends them in batches of
 75 events, the most one request may carry, within Braze's 3,000 requests per 3 seconds. A batch is retried
@@ -8,6 +8,8 @@ marked sent only after Braze answered 2xx, so each (message, state) is reported 
 gateway stops between Braze's answer and that mark.
 
 Events carry the Braze user id and the message's ids, never a phone number or an email address.
+
+See docs/ARCHITECTURE.md, "Receipts".
 """
 
 from __future__ import annotations

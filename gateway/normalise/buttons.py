@@ -1,4 +1,7 @@
-"""Reading CTA buttons and links from a body: the single CTA keys and the ``buttons`` list (SPEC §3, §4)."""
+"""Reading CTA buttons and links from a body: the single CTA keys and the ``buttons`` list.
+
+See docs/ARCHITECTURE.md, "Ingest", "Normalisation".
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Text normalisation for message content and the detection of Liquid left unrendered (SPEC §4)."""
+"""Text normalisation for message content and the detection of Liquid left unrendered.
+
+See docs/ARCHITECTURE.md, "Normalisation".
+"""
 
 from __future__ import annotations
 

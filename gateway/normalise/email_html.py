@@ -1,4 +1,4 @@
-"""Email HTML: sanitising, a plain-text alternative, and CTA buttons as links (SPEC §4 "Content (email)").
+"""Email HTML: sanitising, a plain-text alternative, and CTA buttons as links (docs/ARCHITECTURE.md, "Normalisation").
 
 ``<style>`` elements are kept: the layouts Braze's email editor produces rely on them (media queries for mobile),
 and email clients apply their own CSS restrictions. Inline ``style`` attributes are kept for the same reason.

@@ -1,7 +1,9 @@
-"""The idempotency key of an ingested message (SPEC §3): a Braze retry must find the first message again.
+"""The idempotency key of an ingested message: a Braze retry must find the first message again.
 
 Every kind of key is scoped to the channel and the user: a key reused for another user (a template keyed on
 the Braze dispatch id, which every user of one send shares) names another message, never the first user's.
+
+See docs/ARCHITECTURE.md, "Ingest".
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""Turning a received Braze body into an :class:`~gateway.models.OutboundMessage` (SPEC §3, §4, §5).
+"""Turning a received Braze body into an :class:`~gateway.models.OutboundMessage`.
 
 Every problem of a body is reported at once, each naming the body's key, in words a marketer reading Braze's
 Message Activity Log can act on. Nothing here reads settings: the :class:`Policy` is passed in.
+
+See docs/ARCHITECTURE.md, "Ingest", "Normalisation", "Channels".
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def normalise_body(body: Mapping[str, Any], policy: Policy) -> OutboundMessage:
     )
     reader.text("idempotencyKey", body.get("idempotencyKey"), limit=FIELD_LIMITS["idempotencyKey"])
     buttons = _buttons(reader, body, policy, channel, braze.campaign_name)
-    image_url = _image(reader, body, channel, notes, sends_images=_kakao_vendor(body, policy) != "solapi")
+    image_url = _image(reader, body, channel, notes, text_only=_text_only_kakao(body, policy))
     ad = _ad(reader, body, channel, notes)
     fallback = _fallback(reader, body, channel, policy)
     vendor = _vendor(reader, body, channel, policy)
@@ -139,11 +141,12 @@ def _buttons(
 
 
 def _image(
-    reader: ValueReader, body: Mapping[str, Any], channel: Channel | None, notes: list[str], *, sends_images: bool
+    reader: ValueReader, body: Mapping[str, Any], channel: Channel | None, notes: list[str], *, text_only: str | None
 ) -> str | None:
     """The image link; normalised like a CTA link, but without UTM parameters or the host allow-list (CDNs).
 
-    Solapi takes a kakao image only as a file uploaded to it first, so its kakao messages go out as text.
+    ``text_only`` names the kakao vendor when it takes an image only as a file uploaded to it first (its spec has
+    no ``kakao_images``): its kakao messages go out as text.
     """
     raw = reader.text("imageUrl", body.get("imageUrl"), controls=True)
     if raw is None:
@@ -152,8 +155,8 @@ def _image(
     if channel == "lms":
         notes.append("imageUrl ignored: an LMS carries no image")
         return None
-    if channel == "kakao" and not sends_images:
-        notes.append("imageUrl ignored: Solapi sends kakao images only uploaded to it first; sent as text")
+    if channel == "kakao" and text_only is not None:
+        notes.append(f"imageUrl ignored: {text_only} sends kakao images only uploaded to it first; sent as text")
         return None
     return image_url
 
@@ -202,10 +205,12 @@ def _fallback(
     return cast(Literal["lms", "none"], fallback or policy.default_fallback)
 
 
-def _kakao_vendor(body: Mapping[str, Any], policy: Policy) -> str:
-    """The vendor a kakao body goes to, read leniently: :func:`_vendor` reports a bad value in its turn."""
+def _text_only_kakao(body: Mapping[str, Any], policy: Policy) -> str | None:
+    """The title of the vendor a kakao body goes to when it sends no images, read leniently (:func:`_vendor`
+    reports a bad value in its turn); ``None`` when it sends them."""
     asked = body.get("vendor")
-    return asked.strip().lower() if isinstance(asked, str) and asked.strip() else policy.kakao_vendor
+    vendor = asked.strip().lower() if isinstance(asked, str) and asked.strip() else policy.kakao_vendor
+    return None if vendor in policy.kakao_image_vendors else policy.vendor_titles.get(vendor, vendor)
 
 
 def _vendor(reader: ValueReader, body: Mapping[str, Any], channel: Channel | None, policy: Policy) -> str | None:

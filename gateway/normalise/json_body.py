@@ -16,8 +16,8 @@ import msgspec
 
 __all__ = ("MAX_JSON_DEPTH", "BodyError", "check_json", "decode_object")
 
-#: Nesting of arrays and objects a body may have. A Braze body needs 3 (the body, ``buttons``, a button), a
-#: Solapi report 6; msgspec itself gives up somewhere below 1,000 levels, depending on the stack.
+#: Nesting of arrays and objects a body may have. A Braze body needs 3 (the body, ``buttons``, a button), the
+#: deepest vendor callback 6 (docs/vendors.md); msgspec itself gives up somewhere below 1,000 levels.
 MAX_JSON_DEPTH = 32
 _TOO_DEEP = f"The body nests arrays and objects more than {MAX_JSON_DEPTH} levels deep."
 _OBJECT = msgspec.json.Decoder(dict[str, Any])

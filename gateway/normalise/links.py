@@ -1,4 +1,4 @@
-"""CTA link normalisation (SPEC §4 "CTA links")."""
+"""CTA link normalisation (docs/ARCHITECTURE.md, "Normalisation")."""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ from typing import Literal
 
 import msgspec
 
-from gateway.settings import CHANNEL_VENDORS, Settings
+from adapters import registry
+from gateway.settings import CHANNEL_VENDORS, DEFAULT_VENDORS, Settings
 
 __all__ = ("Policy", "policy_from_settings")
 
@@ -23,6 +24,8 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
         opt_out_080: Free opt-out number of the advertising LMS suffix ``무료거부 <number>``.
         channel_vendors: The vendors a body may ask for, per channel.
         kakao_vendor: The kakao vendor of a body that names none.
+        kakao_image_vendors: The kakao vendors that send a message's image.
+        vendor_titles: Each vendor's name as notes show it.
     """
 
     default_button_name: str = "자세히 보기"
@@ -32,7 +35,13 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     sender_name: str | None = None
     opt_out_080: str | None = None
     channel_vendors: dict[str, tuple[str, ...]] = msgspec.field(default_factory=lambda: dict(CHANNEL_VENDORS))
-    kakao_vendor: str = "nhn"
+    kakao_vendor: str = DEFAULT_VENDORS["kakao"]
+    kakao_image_vendors: frozenset[str] = frozenset(
+        spec.name for spec in registry.VENDORS if spec.capabilities.kakao_images
+    )
+    vendor_titles: dict[str, str] = msgspec.field(
+        default_factory=lambda: {spec.name: spec.title or spec.name for spec in registry.VENDORS}
+    )
 
 
 def policy_from_settings(settings: Settings) -> Policy:

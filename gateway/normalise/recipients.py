@@ -1,4 +1,4 @@
-"""Recipient normalisation: Korean mobile numbers and email addresses (SPEC §4 "Recipients").
+"""Recipient normalisation: Korean mobile numbers and email addresses (docs/ARCHITECTURE.md, "Normalisation").
 
 Error messages never repeat the number or the address: they end up in Braze's Message Activity Log.
 """

@@ -1,4 +1,4 @@
-"""Body keys the gateway does not read: accepted (SPEC §3 keeps them in the raw body) but named to the sender.
+"""Body keys the gateway does not read: accepted (the raw body keeps them) but named to the sender.
 
 A misspelt key (``button_name``, ``buttonlinkmobile``) would otherwise send a message without its button and
 say nothing; each unknown key is listed, with the known key it most resembles when there is one.

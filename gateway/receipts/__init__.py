@@ -1,4 +1,7 @@
-"""Delivery receipts in: vendor callbacks, NHN Email result polls and the sandbox's emulated callbacks (SPEC §7)."""
+"""Delivery receipts in: vendor callbacks, result polls and the sandbox's emulated callbacks.
+
+See docs/ARCHITECTURE.md, "Receipts".
+"""
 
 from __future__ import annotations
 

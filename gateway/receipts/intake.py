@@ -1,74 +1,68 @@
-"""Vendor callbacks in: authenticate, parse with the vendor's module, store the receipts (SPEC §7).
+"""Vendor callbacks in: authenticate, parse with the vendor's module, store the receipts (docs/ARCHITECTURE.md).
 
 The HTTP routes and the sandbox's emulated callbacks both go through :class:`CallbackIntake`, so a sandbox
 callback takes exactly the path a vendor's does. Nothing here changes a message: the dispatcher's receipt
-applier does that, so a callback is answered as soon as its receipts are stored.
+applier does that, so a callback is answered as soon as its receipts are stored. Each vendor's spec (the
+registry's) says how its callbacks are authenticated and parsed.
 """
 
 from __future__ import annotations
 
-import hmac
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 
 import msgspec
 
-from adapters import nhn_callbacks, sendgrid, solapi
-from adapters.emulators.sendgrid import SendGridEmulator
-from adapters.nhn_common import header_value
+from adapters import registry
 from adapters.registry import Runtime
+from adapters.spec import CallbackRequest
+from gateway.errors import CallbackUnauthenticated, MalformedCallback, UnknownCallback
 from gateway.metrics import RECEIPTS
 from gateway.models import Receipt
 from gateway.normalise.json_body import BodyError, check_json
 from gateway.settings import Settings
 from gateway.store.base import Store
 
-__all__ = (
-    "CallbackAuth",
-    "CallbackIntake",
-    "CallbackRejected",
-    "Taken",
-    "UnreadableCallback",
-    "callback_auth",
-    "store_receipts",
-)
+__all__ = ("CallbackAuth", "CallbackIntake", "Taken", "callback_auth", "store_receipts")
 
-# How an authenticated callback whose body cannot be read is answered, so that the vendor does not send it
-# again: SendGrid resends on any answer but 2xx for 24 hours, Solapi on any answer but 200 (five times in all);
-# NHN documents no retry policy, so it gets the plain 400.
-_UNREADABLE_ANSWER = {"nhn": 400, "solapi": 200, "sendgrid": 200}
 # Sandbox secrets when none is configured: random per process, so nobody can guess them from the source.
-_SANDBOX_NHN_SIGNATURE = secrets.token_urlsafe(24)
-_SANDBOX_SOLAPI_TOKEN = secrets.token_urlsafe(24)
+_SANDBOX_SECRETS = {vendor: secrets.token_urlsafe(24) for vendor in registry.callbacks()}
 
 
 class CallbackAuth(msgspec.Struct, frozen=True):
-    """What authenticates each vendor's callbacks; ``None`` (no key for SendGrid) refuses that vendor's callbacks.
+    """What authenticates each vendor's callbacks: the secrets it may sign with (none: its callbacks are refused).
 
-    SendGrid's signature is checked against each of ``sendgrid_public_keys``: the configured one, and in a
-    sandbox the emulator's.
+    A vendor has one secret, or in a sandbox where its product is emulated, the configured one (if any) beside
+    its emulator's key, so that the vendor's own test events verify too.
     """
 
-    nhn_signature: str | None
-    solapi_token: str | None
-    sendgrid_public_keys: tuple[str, ...]
+    secrets: dict[str, tuple[str, ...]]
+
+    def secret(self, vendor: str) -> str | None:
+        """The secret ``vendor``'s (emulated) callbacks are signed with: its first one."""
+        found = self.secrets.get(vendor, ())
+        return found[0] if found else None
 
 
 def callback_auth(settings: Settings, runtime: Runtime) -> CallbackAuth:
     """The configured callback secrets; in sandbox mode, ones the emulators sign their callbacks with."""
-    configured = (settings.sendgrid_webhook_public_key,) if settings.sendgrid_webhook_public_key else ()
     if not settings.sandbox:
-        return CallbackAuth(settings.nhn_webhook_signature, settings.solapi_callback_token, configured)
-    emulator = runtime.emulators.get("sendgrid")
-    # Emulated SendGrid's events come from the emulator, signed with its own key (random per process); a
-    # configured key is used beside it, never replaced, so SendGrid's own test events verify too.
-    emulated = (emulator.public_key,) if isinstance(emulator, SendGridEmulator) else ()
-    return CallbackAuth(
-        settings.nhn_webhook_signature or _SANDBOX_NHN_SIGNATURE,
-        settings.solapi_callback_token or _SANDBOX_SOLAPI_TOKEN,
-        configured + emulated,
-    )
+        return CallbackAuth({vendor: _given(secret) for vendor, secret in settings.callback_secrets.items()})
+    found: dict[str, tuple[str, ...]] = {}
+    for vendor, callback in registry.callbacks().items():
+        configured = _given(settings.callback_secrets.get(vendor))
+        emulated = [runtime.emulators[name] for name in sorted(callback.products) if name in runtime.emulators]
+        if callback.emulator_key is not None and emulated:
+            # The emulator signs with its own key (random per process); a configured key stays beside it.
+            found[vendor] = (*configured, callback.emulator_key(emulated[0]))
+        else:
+            found[vendor] = configured or (_SANDBOX_SECRETS[vendor],)
+    return CallbackAuth(found)
+
+
+def _given(secret: str | None) -> tuple[str, ...]:
+    return (secret,) if secret else ()
 
 
 class Taken(msgspec.Struct, frozen=True):
@@ -76,27 +70,6 @@ class Taken(msgspec.Struct, frozen=True):
 
     receipts: int
     new: int
-
-
-class CallbackRejected(Exception):
-    """A callback that is not taken: ``status`` is the HTTP answer, ``detail`` says why without giving hints."""
-
-    def __init__(self, status: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-
-
-class UnreadableCallback(CallbackRejected):
-    """An authenticated callback whose body cannot be read (malformed, nested too deep, a key twice).
-
-    Sending it again cannot help, so ``status`` is what stops ``vendor`` from retrying: ``200`` for a vendor that
-    resends on any other answer, else ``400``. Nothing is stored either way.
-    """
-
-    def __init__(self, vendor: str, detail: str) -> None:
-        super().__init__(_UNREADABLE_ANSWER[vendor], detail)
-        self.vendor = vendor
 
 
 async def store_receipts(store: Store, receipts: Sequence[Receipt], *, now: float) -> int:
@@ -114,7 +87,7 @@ class CallbackIntake:
         store: Where receipts go.
         auth: The secrets that authenticate callbacks.
         clock: Current POSIX time, for the time a receipt was received.
-        wall_clock: Real time, for SendGrid's timestamp check: it compares with SendGrid's own clock.
+        wall_clock: Real time, for signatures with a timestamp: they compare with the vendor's own clock.
     """
 
     def __init__(
@@ -134,14 +107,16 @@ class CallbackIntake:
         """Authenticate and parse one callback and store its receipts.
 
         Args:
-            vendor: ``nhn``, ``solapi`` or ``sendgrid``.
+            vendor: The vendor whose callback URL was called.
             headers: The request headers (looked up case-insensitively).
             body: The raw body, byte for byte.
-            token: The secret path segment of a Solapi callback.
+            token: The secret path segment, for a vendor whose URL carries one.
 
         Raises:
-            CallbackRejected: 401 for a missing or wrong signature, 404 for a wrong Solapi token or vendor.
-            UnreadableCallback: An authenticated body that cannot be read (see there). Nothing is stored.
+            CallbackUnauthenticated: A missing or wrong signature.
+            UnknownCallback: No such vendor callback, or a wrong path token.
+            MalformedCallback: An authenticated body that cannot be read (see there). Nothing is stored for any of
+                these.
             StoreUnavailable: The receipts could not be stored (the vendor should send again).
         """
         receipts = self.parse(vendor, headers, body, token=token)
@@ -149,42 +124,20 @@ class CallbackIntake:
 
     def parse(self, vendor: str, headers: Mapping[str, str], body: bytes, *, token: str | None = None) -> list[Receipt]:
         """Authenticate a callback and parse it into receipts (see :meth:`receive`)."""
-        if vendor == "nhn":
-            if not nhn_callbacks.verify_callback(headers, self._auth.nhn_signature):
-                raise CallbackRejected(401, "The callback is not authenticated.")
-            parse = nhn_callbacks.parse_callback
-        elif vendor == "solapi":
-            if not _same(token, self._auth.solapi_token):
-                raise CallbackRejected(404, "No such callback URL.")
-            parse = solapi.parse_callback
-        elif vendor == "sendgrid":
-            if not self._sendgrid_signed(headers, body):
-                raise CallbackRejected(401, "The callback is not authenticated.")
-            parse = sendgrid.parse_callback
-        else:
-            raise CallbackRejected(404, "No such callback URL.")
+        callback = registry.callbacks().get(vendor)
+        if callback is None:
+            raise UnknownCallback("No such callback URL.")
+        request = CallbackRequest(headers=headers, body=body, token=token, now=self._wall_clock())
+        accepted = self._auth.secrets.get(vendor, ())
+        if not any(callback.authentic(request, secret) for secret in accepted):
+            # A wrong path token is a URL that does not exist; a wrong signature is unauthenticated.
+            if callback.path_token:
+                raise UnknownCallback("No such callback URL.")
+            raise CallbackUnauthenticated("The callback is not authenticated.")
         try:
             check_json(body)
-            return parse(body)
+            return callback.parse(body)
         except BodyError as exc:
-            raise UnreadableCallback(vendor, f"The callback body cannot be read: {exc}") from None
+            raise MalformedCallback(f"The callback body cannot be read: {exc}", acknowledge=callback.resends) from None
         except ValueError as exc:
-            raise UnreadableCallback(vendor, f"The callback body cannot be read: {exc}.") from None
-
-    def _sendgrid_signed(self, headers: Mapping[str, str], body: bytes) -> bool:
-        signature = header_value(headers, sendgrid.SIGNATURE_HEADER)
-        timestamp = header_value(headers, sendgrid.TIMESTAMP_HEADER)
-        if not (signature and timestamp):
-            return False
-        now = self._wall_clock()
-        return any(
-            sendgrid.verify_signature(key, signature, timestamp, body, now=now)
-            for key in self._auth.sendgrid_public_keys
-        )
-
-
-def _same(presented: str | None, expected: str | None) -> bool:
-    """Constant-time comparison; nothing configured matches nothing."""
-    if not presented or not expected:
-        return False
-    return hmac.compare_digest(presented.encode(), expected.encode())
+            raise MalformedCallback(f"The callback body cannot be read: {exc}.", acknowledge=callback.resends) from None

@@ -10,13 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from adapters.emulators.base import EmulatedCallback, Emulator
-from adapters.emulators.nhn_common import MAX_PENDING
-from adapters.emulators.nhn_kakao import NhnKakaoEmulator
-from adapters.emulators.nhn_sms import NhnSmsEmulator
-from adapters.emulators.sendgrid import SendGridEmulator
-from adapters.emulators.solapi import SolapiEmulator
-from gateway.receipts.intake import CallbackAuth, CallbackIntake, CallbackRejected
+from adapters import registry
+from adapters.emulator import MAX_PENDING, EmulatedCallback, Emulator
+from gateway.errors import CallbackRejected
+from gateway.receipts.intake import CallbackAuth, CallbackIntake
 from gateway.store.base import StoreUnavailable
 
 __all__ = ("SandboxCallbacks",)
@@ -57,19 +54,20 @@ class SandboxCallbacks:
 
     def _collect(self) -> list[EmulatedCallback]:
         calls: list[EmulatedCallback] = []
-        signature = self._auth.nhn_signature or ""
-        for emulator in self._emulators.values():
-            if isinstance(emulator, NhnKakaoEmulator | NhnSmsEmulator):
-                calls += emulator.pending_callbacks(signature=signature)
-            elif isinstance(emulator, SolapiEmulator | SendGridEmulator):
-                calls += emulator.pending_callbacks()
+        for name, emulator in self._emulators.items():
+            calls += emulator.pending_callbacks(signature=self._auth.secret(_vendor_of(name)) or "")
         return calls
 
     async def _deliver(self, call: EmulatedCallback) -> None:
-        token = self._auth.solapi_token if call.path == "solapi" else None
+        callback = registry.callbacks().get(call.path)
+        token = self._auth.secret(call.path) if callback is not None and callback.path_token else None
         try:
             await self._intake.receive(call.path, call.headers, call.body, token=token)
         except CallbackRejected as exc:
             _log.error("sandbox callback rejected: %s", exc.detail, extra={"vendor": call.path})
         except StoreUnavailable:
             self._undelivered.append(call)
+
+
+def _vendor_of(product: str) -> str:
+    return next(spec.name for spec in registry.VENDORS if any(p.name == product for p in spec.products))

@@ -1,7 +1,9 @@
-"""Durable storage of messages: the :class:`Store` contract and its SQLite and PostgreSQL backends (SPEC §9).
+"""Durable storage of messages: the :class:`Store` contract and its SQLite and PostgreSQL backends.
 
 :func:`open_store` picks the backend from ``GATEWAY_DATABASE_URL``; :func:`migrate` applies pending schema
 migrations for ``gateway migrate``.
+
+See docs/ARCHITECTURE.md, "The store".
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ from gateway.models import (
     StoredReceipt,
 )
 from gateway.refusals import Refusal, RefusalPage
-from gateway.store.admin_types import AuditEntry, AuditPage, FailureCount, WindowCount
 from gateway.store.campaign_types import CampaignData, CampaignKey, CampaignSummary
+from gateway.store.types_admin import AuditEntry, AuditPage, FailureCount, WindowCount
 
 __all__ = (
     "AddResult",
@@ -225,7 +225,7 @@ class Store(Protocol):
         """
         ...
 
-    # Delivery receipts, the receipt sweep, NHN Email polls and Braze feedback (issue 4).
+    # Delivery receipts, the receipt sweep, result polls and Braze feedback (issue 4).
 
     async def add_receipts(self, receipts: Sequence[Receipt], *, now: float) -> list[bool]:
         """Store receipts durably as ``pending``; one already stored (same vendor and event id) is skipped.
@@ -269,8 +269,11 @@ class Store(Protocol):
         """
         ...
 
-    async def claim_result_polls(self, *, now: float, interval: float, limit: int) -> list[StoredMessage]:
-        """Take up to ``limit`` accepted NHN emails whose result is due for a poll and schedule their next poll.
+    async def claim_result_polls(
+        self, *, vendor: str, channel: str, now: float, interval: float, limit: int
+    ) -> list[StoredMessage]:
+        """Take up to ``limit`` accepted messages of ``vendor`` and ``channel`` (a product whose results are polled)
+        due for a poll, and schedule their next poll.
 
         Due means: not polled yet and accepted at least ``interval`` ago, or last polled ``interval`` ago.
         """

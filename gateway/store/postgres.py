@@ -1,8 +1,10 @@
-"""The PostgreSQL backend: several gateway processes on several machines share one database (SPEC §9).
+"""The PostgreSQL backend: several gateway processes on several machines share one database.
 
 psycopg 3 async with a connection pool. Claims lock rows with ``FOR UPDATE SKIP LOCKED``, so concurrent claimers
 never take the same message and never wait for each other. Each call is one transaction on one pooled connection;
 a database that cannot be reached raises :class:`StoreUnavailable`.
+
+See docs/ARCHITECTURE.md, "The store".
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
-from gateway.store.admin_postgres import PostgresAdmin
 from gateway.store.base import AddResult, MessageFilter, Page, Report, StaleTransition, StoreUnavailable
 from gateway.store.campaigns_postgres import PostgresCampaigns
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_postgres
-from gateway.store.receipts_postgres import INSERT_FEEDBACK, REPORT_OF_MOVED, PostgresReceipts, receipts_for
+from gateway.store.postgres_admin import PostgresAdmin
+from gateway.store.postgres_receipts import INSERT_FEEDBACK, REPORT_OF_MOVED, PostgresReceipts, receipts_for
 from gateway.store.refusals import PostgresRefusals
 from gateway.store.rows import (
     ATTEMPT_COLUMNS,

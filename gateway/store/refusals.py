@@ -1,6 +1,6 @@
 """Refused ingests in the store (issue 11): added, searched, read, counted, purged; both backends.
 
-The SQL is shared (``{p}`` is the driver's placeholder, as in :mod:`gateway.store.admin_rows`); the SQLite mixin
+The SQL is shared (``{p}`` is the driver's placeholder, as in :mod:`gateway.store.rows_admin`); the SQLite mixin
 writes through the store's group commit and reads on its reader thread, the PostgreSQL one uses its pool.
 Erasure of a user's refusals is part of :meth:`Store.erase_user` (:data:`ERASE`).
 """
@@ -18,8 +18,8 @@ import psycopg
 from gateway.models import BrazeContext
 from gateway.normalise.errors import FieldError
 from gateway.refusals import Refusal, RefusalPage
-from gateway.store.admin_rows import ERASED, sql
 from gateway.store.base import MessageFilter
+from gateway.store.rows_admin import ERASED, sql
 from gateway.store.search import encode_cursor, search_query
 
 __all__ = ("ERASE", "PostgresRefusals", "SqliteRefusals")

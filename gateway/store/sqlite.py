@@ -1,4 +1,4 @@
-"""The SQLite backend: the embedded default (SPEC §9).
+"""The SQLite backend: the embedded default (docs/ARCHITECTURE.md, "The store").
 
 WAL with ``synchronous=FULL`` makes every commit durable. One writer thread owns the write connection and
 commits in groups: operations that arrive while a commit runs are queued and share the next transaction, so a
@@ -19,13 +19,13 @@ from typing import Any, TypeVar
 
 from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
 from gateway.store import sqlite_reads, sqlite_writes
-from gateway.store.admin_sqlite import SqliteAdmin
 from gateway.store.base import AddResult, MessageFilter, Page, Report, StoreUnavailable
 from gateway.store.campaigns_sqlite import SqliteCampaigns
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_sqlite
-from gateway.store.receipts_sqlite import SqliteReceipts
 from gateway.store.refusals import SqliteRefusals
+from gateway.store.sqlite_admin import SqliteAdmin
+from gateway.store.sqlite_receipts import SqliteReceipts
 from gateway.store.sqlite_writes import WriteOp
 
 __all__ = ("SqliteStore", "connect_sqlite", "migrate_sqlite_file")

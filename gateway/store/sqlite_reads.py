@@ -7,7 +7,6 @@ import sqlite3
 
 from gateway.models import MessageDetail, Status
 from gateway.store.base import MessageFilter, Page
-from gateway.store.receipts_sqlite import receipts_for
 from gateway.store.rows import (
     ATTEMPT_COLUMNS,
     EVENT_COLUMNS,
@@ -17,6 +16,7 @@ from gateway.store.rows import (
     stored_message,
 )
 from gateway.store.search import page_from, search_query
+from gateway.store.sqlite_receipts import receipts_for
 
 __all__ = ("count_by_status", "get", "search")
 

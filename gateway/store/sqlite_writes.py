@@ -15,7 +15,6 @@ from typing import Any
 from gateway.models import Attempt, NewMessage, Status, StoredMessage
 from gateway.store.base import AddResult, Report, StaleTransition, StoreUnavailable
 from gateway.store.group import AddOp
-from gateway.store.receipts_sqlite import add_feedback
 from gateway.store.rows import (
     ATTEMPT_COLUMNS,
     INSERT_COLUMNS,
@@ -26,6 +25,7 @@ from gateway.store.rows import (
     route_keys,
     stored_message,
 )
+from gateway.store.sqlite_receipts import add_feedback
 
 __all__ = (
     "CLAIM_DUE_SQL",

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from adapters import nhn_email, nhn_kakao, nhn_sms, sendgrid, solapi
 from adapters.codes import explain_code
+from adapters.nhn import email as nhn_email
+from adapters.nhn import kakao as nhn_kakao
+from adapters.nhn import sms as nhn_sms
+from adapters.sendgrid import adapter as sendgrid
+from adapters.solapi import adapter as solapi
 
 # What each adapter decides on: fallbacks, retries, delivered and failed reports, and the codes it names.
 _KNOWN = [

@@ -8,8 +8,9 @@ import httpx
 import pytest
 import respx
 
-from adapters.emulators.base import EmulatorTransport
-from adapters.registry import build_runtime
+from adapters.contract import Reason, Receipt
+from adapters.emulator import EmulatorTransport
+from adapters.registry import VENDORS, build_runtime, channel_vendors, product_of, reason_of
 from gateway.settings import PRODUCTS, load_settings
 from tests.conftest import NHN_KAKAO_AND_SMS, REAL_NHN
 
@@ -34,7 +35,7 @@ async def test_real_products_go_over_the_network_and_emulated_ones_to_their_emul
     kakao = respx.route(host="kakao.staging.test").mock(return_value=httpx.Response(200, json={}))
     sms = respx.route(host="sms.staging.test").mock(return_value=httpx.Response(200, json={}))
 
-    assert set(runtime.emulators) == {"nhn_email", "solapi", "sendgrid"}
+    assert set(runtime.emulators) == set(PRODUCTS) - {"nhn_kakao", "nhn_sms"}
     assert {("nhn", "kakao"), ("nhn", "lms"), ("sendgrid", "email")} <= set(runtime.adapters)
     assert runtime.transport is not None
     async with httpx.AsyncClient(transport=runtime.transport) as client:
@@ -99,3 +100,50 @@ async def test_closing_the_emulator_transport_closes_its_fallback() -> None:
     async with httpx.AsyncClient(transport=EmulatorTransport([], fallback)) as client:
         assert (await client.get("https://example.com/")).status_code == 204
     assert fallback.closed
+
+
+@pytest.mark.parametrize(
+    ("vendor", "code", "expected"),
+    [
+        ("nhn", "3018", Reason.UNREACHABLE),
+        ("nhn", "3019", Reason.UNREACHABLE),
+        ("nhn", "3008", Reason.INVALID),
+        ("nhn", "1021", Reason.BLOCKED),
+        ("nhn", "9999", Reason.RETRY_LATER),
+        ("nhn", None, Reason.OTHER),
+        ("solapi", "3102", Reason.UNREACHABLE),
+        ("solapi", "3104", Reason.UNREACHABLE),
+        ("solapi", "3018", Reason.OTHER),
+        ("sendgrid", "bounce", Reason.BOUNCED),
+        ("twilio", "3018", Reason.OTHER),
+    ],
+)
+def test_a_receipt_stored_without_a_reason_gets_its_vendor_s_reading_of_its_code(
+    vendor: str, code: str | None, expected: Reason
+) -> None:
+    receipt = Receipt(vendor=vendor, event_id="e", outcome="failed", code=code)
+
+    assert reason_of(receipt, "email" if vendor == "sendgrid" else "kakao") is expected
+
+
+def test_a_parser_s_reason_wins_over_the_code() -> None:
+    receipt = Receipt(vendor="nhn", event_id="e", outcome="failed", code="3018", reason=Reason.BLOCKED)
+
+    assert reason_of(receipt, "kakao") is Reason.BLOCKED
+
+
+def test_each_channel_lists_its_default_vendor_first() -> None:
+    vendors = channel_vendors({"email": "sendgrid", "kakao": "solapi"})
+
+    assert vendors["email"][0] == "sendgrid"
+    assert vendors["kakao"][0] == "solapi"
+    assert set(vendors["lms"]) >= {"nhn", "solapi"}
+
+
+def test_every_product_belongs_to_one_vendor_and_sends_its_channels() -> None:
+    for spec in VENDORS:
+        for product in spec.products:
+            for channel in product.channels:
+                assert product_of(spec.name, channel) == product.name
+    with pytest.raises(KeyError):
+        product_of("sendgrid", "kakao")

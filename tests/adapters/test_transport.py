@@ -11,11 +11,12 @@ import httpx
 import msgspec
 import pytest
 
-from adapters.base import Retryable, send
-from adapters.nhn_sms import NhnSmsAdapter
+from adapters.base import send
+from adapters.contract import Retryable
+from adapters.nhn.sms import NhnSmsAdapter
 from adapters.transport import VendorTransport, network_transport
 from gateway.settings import ConfigError, load_settings
-from tests.adapters.test_nhn_sms import CONFIG, lms
+from tests.adapters.nhn.test_sms import CONFIG, lms
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

@@ -21,7 +21,7 @@ def test_defaults_are_sandboxed_sqlite_on_loopback() -> None:
 
 def test_each_product_with_credentials_is_real_and_each_without_is_emulated() -> None:
     settings = load_settings(REAL_NHN)
-    assert settings.emulated == {"nhn_email", "solapi"}
+    assert settings.emulated == set(PRODUCTS) - {"nhn_kakao", "nhn_sms", "sendgrid"}
     assert settings.sandbox is True  # at least one product is emulated
     assert settings.nhn_kakao is not None
     assert settings.nhn_kakao.appkey == "kakao-app"
@@ -83,7 +83,7 @@ def test_vendor_limits_from_env() -> None:
 def test_receipt_settings_default_to_a_day_three_days_and_a_minute() -> None:
     settings = load_settings({})
     assert (settings.receipt_timeout, settings.email_receipt_timeout) == (86400, 259200)
-    assert settings.nhn_email_poll_interval == 60
+    assert settings.poll_intervals["nhn_email"] == 60
     assert settings.callback_max_body_bytes == 1024 * 1024
     assert settings.braze_feedback is False
 
@@ -100,7 +100,7 @@ def test_receipt_settings_from_env() -> None:
         }
     )
     assert (settings.receipt_timeout, settings.email_receipt_timeout) == (3600, 7200)
-    assert (settings.nhn_email_poll_interval, settings.callback_max_body_bytes) == (15, 2048)
+    assert (settings.poll_intervals["nhn_email"], settings.callback_max_body_bytes) == (15, 2048)
     assert settings.braze_feedback is True
 
 
@@ -142,7 +142,7 @@ def test_a_session_secret_that_is_no_aes_key_is_refused_without_echoing_it(secre
 def test_real_kakao_and_sms_keys_stay_real_when_email_has_none() -> None:
     settings = load_settings(NHN_KAKAO_AND_SMS)
 
-    assert settings.emulated == {"nhn_email", "solapi", "sendgrid"}
+    assert settings.emulated == set(PRODUCTS) - {"nhn_kakao", "nhn_sms"}
     assert settings.nhn_kakao is not None
     assert (settings.nhn_kakao.url, settings.nhn_kakao.secret) == ("https://kakao.staging.test", "kakao-secret")
     assert settings.nhn_sms is not None
@@ -228,7 +228,7 @@ def test_sandbox_off_emulates_nothing_and_leaves_products_without_credentials_ou
 def test_advertising_text_placeholders_only_where_lms_is_emulated() -> None:
     kakao_only = {k: v for k, v in NHN_KAKAO_AND_SMS.items() if "SMS" not in k and "SENDER_NAME" not in k}
     settings = load_settings({k: v for k, v in kakao_only.items() if k != "GATEWAY_OPT_OUT_080"})
-    assert settings.emulated == {"nhn_sms", "nhn_email", "solapi", "sendgrid"}
+    assert settings.emulated == set(PRODUCTS) - {"nhn_kakao"}
     assert (settings.sender_name, settings.opt_out_080) == ("샌드박스", "080-000-0000")
     with pytest.raises(ConfigError, match="GATEWAY_SENDER_NAME is required"):
         load_settings({k: v for k, v in NHN_KAKAO_AND_SMS.items() if k != "GATEWAY_SENDER_NAME"})

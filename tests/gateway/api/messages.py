@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from adapters.emulators.base import Fault
+from adapters.emulator import Fault
 from gateway.dispatch.receipts import ReceiptApplier
 from gateway.receipts.sandbox import SandboxCallbacks
 from tests.conftest import SEED_BODY, ingest_headers

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from litestar import Litestar
 
-from adapters.emulators.base import Fault
+from adapters.emulator import Fault
 from gateway.api import support
 from gateway.models import Status
 from tests.conftest import OPERATOR_TOKEN, SEED_BODY, Clock, ingest_headers, staff_headers

@@ -14,7 +14,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from adapters.emulators.base import Fault
+from adapters.emulator import Fault
 from gateway.app import create_app
 from gateway.dispatch.receipts import ReceiptApplier
 from gateway.receipts.sandbox import SandboxCallbacks
@@ -135,7 +135,7 @@ async def test_the_report_counts_what_happened_to_each_message(campaign: Campaig
         ("kakao", "braze", "fallback", "3019"): ("not reachable by KakaoTalk: sent as LMS", 1),
         ("kakao", "braze", "dead", "-3006"): ("refused by the vendor", 1),
         ("lms", "braze", "failed", "3015"): ("undelivered (vendor receipt)", 1),
-        ("email", "braze", "failed", "bounce"): ("undelivered (vendor receipt)", 1),
+        ("email", "braze", "failed", "bounce"): ("bounced by the mail server", 1),
     }
 
 

@@ -44,7 +44,7 @@ def test_every_bad_parameter_is_named_once() -> None:
         parse_search({"vendor": "kakao", "to": "noon", "limit": "many", "userId": "u-1"})
 
     assert [(e.field, e.message) for e in info.value.errors] == [
-        ("vendor", "is not a vendor; use one of nhn, sendgrid, solapi"),
+        ("vendor", "is not a vendor; use one of ncp, nhn, sendgrid, solapi"),
         ("to", "is not an ISO 8601 time such as 2026-11-27T12:00:00+09:00"),
         ("limit", "must be a whole number from 1 to 200"),
     ]

@@ -1,4 +1,7 @@
-"""Every route refuses an unauthenticated caller, except the few that must be public (SPEC §12)."""
+"""Every route refuses an unauthenticated caller, except the few that must be public.
+
+See docs/ARCHITECTURE.md, "Quality bars".
+"""
 
 from __future__ import annotations
 

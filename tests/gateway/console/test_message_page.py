@@ -10,7 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from adapters.emulators.base import Fault
+from adapters.emulator import Fault
 from gateway.app import create_app
 from gateway.console.pages import kst
 from gateway.dispatch.retry import IN_PROCESS_ATTEMPTS

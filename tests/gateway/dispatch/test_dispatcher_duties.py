@@ -11,7 +11,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from adapters.emulators.base import Fault
+from adapters.emulator import Fault
 from gateway.app import create_app
 from gateway.dispatch.receipts import ReceiptApplier
 from gateway.dispatch.sweep import ReceiptSweep

@@ -1,4 +1,4 @@
-"""Two gateway processes on one PostgreSQL database never send a message twice (SPEC §9)."""
+"""Two gateway processes on one PostgreSQL database never send a message twice (docs/ARCHITECTURE.md, "The store")."""
 
 from __future__ import annotations
 

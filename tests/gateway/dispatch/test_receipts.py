@@ -10,7 +10,8 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
-from adapters.emulators.base import Fault
+from adapters.contract import Reason
+from adapters.emulator import Fault
 from gateway.app import create_app
 from gateway.dispatch.receipts import ReceiptApplier
 from gateway.models import MessageDetail, Receipt, Status, StoredMessage
@@ -237,3 +238,16 @@ async def test_without_braze_configured_no_feedback_is_queued(tmp_path: Path, cl
         assert await apply(app) == 2
         assert (await record(app, delivered)).status is Status.DELIVERED
         assert await app.state.store.claim_feedback(now=clock(), limit=10, lease=60) == []
+
+
+@pytest.mark.parametrize(("reason", "status"), [(Reason.UNREACHABLE, Status.FALLBACK), (Reason.BLOCKED, Status.FAILED)])
+async def test_the_fallback_reads_the_reason_the_vendor_s_parser_gave_not_the_code(
+    client: Client, app: Litestar, reason: Reason, status: Status
+) -> None:
+    message_id = await sent(client, app)
+    # 3019 alone would mean "not a KakaoTalk user"; the parser's reason is what counts.
+    await report(app, message_id, "3019", event="h1", reason=reason)
+
+    await apply(app)
+
+    assert (await record(app, message_id)).status is status

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import tenacity
 
-from adapters.base import Accepted, Outcome, Permanent, Retryable
+from adapters.contract import Accepted, Outcome, Permanent, Retryable
 from gateway.dispatch.retry import IN_PROCESS_ATTEMPTS, SHORT_WAIT_LIMIT, call_with_retries, rescheduled_delay
 
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from adapters.emulators.base import EmulatorTransport
+from adapters.emulator import EmulatorTransport
 from adapters.registry import build_runtime
 from gateway.feedback.transport import BrazePassThrough, with_braze
 from tests.conftest import BRAZE, make_settings

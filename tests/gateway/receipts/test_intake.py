@@ -8,8 +8,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 from adapters.registry import build_runtime
+from gateway.errors import UnknownCallback
 from gateway.models import Receipt
-from gateway.receipts.intake import CallbackIntake, CallbackRejected, callback_auth, store_receipts
+from gateway.receipts.intake import CallbackIntake, callback_auth, store_receipts
 from gateway.store import SqliteStore
 from tests.conftest import make_settings
 from tests.gateway.api.test_callbacks import REAL_VENDORS
@@ -20,9 +21,9 @@ def test_real_vendors_use_exactly_the_configured_secrets(tmp_path: Path) -> None
 
     auth = callback_auth(settings, build_runtime(settings))
 
-    assert auth.nhn_signature == REAL_VENDORS["GATEWAY_NHN_WEBHOOK_SIGNATURE"]
-    assert auth.solapi_token == REAL_VENDORS["GATEWAY_SOLAPI_CALLBACK_TOKEN"]
-    assert auth.sendgrid_public_keys == (REAL_VENDORS["GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY"],)
+    assert auth.secrets["nhn"] == (REAL_VENDORS["GATEWAY_NHN_WEBHOOK_SIGNATURE"],)
+    assert auth.secrets["solapi"] == (REAL_VENDORS["GATEWAY_SOLAPI_CALLBACK_TOKEN"],)
+    assert auth.secrets["sendgrid"] == (REAL_VENDORS["GATEWAY_SENDGRID_WEBHOOK_PUBLIC_KEY"],)
 
 
 def test_a_sandbox_makes_up_unguessable_secrets_and_trusts_the_sendgrid_emulator_too(tmp_path: Path) -> None:
@@ -31,14 +32,14 @@ def test_a_sandbox_makes_up_unguessable_secrets_and_trusts_the_sendgrid_emulator
 
     auth = callback_auth(settings, runtime)
 
-    assert len(auth.nhn_signature or "") >= 24
-    assert len(auth.solapi_token or "") >= 24
+    assert len(auth.secret("nhn") or "") >= 24
+    assert len(auth.secret("solapi") or "") >= 24
     emulator_key = runtime.emulators["sendgrid"].public_key  # type: ignore[attr-defined]
-    assert auth.sendgrid_public_keys == ("a-real-key", emulator_key)
+    assert auth.secrets["sendgrid"] == ("a-real-key", emulator_key)
     unset = make_settings(tmp_path)
-    assert callback_auth(unset, build_runtime(unset)).sendgrid_public_keys[0] != "a-real-key"
+    assert callback_auth(unset, build_runtime(unset)).secrets["sendgrid"][0] != "a-real-key"
     kept = make_settings(tmp_path, GATEWAY_NHN_WEBHOOK_SIGNATURE="chosen")
-    assert callback_auth(kept, build_runtime(kept)).nhn_signature == "chosen"
+    assert callback_auth(kept, build_runtime(kept)).secret("nhn") == "chosen"
 
 
 def _count(vendor: str, outcome: str) -> float:
@@ -67,7 +68,5 @@ async def test_an_unknown_vendor_is_not_found(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     intake = CallbackIntake(SqliteStore(str(tmp_path / "unused.db")), callback_auth(settings, build_runtime(settings)))
 
-    with pytest.raises(CallbackRejected) as rejected:
+    with pytest.raises(UnknownCallback):
         intake.parse("twilio", {}, b"[]")
-
-    assert rejected.value.status == 404

@@ -11,13 +11,14 @@ import pytest
 
 from adapters.base import send
 from adapters.registry import Runtime, build_runtime
+from gateway.errors import CallbackUnauthenticated
 from gateway.models import OutboundMessage
-from gateway.receipts.intake import CallbackAuth, CallbackRejected, Taken
+from gateway.receipts.intake import CallbackAuth, Taken
 from gateway.receipts.sandbox import SandboxCallbacks
 from gateway.store.base import StoreUnavailable
 from tests.conftest import make_settings
 
-AUTH = CallbackAuth("nhn-signature", "solapi-token", ("unused-key",))
+AUTH = CallbackAuth({"nhn": ("nhn-signature",), "solapi": ("solapi-token",), "sendgrid": ("unused-key",)})
 MESSAGES = {
     ("nhn", "kakao"): OutboundMessage(channel="kakao", user_id="u", content="안녕하세요", phone="01012345678", ad=True),
     ("nhn", "lms"): OutboundMessage(channel="lms", user_id="u", content="안녕하세요", phone="01012345678"),
@@ -87,7 +88,7 @@ async def test_a_rejected_callback_is_logged_and_not_sent_again(
 ) -> None:
     runtime = build_runtime(make_settings(tmp_path))
     await _send_one_of_each(runtime)
-    intake = _Intake(CallbackRejected(401, "The callback is not authenticated."))
+    intake = _Intake(CallbackUnauthenticated("The callback is not authenticated."))
     pump = SandboxCallbacks(runtime.emulators, intake, AUTH)  # type: ignore[arg-type]
 
     with caplog.at_level(logging.ERROR):

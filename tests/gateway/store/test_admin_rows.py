@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from gateway.models import BrazeContext, Button, OutboundMessage, Status
-from gateway.store import admin_rows as rows
+from gateway.store import rows_admin as rows
 from gateway.store.sqlite import connect_sqlite, migrate_sqlite_file
 
 

@@ -8,9 +8,9 @@ import pytest
 
 from gateway.models import Attempt, AttemptOutcome, BrazeContext, Receipt, ReceiptOutcome, Status
 from gateway.store import MessageFilter, Store
-from gateway.store.admin_rows import ERASED
-from gateway.store.admin_types import AuditEntry, FailureCount, WindowCount
 from gateway.store.base import Settlement
+from gateway.store.rows_admin import ERASED
+from gateway.store.types_admin import AuditEntry, FailureCount, WindowCount
 from tests.gateway.store.factory import T0, new_message
 
 WINDOW = 24 * 3600.0

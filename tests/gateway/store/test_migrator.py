@@ -40,3 +40,26 @@ def test_a_script_splits_into_whole_statements() -> None:
 def test_a_statement_without_its_semicolon_is_an_error() -> None:
     with pytest.raises(ValueError, match="closing ';'"):
         list(_sqlite_statements("CREATE TABLE a (x TEXT);\nCREATE TABLE b (y TEXT)\n"))
+
+
+def test_a_database_migrated_before_polled_receipts_gets_the_index_of_every_polled_product() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute("CREATE TABLE schema_migrations (id text PRIMARY KEY, applied_at double precision)")
+    for migration in load_migrations("sqlite"):
+        if migration.id >= "0007":
+            break
+        for statement in _sqlite_statements(migration.sql):
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, 0)", (migration.id,))
+    # The index such a database has: 0002 created it for one vendor's email before polling was a capability.
+    conn.execute(
+        "CREATE INDEX messages_result_poll ON messages (next_attempt_at, updated_at) "
+        "WHERE status = 'accepted' AND channel = 'email' AND vendor = 'nhn'"
+    )
+
+    assert migrate_sqlite(conn) == ["0007_polled_receipts"]
+
+    (index,) = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'messages_result_poll'").fetchone()
+    assert "vendor, channel, next_attempt_at, updated_at" in index
+    assert "'nhn'" not in index
+    assert "reason" in {row[1] for row in conn.execute("PRAGMA table_info(receipts)")}

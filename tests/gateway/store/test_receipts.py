@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from adapters.contract import Reason
 from gateway.models import Event, NewMessage, Receipt, Status
 from gateway.store import StaleTransition, Store
 from gateway.store.base import Report, Settlement
@@ -61,6 +62,7 @@ async def test_a_stored_receipt_keeps_every_field(store: Store) -> None:
         code="3018",
         detail="메시지를 전송할 수 없음",
         occurred_at=T0 - 5,
+        reason=Reason.UNREACHABLE,
     )
     await store.add_receipts([sent], now=T0)
 
@@ -227,16 +229,26 @@ async def test_result_polls_take_accepted_nhn_emails_once_per_interval(store: St
     await accepted(store, email(vendor="sendgrid"), at=T0)
     await accepted(store, at=T0)
 
-    too_early = await store.claim_result_polls(now=T0 + 59, interval=60, limit=10)
-    first = await store.claim_result_polls(now=T0 + 60, interval=60, limit=10)
-    same_time = await store.claim_result_polls(now=T0 + 60, interval=60, limit=10)
-    both = await store.claim_result_polls(now=T0 + 120, interval=60, limit=10)
+    too_early = await store.claim_result_polls(vendor="nhn", channel="email", now=T0 + 59, interval=60, limit=10)
+    first = await store.claim_result_polls(vendor="nhn", channel="email", now=T0 + 60, interval=60, limit=10)
+    same_time = await store.claim_result_polls(vendor="nhn", channel="email", now=T0 + 60, interval=60, limit=10)
+    both = await store.claim_result_polls(vendor="nhn", channel="email", now=T0 + 120, interval=60, limit=10)
 
     assert too_early == []
     assert [m.id for m in first] == [nhn]
     assert same_time == []
     assert [m.id for m in both] == [later, nhn]
-    assert await store.claim_result_polls(now=T0 + 180, interval=60, limit=1) != []
+    assert await store.claim_result_polls(vendor="nhn", channel="email", now=T0 + 180, interval=60, limit=1) != []
+
+
+async def test_result_polls_are_per_vendor_and_channel(store: Store) -> None:
+    sens = await accepted(store, new_message(channel="lms", vendor="ncp", buttons=(), fallback="none"), at=T0)
+    await accepted(store, email(), at=T0)
+
+    polled = await store.claim_result_polls(vendor="ncp", channel="lms", now=T0 + 60, interval=60, limit=10)
+
+    assert [m.id for m in polled] == [sens]
+    assert await store.claim_result_polls(vendor="ncp", channel="email", now=T0 + 60, interval=60, limit=10) == []
 
 
 async def test_feedback_is_queued_once_per_state_and_retried_until_sent(store: Store) -> None:

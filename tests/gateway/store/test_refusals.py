@@ -10,7 +10,7 @@ from gateway.models import BrazeContext
 from gateway.normalise.errors import FieldError
 from gateway.refusals import Refusal
 from gateway.store import MessageFilter, Store
-from gateway.store.admin_rows import ERASED
+from gateway.store.rows_admin import ERASED
 from tests.gateway.store.factory import T0, new_message
 
 

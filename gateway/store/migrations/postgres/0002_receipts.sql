@@ -44,7 +44,5 @@ CREATE INDEX braze_outbox_due ON braze_outbox (next_try_at, id) WHERE sent_at IS
 
 -- The unknown sweep: accepted messages of a channel, oldest acceptance (updated_at) first.
 CREATE INDEX messages_accepted ON messages (channel, updated_at) WHERE status = 'accepted';
--- NHN Email results are polled: accepted NHN emails by next poll time (kept in next_attempt_at, which nothing
--- else reads for an accepted message; NULL until the first poll).
-CREATE INDEX messages_result_poll ON messages (next_attempt_at, updated_at)
-    WHERE status = 'accepted' AND channel = 'email' AND vendor = 'nhn';
+-- The index of polled results is created by 0007_polled_receipts (this one once created a narrower one that
+-- 0007 replaces, so databases migrated before and after end up the same).

@@ -1,0 +1,177 @@
+"""What the three NHN Cloud products (KakaoTalk Bizmessage, SMS, Email) share.
+
+Every NHN answer carries ``{"header": {"resultCode", "resultMessage", "isSuccessful"}}`` and errors often arrive
+with HTTP 200 and a negative ``resultCode``; the webhooks of Bizmessage and SMS share one envelope
+(``hooksId``, ``productName``, ``event``, ``hooks``) and the static ``X-Toast-Webhook-Signature`` header.
+Verified against the NHN Cloud docs (TOAST-DOCS SMS ``webhook.md``, KakaoTalk Bizmessage webhook API guide).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Mapping
+from typing import Generic, TypeVar
+
+import msgspec
+
+from adapters.base import RETRYABLE_HTTP, VendorResponse, header_value, parse_retry_after
+from adapters.contract import Accepted, Outcome, Permanent, Retryable
+
+__all__ = (
+    "CONTENT_TYPE",
+    "IDEMPOTENCY_HEADER",
+    "IDEMPOTENCY_WINDOW",
+    "MESSAGE_RESULT_UPDATE",
+    "RESEND_AFTER",
+    "SECRET_HEADER",
+    "SIGNATURE_HEADER",
+    "CodeRules",
+    "NhnResult",
+    "RecipientResult",
+    "ResultHeader",
+    "Webhook",
+    "classify_result",
+    "decode_webhook",
+    "nhn_headers",
+    "verify_callback",
+)
+
+SECRET_HEADER = "X-Secret-Key"  # noqa: S105 - a header name, not a secret
+IDEMPOTENCY_HEADER = "X-NC-API-IDEMPOTENCY-KEY"
+#: Seconds NHN refuses a repeated idempotency key (``-1005``); after that the same key sends again.
+IDEMPOTENCY_WINDOW = 600.0
+#: When a send with the same key may go again: NHN's window and a minute for clocks that disagree.
+RESEND_AFTER = IDEMPOTENCY_WINDOW + 60.0
+SIGNATURE_HEADER = "X-Toast-Webhook-Signature"
+CONTENT_TYPE = "application/json;charset=UTF-8"
+MESSAGE_RESULT_UPDATE = "MESSAGE_RESULT_UPDATE"
+
+HookT = TypeVar("HookT")
+
+
+def nhn_headers(secret: str, idempotency_key: str | None = None) -> dict[str, str]:
+    """The headers of every NHN send: JSON content type, the secret key and, when given, the idempotency key."""
+    headers = {"Content-Type": CONTENT_TYPE, SECRET_HEADER: secret}
+    if idempotency_key is not None:
+        headers[IDEMPOTENCY_HEADER] = idempotency_key
+    return headers
+
+
+class ResultHeader(msgspec.Struct, frozen=True, rename="camel"):
+    """The ``header`` object of every NHN answer."""
+
+    result_code: int
+    result_message: str = ""
+    is_successful: bool = False
+
+
+class RecipientResult(msgspec.Struct, frozen=True):
+    """One recipient's result inside an accepted request."""
+
+    code: int
+    message: str
+
+
+class NhnResult(msgspec.Struct, frozen=True):
+    """An NHN send answer reduced to what classification needs."""
+
+    header: ResultHeader
+    request_id: str | None = None
+    recipients: tuple[RecipientResult, ...] = ()
+
+
+class CodeRules(msgspec.Struct, frozen=True):
+    """How one NHN product's negative result codes classify.
+
+    Attributes:
+        retryable: Codes that mean "try again later" (system errors).
+        duplicate: Codes that mean an identical earlier request was already taken (idempotency key reuse);
+            they are classified as accepted so the message is never sent twice.
+        idempotent: Whether the product honours ``X-NC-API-IDEMPOTENCY-KEY``, which makes sending again after
+            an unreadable answer safe.
+        retry_later: Recipient codes worth sending again, but only once NHN has forgotten the accepted
+            request's idempotency key (sooner, the same key is refused as a repeat and nothing is sent).
+    """
+
+    retryable: frozenset[int]
+    duplicate: frozenset[int] = frozenset()
+    idempotent: bool = True
+    retry_later: frozenset[int] = frozenset()
+
+
+def classify_result(response: VendorResponse, parse: Callable[[bytes], NhnResult], rules: CodeRules) -> Outcome:
+    """Classify an NHN send answer: HTTP status first, then the header code, then each recipient's code."""
+    retry_after = parse_retry_after(header_value(response.headers, "Retry-After"))
+    try:
+        result: NhnResult | None = parse(response.body)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        result = None
+    if response.status in RETRYABLE_HTTP:
+        code = str(result.header.result_code) if result else f"http-{response.status}"
+        detail = result.header.result_message if result else f"HTTP {response.status}"
+        return Retryable(code, detail, retry_after)
+    if result is None:
+        if 200 <= response.status < 300:
+            return _unreadable_success(response.status, rules)
+        return Permanent(f"http-{response.status}", f"HTTP {response.status}")
+    header = result.header
+    if not header.is_successful:
+        return _by_code(header.result_code, header.result_message, rules, retry_after)
+    failed = next((r for r in result.recipients if r.code != 0), None)
+    if failed is not None:
+        return _by_code(failed.code, failed.message, rules, retry_after)
+    if not 200 <= response.status < 300:
+        return Permanent(f"http-{response.status}", header.result_message or f"HTTP {response.status}")
+    return Accepted(result.request_id, str(header.result_code), header.result_message)
+
+
+def _unreadable_success(status: int, rules: CodeRules) -> Outcome:
+    """A 2xx we cannot read says nothing about the send: try again only where the idempotency key makes it safe."""
+    detail = f"HTTP {status} with an unreadable body"
+    if rules.idempotent:
+        return Retryable("malformed-response", detail)
+    # Sending again could send twice; taken as sent, the message ends `unknown` if no result ever comes.
+    return Accepted(None, "malformed-response", f"{detail}: taken as sent rather than risk sending twice")
+
+
+def _by_code(code: int, message: str, rules: CodeRules, retry_after: float | None) -> Outcome:
+    if code in rules.duplicate:
+        return Accepted(None, str(code), f"an identical earlier request was already accepted: {message}")
+    if code in rules.retryable:
+        return Retryable(str(code), message, retry_after)
+    if code in rules.retry_later:
+        return Retryable(str(code), message, max(retry_after or 0.0, RESEND_AFTER))
+    return Permanent(str(code), message)
+
+
+def verify_callback(headers: Mapping[str, str], expected: str | None) -> bool:
+    """Check a webhook's static ``X-Toast-Webhook-Signature`` in constant time; nothing configured means no match."""
+    received = header_value(headers, SIGNATURE_HEADER)
+    if not received or not expected:
+        return False
+    return hmac.compare_digest(received.encode(), expected.encode())
+
+
+class Webhook(msgspec.Struct, Generic[HookT], frozen=True, rename="camel"):
+    """The envelope NHN posts to a webhook URL."""
+
+    hooks_id: str
+    product_name: str
+    event: str
+    hooks: list[HookT]
+    webhook_config_id: str | None = None
+    app_key: str | None = None
+
+
+def decode_webhook(body: bytes, hook_type: type[HookT], product: str) -> Webhook[HookT]:
+    """Decode a webhook body of ``product``; raise ``ValueError`` naming what is wrong."""
+    try:
+        webhook = msgspec.json.decode(body, type=Webhook[hook_type], strict=False)  # type: ignore[valid-type]
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"malformed NHN webhook: {exc}") from exc
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"NHN webhook body is not JSON: {exc}") from exc
+    # NHN's own examples spell the product "Sms" as well as "SMS".
+    if webhook.product_name.lower() != product.lower():
+        raise ValueError(f"NHN webhook is for {webhook.product_name!r}, not {product!r}")
+    return webhook

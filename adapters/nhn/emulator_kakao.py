@@ -1,0 +1,281 @@
+"""Emulator of NHN Cloud KakaoTalk Bizmessage: brand message free-form sends and their webhook.
+
+It checks what NHN checks (app key, secret key, idempotency key within 10 minutes, sender key, bubble type,
+content length and line breaks, buttons, image, recipients, targeting) with NHN's result codes, answers with
+NHN's envelope, and later emits the ``MESSAGE_RESULT_UPDATE`` webhook with a Kakao result code per recipient.
+Limits are those of docs/vendors.md ("Kakao"): TEXT and IMAGE content ≤1,300 characters and 99 line breaks.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from typing import Any
+
+import httpx
+import msgspec
+
+from adapters.emulator import EmulatedCallback, Emulator
+from adapters.nhn.common import IDEMPOTENCY_HEADER, IDEMPOTENCY_WINDOW
+from adapters.nhn.config import NhnKakaoConfig
+from adapters.nhn.emulator_common import (
+    MAX_PENDING,
+    NhnError,
+    error_body,
+    json_object,
+    kst_now,
+    nhn_id,
+    path_match,
+    require_secret,
+    webhook,
+)
+from adapters.nhn.kakao import KAKAO_RESULT_TEXT, PRODUCT
+
+__all__ = ("NhnKakaoEmulator",)
+
+_ROUTE = re.compile(r"/brand-message/v1\.0/appkeys/([^/]+)/freestyle-messages")
+_MOBILE = re.compile(r"01[016789]\d{7,8}")
+#: (characters, line breaks) allowed per bubble type.
+_CONTENT_LIMITS = {"TEXT": (1300, 99), "IMAGE": (1300, 99)}
+_MAX_BUTTONS = 5
+_MAX_BUTTON_NAME = 14
+_MAX_LINK = 1000
+_MAX_RECIPIENTS = 1000
+_MAX_GROUPING_KEY = 100
+_DELIVERED = "1000"
+#: NHN's messages for the codes the emulator answers with (NHN KakaoTalk Bizmessage error-code page).
+_MESSAGES = {
+    -1000: "Invalid appKey.",
+    -1001: "Invalid secretKey.",
+    -1005: "The same 'X-NC-API-IDEMPOTENCY-KEY' was used within the last 10 minute.",
+    -2017: "Not exist plus friend.",
+    -3002: "Field is not valid.",
+    -4019: "Invalid recipient number.",
+    -7000: "Vender request API is failed.",
+    -9999: "System error. Please inquire at support@toast.com.",
+}
+
+
+class _Sent(msgspec.Struct, frozen=True, kw_only=True):
+    """One recipient of an accepted request, waiting for its webhook."""
+
+    request_id: str
+    recipient_seq: int
+    recipient_no: str
+    grouping_key: str | None
+    sender_grouping_key: str | None
+    request_date: str
+
+
+class NhnKakaoEmulator(Emulator):
+    """NHN Cloud KakaoTalk Bizmessage, brand message free-form.
+
+    Attributes:
+        outcomes: Kakao result code per recipient number for the webhook (``"1000"`` delivered by default),
+            e.g. ``{"01012345678": "3018"}``.
+    """
+
+    def __init__(self, config: NhnKakaoConfig, *, latency: float = 0.0, outcomes: dict[str, str] | None = None) -> None:
+        super().__init__(config.url, latency=latency)
+        self.outcomes = dict(outcomes or {})
+        self._config = config
+        # Keys in the order they were first used, so expired ones leave from the front.
+        self._keys: dict[str, float] = {}
+        self._pending: deque[_Sent] = deque(maxlen=MAX_PENDING)
+
+    def reset(self) -> None:
+        """Forget requests, faults, idempotency keys and callbacks not yet emitted."""
+        super().reset()
+        self._keys.clear()
+        self._pending.clear()
+
+    def accept(self, request: httpx.Request) -> httpx.Response:
+        """Validate a free-form send the way NHN does and answer with its envelope."""
+        try:
+            return self.json_response(200, self._send(request), request)
+        except NhnError as exc:
+            return exc.response(request)
+
+    def error(self, request: httpx.Request, *, http_status: int, vendor_code: str | None) -> httpx.Response:
+        """NHN's envelope with ``vendor_code`` (``-9999`` system error when none is given)."""
+        code = int(vendor_code) if vendor_code else -9999
+        return self.json_response(
+            http_status, error_body(code, _MESSAGES.get(code, f"Request failed ({code}).")), request
+        )
+
+    def pending_callbacks(self, *, signature: str = "") -> list[EmulatedCallback]:
+        """The webhook calls for every recipient accepted since the last call, each returned once.
+
+        Args:
+            signature: The static ``X-Toast-Webhook-Signature`` value configured for the gateway.
+        """
+        hooks = [self._hook(sent) for sent in self._pending]
+        self._pending.clear()
+        return webhook(PRODUCT, self._config.appkey, hooks, signature)
+
+    def _send(self, request: httpx.Request) -> dict[str, Any]:
+        appkey = path_match(request, _ROUTE, "POST").group(1)
+        if appkey != self._config.appkey:
+            raise NhnError(-1000, _MESSAGES[-1000])
+        require_secret(request, self._config.secret, -1001, _MESSAGES[-1001])
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        self._check_idempotency(key)
+        body = json_object(request, -3002, _MESSAGES[-3002])
+        _check_message(body, self._config.sender_key)
+        recipients = _recipients(body.get("recipientList"))
+        if key:
+            self._keys[key] = time.monotonic()
+        return self._accepted(body, recipients)
+
+    def _check_idempotency(self, key: str | None) -> None:
+        now = time.monotonic()
+        while self._keys:
+            oldest = next(iter(self._keys))
+            if now - self._keys[oldest] < IDEMPOTENCY_WINDOW:
+                break
+            del self._keys[oldest]
+        if key and key in self._keys:
+            raise NhnError(-1005, _MESSAGES[-1005])
+
+    def _accepted(self, body: dict[str, Any], recipients: list[dict[str, Any]]) -> dict[str, Any]:
+        request_id, requested_at = nhn_id(), kst_now()
+        sender_key = body.get("senderGroupingKey")
+        results = []
+        for seq, recipient in enumerate(recipients, start=1):
+            number, grouping_key = recipient["recipientNo"], recipient.get("recipientGroupingKey")
+            sent = _Sent(
+                request_id=request_id,
+                recipient_seq=seq,
+                recipient_no=number,
+                grouping_key=grouping_key,
+                sender_grouping_key=sender_key,
+                request_date=requested_at,
+            )
+            self._pending.append(sent)
+            results.append(
+                {
+                    "recipientSeq": seq,
+                    "recipientNo": number,
+                    "resultCode": 0,
+                    "resultMessage": "SUCCESS",
+                    "recipientGroupingKey": grouping_key,
+                }
+            )
+        return {
+            "header": {"resultCode": 0, "resultMessage": "SUCCESS", "isSuccessful": True},
+            "message": {"requestId": request_id, "senderGroupingKey": sender_key, "sendResults": results},
+        }
+
+    def _hook(self, sent: _Sent) -> dict[str, Any]:
+        code = self.outcomes.get(sent.recipient_no, _DELIVERED)
+        return {
+            "hookId": nhn_id(),
+            "kakaoMessageType": "BRAND_MESSAGE_NORMAL",
+            "requestId": sent.request_id,
+            "recipientSeq": sent.recipient_seq,
+            "recipientNo": sent.recipient_no,
+            "resultCode": code,
+            "resultCodeName": KAKAO_RESULT_TEXT.get(code, "failure"),
+            "senderGroupingKey": sent.sender_grouping_key,
+            "recipientGroupingKey": sent.grouping_key,
+            "requestDate": sent.request_date,
+            "receiveDate": kst_now(),
+            "createDate": sent.request_date,
+            # A non-KakaoTalk user cannot have added the channel.
+            "isAddedChannel": code != "3019",
+        }
+
+
+def _check_message(body: dict[str, Any], sender_key: str) -> None:
+    """The message part: sender key, bubble type, content, image and buttons."""
+    if not body.get("senderKey"):
+        raise NhnError(-2001, "The 'senderKey' must not be blank.")
+    if body["senderKey"] != sender_key:
+        raise NhnError(-2017, _MESSAGES[-2017])
+    bubble = body.get("chatBubbleType")
+    if not bubble:
+        raise NhnError(-2001, "The 'chatBubbleType' must not be blank.")
+    if bubble not in _CONTENT_LIMITS:
+        raise NhnError(-3305, f"The chatBubbleType {bubble} is not supported by this emulator (TEXT, IMAGE).")
+    for flag in ("pushAlarm", "adult"):
+        if flag in body and not isinstance(body[flag], bool):
+            raise NhnError(-9994, "A method argument has not the expected type.")
+    _check_content(body.get("content"), bubble)
+    _check_image(body.get("image"), bubble)
+    _check_buttons(body.get("buttons"))
+
+
+def _check_content(content: Any, bubble: str) -> None:
+    if not isinstance(content, str) or not content:
+        raise NhnError(-2001, "The 'content' must not be blank.")
+    max_chars, max_breaks = _CONTENT_LIMITS[bubble]
+    if len(content) > max_chars:
+        raise NhnError(-2000, f"The 'content' must be at less than or equal to {max_chars}.")
+    if content.count("\n") > max_breaks:
+        raise NhnError(-2000, f"The line breaks of 'content' must be at less than or equal to {max_breaks}.")
+
+
+def _check_image(image: Any, bubble: str) -> None:
+    if bubble == "TEXT":
+        if image is not None:
+            raise NhnError(-3305, "The chatBubbleType TEXT is not allowed image field.")
+        return
+    if not isinstance(image, dict) or not image.get("imageUrl"):
+        raise NhnError(-3319, "image field require imageUrl")
+    if not _is_web_link(image["imageUrl"]):
+        raise NhnError(-3326, "The imageUrl must include http:// or https://")
+    if "imageLink" in image and not _is_web_link(image["imageLink"]):
+        raise NhnError(-3327, "The imageLink must include http:// or https://")
+
+
+def _check_buttons(buttons: Any) -> None:
+    if buttons is None:
+        return
+    if not isinstance(buttons, list) or len(buttons) > _MAX_BUTTONS:
+        raise NhnError(-2000, f"The 'buttons' must be at less than or equal to {_MAX_BUTTONS}.")
+    for button in buttons:
+        _check_button(button)
+
+
+def _check_button(button: Any) -> None:
+    if not isinstance(button, dict) or not button.get("name"):
+        raise NhnError(-3009, "Not exist button name.")
+    if len(button["name"]) > _MAX_BUTTON_NAME:
+        raise NhnError(-2000, f"The 'name' must be at less than or equal to {_MAX_BUTTON_NAME}.")
+    if button.get("type") != "WL":
+        raise NhnError(-3328, f"The button type {button.get('type')} is not allowed.")
+    if not button.get("linkMo"):
+        raise NhnError(-3307, "linkType WL is required field linkMo")
+    for field in ("linkMo", "linkPc"):
+        if field in button and not _is_web_link(button[field]):
+            raise NhnError(-3310, "The linkMo/linkPc must include http:// or https://")
+
+
+def _is_web_link(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://")) and len(value) <= _MAX_LINK
+
+
+def _recipients(recipients: Any) -> list[dict[str, Any]]:
+    if not isinstance(recipients, list) or not recipients:
+        raise NhnError(-4011, "Not found recipientList.")
+    if len(recipients) > _MAX_RECIPIENTS:
+        raise NhnError(-2000, f"The 'recipientList' must be at less than or equal to {_MAX_RECIPIENTS}.")
+    for recipient in recipients:
+        _check_recipient(recipient)
+    return recipients
+
+
+def _check_recipient(recipient: Any) -> None:
+    number = recipient.get("recipientNo") if isinstance(recipient, dict) else None
+    if not isinstance(number, str) or not _MOBILE.fullmatch(number.replace("-", "")):
+        raise NhnError(-4019, _MESSAGES[-4019])
+    targeting = recipient.get("targeting", "I")
+    if targeting not in ("I", "M", "N"):
+        raise NhnError(-3298, "The targeting is invalid.")
+    if targeting != "I":
+        # M/N need Kakao's approval, which a sandbox sender profile does not have.
+        raise NhnError(-4029, "To send 'M/N type' messages, you must first apply to have the feature enabled.")
+    key = recipient.get("recipientGroupingKey")
+    if key is not None and (not isinstance(key, str) or len(key) > _MAX_GROUPING_KEY):
+        raise NhnError(-2000, f"The 'recipientGroupingKey' must be at less than or equal to {_MAX_GROUPING_KEY}.")

@@ -1,0 +1,336 @@
+"""Solapi: KakaoTalk brand message free-form (``BMS_FREE``), ``LMS``, and Solapi's delivery reports.
+
+Verified against Solapi's official SDKs and docs (github.com/solapi/solapi-python, solapi-nodejs, documents):
+the ``Authorization: HMAC-SHA256 apiKey=, date=, salt=, signature=`` header and its 403 error codes
+(documents ``authentication/api-key.md``); the send-many/detail answer ``{"groupInfo", "failedMessageList",
+"messageList"}``, where ``messageList`` (``messageId``, ``statusCode``, ``statusMessage``, ``customFields``) only
+comes with ``showMessageList: true`` (nodejs ``models/responses/sendManyDetailResponse.ts``); BMS buttons
+``linkType``/``name``/``linkMobile``/``linkPc`` (nodejs ``models/base/kakao/bms/bmsButton.ts``); 4xx error bodies
+``{"errorCode", "errorMessage"}`` (nodejs ``lib/defaultFetcher.ts``); the single-report webhook body (python
+``model/webhook/single_report.py``); status codes (documents ``api-reference/message-status-codes.md``).
+
+Images: a BMS ``IMAGE`` bubble takes an ``imageId`` that must first be uploaded to Solapi's storage (file type
+``BMS``, python ``examples/simple/send_bms_free_image.py``); Solapi takes no image URL. A pure request builder
+cannot upload, so a kakao message with an image goes out as a ``TEXT`` bubble without it (its buttons still carry
+the links). Solapi requests are signed with a fresh date and salt, so a retry must rebuild the request.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import msgspec
+
+from adapters.base import RETRYABLE_HTTP, VendorRequest, VendorResponse, header_value, parse_retry_after
+from adapters.contract import (
+    OUTCOME_REASONS,
+    Accepted,
+    Button,
+    Channel,
+    OutboundMessage,
+    Outcome,
+    Permanent,
+    Reason,
+    Receipt,
+    ReceiptOutcome,
+    Retryable,
+)
+from adapters.solapi.config import SolapiConfig
+
+__all__ = (
+    "CODE_TEXT",
+    "SEND_PATH",
+    "SOLAPI_KAKAO_UNDELIVERABLE",
+    "SolapiKakaoAdapter",
+    "SolapiLmsAdapter",
+    "authorization",
+    "classify",
+    "iso_date",
+    "parse_callback",
+    "reason",
+    "sign",
+)
+
+SEND_PATH = "/messages/v4/send-many/detail"
+#: Report codes after which kakao cannot reach the user, so the gateway falls back to LMS: not a channel friend,
+#: not a KakaoTalk user, no KakaoTalk use in 72 hours (or kakao messages blocked).
+SOLAPI_KAKAO_UNDELIVERABLE = frozenset({"3102", "3104", "3107"})
+#: Codes that say "later" rather than "this request is wrong": server error and an empty balance (operators top
+#: up), and the two signature checks a freshly signed request passes.
+_RETRYABLE_CODES = frozenset({"1024", "1030", "DuplicatedSignature", "RequestTimeTooSkewed"})
+_DELIVERED = "4000"
+_IN_PROGRESS = frozenset({"2000", "3000"})
+
+
+#: Plain words for support staff (Korean, then English) for every code this adapter reports: report status codes
+#: and the send answer's error codes named above and in docs/vendors.md.
+CODE_TEXT = {
+    "2000": "솔라피가 접수함 · accepted by Solapi",
+    "3000": "통신사 또는 카카오에 넘김 · handed to the carrier or Kakao",
+    _DELIVERED: "전달됨 · delivered",
+    "3102": "채널 친구가 아님: LMS 대체 발송 대상 · not a friend of the KakaoTalk channel: falls back to LMS",
+    "3104": "카카오톡 사용자가 아님: LMS 대체 발송 대상 · not a KakaoTalk user: falls back to LMS",
+    "3107": "72시간 안에 카카오톡을 쓰지 않았거나 메시지를 막음: LMS 대체 발송 대상 · no KakaoTalk use in 72 hours, or "
+    "kakao messages blocked: falls back to LMS",
+    "1062": "발신번호가 등록되지 않음: 설정 확인 · the sender number is not registered with Solapi",
+    "1029": "EUC-KR로 쓸 수 없는 문자가 있음 · characters outside EUC-KR",
+    "1014": "제목이 40바이트를 넘음 · the subject is over 40 bytes",
+    "1024": "솔라피 서버 오류: 다시 시도 · Solapi server error: tried again",
+    "1030": "솔라피 잔액 부족: 충전 후 다시 시도 · Solapi balance is empty: tried again (top up)",
+    "DuplicatedSignature": "서명이 재사용됨: 새로 서명해 다시 시도 · signature reused: signed again and retried",
+    "RequestTimeTooSkewed": "서버 시계가 15분 넘게 어긋남: 다시 시도 · the clock is over 15 minutes off: retried",
+}
+
+
+def sign(api_secret: str, date: str, salt: str) -> str:
+    """Return Solapi's signature: hex HMAC-SHA256 of ``date + salt`` keyed with the API secret."""
+    return hmac.new(api_secret.encode(), (date + salt).encode(), hashlib.sha256).hexdigest()
+
+
+def authorization(api_key: str, api_secret: str, date: str, salt: str) -> str:
+    """Return the ``Authorization`` header value for one request."""
+    signature = sign(api_secret, date, salt)
+    return f"HMAC-SHA256 apiKey={api_key}, date={date}, salt={salt}, signature={signature}"
+
+
+def iso_date(timestamp: float) -> str:
+    """Format POSIX seconds as the ISO 8601 UTC date Solapi expects (``2019-07-01T00:41:48Z``)."""
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+class _SolapiAdapter(abc.ABC):
+    """What both Solapi channels share: the signed request to send-many/detail and the answer's classification."""
+
+    vendor: ClassVar[str] = "solapi"
+    channel: ClassVar[Channel]
+
+    def __init__(
+        self,
+        config: SolapiConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        salt: Callable[[], str] = _new_salt,
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._salt = salt
+
+    def build(self, message: OutboundMessage, message_id: str, *, send_key: str | None = None) -> VendorRequest:
+        """Build one signed send-many/detail request carrying this one message."""
+        headers = {
+            "Authorization": authorization(
+                self._config.api_key, self._config.api_secret, iso_date(self._clock()), self._salt()
+            ),
+            "Content-Type": "application/json",
+        }
+        # showMessageList makes Solapi answer each message's messageId, the id its reports carry.
+        body = {"messages": [self._message(message, message_id)], "showMessageList": True}
+        return VendorRequest(
+            method="POST",
+            url=self._config.url.rstrip("/") + SEND_PATH,
+            headers=headers,
+            json=body,
+            secret_headers=("Authorization",),
+        )
+
+    def classify(self, response: VendorResponse) -> Outcome:
+        """Classify Solapi's answer (see :func:`classify`)."""
+        return classify(response)
+
+    @abc.abstractmethod
+    def _message(self, message: OutboundMessage, message_id: str) -> dict[str, Any]:
+        """The one entry of ``messages`` for ``message``."""
+
+
+class SolapiKakaoAdapter(_SolapiAdapter):
+    """Kakao brand message free-form (``BMS_FREE``, targeting ``I``: channel friends only)."""
+
+    channel: ClassVar[Channel] = "kakao"
+
+    def _message(self, message: OutboundMessage, message_id: str) -> dict[str, Any]:
+        bms: dict[str, Any] = {"targeting": "I", "chatBubbleType": "TEXT", "adult": False}
+        if message.buttons:
+            bms["buttons"] = [_button(button) for button in message.buttons]
+        return {
+            "to": _phone(message),
+            "from": self._config.send_no,
+            "type": "BMS_FREE",
+            "text": message.content,
+            "customFields": {"gatewayId": message_id},
+            "kakaoOptions": {"pfId": self._config.pf_id, "bms": bms},
+        }
+
+
+class SolapiLmsAdapter(_SolapiAdapter):
+    """LMS (long SMS); the subject is optional."""
+
+    channel: ClassVar[Channel] = "lms"
+
+    def _message(self, message: OutboundMessage, message_id: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"to": _phone(message), "from": self._config.send_no, "type": "LMS"}
+        if message.subject:
+            entry["subject"] = message.subject
+        entry["text"] = message.content
+        entry["customFields"] = {"gatewayId": message_id}
+        return entry
+
+
+def _phone(message: OutboundMessage) -> str:
+    if not message.phone:
+        raise ValueError(f"a {message.channel} message needs a phone number")
+    return message.phone
+
+
+def _button(button: Button) -> dict[str, str]:
+    return {"linkType": "WL", "name": button.name, "linkMobile": button.link_mobile, "linkPc": button.link_pc}
+
+
+class _GroupInfo(msgspec.Struct, rename="camel"):
+    group_id: str | None = None
+
+
+class _MessageResult(msgspec.Struct, rename="camel"):
+    """One entry of ``failedMessageList`` or ``messageList``."""
+
+    status_code: str
+    status_message: str = ""
+    message_id: str | None = None
+
+
+class _SendManyDetail(msgspec.Struct, rename="camel"):
+    group_info: _GroupInfo = msgspec.field(default_factory=_GroupInfo)
+    failed_message_list: list[_MessageResult] = []
+    message_list: list[_MessageResult] = []
+
+
+class _Error(msgspec.Struct, rename="camel"):
+    error_code: str = ""
+    error_message: str = ""
+
+
+def classify(response: VendorResponse) -> Outcome:
+    """Classify a send-many/detail answer.
+
+    A 2xx answer is accepted unless the message is in ``failedMessageList``, which is permanent by its code
+    (``1062`` unregistered sender, ``1029`` characters outside EUC-KR, ...) except Solapi's "later" codes. 408,
+    425, 429 and 5xx are retryable (with ``Retry-After``), as are the re-signable 403s; other 4xx are permanent.
+    """
+    if 200 <= response.status < 300:
+        return _classify_sent(response.body)
+    code, detail = _error(response)
+    if response.status in RETRYABLE_HTTP or response.status >= 500 or code in _RETRYABLE_CODES:
+        return Retryable(code, detail, parse_retry_after(header_value(response.headers, "Retry-After")))
+    return Permanent(code, detail)
+
+
+def _classify_sent(body: bytes) -> Outcome:
+    try:
+        sent = msgspec.json.decode(body, type=_SendManyDetail)
+    except msgspec.DecodeError:
+        # Solapi said yes; sending again could deliver twice, and the report still finds the message.
+        return Accepted(None, detail="Solapi answered 2xx with an unreadable body")
+    if sent.failed_message_list:
+        failed = sent.failed_message_list[0]
+        if failed.status_code in _RETRYABLE_CODES:
+            return Retryable(failed.status_code, failed.status_message)
+        return Permanent(failed.status_code, failed.status_message)
+    group = f"group {sent.group_info.group_id}"
+    if not sent.message_list:
+        return Accepted(None, detail=group)
+    accepted = sent.message_list[0]
+    detail = f"{group}: {accepted.status_message}" if accepted.status_message else group
+    return Accepted(accepted.message_id, code=accepted.status_code, detail=detail)
+
+
+def _error(response: VendorResponse) -> tuple[str, str]:
+    try:
+        error = msgspec.json.decode(response.body, type=_Error)
+    except msgspec.DecodeError:
+        error = _Error()
+    code = error.error_code or f"http_{response.status}"
+    return code, error.error_message or response.body[:200].decode("utf-8", "replace")
+
+
+class _ReportData(msgspec.Struct, rename="camel"):
+    # Recipient and sender numbers are in the report too; they are left undecoded on purpose.
+    status_code: str
+    message_id: str | None = None
+    status_message: str | None = None
+    date_processed: str | None = None
+    date_reported: str | None = None
+    date_received: str | None = None
+    custom_fields: dict[str, str] | None = None
+
+
+class _Report(msgspec.Struct, rename="camel"):
+    event_data_id: str
+    data: _ReportData
+    retry_count: int = 0
+
+
+def parse_callback(body: bytes) -> list[Receipt]:
+    """Parse a Solapi single-report webhook body (a JSON array) into receipts.
+
+    ``4000`` is delivered, ``2000``/``3000`` are progress, any other code failed. Solapi signs nothing: the web
+    layer authenticates the call by the secret token in its path.
+
+    Raises:
+        ValueError: The body is not a JSON array of reports.
+    """
+    try:
+        reports = msgspec.json.decode(body, type=list[_Report])
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"malformed Solapi report body: {exc}") from exc
+    return [_receipt(report) for report in reports]
+
+
+def _receipt(report: _Report) -> Receipt:
+    data = report.data
+    outcome = _outcome(data.status_code)
+    return Receipt(
+        vendor="solapi",
+        event_id=report.event_data_id,
+        outcome=outcome,
+        # A report names no channel; Solapi's kakao and LMS codes do not overlap (docs/vendors.md).
+        reason=OUTCOME_REASONS.get(outcome) or reason(data.status_code),
+        correlation_id=(data.custom_fields or {}).get("gatewayId"),
+        vendor_message_id=data.message_id,
+        code=data.status_code,
+        detail=data.status_message or "",
+        occurred_at=_timestamp(data.date_received, data.date_reported, data.date_processed),
+    )
+
+
+def reason(code: str | None) -> Reason:
+    """What a failed report's ``statusCode`` means: unreachable by KakaoTalk, or unexplained."""
+    return Reason.UNREACHABLE if code in SOLAPI_KAKAO_UNDELIVERABLE else Reason.OTHER
+
+
+def _outcome(code: str) -> ReceiptOutcome:
+    if code == _DELIVERED:
+        return "delivered"
+    return "progress" if code in _IN_PROGRESS else "failed"
+
+
+def _timestamp(*values: str | None) -> float | None:
+    """The first parseable ISO 8601 date as POSIX seconds; a date without a zone is taken as UTC."""
+    for value in values:
+        if not value:
+            continue
+        try:
+            when = datetime.fromisoformat(value)
+        except ValueError:
+            continue
+        return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+    return None

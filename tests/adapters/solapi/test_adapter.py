@@ -1,0 +1,440 @@
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+
+import httpx
+import msgspec
+import pytest
+
+from adapters.base import VendorResponse, send
+from adapters.contract import Accepted, Permanent, Retryable
+from adapters.emulator import EmulatorTransport, Fault
+from adapters.solapi.adapter import (
+    SOLAPI_KAKAO_UNDELIVERABLE,
+    SolapiKakaoAdapter,
+    SolapiLmsAdapter,
+    classify,
+    parse_callback,
+)
+from adapters.solapi.config import SolapiConfig
+from adapters.solapi.emulator import SolapiEmulator
+from gateway.models import Button, OutboundMessage
+
+CONFIG = SolapiConfig(api_key="NCSAYU7YDBXYORXC", api_secret="s3cr3t", pf_id="KA01PF2506", send_no="0212345678")
+NOW = 1_750_000_000.0  # 2025-06-15T15:06:40Z
+SALT = "jqsba2jxjnrjor"
+SPEC_CONTENT = (
+    "서포터님,\n헤어케어 카테고리에서 지금 가장 핫한 프로젝트는? 지금 확인해 보세요.\n"
+    "✨[14억+ 앵콜] 미용실 50배 효과?! 단백질 쇼크 LPT 헤어팩🎉"
+)
+LINK = "https://www.wadiz.kr/web/campaign/detail/356850"
+
+
+def kakao(**changes: object) -> OutboundMessage:
+    fields: dict[str, object] = {
+        "channel": "kakao",
+        "user_id": "u-20250610-0001",
+        "phone": "01012345678",
+        "content": SPEC_CONTENT,
+        "buttons": (Button("지금 확인하기", LINK, LINK),),
+        "ad": True,
+        "fallback": "lms",
+    }
+    return OutboundMessage(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def lms(**changes: object) -> OutboundMessage:
+    fields: dict[str, object] = {
+        "channel": "lms",
+        "user_id": "u-1",
+        "phone": "01012345678",
+        "subject": "실시간 베스트",
+        "content": "(광고)와디즈\n헤어케어 카테고리에서 지금 가장 핫한 프로젝트는?\n무료거부 0801234567",
+        "ad": True,
+    }
+    return OutboundMessage(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def fixed(adapter: type[SolapiKakaoAdapter] | type[SolapiLmsAdapter]) -> SolapiKakaoAdapter | SolapiLmsAdapter:
+    return adapter(CONFIG, clock=lambda: NOW, salt=lambda: SALT)
+
+
+def expected_authorization() -> str:
+    date = "2025-06-15T15:06:40Z"
+    signature = hmac.new(b"s3cr3t", (date + SALT).encode(), hashlib.sha256).hexdigest()
+    return f"HMAC-SHA256 apiKey=NCSAYU7YDBXYORXC, date={date}, salt={SALT}, signature={signature}"
+
+
+def test_kakao_request_matches_solapi_bms_free_shape() -> None:
+    request = fixed(SolapiKakaoAdapter).build(kakao(), "gw-1")
+
+    assert request.method == "POST"
+    assert request.url == "https://api.solapi.com/messages/v4/send-many/detail"
+    assert request.headers == {"Authorization": expected_authorization(), "Content-Type": "application/json"}
+    assert request.secret_headers == ("Authorization",)
+    assert request.json == {
+        "messages": [
+            {
+                "to": "01012345678",
+                "from": "0212345678",
+                "type": "BMS_FREE",
+                "text": SPEC_CONTENT,
+                "customFields": {"gatewayId": "gw-1"},
+                "kakaoOptions": {
+                    "pfId": "KA01PF2506",
+                    "bms": {
+                        "targeting": "I",
+                        "chatBubbleType": "TEXT",
+                        "adult": False,
+                        "buttons": [{"linkType": "WL", "name": "지금 확인하기", "linkMobile": LINK, "linkPc": LINK}],
+                    },
+                },
+            }
+        ],
+        "showMessageList": True,
+    }
+
+
+def test_kakao_keeps_emoji_and_every_button_in_order() -> None:
+    buttons = tuple(Button(f"버튼{i}", f"https://m.example.kr/{i}", f"https://www.example.kr/{i}") for i in range(5))
+    request = fixed(SolapiKakaoAdapter).build(kakao(buttons=buttons), "gw-2")
+
+    entry = request.json["messages"][0]
+    assert "✨" in entry["text"]
+    assert "🎉" in entry["text"]
+    assert entry["kakaoOptions"]["bms"]["buttons"] == [
+        {
+            "linkType": "WL",
+            "name": f"버튼{i}",
+            "linkMobile": f"https://m.example.kr/{i}",
+            "linkPc": f"https://www.example.kr/{i}",
+        }
+        for i in range(5)
+    ]
+
+
+def test_kakao_without_buttons_sends_no_button_list() -> None:
+    request = fixed(SolapiKakaoAdapter).build(kakao(buttons=()), "gw-3")
+
+    assert "buttons" not in request.json["messages"][0]["kakaoOptions"]["bms"]
+
+
+def test_kakao_image_url_goes_out_as_text_bubble_since_solapi_needs_an_uploaded_image_id() -> None:
+    request = fixed(SolapiKakaoAdapter).build(kakao(image_url="https://cdn.example.kr/a.png"), "gw-4")
+
+    bms = request.json["messages"][0]["kakaoOptions"]["bms"]
+    assert bms["chatBubbleType"] == "TEXT"
+    assert "imageId" not in bms
+
+
+def test_ad_lms_request_matches_solapi_lms_shape() -> None:
+    message = lms()
+    request = fixed(SolapiLmsAdapter).build(message, "gw-5")
+
+    assert request.url == "https://api.solapi.com/messages/v4/send-many/detail"
+    assert request.headers["Authorization"] == expected_authorization()
+    assert request.json == {
+        "messages": [
+            {
+                "to": "01012345678",
+                "from": "0212345678",
+                "type": "LMS",
+                "subject": "실시간 베스트",
+                "text": message.content,
+                "customFields": {"gatewayId": "gw-5"},
+            }
+        ],
+        "showMessageList": True,
+    }
+
+
+def test_lms_without_subject_leaves_it_out() -> None:
+    request = fixed(SolapiLmsAdapter).build(lms(subject=None), "gw-6")
+
+    assert "subject" not in request.json["messages"][0]
+
+
+def test_configured_url_is_used() -> None:
+    config = SolapiConfig(url="http://solapi.test/", api_key="k", api_secret="s", pf_id="p", send_no="0212345678")
+
+    assert SolapiLmsAdapter(config).build(lms(), "gw").url == "http://solapi.test/messages/v4/send-many/detail"
+
+
+def test_each_request_is_signed_with_a_fresh_salt() -> None:
+    adapter = SolapiLmsAdapter(CONFIG)
+    first, second = (adapter.build(lms(), "gw").headers["Authorization"] for _ in range(2))
+
+    salts = [re.search(r"salt=([^,]+),", header).group(1) for header in (first, second)]  # type: ignore[union-attr]
+    assert first != second
+    assert salts[0] != salts[1]
+    assert all(12 <= len(salt) <= 64 for salt in salts)
+
+
+def test_stored_copy_redacts_the_signature() -> None:
+    stored = fixed(SolapiLmsAdapter).build(lms(), "gw").redacted()
+
+    assert stored["headers"]["Authorization"] == "[redacted]"
+    assert "s3cr3t" not in msgspec.json.encode(stored).decode()
+
+
+@pytest.mark.parametrize("adapter", [SolapiKakaoAdapter, SolapiLmsAdapter])
+def test_message_without_phone_is_refused(adapter: type[SolapiKakaoAdapter] | type[SolapiLmsAdapter]) -> None:
+    message = kakao(phone=None) if adapter is SolapiKakaoAdapter else lms(phone=None)
+
+    with pytest.raises(ValueError, match="phone"):
+        adapter(CONFIG).build(message, "gw")
+
+
+def sent_body(*, failed: list[dict[str, object]] | None = None, listed: bool = True) -> bytes:
+    """A send-many/detail answer as Solapi's SDK types describe it."""
+    body: dict[str, object] = {
+        "groupInfo": {
+            "_id": "G4V20250615150640ABCDEFGHIJKLMNO",
+            "groupId": "G4V20250615150640ABCDEFGHIJKLMNO",
+            "status": "SENDING",
+            "count": {"total": 1, "registeredFailed": len(failed or []), "registeredSuccess": 1 - len(failed or [])},
+        },
+        "failedMessageList": failed or [],
+    }
+    if listed and not failed:
+        body["messageList"] = [
+            {
+                "messageId": "M4V20250615150640ZYXWVUTSRQPONML",
+                "statusCode": "2000",
+                "statusMessage": "정상 접수(이통사로 접수 예정) ",
+                "customFields": {"gatewayId": "gw-1"},
+            }
+        ]
+    return msgspec.json.encode(body)
+
+
+def failed_entry(code: str, message: str) -> dict[str, object]:
+    return {
+        "to": "01012345678",
+        "from": "0212345678",
+        "type": "LMS",
+        "statusMessage": message,
+        "country": "82",
+        "messageId": "M4V20250615150640FAILEDFAILEDXX",
+        "statusCode": code,
+        "accountId": "25010100000000",
+        "customFields": {"gatewayId": "gw-1"},
+    }
+
+
+def test_accepted_answer_yields_the_message_id() -> None:
+    outcome = classify(VendorResponse(200, {}, sent_body()))
+
+    assert isinstance(outcome, Accepted)
+    assert outcome.vendor_message_id == "M4V20250615150640ZYXWVUTSRQPONML"
+    assert outcome.code == "2000"
+    assert "G4V20250615150640ABCDEFGHIJKLMNO" in outcome.detail
+
+
+def test_accepted_answer_without_message_list_has_no_message_id() -> None:
+    outcome = classify(VendorResponse(200, {}, sent_body(listed=False)))
+
+    assert outcome == Accepted(None, detail="group G4V20250615150640ABCDEFGHIJKLMNO")
+
+
+def test_unreadable_success_is_accepted_rather_than_sent_twice() -> None:
+    outcome = classify(VendorResponse(200, {}, b"<html>ok</html>"))
+
+    assert isinstance(outcome, Accepted)
+    assert outcome.vendor_message_id is None
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("1062", "발신번호 미등록"),
+        ("1029", "문자메시지의 경우 EUC-KR(완성형 한글) 범위 안에 있는 문자만 사용 합니다."),
+        ("1014", "제목은 40byte까지 사용 가능합니다."),
+        ("1041", "유효한 플러스 친구 값이 아닙니다."),
+    ],
+)
+def test_refused_message_in_an_accepted_batch_is_permanent_by_its_code(code: str, message: str) -> None:
+    outcome = classify(VendorResponse(200, {}, sent_body(failed=[failed_entry(code, message)])))
+
+    assert outcome == Permanent(code, message)
+
+
+@pytest.mark.parametrize(("code", "message"), [("1024", "서버 오류"), ("1030", "잔액 부족")])
+def test_refused_message_with_a_try_later_code_is_retryable(code: str, message: str) -> None:
+    outcome = classify(VendorResponse(200, {}, sent_body(failed=[failed_entry(code, message)])))
+
+    assert outcome == Retryable(code, message)
+
+
+def error_body(code: str, message: str) -> bytes:
+    return msgspec.json.encode({"errorCode": code, "errorMessage": message})
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(400, "ValidationError"), (403, "InvalidAPIKey"), (403, "SignatureDoesNotMatch"), (404, "NotFound")],
+)
+def test_client_errors_are_permanent(status: int, code: str) -> None:
+    outcome = classify(VendorResponse(status, {}, error_body(code, "bad")))
+
+    assert outcome == Permanent(code, "bad")
+
+
+@pytest.mark.parametrize("code", ["DuplicatedSignature", "RequestTimeTooSkewed"])
+def test_signature_errors_a_fresh_signature_fixes_are_retryable(code: str) -> None:
+    outcome = classify(VendorResponse(403, {}, error_body(code, "later")))
+
+    assert outcome == Retryable(code, "later")
+
+
+def test_429_honours_retry_after() -> None:
+    response = VendorResponse(429, {"retry-after": "30"}, error_body("TooManyRequests", "slow down"))
+
+    assert classify(response) == Retryable("TooManyRequests", "slow down", retry_after=30.0)
+
+
+@pytest.mark.parametrize("status", [408, 425, 500, 502, 503, 504])
+def test_transient_http_statuses_are_retryable(status: int) -> None:
+    outcome = classify(VendorResponse(status, {}, b"upstream trouble"))
+
+    assert outcome == Retryable(f"http_{status}", "upstream trouble")
+
+
+def report(code: str, *, event_id: str = "E1", message: str = "") -> dict[str, object]:
+    """One single-report webhook entry as Solapi documents it."""
+    return {
+        "eventDataId": event_id,
+        "retryCount": 0,
+        "data": {
+            "messageId": "M4V20250615150640ZYXWVUTSRQPONML",
+            "groupId": "G4V20250615150640ABCDEFGHIJKLMNO",
+            "type": "BMS_FREE",
+            "to": "01012345678",
+            "from": "0212345678",
+            "statusCode": code,
+            "statusMessage": message,
+            "dateProcessed": "2025-06-15T15:06:41.000Z",
+            "dateReported": "2025-06-15T15:06:45.000Z",
+            "dateReceived": "2025-06-15T15:06:44.000Z" if code == "4000" else None,
+            "customFields": {"gatewayId": "gw-1"},
+            "kakaoOptions": {"pfId": "KA01PF2506"},
+        },
+    }
+
+
+def test_callback_delivered() -> None:
+    (receipt,) = parse_callback(msgspec.json.encode([report("4000", message="수신 완료")]))
+
+    assert receipt.vendor == "solapi"
+    assert receipt.event_id == "E1"
+    assert receipt.outcome == "delivered"
+    assert receipt.correlation_id == "gw-1"
+    assert receipt.vendor_message_id == "M4V20250615150640ZYXWVUTSRQPONML"
+    assert receipt.code == "4000"
+    assert receipt.detail == "수신 완료"
+    assert receipt.occurred_at == 1_750_000_004.0
+
+
+def test_callback_intermediate_and_failed_in_one_array() -> None:
+    body = [
+        report("2000", event_id="a"),
+        report("3000", event_id="b"),
+        report("3104", event_id="c", message="카카오톡 미사용자"),
+    ]
+
+    receipts = parse_callback(msgspec.json.encode(body))
+
+    assert [(r.event_id, r.outcome) for r in receipts] == [("a", "progress"), ("b", "progress"), ("c", "failed")]
+    assert receipts[2].code in SOLAPI_KAKAO_UNDELIVERABLE
+    assert receipts[2].occurred_at == 1_750_000_005.0
+
+
+def test_undeliverable_codes_cover_friend_and_kakao_user_failures() -> None:
+    assert {"3102", "3104"} <= SOLAPI_KAKAO_UNDELIVERABLE
+    assert "4000" not in SOLAPI_KAKAO_UNDELIVERABLE
+
+
+def test_callback_never_carries_phone_numbers_into_receipts() -> None:
+    (receipt,) = parse_callback(msgspec.json.encode([report("4000")]))
+
+    assert "01012345678" not in repr(receipt)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b'{"eventDataId": "E1"}', b'[{"data": {"statusCode": "4000"}}]', b'[{"eventDataId": "E1"}]'],
+)
+def test_malformed_callback_raises_value_error(body: bytes) -> None:
+    with pytest.raises(ValueError, match="Solapi"):
+        parse_callback(body)
+
+
+@pytest.fixture
+def emulator() -> SolapiEmulator:
+    return SolapiEmulator(CONFIG)
+
+
+async def test_round_trip_kakao_accepted_then_delivered(emulator: SolapiEmulator) -> None:
+    adapter = SolapiKakaoAdapter(CONFIG)
+    async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
+        result = await send(client, adapter, adapter.build(kakao(), "gw-rt"))
+
+    assert isinstance(result.outcome, Accepted)
+    assert result.http_status == 200
+    (callback,) = emulator.pending_callbacks()
+    (receipt,) = parse_callback(callback.body)
+    assert (receipt.correlation_id, receipt.outcome) == ("gw-rt", "delivered")
+    assert receipt.vendor_message_id == result.outcome.vendor_message_id
+
+
+async def test_round_trip_503_twice_then_success(emulator: SolapiEmulator) -> None:
+    emulator.script(Fault(http_status=503), Fault(http_status=503, retry_after=2))
+    adapter = SolapiLmsAdapter(CONFIG)
+    async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
+        # Each attempt is built anew: a Solapi signature cannot be used twice.
+        outcomes = [(await send(client, adapter, adapter.build(lms(), "gw-r"))).outcome for _ in range(3)]
+
+    assert isinstance(outcomes[0], Retryable)
+    assert outcomes[1] == Retryable("ServiceUnavailable", "emulated HTTP 503", retry_after=2.0)
+    assert isinstance(outcomes[2], Accepted)
+
+
+async def test_round_trip_timeout_is_retryable(emulator: SolapiEmulator) -> None:
+    emulator.script(Fault(timeout=True))
+    adapter = SolapiLmsAdapter(CONFIG)
+    async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
+        result = await send(client, adapter, adapter.build(lms(), "gw-t"))
+
+    assert result.outcome == Retryable("timeout", "ReadTimeout")
+    assert emulator.pending_callbacks() == []
+
+
+async def test_round_trip_vendor_error_code_is_permanent(emulator: SolapiEmulator) -> None:
+    emulator.script(Fault(vendor_code="1062"))
+    adapter = SolapiLmsAdapter(CONFIG)
+    async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
+        result = await send(client, adapter, adapter.build(lms(), "gw-v"))
+
+    assert result.outcome == Permanent("1062", "발신번호 미등록")
+
+
+async def test_round_trip_emoji_in_lms_is_refused_with_1029(emulator: SolapiEmulator) -> None:
+    adapter = SolapiLmsAdapter(CONFIG)
+    async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
+        result = await send(client, adapter, adapter.build(lms(content="광고 🎉"), "gw-e"))
+
+    assert isinstance(result.outcome, Permanent)
+    assert result.outcome.code == "1029"
+
+
+async def test_round_trip_kakao_not_a_user_reports_undeliverable(emulator: SolapiEmulator) -> None:
+    emulator.outcomes["01012345678"] = "3104"
+    adapter = SolapiKakaoAdapter(CONFIG)
+    async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
+        await send(client, adapter, adapter.build(kakao(), "gw-f"))
+
+    (receipt,) = parse_callback(emulator.pending_callbacks()[0].body)
+    assert receipt.outcome == "failed"
+    assert receipt.code in SOLAPI_KAKAO_UNDELIVERABLE
