@@ -20,7 +20,7 @@ from msgspec import Meta
 
 from gateway.api.views import iso
 from gateway.channels.reasons import failure_reason
-from gateway.store.campaign_types import CampaignData, CampaignKey, CampaignSummary, FunnelCount, Origin
+from gateway.store.types_campaigns import CampaignData, CampaignKey, CampaignSummary, FunnelCount, Origin
 
 __all__ = (
     "BY_PARAMS",

@@ -22,8 +22,8 @@ from gateway.models import (
     StoredReceipt,
 )
 from gateway.refusals import Refusal, RefusalPage
-from gateway.store.campaign_types import CampaignData, CampaignKey, CampaignSummary
 from gateway.store.types_admin import AuditEntry, AuditPage, FailureCount, WindowCount
+from gateway.store.types_campaigns import CampaignData, CampaignKey, CampaignSummary
 
 __all__ = (
     "AddResult",

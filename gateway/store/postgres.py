@@ -18,10 +18,10 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
 from gateway.store.base import AddResult, MessageFilter, Page, Report, StaleTransition, StoreUnavailable
-from gateway.store.campaigns_postgres import PostgresCampaigns
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_postgres
 from gateway.store.postgres_admin import PostgresAdmin
+from gateway.store.postgres_campaigns import PostgresCampaigns
 from gateway.store.postgres_receipts import INSERT_FEEDBACK, REPORT_OF_MOVED, PostgresReceipts, receipts_for
 from gateway.store.refusals import PostgresRefusals
 from gateway.store.rows import (

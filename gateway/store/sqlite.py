@@ -20,11 +20,11 @@ from typing import Any, TypeVar
 from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
 from gateway.store import sqlite_reads, sqlite_writes
 from gateway.store.base import AddResult, MessageFilter, Page, Report, StoreUnavailable
-from gateway.store.campaigns_sqlite import SqliteCampaigns
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_sqlite
 from gateway.store.refusals import SqliteRefusals
 from gateway.store.sqlite_admin import SqliteAdmin
+from gateway.store.sqlite_campaigns import SqliteCampaigns
 from gateway.store.sqlite_receipts import SqliteReceipts
 from gateway.store.sqlite_writes import WriteOp
 

@@ -7,7 +7,7 @@ from typing import Any
 from gateway.models import Attempt, AttemptOutcome, BrazeContext, NewMessage, Receipt, Status
 from gateway.store import Store
 from gateway.store.base import Settlement
-from gateway.store.campaign_types import CampaignSummary, FailureGroup, FunnelCount, LatencyGroup
+from gateway.store.types_campaigns import CampaignSummary, FailureGroup, FunnelCount, LatencyGroup
 from tests.gateway.store.factory import T0, new_message
 
 WINDOW = 24 * 3600.0

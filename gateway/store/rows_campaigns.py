@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.store.campaign_types import (
+from gateway.store.types_campaigns import (
     CampaignData,
     CampaignKey,
     CampaignSummary,

@@ -7,8 +7,8 @@ from typing import Any, Protocol
 
 import psycopg
 
-from gateway.store import campaign_rows as rows
-from gateway.store.campaign_types import CampaignData, CampaignKey, CampaignSummary
+from gateway.store import rows_campaigns as rows
+from gateway.store.types_campaigns import CampaignData, CampaignKey, CampaignSummary
 
 __all__ = ("PostgresCampaigns",)
 

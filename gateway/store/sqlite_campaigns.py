@@ -6,8 +6,8 @@ import sqlite3
 from collections.abc import Callable
 from typing import Protocol, TypeVar
 
-from gateway.store import campaign_rows as rows
-from gateway.store.campaign_types import CampaignData, CampaignKey, CampaignSummary
+from gateway.store import rows_campaigns as rows
+from gateway.store.types_campaigns import CampaignData, CampaignKey, CampaignSummary
 
 __all__ = ("SqliteCampaigns",)
 
