@@ -114,6 +114,8 @@ class _SolapiAdapter(abc.ABC):
 
     vendor: ClassVar[str] = "solapi"
     channel: ClassVar[Channel]
+    # Solapi documents no idempotency key (allowDuplicates only concerns identical messages in one request).
+    idempotent: ClassVar[bool] = False
 
     def __init__(
         self,
