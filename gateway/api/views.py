@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.api.masking import mask_email, mask_phone
+from gateway.api.masking import mask_contacts, mask_email, mask_phone
 from gateway.api.receipt_views import ReceiptView, receipt_view
 from gateway.models import Attempt, Event, MessageDetail, OutboundMessage, StoredMessage
 from gateway.store.types_admin import AuditPage, FailureCount, WindowCount
@@ -35,8 +35,6 @@ __all__ = (
     "message_view",
     "stats_view",
 )
-
-_ENCODER = msgspec.json.Encoder()
 
 
 def iso(ts: float | None) -> str | None:
@@ -191,13 +189,7 @@ def _normalised_view(record: StoredMessage, reveal: bool) -> NormalisedView:
 
 def _masked(value: Any, record: StoredMessage, reveal: bool) -> Any:
     """``value`` with the message's phone number and email replaced by their masked forms, wherever they occur."""
-    if reveal:
-        return value
-    text = _ENCODER.encode(value).decode()
-    for secret, masked in ((record.message.phone, mask_phone), (record.message.email, mask_email)):
-        if secret:
-            text = text.replace(secret, masked(secret) or "")
-    return msgspec.json.decode(text)
+    return value if reveal else mask_contacts(value, record.message.phone, record.message.email)
 
 
 def _attempt_view(attempt: Attempt) -> AttemptView:
