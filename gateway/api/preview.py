@@ -18,6 +18,7 @@ from msgspec import Meta
 
 from adapters.base import Adapter
 from gateway.api.masking import mask_contacts
+from gateway.api.views import NormalisedView, masked_normalised_view
 from gateway.channels.checks import Check, measure
 from gateway.channels.lms import lms_from_kakao
 from gateway.channels.quiet_hours import KST, quiet_until, quiet_window
@@ -83,7 +84,7 @@ class PreviewFallback(msgspec.Struct, kw_only=True):
 
     channel: str
     vendor: str
-    normalised: dict[str, Any]
+    normalised: NormalisedView
     vendorRequest: VendorRequestView
     checks: list[CheckView]
 
@@ -95,7 +96,7 @@ class PreviewAnswer(msgspec.Struct, kw_only=True):
     channel: str
     vendor: str
     sandbox: Annotated[bool, Meta(description="The vendor is emulated here: a real send would not reach anyone.")]
-    normalised: Annotated[dict[str, Any], Meta(description="The normalised message, phone and email masked.")]
+    normalised: Annotated[NormalisedView, Meta(description="The normalised message, phone and email masked.")]
     vendorRequest: VendorRequestView
     checks: list[CheckView]
     changes: list[Change]
@@ -148,7 +149,7 @@ def preview(
         fallback = PreviewFallback(
             channel="lms",
             vendor=lms_vendor,
-            normalised=_masked(msgspec.to_builtins(lms), message),
+            normalised=masked_normalised_view(lms),
             vendorRequest=_request(adapters[(lms_vendor, "lms")], lms),
             checks=_checks(lms),
         )
@@ -157,7 +158,7 @@ def preview(
         channel=message.channel,
         vendor=vendor,
         sandbox=emulated,
-        normalised=_masked(msgspec.to_builtins(message), message),
+        normalised=masked_normalised_view(message),
         vendorRequest=_request(adapters[(vendor, message.channel)], message),
         checks=_checks(message),
         changes=describe_changes(body, message, policy.default_button_name),
@@ -165,10 +166,6 @@ def preview(
         fallback=fallback,
         ignoredFields=list(ignored or ()),
     )
-
-
-def _masked(value: Any, message: OutboundMessage) -> Any:
-    return mask_contacts(value, message.phone, message.email)
 
 
 def _request(adapter: Adapter, message: OutboundMessage) -> VendorRequestView:

@@ -32,7 +32,9 @@ __all__ = (
     "audit_answer",
     "detail_view",
     "iso",
+    "masked_normalised_view",
     "message_view",
+    "normalised_view",
     "stats_view",
 )
 
@@ -183,8 +185,18 @@ def detail_view(detail: MessageDetail, *, reveal: bool = False) -> MessageDetail
 
 
 def _normalised_view(record: StoredMessage, reveal: bool) -> NormalisedView:
-    masked = msgspec.convert(_masked(msgspec.to_builtins(record.message), record, reveal), OutboundMessage)
-    return msgspec.convert(masked, NormalisedView, from_attributes=True)
+    return normalised_view(record.message) if reveal else masked_normalised_view(record.message)
+
+
+def normalised_view(message: OutboundMessage) -> NormalisedView:
+    """``message`` in the API's camelCase shape, as it is (contacts shown)."""
+    return msgspec.convert(message, NormalisedView, from_attributes=True)
+
+
+def masked_normalised_view(message: OutboundMessage) -> NormalisedView:
+    """``message`` in the API's camelCase shape with its phone number and email masked wherever they occur."""
+    masked = mask_contacts(msgspec.to_builtins(message), message.phone, message.email)
+    return normalised_view(msgspec.convert(masked, OutboundMessage))
 
 
 def _masked(value: Any, record: StoredMessage, reveal: bool) -> Any:

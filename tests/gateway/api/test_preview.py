@@ -84,6 +84,9 @@ async def test_every_vendor_previews_the_request_its_adapter_builds_masked_and_s
     assert "jane@example.com" not in text
     assert ("010-****-" in text) if channel != "email" else ("j***@example.com" in text)
     assert answer["normalised"]["channel"] == channel
+    # The admin API's shape: the ingest body's camelCase keys.
+    assert answer["normalised"]["userId"]
+    assert "user_id" not in answer["normalised"]
     assert answer["checks"]
     assert all(check["ok"] for check in answer["checks"])
     assert answer["schedule"]["action"] == "send"
