@@ -19,7 +19,7 @@ from adapters.nhn.emulator_email import NhnEmailEmulator
 from adapters.nhn.emulator_kakao import NhnKakaoEmulator
 from adapters.nhn.emulator_sms import NhnSmsEmulator
 from adapters.nhn.kakao import NhnKakaoAdapter
-from adapters.nhn.lookup import kakao_lookup, sms_lookup
+from adapters.nhn.lookup import email_lookup, kakao_lookup, sms_lookup
 from adapters.nhn.reasons import reason
 from adapters.nhn.sms import NhnSmsAdapter
 from adapters.spec import Callback, CallbackRequest, Capabilities, Product, ProductEnv, VendorSpec
@@ -107,6 +107,7 @@ SPEC = VendorSpec(
             senders=_email_senders,
             emulator=lambda config, outcomes: NhnEmailEmulator(config, outcomes=dict(outcomes or {})),
             code_text=email.CODE_TEXT,
+            lookup=email_lookup,
             poll=result_poll,
             poll_interval=("GATEWAY_NHN_EMAIL_POLL_INTERVAL", 60.0),
         ),

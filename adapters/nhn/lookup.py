@@ -3,9 +3,11 @@
 KakaoTalk Bizmessage's brand message list, ``GET /brand-message/v1.0/appkeys/{appkey}/messages``, needs a
 ``requestId`` or a ``startRequestDate`` + ``endRequestDate`` window (``yyyy-MM-dd HH:mm``, Korean time); SMS's
 ``GET /sms/v3.0/appKeys/{appKey}/sender/mms`` a ``requestId`` or a ``startCreateDate`` + ``endCreateDate`` window
-(``yyyy-MM-dd HH:mm:ss``). In both ``recipientGroupingKey`` only filters (docs/vendors.md, "NHN Cloud",
-"Lookups"). After an uncertain send there is no ``requestId``, so the window is built around the attempt and the
-grouping key (our message id) picks the row; the gateway checks it again rather than trust the filter.
+(``yyyy-MM-dd HH:mm:ss``); Email's ``GET /email/v2.1/appKeys/{appKey}/sender/mails`` a ``requestId`` or a
+``startSendDate`` + ``endSendDate`` window. In each the grouping key (``recipientGroupingKey``,
+``senderGroupingKey``) only filters (docs/vendors.md, "NHN Cloud", "Lookups"). After an uncertain send there is
+no ``requestId``, so the window is built around the attempt and the grouping key (our message id) picks the row;
+the gateway checks it again rather than trust the filter.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ import msgspec
 from adapters.base import KST
 from adapters.contract import CannotTell, Found, LookupResult, NotFound
 from adapters.nhn.common import SECRET_HEADER, ResultHeader
-from adapters.nhn.config import NhnKakaoConfig, NhnSmsConfig
+from adapters.nhn.config import NhnEmailConfig, NhnKakaoConfig, NhnSmsConfig
+from adapters.nhn.email import NhnEmailAdapter, parse_result_query
 from adapters.spec import Lookup, LookupTarget
 
-__all__ = ("WINDOW_MARGIN", "kakao_lookup", "kst_minute", "sms_lookup")
+__all__ = ("WINDOW_MARGIN", "email_lookup", "kakao_lookup", "kst_minute", "sms_lookup")
 
 #: Seconds added on each side of the window: NHN's minute granularity and clocks that disagree.
 WINDOW_MARGIN = 120.0
@@ -129,5 +132,33 @@ def _lookup(
             return NotFound(f"no {what} with this grouping key created {start} to {end} KST")
         status = row.message_status or row.msg_status
         return Found(row.request_id, f"{what} {row.request_id} (status {status if status is not None else 'none yet'})")
+
+    return lookup
+
+
+def email_lookup(config: NhnEmailConfig) -> Lookup:
+    """The mail list lookup of ``config``'s app key, through the query the result poll uses."""
+    adapter = NhnEmailAdapter(config)
+
+    async def lookup(client: httpx.AsyncClient, target: LookupTarget) -> LookupResult:
+        request = adapter.build_result_query(
+            message_id=target.message_id,
+            since=target.sent_at - WINDOW_MARGIN,
+            until=max(target.now, target.sent_at) + WINDOW_MARGIN,
+        )
+        try:
+            response = await client.request(request.method, request.url, headers=request.headers)
+        except httpx.HTTPError as exc:
+            return CannotTell(f"lookup failed: {type(exc).__name__}")
+        if response.status_code != 200:
+            return CannotTell(f"lookup answered HTTP {response.status_code}")
+        try:
+            receipts = parse_result_query(response.content)
+        except ValueError as exc:
+            return CannotTell(f"lookup not answered: {exc}")
+        found = next((r for r in receipts if r.correlation_id == target.message_id), None)
+        if found is None:
+            return NotFound("no mail with this grouping key sent in the window")
+        return Found(found.vendor_message_id, f"mail {found.vendor_message_id} ({found.code})")
 
     return lookup

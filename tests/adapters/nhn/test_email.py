@@ -288,8 +288,7 @@ async def test_missing_subject_is_refused_permanently() -> None:
     assert result.outcome == Permanent("-2015", "The 'title' is required.")
 
 
-def test_an_unreadable_2xx_is_taken_as_sent_because_nhn_email_has_no_idempotency_key() -> None:
+def test_an_unreadable_2xx_is_uncertain_and_looked_up_since_nhn_email_has_no_idempotency_key() -> None:
     outcome = NhnEmailAdapter(CONFIG).classify(response(200, b"<html>proxy</html>"))
 
-    assert isinstance(outcome, Accepted)
-    assert (outcome.vendor_message_id, outcome.code) == (None, "malformed-response")
+    assert outcome == Uncertain("malformed-response", "HTTP 200 with an unreadable body")

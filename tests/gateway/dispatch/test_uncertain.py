@@ -187,3 +187,18 @@ async def test_a_solapi_send_that_never_arrived_is_sent_again_once(client: Any, 
     assert detail.record.status is Status.ACCEPTED
     assert [a.vendor_code for a in detail.attempts][:2] == ["timeout", "not_found"]
     assert (sends(emulator), len(emulator.sent)) == (2, 1)
+
+
+async def test_an_nhn_email_taken_but_not_answered_is_found_and_never_sent_again(tmp_path: Path) -> None:
+    app = create_app(
+        make_settings(tmp_path, GATEWAY_EMAIL_VENDOR="nhn"), clock=Clock(time.time()), start_dispatcher=False
+    )
+    async with AsyncTestClient(app) as client:
+        emulator = app.state.runtime.emulators["nhn_email"]
+        emulator.script(Fault(timeout=True, received=True))
+        message_id = await post(client, EMAIL_BODY)
+        await app.state.dispatcher.run_once()
+        detail = await run_when_due(app, await app.state.store.get(message_id))
+        assert detail.record.status is Status.ACCEPTED
+        assert [a.vendor_code for a in detail.attempts] == ["timeout", "found"]
+        assert (sends(emulator), lookups(emulator)) == (1, 1)
