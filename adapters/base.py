@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Protocol
 import httpx
 import msgspec
 
-from adapters.contract import Channel, OutboundMessage, Outcome, Retryable
+from adapters.contract import Channel, OutboundMessage, Outcome, Retryable, Uncertain
 
 __all__ = (
     "HTTP_LIMITS",
@@ -142,16 +142,25 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 async def send(client: httpx.AsyncClient, adapter: Adapter, request: VendorRequest) -> SendResult:
-    """Send ``request`` and classify the answer; transport errors and timeouts are retryable."""
+    """Send ``request`` and classify the answer.
+
+    A failure before anything was sent (connecting, waiting for a pooled connection) is retryable; one after the
+    request may have been sent (reading, writing, a broken answer) is :class:`Uncertain`: the vendor may have it
+    (the aiohttp transport reports the phase, ``adapters/transport.py``).
+    """
     started = time.perf_counter()
     try:
         response = await client.request(
             request.method, request.url, headers=request.headers, content=_JSON.encode(request.json)
         )
-    except httpx.TimeoutException as exc:
+    except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
         return SendResult(Retryable("timeout", type(exc).__name__), None, _ms_since(started))
-    except httpx.TransportError as exc:
+    except httpx.TimeoutException as exc:
+        return SendResult(Uncertain("timeout", f"{type(exc).__name__} after sending"), None, _ms_since(started))
+    except (httpx.ConnectError, httpx.UnsupportedProtocol, httpx.ProxyError) as exc:
         return SendResult(Retryable("transport", type(exc).__name__), None, _ms_since(started))
+    except httpx.TransportError as exc:
+        return SendResult(Uncertain("transport", f"{type(exc).__name__} after sending"), None, _ms_since(started))
     outcome = adapter.classify(VendorResponse(response.status_code, response.headers, response.content))
     return SendResult(outcome, response.status_code, _ms_since(started))
 

@@ -17,8 +17,12 @@ __all__ = (
     "Accepted",
     "BrazeContext",
     "Button",
+    "CannotTell",
     "Channel",
     "Fallback",
+    "Found",
+    "LookupResult",
+    "NotFound",
     "OutboundMessage",
     "Outcome",
     "Permanent",
@@ -26,6 +30,7 @@ __all__ = (
     "Receipt",
     "ReceiptOutcome",
     "Retryable",
+    "Uncertain",
 )
 
 Channel = Literal["kakao", "lms", "email"]
@@ -153,4 +158,35 @@ class Permanent(msgspec.Struct, frozen=True, tag="permanent"):
     detail: str
 
 
-Outcome = Accepted | Retryable | Permanent
+class Uncertain(msgspec.Struct, frozen=True, tag="uncertain"):
+    """The request may have reached the vendor and its answer was lost (a read timeout or error after sending, an
+    unreadable 2xx, a "seen this key" code): the vendor's lookup decides, not a blind resend (docs/ARCHITECTURE.md,
+    "Uncertain sends")."""
+
+    code: str | None
+    detail: str
+
+
+Outcome = Accepted | Retryable | Permanent | Uncertain
+
+
+class Found(msgspec.Struct, frozen=True, tag="found"):
+    """A lookup found the message at the vendor: it was taken."""
+
+    vendor_message_id: str | None
+    detail: str = ""
+
+
+class NotFound(msgspec.Struct, frozen=True, tag="not_found"):
+    """A lookup over a window that covers the send found nothing: the vendor never took it."""
+
+    detail: str = ""
+
+
+class CannotTell(msgspec.Struct, frozen=True, tag="cannot_tell"):
+    """The lookup could not answer (an error, or a window the vendor may not have indexed yet): ask again later."""
+
+    detail: str
+
+
+LookupResult = Found | NotFound | CannotTell

@@ -35,6 +35,8 @@ class Fault(msgspec.Struct, frozen=True, kw_only=True):
             with HTTP 200).
         retry_after: Seconds for a ``Retry-After`` header (with ``http_status`` 429 or 503).
         timeout: Raise a read timeout instead of answering.
+        received: With ``timeout``: take the request first, as the vendor would (an accepted send is recorded and
+            later reported), and only then time out: "received but not answered", an uncertain send.
         delay: Seconds to wait before answering (or before timing out).
     """
 
@@ -42,6 +44,7 @@ class Fault(msgspec.Struct, frozen=True, kw_only=True):
     vendor_code: str | None = None
     retry_after: float | None = None
     timeout: bool = False
+    received: bool = False
     delay: float = 0.0
 
 
@@ -101,6 +104,8 @@ class Emulator:
         if fault is None:
             return self.accept(request)
         if fault.timeout:
+            if fault.received:
+                self.accept(request)
             raise httpx.ReadTimeout("emulated timeout", request=request)
         headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
         response = self.error(request, http_status=fault.http_status or 200, vendor_code=fault.vendor_code)

@@ -16,7 +16,7 @@ import msgspec
 from adapters.base import Adapter
 from adapters.contract import Channel, Reason, Receipt
 from adapters.emulator import Emulator, EmulatorTransport
-from adapters.spec import Callback, Product, VendorSpec
+from adapters.spec import Callback, Lookup, Product, VendorSpec
 from adapters.transport import TransportKind, network_transport
 
 __all__ = (
@@ -135,6 +135,7 @@ class Runtime(msgspec.Struct, frozen=True):
 
     Attributes:
         adapters: The adapter for each configured ``(vendor, channel)``.
+        lookups: The lookup of each configured ``(vendor, channel)`` whose product has one (uncertain sends).
         emulators: The emulator of each emulated product by name (``nhn_kakao``, ``solapi``, ...).
         transport: The httpx transport to use: with emulators, one that sends their hosts to them and (when some
             products are real) every other host over the network; without, ``None`` (real HTTP).
@@ -143,11 +144,13 @@ class Runtime(msgspec.Struct, frozen=True):
     adapters: dict[tuple[str, str], Adapter]
     emulators: dict[str, Emulator]
     transport: httpx.AsyncBaseTransport | None
+    lookups: dict[tuple[str, str], Lookup] = msgspec.field(default_factory=dict)
 
 
 def build_runtime(settings: ConfiguredProducts) -> Runtime:
     """Adapters for every product with a config; emulators only for those in ``settings.emulated``."""
     adapters: dict[tuple[str, str], Adapter] = {}
+    lookups: dict[tuple[str, str], Lookup] = {}
     emulators: dict[str, Emulator] = {}
     real: list[str] = []
     for spec in VENDORS:
@@ -155,14 +158,17 @@ def build_runtime(settings: ConfiguredProducts) -> Runtime:
             config = settings.products.get(product.name)
             if config is None:
                 continue
+            lookup = product.lookup(config) if product.lookup is not None else None
             for channel, adapter in product.senders(config).items():
                 adapters[(spec.name, channel)] = adapter
+                if lookup is not None:
+                    lookups[(spec.name, channel)] = lookup
             if product.name in settings.emulated:
                 emulators[product.name] = product.emulator(config, settings.sandbox_outcomes.get(product.name))
             else:
                 real.append(product.name)
     if not emulators:
-        return Runtime(adapters, {}, None)
+        return Runtime(adapters, {}, None, lookups)
     if real:
         # A half-real gateway is legitimate (one vendor's keys still pending) but must not go unnoticed.
         _log.warning(
@@ -173,4 +179,4 @@ def build_runtime(settings: ConfiguredProducts) -> Runtime:
     # Only a gateway with real products may reach the network; a full sandbox refuses every other host.
     # A client ignores its own limits once given a transport, so the real one brings the same pool.
     fallback = network_transport(settings.http_transport) if real else None
-    return Runtime(adapters, emulators, EmulatorTransport(list(emulators.values()), fallback))
+    return Runtime(adapters, emulators, EmulatorTransport(list(emulators.values()), fallback), lookups)

@@ -14,13 +14,15 @@ import httpx
 import msgspec
 
 from adapters.base import Adapter
-from adapters.contract import Channel, Reason, Receipt, ReceiptOutcome
+from adapters.contract import Channel, LookupResult, Reason, Receipt, ReceiptOutcome
 from adapters.emulator import Emulator
 
 __all__ = (
     "Callback",
     "CallbackRequest",
     "Capabilities",
+    "Lookup",
+    "LookupTarget",
     "Poll",
     "PollTarget",
     "Product",
@@ -70,6 +72,28 @@ class PollTarget(msgspec.Struct, frozen=True, kw_only=True):
 Poll = Callable[[httpx.AsyncClient, PollTarget], Awaitable[list[Receipt]]]
 
 
+class LookupTarget(msgspec.Struct, frozen=True, kw_only=True):
+    """A message whose last send is uncertain, to be looked up at the vendor.
+
+    Attributes:
+        message_id: Our id, which the sender put in the vendor's correlation field.
+        phone: The recipient's phone (a lookup filter where the vendor has no correlation filter), if any.
+        email: The recipient's address, if any.
+        sent_at: When the uncertain attempt started (POSIX seconds): the lookup window is built around it.
+        now: The current time.
+    """
+
+    message_id: str
+    phone: str | None = None
+    email: str | None = None
+    sent_at: float
+    now: float
+
+
+#: Asks the vendor whether it took one message; never raises for the vendor's trouble (that is ``CannotTell``).
+Lookup = Callable[[httpx.AsyncClient, LookupTarget], Awaitable[LookupResult]]
+
+
 class Product(msgspec.Struct, frozen=True, kw_only=True):
     """One vendor API with its own credentials: emulated or real as a whole.
 
@@ -87,6 +111,8 @@ class Product(msgspec.Struct, frozen=True, kw_only=True):
         poll: Where results are polled rather than called back: builds the lookup from the config.
         poll_interval: The variable and default seconds between two polls of one message.
         code_text: Plain words (Korean, then English) for support staff for each code it reports.
+        lookup: Builds, from the config, the query that tells whether the vendor took a message whose send is
+            uncertain (docs/ARCHITECTURE.md, "Uncertain sends"); without it an uncertain send is tried again.
     """
 
     name: str
@@ -100,6 +126,7 @@ class Product(msgspec.Struct, frozen=True, kw_only=True):
     poll: Callable[[Any], Poll] | None = None
     poll_interval: tuple[str, float] | None = None
     code_text: Mapping[str, str] = msgspec.field(default_factory=dict)
+    lookup: Callable[[Any], Lookup] | None = None
 
 
 class CallbackRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -110,6 +137,8 @@ class CallbackRequest(msgspec.Struct, frozen=True, kw_only=True):
     token: str | None = None
     #: Real time, for signatures with a timestamp: they compare with the vendor's own clock.
     now: float
+    #: How far (seconds) a signed timestamp may be from ``now``: the callback's ``tolerance`` setting.
+    tolerance: float | None = None
 
 
 class Callback(msgspec.Struct, frozen=True, kw_only=True):
@@ -126,6 +155,13 @@ class Callback(msgspec.Struct, frozen=True, kw_only=True):
             beside the configured one, instead of a random sandbox value.
         resends: The vendor sends a callback again on any answer but 200 (docs/vendors.md), so an authenticated
             body that cannot be read is answered 200, saying why it was dropped, rather than resent forever.
+        product_variables: Per product whose console sets its own secret, the variable holding it; a product
+            whose variable is unset uses ``auth_variable``'s.
+        tolerance: The variable and default seconds a signed timestamp may be from now, for a vendor that signs one.
+        split: The reports of a batch body one by one, each a body ``parse`` takes alone (``ValueError`` when the
+            body is no batch), so a malformed report is dropped and counted while the others are applied.
+        product_of: Which of ``products`` a body says it comes from (``None``: cannot tell), to check it against
+            that product's secret.
     """
 
     auth_variable: str
@@ -136,6 +172,10 @@ class Callback(msgspec.Struct, frozen=True, kw_only=True):
     path_token: bool = False
     emulator_key: Callable[[Emulator], str] | None = None
     resends: bool = False
+    product_variables: Mapping[str, str] = msgspec.field(default_factory=dict)
+    product_of: Callable[[bytes], str | None] | None = None
+    split: Callable[[bytes], list[bytes]] | None = None
+    tolerance: tuple[str, float] | None = None
 
 
 class Capabilities(msgspec.Struct, frozen=True, kw_only=True):

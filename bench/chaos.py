@@ -24,6 +24,7 @@ wait after a crash, and the most sends the vendor saw in any one second against 
 
 Run: ``.venv/bin/python bench/chaos.py [--gateways 3] [--duration 60] [--load 20] [--rate 60] [--kill-every 8]
 [--outage-at 40] [--outage-for 10] [--hang-at 20] [--hang-for 0] [--hang-seconds 10.5] [--ignore-idempotency]
+[--lookup-delay 5]
 [--channel kakao|lms] [--database-url postgresql://postgres@127.0.0.1:5432/test]``
 """
 
@@ -152,6 +153,8 @@ def gateway_env(database_url: str, vendor_url: str, args: argparse.Namespace) ->
         "GATEWAY_SENDER_NAME": "와디즈",
         "GATEWAY_OPT_OUT_080": "080-123-4567",
         "GATEWAY_NHN_RATE": str(args.rate),
+        # An uncertain send is looked up this long after it (docs/ARCHITECTURE.md, "Uncertain sends").
+        "GATEWAY_LOOKUP_DELAY": str(args.lookup_delay),
         "GATEWAY_DISPATCH_BATCH": str(args.batch),
         # Every process shares one console key (serve refuses several workers without one; harmless here).
         "GATEWAY_SESSION_SECRET": "ab" * 32,
@@ -348,7 +351,7 @@ def report(run: Run, stats: dict[str, Any], elapsed: float, database_url: str, a
         )
     print(
         f"duplicates: {len(duplicates)} recipients received more than once; repeats stopped by the idempotency key: "
-        f"{stats['deduplicated']}; sends the vendor took while hanging: {stats['hung']}"
+        f"{stats['deduplicated']}; sends the vendor took while hanging: {stats['hung']}; lookups: {stats['lookups']}"
     )
     per_message = Counter(deliveries.get(phone, 0) for phone in accepted)
     print("sends per message at the vendor: " + ", ".join(f"{n}×: {per_message[n]}" for n in sorted(per_message)))
@@ -416,6 +419,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--load", type=float, default=20, help="messages posted per second")
     parser.add_argument("--rate", type=int, default=60, help="GATEWAY_NHN_RATE")
+    parser.add_argument("--lookup-delay", type=float, default=5, help="GATEWAY_LOOKUP_DELAY")
     parser.add_argument("--batch", type=int, default=64, help="GATEWAY_DISPATCH_BATCH")
     parser.add_argument("--kill-every", type=float, default=8)
     parser.add_argument("--kills", type=int, default=100)

@@ -5,7 +5,8 @@ behind an ASGI app that uvicorn serves on a loopback port. Besides NHN's routes 
 
 - ``GET /_stats``: every recipient's deliveries (accepted sends, a repeat refused by the idempotency key not
   counted) with the time of the first, requests answered ``-1005`` (a repeat the key stopped), requests refused
-  during an outage, and the most requests seen in any one-second window;
+  during an outage, lookups answered (the list APIs the gateway asks after an uncertain send), and the most sends
+  seen in any one-second window;
 - ``POST /_outage/on`` and ``/_outage/off``: answer every send ``503`` (an NHN outage) or serve again;
 - ``POST /_hang/on`` and ``/_hang/off``: take every send (it is delivered and counted) but answer it only after
   ``FAKE_VENDOR_HANG`` seconds (default 10.5, past the gateway's 10 s read timeout), or answer at once again.
@@ -66,6 +67,7 @@ class _FakeVendor:
         self._hanging = False
         self._ignore_idempotency = ignore_idempotency
         self._hung = 0
+        self._lookups = 0
         self._deliveries: Counter[str] = Counter()
         self._first: dict[str, float] = {}
         self._times: list[float] = []
@@ -97,14 +99,23 @@ class _FakeVendor:
         if path.startswith("/_hang/"):
             self._hanging = path.endswith("/on")
             return 200, b"{}"
-        emulator: Emulator = self._kakao if "freestyle-messages" in path else self._sms
+        # Sends and the lookups the gateway makes after an uncertain send (docs/ARCHITECTURE.md, "Uncertain sends").
+        emulator: Emulator = self._kakao if "/brand-message/" in path else self._sms
+        lookup = scope["method"] == "GET"
         headers = [
             (name.decode(), value.decode())
             for name, value in scope["headers"]
             if not (self._ignore_idempotency and name.decode().lower() == _IDEMPOTENCY_HEADER)
         ]
-        request = httpx.Request(scope["method"], f"http://fake-vendor{path}", headers=headers, content=body)
-        self._times.append(time.time())
+        query = scope.get("query_string", b"").decode()
+        url = f"http://fake-vendor{path}" + (f"?{query}" if query else "")
+        request = httpx.Request(scope["method"], url, headers=headers, content=body)
+        if lookup and not self._outage:
+            self._lookups += 1
+            response = await emulator.handle(request)
+            return response.status_code, response.content
+        if not lookup:
+            self._times.append(time.time())
         if self._outage:
             self._refused += 1
             response = emulator.error(request, http_status=503, vendor_code=None)
@@ -137,6 +148,7 @@ class _FakeVendor:
             "deduplicated": self._deduplicated,
             "refused": self._refused,
             "hung": self._hung,
+            "lookups": self._lookups,
             "requests": len(self._times),
             "max_per_second": max_per_second(self._times),
         }

@@ -104,6 +104,7 @@ async def open_runtime(
         policy_from_settings(settings),
         clock=clock,
         batch_size=settings.dispatch_batch,
+        lookups=runtime.lookups,
         # Processes on one PostgreSQL share each vendor product's rate limit and breaker; SQLite has one process.
         gate_db=store if isinstance(store, PostgresStore) else None,
     )

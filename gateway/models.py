@@ -37,7 +37,9 @@ __all__ = (
 )
 
 #: ``error``: the gateway itself failed while processing the message (an internal error, counted like a retry).
-AttemptOutcome = Literal["accepted", "retryable", "permanent", "error"]
+#: ``uncertain``: the request may have reached the vendor, its answer was lost; ``lookup``: the vendor was asked
+#: whether it took the message (docs/ARCHITECTURE.md, "Uncertain sends").
+AttemptOutcome = Literal["accepted", "retryable", "permanent", "error", "uncertain", "lookup"]
 #: What became of a stored receipt: waiting for its message, moved it, noted as progress, arrived after the
 #: message's final state, or never matched a message.
 ReceiptState = Literal["pending", "applied", "progress", "late", "unmatched"]

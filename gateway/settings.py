@@ -94,6 +94,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     products: dict[str, Any] = msgspec.field(default_factory=dict)
     #: Per vendor that calls back, the secret that authenticates its callbacks (its spec names the variable).
     callback_secrets: dict[str, str | None] = msgspec.field(default_factory=dict)
+    #: Per product whose vendor lets it sign with its own secret, that secret when set (else the vendor's).
+    callback_product_secrets: dict[str, str] = msgspec.field(default_factory=dict)
+    #: Per vendor signing a timestamp, how far (seconds) it may be from now (its spec names the variable).
+    callback_tolerances: dict[str, float] = msgspec.field(default_factory=dict)
     sender_name: str | None = None
     opt_out_080: str | None = None
     braze_rest_url: str | None = None
@@ -106,6 +110,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     link_hosts: frozenset[str] | None = None
     quiet_hours: Literal["hold", "suppress"] = "hold"
     retry_budget: float = 24 * 3600
+    #: Uncertain sends (issue 9, docs/ARCHITECTURE.md "Uncertain sends"): seconds before the first lookup (the
+    #: vendor's list may lag), doubling for each lookup that cannot tell, and how many lookups before ``unknown``.
+    lookup_delay: float = 120.0
+    lookup_attempts: int = 6
     #: Internal errors (processing a message raised) after which a message is ``dead``: a dead-letter rule.
     max_internal_errors: int = 5
     queue_high_water: int = 2_000_000
@@ -176,7 +184,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             found.append("GATEWAY_STAFF_TOKENS is not set: the support API and console at /admin refuse everyone")
         for vendor, callback in registry.callbacks().items():
             real = [product for product in callback.products - self.emulated if product in self.products]
-            if real and not self.callback_secrets.get(vendor):
+            vendor_secret = self.callback_secrets.get(vendor)
+            if any(not (self.callback_product_secrets.get(product) or vendor_secret) for product in real):
                 found.append(
                     f"{callback.auth_variable} is not set: {vendor}'s delivery receipts are refused, "
                     "so its messages end unknown"
@@ -212,6 +221,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         sandbox_outcomes=_sandbox_outcomes(reader.csv("GATEWAY_SANDBOX_OUTCOMES")),
         products=configs,
         callback_secrets={vendor: reader.get(cb.auth_variable) for vendor, cb in registry.callbacks().items()},
+        callback_tolerances={
+            vendor: reader.number(*cb.tolerance) for vendor, cb in registry.callbacks().items() if cb.tolerance
+        },
+        callback_product_secrets={
+            product: secret
+            for cb in registry.callbacks().values()
+            for product, variable in cb.product_variables.items()
+            if (secret := reader.get(variable))
+        },
         # Emulated advertising LMS still gets a realistic prefix and opt-out line.
         sender_name=reader.get("GATEWAY_SENDER_NAME") or ("샌드박스" if fake_ad_text else None),
         opt_out_080=reader.get("GATEWAY_OPT_OUT_080") or ("080-000-0000" if fake_ad_text else None),
@@ -225,6 +243,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         link_hosts=frozenset(h.lower() for h in reader.csv("GATEWAY_LINK_HOSTS")) or None,
         quiet_hours=reader.choice("GATEWAY_QUIET_HOURS", "hold", ("hold", "suppress")),  # type: ignore[arg-type]
         retry_budget=reader.number("GATEWAY_RETRY_BUDGET", 24 * 3600),
+        lookup_delay=reader.number("GATEWAY_LOOKUP_DELAY", 120.0),
+        lookup_attempts=reader.integer("GATEWAY_LOOKUP_ATTEMPTS", 6),
         max_internal_errors=reader.integer("GATEWAY_MAX_INTERNAL_ERRORS", 5),
         queue_high_water=reader.integer("GATEWAY_QUEUE_HIGH_WATER", 2_000_000),
         dispatch_batch=reader.integer("GATEWAY_DISPATCH_BATCH", 256),

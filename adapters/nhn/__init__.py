@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from adapters.base import Adapter
 from adapters.contract import Channel
 from adapters.nhn import email, kakao, sms
-from adapters.nhn.callbacks import parse_callback
+from adapters.nhn.callbacks import parse_callback, product_of
 from adapters.nhn.common import RESEND_AFTER, verify_callback
 from adapters.nhn.config import NHN_EMAIL_URL, NHN_KAKAO_URL, NHN_SMS_URL, NhnEmailConfig, NhnKakaoConfig, NhnSmsConfig
 from adapters.nhn.email import NhnEmailAdapter, result_poll
@@ -19,6 +19,7 @@ from adapters.nhn.emulator_email import NhnEmailEmulator
 from adapters.nhn.emulator_kakao import NhnKakaoEmulator
 from adapters.nhn.emulator_sms import NhnSmsEmulator
 from adapters.nhn.kakao import NhnKakaoAdapter
+from adapters.nhn.lookup import email_lookup, kakao_lookup, sms_lookup
 from adapters.nhn.reasons import reason
 from adapters.nhn.sms import NhnSmsAdapter
 from adapters.spec import Callback, CallbackRequest, Capabilities, Product, ProductEnv, VendorSpec
@@ -82,6 +83,7 @@ SPEC = VendorSpec(
             senders=_kakao_senders,
             emulator=lambda config, outcomes: NhnKakaoEmulator(config, outcomes=dict(outcomes or {})),
             code_text=kakao.CODE_TEXT,
+            lookup=kakao_lookup,
         ),
         Product(
             name="nhn_sms",
@@ -93,6 +95,7 @@ SPEC = VendorSpec(
             senders=_sms_senders,
             emulator=lambda config, outcomes: NhnSmsEmulator(config, outcomes=dict(outcomes or {})),
             code_text=sms.CODE_TEXT,
+            lookup=sms_lookup,
         ),
         Product(
             name="nhn_email",
@@ -104,6 +107,7 @@ SPEC = VendorSpec(
             senders=_email_senders,
             emulator=lambda config, outcomes: NhnEmailEmulator(config, outcomes=dict(outcomes or {})),
             code_text=email.CODE_TEXT,
+            lookup=email_lookup,
             poll=result_poll,
             poll_interval=("GATEWAY_NHN_EMAIL_POLL_INTERVAL", 60.0),
         ),
@@ -115,6 +119,12 @@ SPEC = VendorSpec(
         summary="NHN Cloud KakaoTalk Bizmessage and SMS webhooks",
         authentic=_signed,
         parse=parse_callback,
+        # Each console has its own signature field (docs/vendors.md, "NHN Cloud").
+        product_variables={
+            "nhn_kakao": "GATEWAY_NHN_KAKAO_WEBHOOK_SIGNATURE",
+            "nhn_sms": "GATEWAY_NHN_SMS_WEBHOOK_SIGNATURE",
+        },
+        product_of=product_of,
     ),
     # The kakao send key is NHN's idempotency key: a resend waits until NHN has forgotten the first one.
     capabilities=Capabilities(kakao_images=True, resend_after=RESEND_AFTER),

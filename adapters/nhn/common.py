@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 import msgspec
 
 from adapters.base import RETRYABLE_HTTP, VendorResponse, header_value, parse_retry_after
-from adapters.contract import Accepted, Outcome, Permanent, Retryable
+from adapters.contract import Accepted, Outcome, Permanent, Retryable, Uncertain
 
 __all__ = (
     "CONTENT_TYPE",
@@ -78,6 +78,8 @@ class NhnResult(msgspec.Struct, frozen=True):
     header: ResultHeader
     request_id: str | None = None
     recipients: tuple[RecipientResult, ...] = ()
+    #: The header succeeded but the request did not (NHN SMS ``body.data.statusCode`` ``"3"``, 요청 실패).
+    request_failed: bool = False
 
 
 class CodeRules(msgspec.Struct, frozen=True):
@@ -85,10 +87,15 @@ class CodeRules(msgspec.Struct, frozen=True):
 
     Attributes:
         retryable: Codes that mean "try again later" (system errors).
-        duplicate: Codes that mean an identical earlier request was already taken (idempotency key reuse);
-            they are classified as accepted so the message is never sent twice.
-        idempotent: Whether the product honours ``X-NC-API-IDEMPOTENCY-KEY``, which makes sending again after
-            an unreadable answer safe.
+        duplicate: Codes that mean the idempotency key was seen before (``-1005``). That says nothing about
+            whether the earlier attempt was sent (it may have failed, ``-9999``, and still left the key), so it is
+            :class:`Uncertain`: the lookup decides (docs/vendors.md, "NHN Cloud").
+        idempotent: Whether the gateway relies on ``X-NC-API-IDEMPOTENCY-KEY`` at the product (a second line of
+            defence behind the lookup).
+        looked_up: Whether the product has a lookup (``adapters/nhn/lookup.py``). With either, an unreadable 2xx
+            is :class:`Uncertain` and looked up; with neither it is taken as sent.
+        recipient_reason: Header codes saying every recipient failed (``-1031``): the recipient's own code, when the
+            answer carries one, says why, and classifies the send instead.
         retry_later: Recipient codes worth sending again, but only once NHN has forgotten the accepted
             request's idempotency key (sooner, the same key is refused as a repeat and nothing is sent).
     """
@@ -96,6 +103,8 @@ class CodeRules(msgspec.Struct, frozen=True):
     retryable: frozenset[int]
     duplicate: frozenset[int] = frozenset()
     idempotent: bool = True
+    looked_up: bool = False
+    recipient_reason: frozenset[int] = frozenset()
     retry_later: frozenset[int] = frozenset()
 
 
@@ -115,28 +124,35 @@ def classify_result(response: VendorResponse, parse: Callable[[bytes], NhnResult
             return _unreadable_success(response.status, rules)
         return Permanent(f"http-{response.status}", f"HTTP {response.status}")
     header = result.header
-    if not header.is_successful:
-        return _by_code(header.result_code, header.result_message, rules, retry_after)
     failed = next((r for r in result.recipients if r.code != 0), None)
+    if not header.is_successful:
+        if failed is not None and header.result_code in rules.recipient_reason:
+            return _by_code(failed.code, failed.message, rules, retry_after)
+        return _by_code(header.result_code, header.result_message, rules, retry_after)
     if failed is not None:
         return _by_code(failed.code, failed.message, rules, retry_after)
+    if result.request_failed:
+        # NHN took the call but could not request the message, naming no recipient's reason: nothing went out.
+        return Retryable("request-failed", header.result_message or "NHN could not request the message", retry_after)
     if not 200 <= response.status < 300:
         return Permanent(f"http-{response.status}", header.result_message or f"HTTP {response.status}")
     return Accepted(result.request_id, str(header.result_code), header.result_message)
 
 
 def _unreadable_success(status: int, rules: CodeRules) -> Outcome:
-    """A 2xx we cannot read says nothing about the send: try again only where the idempotency key makes it safe."""
+    """A 2xx we cannot read says nothing about the send: look it up where a lookup exists, else take it as sent."""
     detail = f"HTTP {status} with an unreadable body"
-    if rules.idempotent:
-        return Retryable("malformed-response", detail)
+    if rules.idempotent or rules.looked_up:
+        return Uncertain("malformed-response", detail)
     # Sending again could send twice; taken as sent, the message ends `unknown` if no result ever comes.
     return Accepted(None, "malformed-response", f"{detail}: taken as sent rather than risk sending twice")
 
 
 def _by_code(code: int, message: str, rules: CodeRules, retry_after: float | None) -> Outcome:
     if code in rules.duplicate:
-        return Accepted(None, str(code), f"an identical earlier request was already accepted: {message}")
+        return Uncertain(
+            str(code), f"the idempotency key was seen before, the earlier attempt may have failed: {message}"
+        )
     if code in rules.retryable:
         return Retryable(str(code), message, retry_after)
     if code in rules.retry_later:

@@ -77,6 +77,8 @@ _RULES = CodeRules(
     retryable=frozenset({-1005, -9999}),
     # docs/vendors.md: NHN documents the idempotency header for Bizmessage only, and -1005 means something else here.
     idempotent=False,
+    # An unreadable 2xx is looked up (adapters/nhn/lookup.py).
+    looked_up=True,
 )
 
 

@@ -3,6 +3,8 @@
 It checks what NHN checks (app key, secret key, idempotency key within 10 minutes, sender key, bubble type,
 content length and line breaks, buttons, image, recipients, targeting) with NHN's result codes, answers with
 NHN's envelope, and later emits the ``MESSAGE_RESULT_UPDATE`` webhook with a Kakao result code per recipient.
+It answers the brand message list (``GET …/messages`` by request date window, filtered by ``recipientGroupingKey``)
+the gateway asks after an uncertain send.
 Limits are those of docs/vendors.md ("Kakao"): TEXT and IMAGE content ≤1,300 characters and 99 line breaks.
 """
 
@@ -11,11 +13,14 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
 import msgspec
 
+from adapters.base import KST
 from adapters.emulator import EmulatedCallback, Emulator
 from adapters.nhn.common import IDEMPOTENCY_HEADER, IDEMPOTENCY_WINDOW
 from adapters.nhn.config import NhnKakaoConfig
@@ -35,6 +40,8 @@ from adapters.nhn.kakao import KAKAO_RESULT_TEXT, PRODUCT
 __all__ = ("NhnKakaoEmulator",)
 
 _ROUTE = re.compile(r"/brand-message/v1\.0/appkeys/([^/]+)/freestyle-messages")
+_LIST_ROUTE = re.compile(r"/brand-message/v1\.0/appkeys/([^/]+)/messages")
+_LIST_DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
 _MOBILE = re.compile(r"01[016789]\d{7,8}")
 #: (characters, line breaks) allowed per bubble type.
 _CONTENT_LIMITS = {"TEXT": (1300, 99), "IMAGE": (1300, 99)}
@@ -52,6 +59,7 @@ _MESSAGES = {
     -2017: "Not exist plus friend.",
     -3002: "Field is not valid.",
     -4019: "Invalid recipient number.",
+    -4103: "RequestId or startRequestDate/endRequestDate is invalid.",
     -7000: "Vender request API is failed.",
     -9999: "System error. Please inquire at support@toast.com.",
 }
@@ -74,6 +82,8 @@ class NhnKakaoEmulator(Emulator):
     Attributes:
         outcomes: Kakao result code per recipient number for the webhook (``"1000"`` delivered by default),
             e.g. ``{"01012345678": "3018"}``.
+        honour_idempotency: Refuse a repeated ``X-NC-API-IDEMPOTENCY-KEY`` with ``-1005``; ``False`` plays an NHN
+            that ignores the header on brand messages, where it is not documented (docs/vendors.md).
     """
 
     def __init__(self, config: NhnKakaoConfig, *, latency: float = 0.0, outcomes: dict[str, str] | None = None) -> None:
@@ -83,16 +93,24 @@ class NhnKakaoEmulator(Emulator):
         # Keys in the order they were first used, so expired ones leave from the front.
         self._keys: dict[str, float] = {}
         self._pending: deque[_Sent] = deque(maxlen=MAX_PENDING)
+        #: Every accepted recipient, for the list lookup (bounded like the callbacks).
+        self.sent: deque[_Sent] = deque(maxlen=MAX_PENDING)
+        self.honour_idempotency = True
+        #: What "now" is for the request dates the list answers by (a test's clock).
+        self.clock: Callable[[], float] = time.time
 
     def reset(self) -> None:
         """Forget requests, faults, idempotency keys and callbacks not yet emitted."""
         super().reset()
         self._keys.clear()
         self._pending.clear()
+        self.sent.clear()
 
     def accept(self, request: httpx.Request) -> httpx.Response:
-        """Validate a free-form send the way NHN does and answer with its envelope."""
+        """Validate a free-form send (or a list lookup) the way NHN does and answer with its envelope."""
         try:
+            if request.method == "GET":
+                return self.json_response(200, self._search(request), request)
             return self.json_response(200, self._send(request), request)
         except NhnError as exc:
             return exc.response(request)
@@ -135,11 +153,12 @@ class NhnKakaoEmulator(Emulator):
             if now - self._keys[oldest] < IDEMPOTENCY_WINDOW:
                 break
             del self._keys[oldest]
-        if key and key in self._keys:
+        if key and key in self._keys and self.honour_idempotency:
             raise NhnError(-1005, _MESSAGES[-1005])
 
     def _accepted(self, body: dict[str, Any], recipients: list[dict[str, Any]]) -> dict[str, Any]:
-        request_id, requested_at = nhn_id(), kst_now()
+        request_id = nhn_id()
+        requested_at = datetime.fromtimestamp(self.clock(), KST).strftime("%Y-%m-%dT%H:%M:%S")
         sender_key = body.get("senderGroupingKey")
         results = []
         for seq, recipient in enumerate(recipients, start=1):
@@ -153,6 +172,7 @@ class NhnKakaoEmulator(Emulator):
                 request_date=requested_at,
             )
             self._pending.append(sent)
+            self.sent.append(sent)
             results.append(
                 {
                     "recipientSeq": seq,
@@ -165,6 +185,45 @@ class NhnKakaoEmulator(Emulator):
         return {
             "header": {"resultCode": 0, "resultMessage": "SUCCESS", "isSuccessful": True},
             "message": {"requestId": request_id, "senderGroupingKey": sender_key, "sendResults": results},
+        }
+
+    def _search(self, request: httpx.Request) -> dict[str, Any]:
+        """The brand message list: ``requestId`` or both request dates are required, the grouping key filters."""
+        appkey = path_match(request, _LIST_ROUTE, "GET").group(1)
+        if appkey != self._config.appkey:
+            raise NhnError(-1000, _MESSAGES[-1000])
+        require_secret(request, self._config.secret, -1001, _MESSAGES[-1001])
+        query = request.url.params
+        request_id, start, end = query.get("requestId"), query.get("startRequestDate"), query.get("endRequestDate")
+        by_dates = bool(start and end and _LIST_DATE.fullmatch(start) and _LIST_DATE.fullmatch(end))
+        if not request_id and not by_dates:
+            raise NhnError(-4103, _MESSAGES[-4103])
+        key = query.get("recipientGroupingKey")
+        rows = [
+            self._row(sent)
+            for sent in self.sent
+            if (not request_id or sent.request_id == request_id)
+            and (not by_dates or str(start) <= sent.request_date[:16].replace("T", " ") <= str(end))
+            and (key is None or sent.grouping_key == key)
+        ]
+        return {
+            "header": {"resultCode": 0, "resultMessage": "SUCCESS", "isSuccessful": True},
+            "messageSearchResultResponse": {"messages": rows, "totalCount": len(rows)},
+        }
+
+    def _row(self, sent: _Sent) -> dict[str, Any]:
+        code = self.outcomes.get(sent.recipient_no, _DELIVERED)
+        return {
+            "requestId": sent.request_id,
+            "recipientSeq": sent.recipient_seq,
+            "recipientNo": sent.recipient_no,
+            "requestDate": sent.request_date.replace("T", " "),
+            "messageStatus": "COMPLETED" if code == _DELIVERED else "FAILED",
+            "resultCode": code,
+            "resultCodeName": KAKAO_RESULT_TEXT.get(code, "failure"),
+            "isAddedChannel": code != "3019",
+            "senderGroupingKey": sent.sender_grouping_key,
+            "recipientGroupingKey": sent.grouping_key,
         }
 
     def _hook(self, sent: _Sent) -> dict[str, Any]:

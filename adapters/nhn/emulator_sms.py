@@ -11,12 +11,16 @@ docs list no secret-key code; a wrong secret gets ``-1000``.
 from __future__ import annotations
 
 import re
+import time
 from collections import deque
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
 import msgspec
 
+from adapters.base import KST
 from adapters.emulator import EmulatedCallback, Emulator
 from adapters.nhn.config import NhnSmsConfig
 from adapters.nhn.emulator_common import (
@@ -35,6 +39,7 @@ from adapters.nhn.sms import CARRIER_DELIVERED, PRODUCT, TITLE_MAX_BYTES
 __all__ = ("NhnSmsEmulator",)
 
 _ROUTE = re.compile(r"/sms/v3\.0/appKeys/([^/]+)/sender/(mms|ad-mms)")
+_LIST_DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
 _MOBILE = re.compile(r"01[016789]\d{7,8}")
 #: The closing line of an advertising text: 무료거부 / 무료수신거부 / [무료 수신 거부] and an 080 number.
 _OPT_OUT = re.compile(r"무\s*료\s*(?:수\s*신\s*)?거\s*부\W*080[\d\s-]{7,}$")
@@ -82,15 +87,22 @@ class NhnSmsEmulator(Emulator):
         self.outcomes = dict(outcomes or {})
         self._config = config
         self._pending: deque[_Sent] = deque(maxlen=MAX_PENDING)
+        #: Every accepted recipient, for the list lookup (bounded like the callbacks).
+        self.sent: deque[_Sent] = deque(maxlen=MAX_PENDING)
+        #: What "now" is for the creation dates the list answers by (a test's clock).
+        self.clock: Callable[[], float] = time.time
 
     def reset(self) -> None:
-        """Forget requests, faults and callbacks not yet emitted."""
+        """Forget requests, faults, sends and callbacks not yet emitted."""
         super().reset()
         self._pending.clear()
+        self.sent.clear()
 
     def accept(self, request: httpx.Request) -> httpx.Response:
-        """Validate an LMS send the way NHN does and answer with its envelope."""
+        """Validate an LMS send (or a list lookup) the way NHN does and answer with its envelope."""
         try:
+            if request.method == "GET":
+                return self.json_response(200, self._search(request), request)
             return self.json_response(200, self._send(request), request)
         except NhnError as exc:
             return exc.response(request)
@@ -127,22 +139,23 @@ class NhnSmsEmulator(Emulator):
         return self._accepted(body, recipients, ad=route.group(2) == "ad-mms")
 
     def _accepted(self, body: dict[str, Any], recipients: list[dict[str, Any]], *, ad: bool) -> dict[str, Any]:
-        request_id, requested_at = nhn_id(), kst_now()
+        request_id = nhn_id()
+        requested_at = datetime.fromtimestamp(self.clock(), KST).strftime("%Y-%m-%dT%H:%M:%S")
         sender_key = body.get("senderGroupingKey")
         results = []
         for seq, recipient in enumerate(recipients, start=1):
             number, grouping_key = recipient["recipientNo"], recipient.get("recipientGroupingKey")
-            self._pending.append(
-                _Sent(
-                    request_id=request_id,
-                    recipient_seq=seq,
-                    recipient_no=number,
-                    grouping_key=grouping_key,
-                    sender_grouping_key=sender_key,
-                    request_date=requested_at,
-                    ad=ad,
-                )
+            sent = _Sent(
+                request_id=request_id,
+                recipient_seq=seq,
+                recipient_no=number,
+                grouping_key=grouping_key,
+                sender_grouping_key=sender_key,
+                request_date=requested_at,
+                ad=ad,
             )
+            self._pending.append(sent)
+            self.sent.append(sent)
             results.append(
                 {
                     "recipientNo": number,
@@ -162,6 +175,45 @@ class NhnSmsEmulator(Emulator):
                     "sendResultList": results,
                 }
             },
+        }
+
+    def _search(self, request: httpx.Request) -> dict[str, Any]:
+        """The LMS list: ``requestId`` or both creation dates are required, the grouping key filters."""
+        route = path_match(request, _ROUTE, "GET")
+        if route.group(1) != self._config.appkey or route.group(2) != "mms":
+            raise NhnError(-1000, _MESSAGES[-1000])
+        require_secret(request, self._config.secret, -1000, "Invalid appKey or secretKey.")
+        query = request.url.params
+        request_id, start, end = query.get("requestId"), query.get("startCreateDate"), query.get("endCreateDate")
+        by_dates = bool(start and end and _LIST_DATE.fullmatch(start) and _LIST_DATE.fullmatch(end))
+        if not request_id and not by_dates:
+            # NHN SMS's -1005 is "invalid search condition", not a repeated key (docs/vendors.md).
+            raise NhnError(-1005, "Service parameter is invalid.")
+        key = query.get("recipientGroupingKey")
+        rows = [
+            self._row(sent)
+            for sent in self.sent
+            if (not request_id or sent.request_id == request_id)
+            and (not by_dates or str(start) <= sent.request_date.replace("T", " ") <= str(end))
+            and (key is None or sent.grouping_key == key)
+        ]
+        return {
+            "header": {"isSuccessful": True, "resultCode": 0, "resultMessage": "SUCCESS"},
+            "body": {"pageNum": 1, "pageSize": 15, "totalCount": len(rows), "data": rows},
+        }
+
+    def _row(self, sent: _Sent) -> dict[str, Any]:
+        code = self.outcomes.get(sent.recipient_no, CARRIER_DELIVERED)
+        return {
+            "requestId": sent.request_id,
+            "requestDate": sent.request_date.replace("T", " "),
+            "recipientNo": sent.recipient_no,
+            "recipientSeq": sent.recipient_seq,
+            "msgStatus": "3" if code == CARRIER_DELIVERED else "0",
+            "resultCode": code,
+            "adYn": "Y" if sent.ad else "N",
+            "senderGroupingKey": sent.sender_grouping_key,
+            "recipientGroupingKey": sent.grouping_key,
         }
 
     def _hook(self, sent: _Sent) -> dict[str, Any]:

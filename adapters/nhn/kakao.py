@@ -114,7 +114,9 @@ CODE_TEXT = {
     "after 11 minutes",
     "-1000": "NHN 앱 키가 잘못됨: 설정 확인 · NHN refused the app key: check the gateway's settings",
     "-1001": "NHN 시크릿 키가 잘못됨: 설정 확인 · NHN refused the secret key: check the gateway's settings",
-    "-1005": "같은 요청이 이미 접수됨 (중복 발송 방지) · an identical request was already accepted (not sent twice)",
+    "-1005": "같은 멱등 키가 10분 안에 쓰임: 발송 여부를 조회로 확인 "
+    "· the same idempotency key was used within 10 minutes: whether it was sent is looked up",
+    "-1031": "모든 수신자에게 발송 실패 (수신자별 사유 없음) · every recipient failed (no recipient's reason given)",
     "-3006": "버튼 링크가 http(s)로 시작하지 않음 · a button link does not start with http(s)",
     "-3310": "버튼 링크가 http(s)로 시작하지 않음 · a button link does not start with http(s)",
     "-4019": "수신자 번호가 잘못됨 · the recipient number is invalid",
@@ -129,8 +131,10 @@ _RULES = CodeRules(
     retryable=frozenset({-9999, -7000}),
     # Kakao's own trouble, should a recipient's result carry a Kakao code.
     retry_later=frozenset(map(int, KAKAO_RETRY_LATER)),
-    # -1005: the same X-NC-API-IDEMPOTENCY-KEY within 10 minutes, i.e. an earlier attempt already went through.
+    # -1005: the same X-NC-API-IDEMPOTENCY-KEY within 10 minutes; whether that earlier attempt was sent is looked up.
     duplicate=frozenset({-1005}),
+    # -1031: every recipient failed; each one's own code (when sent along) says why (docs/vendors.md).
+    recipient_reason=frozenset({-1031}),
 )
 
 
@@ -171,7 +175,7 @@ class NhnKakaoAdapter:
         )
 
     def classify(self, response: VendorResponse) -> Outcome:
-        """Accepted with NHN's ``requestId``; ``-1005`` (idempotency key seen) is accepted too."""
+        """Accepted with NHN's ``requestId``; ``-1005`` (idempotency key seen) and an unreadable 2xx are uncertain."""
         return classify_result(response, _parse_response, _RULES)
 
 

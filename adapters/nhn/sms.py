@@ -70,8 +70,9 @@ CODE_TEXT = {
 _RULES = CodeRules(
     # -9999 system error; -2021 system error, the send queue refused the message.
     retryable=frozenset({-9999, -2021}),
-    # The header is sent, but undocumented here: not relied on to make a retry after an unreadable 2xx safe.
+    # The header is sent, but undocumented here: an unreadable 2xx is looked up instead (adapters/nhn/lookup.py).
     idempotent=False,
+    looked_up=True,
 )
 #: Final ``messageStatus`` values that mean the message did not go out.
 _FAILED_STATUSES = frozenset({"FAILED", "CANCEL", "DUPLICATED", "FAILED_AD"})
@@ -135,6 +136,8 @@ class _SendResult(msgspec.Struct, frozen=True, rename="camel"):
 
 class _Data(msgspec.Struct, frozen=True, rename="camel"):
     request_id: str | None = None
+    #: "1" requesting, "2" requested, "3" the request failed (SMS API v3.0 guide).
+    status_code: str | None = None
     send_result_list: list[_SendResult] = msgspec.field(default_factory=list)
 
 
@@ -151,7 +154,7 @@ def _parse_response(raw: bytes) -> NhnResult:
     response = msgspec.json.decode(raw, type=_Response, strict=False)
     data = (response.body.data if response.body else None) or _Data()
     recipients = tuple(RecipientResult(r.result_code, r.result_message) for r in data.send_result_list)
-    return NhnResult(response.header, data.request_id, recipients)
+    return NhnResult(response.header, data.request_id, recipients, request_failed=data.status_code == "3")
 
 
 class _Hook(msgspec.Struct, frozen=True, rename="camel"):

@@ -10,9 +10,17 @@ from collections.abc import Mapping
 
 from adapters.base import Adapter
 from adapters.contract import OUTCOME_REASONS, Channel, Reason, ReceiptOutcome
-from adapters.solapi.adapter import CODE_TEXT, SolapiKakaoAdapter, SolapiLmsAdapter, parse_callback, reason
+from adapters.solapi.adapter import (
+    CODE_TEXT,
+    SolapiKakaoAdapter,
+    SolapiLmsAdapter,
+    parse_callback,
+    reason,
+    split_reports,
+)
 from adapters.solapi.config import SOLAPI_URL, SolapiConfig
 from adapters.solapi.emulator import SolapiEmulator
+from adapters.solapi.lookup import solapi_lookup
 from adapters.spec import Callback, CallbackRequest, Product, ProductEnv, VendorSpec
 
 __all__ = ("SPEC",)
@@ -62,6 +70,7 @@ SPEC = VendorSpec(
             senders=_senders,
             emulator=lambda config, outcomes: SolapiEmulator(config, outcomes=outcomes),
             code_text=CODE_TEXT,
+            lookup=solapi_lookup,
         ),
     ),
     reason=_reason,
@@ -71,6 +80,7 @@ SPEC = VendorSpec(
         summary="Solapi single-report webhook",
         authentic=_token_matches,
         parse=parse_callback,
+        split=split_reports,
         resends=True,
         path_token=True,
     ),

@@ -21,9 +21,10 @@ from typing import Any
 import httpx
 import msgspec
 
-from adapters.emulator import EmulatedCallback, Emulator
+from adapters.emulator import MAX_PENDING, EmulatedCallback, Emulator
 from adapters.solapi.adapter import SEND_PATH, iso_date, sign
 from adapters.solapi.config import SolapiConfig
+from adapters.solapi.lookup import LIST_PATH
 
 __all__ = ("SolapiEmulator",)
 
@@ -80,6 +81,7 @@ class _Sent(msgspec.Struct):
     message_id: str
     group_id: str
     entry: dict[str, Any]
+    created: float = 0.0
 
 
 class SolapiEmulator(Emulator):
@@ -107,6 +109,8 @@ class SolapiEmulator(Emulator):
         self._signatures: set[str] = set()
         self._signature_log: deque[tuple[float, str]] = deque()
         self._pending: list[_Sent] = []
+        #: Every accepted message, for the list lookup (bounded like the other emulators' records).
+        self.sent: deque[_Sent] = deque(maxlen=MAX_PENDING)
 
     def reset(self) -> None:
         """Forget requests, faults, used signatures and unreported messages."""
@@ -114,9 +118,15 @@ class SolapiEmulator(Emulator):
         self._signatures.clear()
         self._signature_log.clear()
         self._pending.clear()
+        self.sent.clear()
 
     def accept(self, request: httpx.Request) -> httpx.Response:
-        """Authenticate, validate each message, and answer like send-many/detail."""
+        """Authenticate, validate each message, and answer like send-many/detail (or list messages)."""
+        if request.method == "GET" and request.url.path == LIST_PATH:
+            denied = self._authenticate(request.headers.get("Authorization"))
+            if denied:
+                return _failure(request, 403, denied, _AUTH_ERRORS[denied])
+            return self.json_response(200, self._list(request), request)
         if request.method != "POST" or request.url.path != SEND_PATH:
             return _failure(request, 404, "NotFound", f"Cannot {request.method} {request.url.path}")
         denied = self._authenticate(request.headers.get("Authorization"))
@@ -157,6 +167,27 @@ class SolapiEmulator(Emulator):
             EmulatedCallback(path="solapi", headers={"Content-Type": "application/json"}, body=_JSON.encode(reports))
         ]
 
+    def _list(self, request: httpx.Request) -> dict[str, Any]:
+        """``GET /messages/v4/list`` by ``to`` and a creation window (no ``customFields`` filter, as Solapi)."""
+        query = request.url.params
+        start, end = _parse_date(query.get("startDate", "")), _parse_date(query.get("endDate", ""))
+        found = {
+            sent.message_id: {
+                "messageId": sent.message_id,
+                "groupId": sent.group_id,
+                "to": sent.entry.get("to"),
+                "type": sent.entry.get("type"),
+                "statusCode": self.outcomes.get(str(sent.entry.get("to")), "4000"),
+                "customFields": sent.entry.get("customFields", {}),
+                "dateCreated": iso_date(sent.created),
+            }
+            for sent in self.sent
+            if query.get("to") in (None, sent.entry.get("to"))
+            and (start is None or sent.created >= start)
+            and (end is None or sent.created <= end)
+        }
+        return {"startKey": None, "nextKey": None, "limit": int(query.get("limit", "20")), "messageList": found}
+
     def _authenticate(self, header: str | None) -> str | None:
         """Return the error code the signature check fails with, or ``None``."""
         fields = _auth_fields(header)
@@ -190,7 +221,9 @@ class SolapiEmulator(Emulator):
             if problem:
                 failed.append(_failed_entry(entry, message_id, *problem))
                 continue
-            self._pending.append(_Sent(message_id, group_id, entry))
+            sent = _Sent(message_id, group_id, entry, self._clock())
+            self._pending.append(sent)
+            self.sent.append(sent)
             listed.append(
                 {
                     "messageId": message_id,

@@ -37,12 +37,14 @@ class CallbackAnswer(msgspec.Struct, omit_defaults=True):
     """How many receipts the callback carried and how many of them were new (the rest were repeats).
 
     ``refused`` says why an authenticated body that cannot be read was dropped, answered ``200`` to a vendor that
-    would otherwise send it again and again.
+    would otherwise send it again and again; ``malformed`` how many reports of a batch were dropped as unreadable
+    while the others were stored (the answer is still ``200``: resending cannot mend them).
     """
 
     received: int
     new: int
     refused: str | None = None
+    malformed: int = 0
 
 
 def callback_router(max_body_bytes: int) -> Router:
@@ -96,4 +98,4 @@ async def _take(
         raise Problem(
             503, "Storage is unavailable; send the callback again later.", headers={"Retry-After": "5"}
         ) from None
-    return CallbackAnswer(taken.receipts, taken.new)
+    return CallbackAnswer(taken.receipts, taken.new, malformed=taken.malformed)

@@ -123,7 +123,7 @@ def query_url(path: str, params: Mapping[str, str | None], **changes: str | None
 
 
 _FAILED_STATUSES = {"dead", "failed", "suppressed", "unknown"}
-_OUTCOME_TONE = {"accepted": "ok", "retryable": "bad", "permanent": "bad", "error": "bad"}
+_OUTCOME_TONE = {"accepted": "ok", "retryable": "bad", "permanent": "bad", "error": "bad", "uncertain": "bad"}
 
 
 def timeline(

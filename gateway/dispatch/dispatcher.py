@@ -24,8 +24,9 @@ import msgspec
 import tenacity
 
 from adapters.base import Adapter, SendResult, send
-from adapters.contract import Accepted, Outcome, Permanent, Retryable
+from adapters.contract import Accepted, Found, NotFound, Outcome, Permanent, Retryable, Uncertain
 from adapters.registry import product_of
+from adapters.spec import Lookup, LookupTarget
 from gateway import metrics
 from gateway.channels.lms import lms_from_kakao
 from gateway.channels.quiet_hours import quiet_until, quiet_window
@@ -58,6 +59,8 @@ class Dispatcher:
         policy: Normalisation policy, used to build a fallback LMS.
         clock: Current POSIX time; injected so tests need not wait for quiet hours to end.
         sleep: Used for in-process back-off; injected so tests need not wait.
+        lookups: The vendor lookup of each ``(vendor, channel)`` that has one: an uncertain send there is looked
+            up before it is sent again (docs/ARCHITECTURE.md, "Uncertain sends").
         batch_size: Messages claimed and sent at a time.
         lease: Seconds a claim lasts without renewal: a dead process's messages are claimed again this long
             after its last heartbeat (issue 10: within 30 s).
@@ -82,9 +85,11 @@ class Dispatcher:
         heartbeat: float = 5.0,
         poll_interval: float = 0.5,
         gate_db: GateDatabase | None = None,
+        lookups: Mapping[tuple[str, str], Lookup] | None = None,
     ) -> None:
         self._store = store
         self._adapters = adapters
+        self._lookups = dict(lookups or {})
         self._client = client
         self._settings = settings
         self._policy = policy
@@ -305,8 +310,14 @@ class Dispatcher:
             )
             status_changed(record.id, Status.DEAD)
             return
-        gate = self.gates.get(record.vendor, record.channel)
+        lookup = self._lookups.get((record.vendor, record.channel))
         number = record.attempt_count
+        if lookup is not None and record.attempt_count:
+            settled = await self._settle_by_lookup(record, lookup)
+            if settled is None:
+                return
+            number = settled
+        gate = self.gates.get(record.vendor, record.channel)
 
         async def attempt() -> _Tried:
             nonlocal number
@@ -316,11 +327,18 @@ class Dispatcher:
                     raise _Paused
                 number += 1
                 started = self._clock()
-                if not adapter.idempotent:  # durably, before the call: a crash during it leaves this mark
+                if not adapter.idempotent or lookup is not None:
+                    # Durably, before the call: a crash during it leaves this mark, and the vendor's lookup (or,
+                    # without one, `unknown`) settles the send.
                     await self._store.begin_send(record.id, now=started)
                 result = await send(self._client, adapter, request)
+            if lookup is None and isinstance(result.outcome, Uncertain):
+                # Nothing to ask: tried again as before (the vendor's idempotency key, where it has one, keeps
+                # it single).
+                outcome = Retryable(result.outcome.code, result.outcome.detail)
+                result = SendResult(outcome, result.http_status, result.duration_ms)
             await gate.breaker.record(
-                transient_failure=isinstance(result.outcome, Retryable), probe=admission == "probe"
+                transient_failure=isinstance(result.outcome, Retryable | Uncertain), probe=admission == "probe"
             )
             self._observe(record, result)
             return _Tried(result, _attempt_record(number, started, result), request.redacted())
@@ -403,17 +421,46 @@ class Dispatcher:
         status_changed(record.id, Status.RETRYING, breaker=state)
 
     async def _ended_uncertain(self, record: StoredMessage) -> bool:
-        """End ``unknown`` a message whose previous claim died during a call to a vendor without idempotency keys.
+        """Settle a message whose previous claim died during a call to its vendor; whether it was such a one.
 
-        The vendor may have it: sending again could deliver it twice. It keeps its ``send_started_at`` mark, so
-        the vendor's lookup API (issue 9) can settle it; nothing is reported to Braze until then. Returns whether
-        the message was such a one (where the vendor honours its idempotency key, it is simply sent again).
+        The vendor may have it: sending again could deliver it twice. Where the product has a lookup, the cut-off
+        call is recorded as an uncertain attempt and looked up like any other (docs/ARCHITECTURE.md, "Uncertain
+        sends"). Otherwise, at a vendor without idempotency keys, it ends ``unknown`` and keeps its
+        ``send_started_at`` mark; nothing is reported to Braze. Where the vendor honours its idempotency key, it is
+        simply sent again.
         """
         adapter = self._adapters.get((record.vendor, record.channel))
-        if not record.uncertain or adapter is None or adapter.idempotent:
+        if not record.uncertain or adapter is None:
             return False
         started = record.send_started_at or 0.0
         product = product_of(record.vendor, record.channel)
+        if (record.vendor, record.channel) in self._lookups:
+            now = self._clock()
+            cut_off = Attempt(
+                number=record.attempt_count + 1,
+                started_at=started,
+                duration_ms=0.0,
+                outcome="uncertain",
+                vendor_code="cut-off",
+                detail="its process stopped during the call",
+            )
+            reason = (
+                f"attempt {cut_off.number}: a call to {product} began at {_utc(started)} and its process stopped "
+                f"before the answer was recorded; asking {record.vendor} whether it has the message"
+            )
+            await self._store.transition(
+                record.id,
+                Status.RETRYING,
+                reason,
+                now=now,
+                expect=_SENDING,
+                attempt=cut_off,
+                next_attempt_at=now + self._settings.lookup_delay,
+            )
+            status_changed(record.id, Status.RETRYING, uncertain_send=True)
+            return True
+        if adapter.idempotent:
+            return False
         reason = (
             f"uncertain send: a call to {product} began at {_utc(started)} and its process stopped before the "
             f"answer was recorded; not sent again, as {product} honours no idempotency key "
@@ -456,8 +503,72 @@ class Dispatcher:
                 await self.fall_back(record, reason, logged, sent=sent)
             else:
                 await self._end(ended, Status.DEAD, reason, report=self._report(outcome.code))
+        elif isinstance(outcome, Uncertain):
+            # Only where a lookup exists (``_deliver`` retries the others): ask before sending again.
+            reason = (
+                f"attempt {logged.number}: outcome uncertain ({_describe(outcome.code, outcome.detail)}); "
+                f"asking {record.vendor} whether it has the message before sending again"
+            )
+            await self._end(ended, Status.RETRYING, reason, next_attempt_at=now + self._settings.lookup_delay)
         else:
             await self._reschedule(record, outcome, ended)
+
+    async def _settle_by_lookup(self, record: StoredMessage, lookup: Lookup) -> int | None:
+        """Ask the vendor about a message whose last send is uncertain.
+
+        Found: accepted, never sent again. Not found: the lookup is recorded and the caller sends it again (once
+        per uncertain send). Cannot tell: asked again after a doubling wait, ``unknown`` after
+        ``lookup_attempts`` lookups rather than risk sending twice. Each lookup is an attempt on the timeline.
+
+        Returns:
+            The attempts recorded so far when the caller is to send, ``None`` when the lookup ended the claim.
+        """
+        detail = await self._store.get(record.id)
+        pending = _pending_uncertain(detail.attempts) if detail is not None else None
+        if pending is None:
+            return record.attempt_count
+        uncertain, asked = pending
+        started = self._clock()
+        clock_start = time.perf_counter()
+        target = LookupTarget(
+            message_id=record.id,
+            phone=record.message.phone,
+            email=record.message.email,
+            sent_at=uncertain.started_at,
+            now=started,
+        )
+        result = await lookup(self._client, target)
+        duration = round((time.perf_counter() - clock_start) * 1000, 3)
+        kind = {Found: "found", NotFound: "not_found"}.get(type(result), "cannot_tell")
+        logged = Attempt(
+            number=record.attempt_count + 1,
+            started_at=started,
+            duration_ms=duration,
+            outcome="lookup",
+            vendor_code=kind,
+            detail=result.detail,
+        )
+        ended = _Ended(record.id, logged, None, self._clock())
+        which = f"lookup {asked + 1} of attempt {uncertain.number}"
+        if isinstance(result, Found):
+            reason = f"{which}: {record.vendor} has the message ({result.detail}); not sent again"
+            await self._end(ended, Status.ACCEPTED, reason, vendor_message_id=result.vendor_message_id)
+            return None
+        if isinstance(result, NotFound):
+            reason = f"{which}: {record.vendor} does not have the message ({result.detail}); sending it again"
+            await self._store.record_attempt(record.id, logged, reason, now=ended.now)
+            return logged.number
+        if asked + 1 >= self._settings.lookup_attempts:
+            reason = (
+                f"{which}: {result.detail}; {record.vendor} could not tell after {asked + 1} lookups: "
+                "ended unknown rather than risk sending twice"
+            )
+            await self._end(ended, Status.UNKNOWN, reason, report=self._report("uncertain"))
+            return None
+        next_at = ended.now + self._settings.lookup_delay * 2 ** (asked + 1)
+        reason = f"{which}: {result.detail}; asking again in {next_at - ended.now:g} s"
+        await self._end(ended, Status.RETRYING, reason, next_attempt_at=next_at)
+        return None
 
     async def _reschedule(self, record: StoredMessage, outcome: Retryable, ended: _Ended) -> None:
         delay = rescheduled_delay(ended.attempt.number, outcome.retry_after)
@@ -599,7 +710,22 @@ def _attempt_record(number: int, started: float, result: SendResult) -> Attempt:
     )
 
 
-_OUTCOME_NAMES: dict[type, AttemptOutcome] = {Accepted: "accepted", Retryable: "retryable", Permanent: "permanent"}
+_OUTCOME_NAMES: dict[type, AttemptOutcome] = {
+    Accepted: "accepted",
+    Retryable: "retryable",
+    Permanent: "permanent",
+    Uncertain: "uncertain",
+}
+
+
+def _pending_uncertain(attempts: tuple[Attempt, ...]) -> tuple[Attempt, int] | None:
+    """The last attempt, if uncertain and not yet settled, with how many lookups could not tell since."""
+    for asked, attempt in enumerate(reversed(attempts)):
+        if attempt.outcome == "uncertain":
+            return attempt, asked
+        if attempt.outcome != "lookup" or attempt.vendor_code != "cannot_tell":
+            return None
+    return None
 
 
 def _outcome_name(result: SendResult) -> AttemptOutcome:

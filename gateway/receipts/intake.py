@@ -8,6 +8,7 @@ registry's) says how its callbacks are authenticated and parsed.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +25,8 @@ from gateway.normalise.json_body import BodyError, check_json
 from gateway.settings import Settings
 from gateway.store.base import Store
 
+_log = logging.getLogger(__name__)
+
 __all__ = ("CallbackAuth", "CallbackIntake", "Taken", "callback_auth", "store_receipts")
 
 # Sandbox secrets when none is configured: random per process, so nobody can guess them from the source.
@@ -38,6 +41,10 @@ class CallbackAuth(msgspec.Struct, frozen=True):
     """
 
     secrets: dict[str, tuple[str, ...]]
+    #: Per product signing with its own secret (its spec's ``product_variables``), what replaces its vendor's.
+    products: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
+    #: Per vendor signing a timestamp, how far it may be from now.
+    tolerances: dict[str, float] = msgspec.field(default_factory=dict)
 
     def secret(self, vendor: str) -> str | None:
         """The secret ``vendor``'s (emulated) callbacks are signed with: its first one."""
@@ -47,8 +54,15 @@ class CallbackAuth(msgspec.Struct, frozen=True):
 
 def callback_auth(settings: Settings, runtime: Runtime) -> CallbackAuth:
     """The configured callback secrets; in sandbox mode, ones the emulators sign their callbacks with."""
+    # An emulated product signs with its vendor's sandbox secret, so only real products keep their own.
+    products: dict[str, tuple[str, ...]] = {
+        product: (secret,)
+        for product, secret in settings.callback_product_secrets.items()
+        if product not in settings.emulated
+    }
     if not settings.sandbox:
-        return CallbackAuth({vendor: _given(secret) for vendor, secret in settings.callback_secrets.items()})
+        given = {vendor: _given(secret) for vendor, secret in settings.callback_secrets.items()}
+        return CallbackAuth(given, products, settings.callback_tolerances)
     found: dict[str, tuple[str, ...]] = {}
     for vendor, callback in registry.callbacks().items():
         configured = _given(settings.callback_secrets.get(vendor))
@@ -58,7 +72,38 @@ def callback_auth(settings: Settings, runtime: Runtime) -> CallbackAuth:
             found[vendor] = (*configured, callback.emulator_key(emulated[0]))
         else:
             found[vendor] = configured or (_SANDBOX_SECRETS[vendor],)
-    return CallbackAuth(found)
+    return CallbackAuth(found, products, settings.callback_tolerances)
+
+
+def _each(vendor: str, parse: Callable[[bytes], list[Receipt]], reports: list[bytes]) -> tuple[list[Receipt], int]:
+    receipts: list[Receipt] = []
+    problems: list[str] = []
+    for report in reports:
+        try:
+            receipts += parse(report)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if problems:
+        RECEIPTS.labels(vendor, "malformed").inc(len(problems))
+        _log.warning(
+            "malformed reports dropped from a callback: %d of %d (first: %s)",
+            len(problems),
+            len(reports),
+            problems[0],
+            extra={"vendor": vendor},
+        )
+        if not receipts:
+            raise ValueError(f"no report could be read ({problems[0]})")
+    return receipts, len(problems)
+
+
+def _product(product_of: Callable[[bytes], str | None], body: bytes) -> str | None:
+    """The product a body names, once it passed the JSON limits (a hostile body is refused later, as unreadable)."""
+    try:
+        check_json(body)
+    except BodyError:
+        return None
+    return product_of(body)
 
 
 def _given(secret: str | None) -> tuple[str, ...]:
@@ -70,6 +115,8 @@ class Taken(msgspec.Struct, frozen=True):
 
     receipts: int
     new: int
+    #: Reports of a batch that could not be read, dropped (logged and counted) while the others were stored.
+    malformed: int = 0
 
 
 async def store_receipts(store: Store, receipts: Sequence[Receipt], *, now: float) -> int:
@@ -119,16 +166,29 @@ class CallbackIntake:
                 these.
             StoreUnavailable: The receipts could not be stored (the vendor should send again).
         """
-        receipts = self.parse(vendor, headers, body, token=token)
-        return Taken(len(receipts), await store_receipts(self._store, receipts, now=self._clock()))
+        receipts, malformed = self.parse(vendor, headers, body, token=token)
+        return Taken(len(receipts), await store_receipts(self._store, receipts, now=self._clock()), malformed)
 
-    def parse(self, vendor: str, headers: Mapping[str, str], body: bytes, *, token: str | None = None) -> list[Receipt]:
-        """Authenticate a callback and parse it into receipts (see :meth:`receive`)."""
+    def parse(
+        self, vendor: str, headers: Mapping[str, str], body: bytes, *, token: str | None = None
+    ) -> tuple[list[Receipt], int]:
+        """Authenticate a callback and parse it into receipts, with how many reports were dropped (see :meth:`receive`).
+
+        A vendor whose batches can be split (its spec's ``split``) has each report read alone: a malformed one is
+        logged, counted (``gateway_receipts_total{outcome="malformed"}``) and dropped, the others kept. Only a body
+        with no readable report is refused as a whole.
+        """
         callback = registry.callbacks().get(vendor)
         if callback is None:
             raise UnknownCallback("No such callback URL.")
-        request = CallbackRequest(headers=headers, body=body, token=token, now=self._wall_clock())
+        request = CallbackRequest(
+            headers=headers, body=body, token=token, now=self._wall_clock(), tolerance=self._auth.tolerances.get(vendor)
+        )
         accepted = self._auth.secrets.get(vendor, ())
+        if callback.product_of is not None and self._auth.products:
+            product = _product(callback.product_of, body)
+            if product is not None:
+                accepted = self._auth.products.get(product, accepted)
         if not any(callback.authentic(request, secret) for secret in accepted):
             # A wrong path token is a URL that does not exist; a wrong signature is unauthenticated.
             if callback.path_token:
@@ -136,7 +196,9 @@ class CallbackIntake:
             raise CallbackUnauthenticated("The callback is not authenticated.")
         try:
             check_json(body)
-            return callback.parse(body)
+            if callback.split is None:
+                return callback.parse(body), 0
+            return _each(vendor, callback.parse, callback.split(body))
         except BodyError as exc:
             raise MalformedCallback(f"The callback body cannot be read: {exc}", acknowledge=callback.resends) from None
         except ValueError as exc:

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from adapters.base import send
-from adapters.contract import Retryable
+from adapters.contract import Retryable, Uncertain
 from adapters.nhn.sms import NhnSmsAdapter
 from adapters.transport import VendorTransport, network_transport
 from gateway.settings import ConfigError, load_settings
@@ -94,12 +94,12 @@ async def test_a_vendor_that_never_answers_is_a_read_timeout() -> None:
             await client.post(f"{url}/send", content=b"{}")
 
 
-async def test_a_send_through_it_is_classified_and_a_hang_up_after_the_request_is_retryable() -> None:
+async def test_a_send_through_it_is_classified_and_a_hang_up_after_the_request_is_uncertain() -> None:
     async with loopback(hangs_up) as url, _client() as client:
         adapter = NhnSmsAdapter(msgspec.structs.replace(CONFIG, url=url))
         result = await send(client, adapter, adapter.build(lms(), "m-1"))
 
-    assert result.outcome == Retryable("transport", "ReadError")
+    assert result.outcome == Uncertain("transport", "ReadError after sending")
     assert result.http_status is None
 
 
@@ -110,3 +110,12 @@ def test_the_transport_is_aiohttp_unless_the_setting_asks_for_httpx() -> None:
     assert isinstance(network_transport("httpx"), httpx.AsyncHTTPTransport)
     with pytest.raises(ConfigError, match="GATEWAY_HTTP_TRANSPORT"):
         load_settings({"GATEWAY_HTTP_TRANSPORT": "curl"})
+
+
+async def test_a_failure_to_connect_sent_nothing_and_is_retryable() -> None:
+    adapter = NhnSmsAdapter(msgspec.structs.replace(CONFIG, url="http://127.0.0.1:9"))
+    async with _client() as client:
+        result = await send(client, adapter, adapter.build(lms(), "m-1"))
+
+    assert isinstance(result.outcome, Retryable)
+    assert result.outcome.code == "transport"

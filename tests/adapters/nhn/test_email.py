@@ -8,7 +8,7 @@ import msgspec
 import pytest
 
 from adapters.base import VendorResponse, send
-from adapters.contract import Accepted, Permanent, Retryable
+from adapters.contract import Accepted, Permanent, Retryable, Uncertain
 from adapters.emulator import EmulatorTransport, Fault
 from adapters.nhn.config import NhnEmailConfig
 from adapters.nhn.email import NhnEmailAdapter, email_outcome, parse_result_query
@@ -262,13 +262,13 @@ async def test_503_twice_then_success() -> None:
     assert [type(r.outcome) for r in results] == [Retryable, Retryable, Accepted]
 
 
-async def test_timeout_is_retryable() -> None:
+async def test_a_read_timeout_is_uncertain() -> None:
     adapter, emulator, client = emulated()
     emulator.script(Fault(timeout=True))
     async with client:
         result = await send(client, adapter, adapter.build(email(), "gw-1"))
 
-    assert result.outcome == Retryable("timeout", "ReadTimeout")
+    assert result.outcome == Uncertain("timeout", "ReadTimeout after sending")
 
 
 async def test_temporary_block_from_the_emulator_is_retryable() -> None:
@@ -288,8 +288,7 @@ async def test_missing_subject_is_refused_permanently() -> None:
     assert result.outcome == Permanent("-2015", "The 'title' is required.")
 
 
-def test_an_unreadable_2xx_is_taken_as_sent_because_nhn_email_has_no_idempotency_key() -> None:
+def test_an_unreadable_2xx_is_uncertain_and_looked_up_since_nhn_email_has_no_idempotency_key() -> None:
     outcome = NhnEmailAdapter(CONFIG).classify(response(200, b"<html>proxy</html>"))
 
-    assert isinstance(outcome, Accepted)
-    assert (outcome.vendor_message_id, outcome.code) == (None, "malformed-response")
+    assert outcome == Uncertain("malformed-response", "HTTP 200 with an unreadable body")

@@ -7,7 +7,7 @@ import msgspec
 import pytest
 
 from adapters.base import VendorResponse, send
-from adapters.contract import Accepted, Permanent, Retryable
+from adapters.contract import Accepted, Permanent, Retryable, Uncertain
 from adapters.emulator import EmulatorTransport, Fault
 from adapters.nhn.callbacks import parse_callback as parse_any_nhn_callback
 from adapters.nhn.config import NhnKakaoConfig
@@ -151,12 +151,12 @@ def test_system_error_codes_are_retryable(code: int) -> None:
     assert outcome == Retryable(str(code), "failure")
 
 
-def test_duplicate_idempotency_key_is_accepted_never_sent_again() -> None:
+def test_a_repeated_idempotency_key_is_uncertain_never_taken_as_accepted() -> None:
+    # The first attempt may have failed and still left its key: only the lookup can tell (issue 9).
     outcome = NhnKakaoAdapter(CONFIG).classify(response(200, nhn_answer(-1005)))
 
-    assert isinstance(outcome, Accepted)
+    assert isinstance(outcome, Uncertain)
     assert outcome.code == "-1005"
-    assert outcome.vendor_message_id is None
 
 
 @pytest.mark.parametrize("code", [9998, 9999])
@@ -194,10 +194,10 @@ def test_other_4xx_are_permanent(status: int) -> None:
     assert outcome == Permanent(f"http-{status}", f"HTTP {status}")
 
 
-def test_unreadable_2xx_is_retried_because_the_idempotency_key_makes_it_safe() -> None:
+def test_unreadable_2xx_is_uncertain_and_looked_up() -> None:
     outcome = NhnKakaoAdapter(CONFIG).classify(response(200, b"<html>proxy</html>"))
 
-    assert isinstance(outcome, Retryable)
+    assert isinstance(outcome, Uncertain)
     assert outcome.code == "malformed-response"
 
 
@@ -345,7 +345,7 @@ async def test_503_twice_then_success_sends_the_same_idempotency_key_each_time()
     assert {r.headers["X-NC-API-IDEMPOTENCY-KEY"] for r in emulator.requests} == {"gw-1"}
 
 
-async def test_a_resend_after_an_unrecorded_success_is_accepted_without_a_second_message() -> None:
+async def test_a_resend_after_an_unrecorded_success_meets_the_key_and_is_uncertain_not_a_second_message() -> None:
     adapter, emulator, client = emulated()
     request = adapter.build(kakao(), "gw-1")
     async with client:
@@ -353,22 +353,22 @@ async def test_a_resend_after_an_unrecorded_success_is_accepted_without_a_second
         again = await send(client, adapter, request)
 
     assert isinstance(first.outcome, Accepted)
-    assert isinstance(again.outcome, Accepted)
+    assert isinstance(again.outcome, Uncertain)
     assert again.outcome.code == "-1005"
     assert len(emulator.pending_callbacks(signature="sig")) == 1
 
 
-async def test_timeout_is_retryable() -> None:
+async def test_a_read_timeout_is_uncertain() -> None:
     adapter, emulator, client = emulated()
     emulator.script(Fault(timeout=True))
     async with client:
         result = await send(client, adapter, adapter.build(kakao(), "gw-1"))
 
-    assert result.outcome == Retryable("timeout", "ReadTimeout")
+    assert result.outcome == Uncertain("timeout", "ReadTimeout after sending")
     assert result.http_status is None
 
 
-@pytest.mark.parametrize(("code", "kind"), [("-3006", Permanent), ("-9999", Retryable), ("-1005", Accepted)])
+@pytest.mark.parametrize(("code", "kind"), [("-3006", Permanent), ("-9999", Retryable), ("-1005", Uncertain)])
 async def test_vendor_codes_from_the_emulator_classify_like_nhns(code: str, kind: type) -> None:
     adapter, emulator, client = emulated()
     emulator.script(Fault(vendor_code=code))
@@ -386,3 +386,25 @@ async def test_emulator_rejects_an_overlong_image_bubble_and_the_rejection_is_pe
         result = await send(client, adapter, adapter.build(message, "gw-1"))
 
     assert result.outcome == Permanent("-2000", "The 'content' must be at less than or equal to 1300.")
+
+
+def test_every_recipient_failed_is_classified_by_the_recipients_own_code() -> None:
+    answer = nhn_answer(recipient_code=3019)
+    answer["header"] = {
+        "resultCode": -1031,
+        "resultMessage": "All of receivers are failed to send.",
+        "isSuccessful": False,
+    }
+    answer["message"]["requestId"] = None
+    answer["message"]["sendResults"][0]["resultMessage"] = "not a KakaoTalk user"
+
+    outcome = NhnKakaoAdapter(CONFIG).classify(response(200, answer))
+
+    assert outcome == Permanent("3019", "not a KakaoTalk user")
+
+
+def test_every_recipient_failed_without_their_codes_keeps_the_header_code() -> None:
+    outcome = NhnKakaoAdapter(CONFIG).classify(response(200, nhn_answer(-1031)))
+
+    assert isinstance(outcome, Permanent)
+    assert outcome.code == "-1031"

@@ -7,7 +7,7 @@ import msgspec
 import pytest
 
 from adapters.base import VendorResponse, send
-from adapters.contract import Accepted, Permanent, Retryable
+from adapters.contract import Accepted, Permanent, Retryable, Uncertain
 from adapters.emulator import EmulatorTransport, Fault
 from adapters.nhn.callbacks import parse_callback as parse_any_nhn_callback
 from adapters.nhn.config import NhnSmsConfig
@@ -264,13 +264,13 @@ async def test_503_twice_then_success() -> None:
     assert len(emulator.pending_callbacks(signature="sig")) == 1
 
 
-async def test_timeout_is_retryable() -> None:
+async def test_a_read_timeout_is_uncertain() -> None:
     adapter, emulator, client = emulated()
     emulator.script(Fault(timeout=True))
     async with client:
         result = await send(client, adapter, adapter.build(lms(), "gw-1"))
 
-    assert result.outcome == Retryable("timeout", "ReadTimeout")
+    assert result.outcome == Uncertain("timeout", "ReadTimeout after sending")
 
 
 async def test_emoji_left_in_the_text_is_refused_permanently() -> None:
@@ -289,8 +289,26 @@ async def test_ad_text_without_the_opt_out_line_is_refused_permanently() -> None
     assert result.outcome == Permanent("-6003", "The body must contain block guide ment.")
 
 
-def test_an_unreadable_2xx_is_taken_as_sent_since_sms_does_not_document_the_idempotency_key() -> None:
+def test_an_unreadable_2xx_is_uncertain_and_looked_up_since_sms_documents_no_idempotency_key() -> None:
     outcome = NhnSmsAdapter(CONFIG).classify(response(200, b"<html>proxy</html>"))
 
-    assert isinstance(outcome, Accepted)
-    assert (outcome.vendor_message_id, outcome.code) == (None, "malformed-response")
+    assert outcome == Uncertain("malformed-response", "HTTP 200 with an unreadable body")
+
+
+def test_a_request_that_failed_is_classified_by_the_recipients_own_code() -> None:
+    answer = nhn_answer(recipient_code=-4019, message="Invalid recipient number.")
+    answer["body"]["data"]["statusCode"] = "3"
+
+    outcome = NhnSmsAdapter(CONFIG).classify(response(200, answer))
+
+    assert outcome == Permanent("-4019", "Invalid recipient number.")
+
+
+def test_a_request_that_failed_without_a_recipients_reason_sent_nothing_and_is_tried_again() -> None:
+    answer = nhn_answer()
+    answer["body"]["data"]["statusCode"] = "3"
+
+    outcome = NhnSmsAdapter(CONFIG).classify(response(200, answer))
+
+    assert isinstance(outcome, Retryable)
+    assert outcome.code == "request-failed"

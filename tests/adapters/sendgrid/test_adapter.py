@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from adapters.base import VendorResponse, send
-from adapters.contract import Accepted, Permanent, Retryable
+from adapters.contract import Accepted, Outcome, Permanent, Retryable, Uncertain
 from adapters.emulator import EmulatorTransport, Fault
 from adapters.sendgrid.adapter import (
     SIGNATURE_HEADER,
@@ -309,7 +309,7 @@ def emulator() -> SendGridEmulator:
     return SendGridEmulator(CONFIG, clock=lambda: NOW)
 
 
-async def deliver(emulator: SendGridEmulator, attempts: int = 1) -> list[Accepted | Retryable | Permanent]:
+async def deliver(emulator: SendGridEmulator, attempts: int = 1) -> list[Outcome]:
     """Send the same email ``attempts`` times through the emulator, building each attempt anew."""
     sender = adapter()
     async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
@@ -349,12 +349,12 @@ async def test_round_trip_429_waits_for_the_reset(emulator: SendGridEmulator) ->
     assert outcomes[0] == Retryable("http_429", "too many requests", retry_after=30.0)
 
 
-async def test_round_trip_timeout_is_retryable(emulator: SendGridEmulator) -> None:
+async def test_round_trip_read_timeout_is_uncertain(emulator: SendGridEmulator) -> None:
     emulator.script(Fault(timeout=True))
 
     outcomes = await deliver(emulator)
 
-    assert outcomes[0] == Retryable("timeout", "ReadTimeout")
+    assert outcomes[0] == Uncertain("timeout", "ReadTimeout after sending")
 
 
 async def test_round_trip_vendor_error_is_permanent(emulator: SendGridEmulator) -> None:

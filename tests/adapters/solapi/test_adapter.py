@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from adapters.base import VendorResponse, send
-from adapters.contract import Accepted, Permanent, Retryable
+from adapters.contract import Accepted, Permanent, Retryable, Uncertain
 from adapters.emulator import EmulatorTransport, Fault
 from adapters.solapi.adapter import (
     SOLAPI_KAKAO_UNDELIVERABLE,
@@ -401,13 +401,13 @@ async def test_round_trip_503_twice_then_success(emulator: SolapiEmulator) -> No
     assert isinstance(outcomes[2], Accepted)
 
 
-async def test_round_trip_timeout_is_retryable(emulator: SolapiEmulator) -> None:
+async def test_round_trip_read_timeout_is_uncertain(emulator: SolapiEmulator) -> None:
     emulator.script(Fault(timeout=True))
     adapter = SolapiLmsAdapter(CONFIG)
     async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
         result = await send(client, adapter, adapter.build(lms(), "gw-t"))
 
-    assert result.outcome == Retryable("timeout", "ReadTimeout")
+    assert result.outcome == Uncertain("timeout", "ReadTimeout after sending")
     assert emulator.pending_callbacks() == []
 
 

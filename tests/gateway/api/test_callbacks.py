@@ -200,6 +200,42 @@ async def test_nhn_webhook_signed_wrongly_or_unsigned_is_401_and_stores_nothing(
     assert await nothing_stored(app)
 
 
+async def test_nhn_kakao_and_sms_each_signed_with_their_own_console_value(tmp_path: Path, clock: Clock) -> None:
+    env = REAL_VENDORS | {
+        "GATEWAY_NHN_KAKAO_WEBHOOK_SIGNATURE": "kakao-console-value",
+        "GATEWAY_NHN_SMS_WEBHOOK_SIGNATURE": "sms-console-value",
+    }
+    app = create_app(make_settings(tmp_path, **env), clock=clock, start_dispatcher=False)
+    kakao = nhn_body("KakaoTalk Bizmessage", kakao_hook("h1", "m-1"))
+    sms_hook = {"hookId": "s1", "requestId": "r", "recipientSeq": 1, "messageStatus": "COMPLETED", "resultCode": "1000"}
+    sms = nhn_body("SMS", sms_hook | {"recipientGroupingKey": "m-2"})
+    async with AsyncTestClient(app) as client:
+        answers = [
+            (await client.post("/v1/callbacks/nhn", content=body, headers=nhn_headers(signature))).status_code
+            for body, signature in [
+                (kakao, "kakao-console-value"),
+                (sms, "sms-console-value"),
+                (kakao, "sms-console-value"),
+                (sms, "kakao-console-value"),
+                (kakao, NHN_SIGNATURE),
+            ]
+        ]
+    assert answers == [200, 200, 401, 401, 401]
+
+
+async def test_a_product_without_its_own_signature_uses_the_shared_one(tmp_path: Path, clock: Clock) -> None:
+    env = REAL_VENDORS | {"GATEWAY_NHN_KAKAO_WEBHOOK_SIGNATURE": "kakao-console-value"}
+    app = create_app(make_settings(tmp_path, **env), clock=clock, start_dispatcher=False)
+    sms_hook = {"hookId": "s1", "requestId": "r", "recipientSeq": 1, "messageStatus": "COMPLETED", "resultCode": "1000"}
+    async with AsyncTestClient(app) as client:
+        response = await client.post(
+            "/v1/callbacks/nhn",
+            content=nhn_body("SMS", sms_hook | {"recipientGroupingKey": "m-2"}),
+            headers=nhn_headers(),
+        )
+    assert response.status_code == 200
+
+
 async def test_nhn_sms_webhook_ends_an_lms_delivered_or_failed(client: Client, app: Litestar) -> None:
     await accepted(app, "m-ok", channel="lms")
     await accepted(app, "m-bad", channel="lms")
@@ -291,6 +327,27 @@ async def test_a_receipt_without_our_id_matches_by_the_vendor_message_id(client:
     assert (await status_of(app, "m-1"))[0] is Status.DELIVERED
 
 
+async def test_a_mixed_solapi_batch_applies_the_good_reports_and_drops_the_malformed_ones(
+    client: Client, app: Litestar
+) -> None:
+    await accepted(app, "m-1", vendor="solapi")
+    await accepted(app, "m-2", vendor="solapi")
+    no_event_id = {k: v for k, v in solapi_report("e9", "m-9").items() if k != "eventDataId"}
+    no_status = solapi_report("e8", "m-8")
+    del no_status["data"]["statusCode"]
+    reports = [solapi_report("e1", "m-1"), no_event_id, no_status, "not a report", solapi_report("e2", "m-2", "3104")]
+
+    response = await client.post(f"/v1/callbacks/solapi/{SOLAPI_TOKEN}", json=reports)
+
+    # 200: Solapi resends a whole body on anything else, and the good reports are stored now.
+    assert response.status_code == 200
+    assert response.json() == {"received": 2, "new": 2, "malformed": 3}
+    assert (await status_of(app, "m-1"))[0] is Status.DELIVERED
+    assert (await status_of(app, "m-2"))[0] is Status.FAILED
+    metric = 'gateway_receipts_total{outcome="malformed",vendor="solapi"}'
+    assert metric in (await client.get("/metrics")).text
+
+
 @pytest.mark.parametrize("token", ["wrong-token-0123456789", SOLAPI_TOKEN[:-1]])
 async def test_solapi_with_a_wrong_path_token_is_404_and_stores_nothing(
     client: Client, app: Litestar, token: str
@@ -331,12 +388,37 @@ async def test_a_sendgrid_bounce_fails_the_email_without_the_address(client: Cli
     assert "jiwoo@example.com" not in reasons[-1]
 
 
+async def test_a_sendgrid_retry_signed_hours_ago_is_taken_and_its_replay_applied_once(
+    client: Client, app: Litestar
+) -> None:
+    await accepted(app, "m-1", vendor="sendgrid", channel="email")
+    body = _JSON.encode([sendgrid_event("delivered", "m-1", "ev-old", timestamp=int(time.time()) - 20 * 3600)])
+    headers = signed(body, at=time.time() - 20 * 3600)  # SendGrid retries for up to 24 h
+
+    first = await client.post("/v1/callbacks/sendgrid", content=body, headers=headers)
+    again = await client.post("/v1/callbacks/sendgrid", content=body, headers=headers)
+
+    assert (first.status_code, first.json()) == (200, {"received": 1, "new": 1})
+    assert (again.status_code, again.json()) == (200, {"received": 1, "new": 0})  # sg_event_id de-duplicates
+    assert (await status_of(app, "m-1"))[0] is Status.DELIVERED
+
+
+async def test_the_sendgrid_tolerance_is_a_setting(tmp_path: Path, clock: Clock) -> None:
+    env = REAL_VENDORS | {"GATEWAY_SENDGRID_WEBHOOK_TOLERANCE": "600"}
+    app = create_app(make_settings(tmp_path, **env), clock=clock, start_dispatcher=False)
+    body = _JSON.encode([sendgrid_event("delivered", "m-1", "ev1")])
+    async with AsyncTestClient(app) as client:
+        old = await client.post("/v1/callbacks/sendgrid", content=body, headers=signed(body, at=time.time() - 3600))
+        fresh = await client.post("/v1/callbacks/sendgrid", content=body, headers=signed(body))
+    assert (old.status_code, fresh.status_code) == (401, 200)
+
+
 @pytest.mark.parametrize(
     "headers",
     [
         pytest.param(lambda body: signed(body, key=OTHER_KEY), id="another key"),
         pytest.param(lambda body: signed(body + b" "), id="another body"),
-        pytest.param(lambda body: signed(body, at=time.time() - 3600), id="stale timestamp"),
+        pytest.param(lambda body: signed(body, at=time.time() - 26 * 3600), id="older than a day and an hour"),
         pytest.param(lambda body: {"Content-Type": "application/json"}, id="unsigned"),
     ],
 )

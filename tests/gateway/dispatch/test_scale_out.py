@@ -19,7 +19,7 @@ from litestar.testing import AsyncTestClient
 from adapters.emulator import Emulator, Fault
 from gateway.app import create_app
 from gateway.models import Status
-from tests.conftest import LMS_BODY, NIGHT_KST, SEED_BODY, Clock, ingest_headers, make_settings
+from tests.conftest import EMAIL_BODY, LMS_BODY, NIGHT_KST, SEED_BODY, Clock, ingest_headers, make_settings
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -142,7 +142,9 @@ async def die_mid_send(app: Litestar, product: str) -> None:
         await sending
 
 
-async def test_a_dead_process_s_message_is_sent_by_another_within_30_s(processes: list[Litestar], clock: Clock) -> None:
+async def test_a_dead_process_s_message_is_taken_over_within_30_s_and_sent_once_the_lookup_says_so(
+    processes: list[Litestar], clock: Clock
+) -> None:
     dead, other = processes
     [message_id] = await post_many(dead, SEED_BODY, 1)
     await die_mid_send(dead, "nhn_kakao")
@@ -151,21 +153,28 @@ async def test_a_dead_process_s_message_is_sent_by_another_within_30_s(processes
     assert await other.state.dispatcher.run_once() == 0  # the lease still holds
     clock.advance(2)
     assert await other.state.dispatcher.run_once() == 1
+    detail = await other.state.store.get(message_id)
+    assert detail.record.status is Status.RETRYING
+    assert [(a.outcome, a.vendor_code) for a in detail.attempts] == [("uncertain", "cut-off")]
 
+    # The cut-off call never reached NHN (its answer was 60 s away): the lookup finds nothing, so it goes again.
+    clock.now = detail.record.next_attempt_at
+    assert await other.state.dispatcher.run_once() == 1
     detail = await other.state.store.get(message_id)
     assert detail.record.status is Status.ACCEPTED
-    [sent] = other.state.runtime.emulators["nhn_kakao"].requests
+    assert [a.vendor_code for a in detail.attempts] == ["cut-off", "not_found", "0"]
+    [_, sent] = other.state.runtime.emulators["nhn_kakao"].requests  # the lookup, then the send
     [first] = dead.state.runtime.emulators["nhn_kakao"].requests
     # NHN Bizmessage honours the idempotency key: the same key again cannot send it twice.
     assert sent.headers["X-NC-API-IDEMPOTENCY-KEY"] == first.headers["X-NC-API-IDEMPOTENCY-KEY"] == message_id
 
 
-async def test_a_send_cut_off_at_a_vendor_without_idempotency_keys_ends_uncertain_not_resent(
+async def test_a_send_cut_off_at_a_vendor_without_idempotency_keys_or_lookup_ends_uncertain_not_resent(
     processes: list[Litestar], clock: Clock
 ) -> None:
     dead, other = processes
-    [message_id] = await post_many(dead, LMS_BODY, 1)
-    await die_mid_send(dead, "nhn_sms")
+    [message_id] = await post_many(dead, EMAIL_BODY, 1)
+    await die_mid_send(dead, "sendgrid")
     started = (await other.state.store.get(message_id)).record.send_started_at
     assert started == clock.now
 
@@ -175,9 +184,9 @@ async def test_a_send_cut_off_at_a_vendor_without_idempotency_keys_ends_uncertai
     detail = await other.state.store.get(message_id)
     assert detail.record.status is Status.UNKNOWN
     assert detail.record.uncertain  # kept, so the vendor's lookup can settle it
-    assert detail.events[-1].reason.startswith("uncertain send: a call to nhn_sms began at 2026-11-27 03:00:00 UTC")
+    assert detail.events[-1].reason.startswith("uncertain send: a call to sendgrid began at 2026-11-27 03:00:00 UTC")
     assert "honours no idempotency key" in detail.events[-1].reason
-    assert len(other.state.runtime.emulators["nhn_sms"].requests) == 0
+    assert len(other.state.runtime.emulators["sendgrid"].requests) == 0
     assert detail.attempts == ()
 
 
@@ -191,9 +200,10 @@ async def test_an_uncertain_send_claimed_in_quiet_hours_is_not_held_for_a_resend
     clock.now = NIGHT_KST
     assert await other.state.dispatcher.run_once() == 1
 
+    # Recorded as an uncertain attempt before any hold: the lookup, not a blind resend, decides in the morning.
     detail = await other.state.store.get(message_id)
-    assert detail.record.status is Status.UNKNOWN
-    assert detail.record.uncertain
+    assert detail.record.status is Status.RETRYING
+    assert [(a.outcome, a.vendor_code) for a in detail.attempts] == [("uncertain", "cut-off")]
 
 
 async def test_an_answered_send_clears_its_mark(processes: list[Litestar], clock: Clock) -> None:
