@@ -1,0 +1,67 @@
+"""Fallback rules the vendors document, end to end through the sandbox: NHN never falls back on top of the gateway,
+and a recipient who is not a channel friend falls back to LMS."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from adapters.nhn.emulator_kakao import NON_FRIEND, NhnKakaoEmulator
+from gateway.app import create_app
+from gateway.models import Status
+from tests.conftest import BRAZE, Clock, make_settings
+from tests.gateway.api.messages import send_delivered, settle_receipts
+
+Client = AsyncTestClient[Litestar]
+PHONE = "01012345678"
+
+
+@pytest.fixture
+def app(tmp_path: Path, clock: Clock) -> Litestar:
+    return create_app(make_settings(tmp_path, **BRAZE), clock=clock, start_dispatcher=False)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[Client]:
+    async with AsyncTestClient(app) as test_client:
+        yield test_client
+
+
+def kakao_emulator(app: Litestar) -> NhnKakaoEmulator:
+    emulator = app.state.runtime.emulators["nhn_kakao"]
+    assert isinstance(emulator, NhnKakaoEmulator)
+    return emulator
+
+
+async def test_a_console_set_to_resend_cannot_make_nhn_fall_back_on_top_of_the_gateway(
+    client: Client, app: Litestar
+) -> None:
+    emulator = kakao_emulator(app)
+    emulator.console_resend = True
+    emulator.outcomes[PHONE] = "3019"
+    message_id = await send_delivered(app, client)
+
+    await settle_receipts(app)
+    assert await app.state.dispatcher.run_once() == 1
+
+    parent = await app.state.store.get(message_id)
+    assert parent.record.status is Status.FALLBACK
+    child = await app.state.store.get(parent.record.child_id)
+    assert (child.record.channel, child.record.status) == ("lms", Status.ACCEPTED)
+    # One LMS, the gateway's: NHN was told not to send its own.
+    assert emulator.resent == []
+
+
+async def test_a_recipient_who_is_not_a_channel_friend_falls_back_to_lms(client: Client, app: Litestar) -> None:
+    kakao_emulator(app).outcomes[PHONE] = NON_FRIEND
+    message_id = await send_delivered(app, client)
+
+    await settle_receipts(app)
+
+    parent = await app.state.store.get(message_id)
+    assert parent.record.status is Status.FALLBACK
+    assert [r.receipt.reason for r in parent.receipts] == ["unreachable"]
