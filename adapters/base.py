@@ -15,12 +15,13 @@ from typing import Any, ClassVar, Protocol
 import httpx
 import msgspec
 
-from adapters.contract import Channel, OutboundMessage, Outcome, Retryable
+from adapters.contract import Accepted, Channel, OutboundMessage, Outcome, Retryable
 
 __all__ = (
     "HTTP_LIMITS",
     "KST",
     "REDACTED",
+    "UNCERTAIN",
     "Adapter",
     "SendResult",
     "VendorRequest",
@@ -38,6 +39,10 @@ REDACTED = "[redacted]"
 #: Korean vendors (NHN, SENS) write local Korean time without an offset.
 KST = timezone(timedelta(hours=9))
 _JSON = msgspec.json.Encoder()
+#: The code of an :class:`Accepted` outcome that only means "may have been sent": the answer was lost after the
+#: request went out, and the vendor has no idempotency key, so it is not sent again; its report (or its absence,
+#: ending the message ``unknown``) tells what happened.
+UNCERTAIN = "uncertain"
 #: HTTP statuses every vendor treats as "try again later".
 RETRYABLE_HTTP = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -139,16 +144,26 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
 
 
 async def send(client: httpx.AsyncClient, adapter: Adapter, request: VendorRequest) -> SendResult:
-    """Send ``request`` and classify the answer; transport errors and timeouts are retryable."""
+    """Send ``request`` and classify the answer; transport errors and timeouts are retryable.
+
+    An adapter whose class sets ``resends_unsent_only`` (a vendor without an idempotency key) is retried only when
+    nothing was sent (no connection, no pool slot: adapters/transport.py states the phase); an error after the
+    request went out is :data:`UNCERTAIN`.
+    """
     started = time.perf_counter()
     try:
         response = await client.request(
             request.method, request.url, headers=request.headers, content=_JSON.encode(request.json)
         )
-    except httpx.TimeoutException as exc:
-        return SendResult(Retryable("timeout", type(exc).__name__), None, _ms_since(started))
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        code = "transport" if isinstance(exc, httpx.ConnectError) else "timeout"
+        return SendResult(Retryable(code, type(exc).__name__), None, _ms_since(started))
     except httpx.TransportError as exc:
-        return SendResult(Retryable("transport", type(exc).__name__), None, _ms_since(started))
+        if getattr(adapter, "resends_unsent_only", False):
+            detail = f"{type(exc).__name__} after the request was sent: it may have arrived, so it is not sent again"
+            return SendResult(Accepted(None, code=UNCERTAIN, detail=detail), None, _ms_since(started))
+        code = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport"
+        return SendResult(Retryable(code, type(exc).__name__), None, _ms_since(started))
     outcome = adapter.classify(VendorResponse(response.status_code, response.headers, response.content))
     return SendResult(outcome, response.status_code, _ms_since(started))
 

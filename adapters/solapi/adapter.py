@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 import msgspec
 
-from adapters.base import RETRYABLE_HTTP, VendorRequest, VendorResponse, header_value, parse_retry_after
+from adapters.base import RETRYABLE_HTTP, UNCERTAIN, VendorRequest, VendorResponse, header_value, parse_retry_after
 from adapters.contract import (
     OUTCOME_REASONS,
     Accepted,
@@ -66,6 +66,8 @@ SOLAPI_KAKAO_UNDELIVERABLE = frozenset({"3102", "3104", "3107"})
 #: up), and the two signature checks a freshly signed request passes.
 _RETRYABLE_CODES = frozenset({"1024", "1030", "DuplicatedSignature", "RequestTimeTooSkewed"})
 _DELIVERED = "4000"
+#: The one status Solapi's Node SDK retries (lib/defaultFetcher.ts): the service refused the request.
+_UNAVAILABLE = 503
 _IN_PROGRESS = frozenset({"2000", "3000"})
 
 
@@ -114,6 +116,9 @@ class _SolapiAdapter(abc.ABC):
 
     vendor: ClassVar[str] = "solapi"
     channel: ClassVar[Channel]
+    #: Solapi has no idempotency key: a request that may have arrived is never sent again (docs/vendors.md,
+    #: "Solapi", retries).
+    resends_unsent_only: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -223,14 +228,19 @@ def classify(response: VendorResponse) -> Outcome:
     """Classify a send-many/detail answer.
 
     A 2xx answer is accepted unless the message is in ``failedMessageList``, which is permanent by its code
-    (``1062`` unregistered sender, ``1029`` characters outside EUC-KR, ...) except Solapi's "later" codes. 408,
-    425, 429 and 5xx are retryable (with ``Retry-After``), as are the re-signable 403s; other 4xx are permanent.
+    (``1062`` unregistered sender, ``1029`` characters outside EUC-KR, ...) except Solapi's "later" codes. Like
+    Solapi's Node SDK, only 503 is retried among the statuses (with ``Retry-After``), as are Solapi's "later"
+    codes and the re-signable 403s, which say the request was refused. 408, 425, 429 and the other 5xx may come
+    from a request Solapi took (a proxy's timeout, a failure after the send), and Solapi has no idempotency key:
+    they are :data:`~adapters.base.UNCERTAIN`, never sent again. Other 4xx are permanent.
     """
     if 200 <= response.status < 300:
         return _classify_sent(response.body)
     code, detail = _error(response)
-    if response.status in RETRYABLE_HTTP or response.status >= 500 or code in _RETRYABLE_CODES:
+    if response.status == _UNAVAILABLE or code in _RETRYABLE_CODES:
         return Retryable(code, detail, parse_retry_after(header_value(response.headers, "Retry-After")))
+    if response.status in RETRYABLE_HTTP or response.status >= 500:
+        return Accepted(None, code=UNCERTAIN, detail=f"HTTP {response.status} {code}: {detail}; not sent again")
     return Permanent(code, detail)
 
 

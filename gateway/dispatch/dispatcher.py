@@ -21,7 +21,7 @@ from typing import NamedTuple, TypeVar
 import httpx
 import tenacity
 
-from adapters.base import Adapter, SendResult, send
+from adapters.base import UNCERTAIN, Adapter, SendResult, send
 from adapters.contract import Accepted, Outcome, Permanent, Retryable
 from adapters.registry import product_of
 from gateway import metrics
@@ -305,7 +305,12 @@ class Dispatcher:
             },
         )
         ended = _Ended(record.id, logged, sent, now)
-        if isinstance(outcome, Accepted):
+        if isinstance(outcome, Accepted) and outcome.code == UNCERTAIN:
+            # The vendor may have it and cannot tell a repeat apart: its report, if any, settles the message; without
+            # one the receipt sweep ends it unknown.
+            reason = f"may have reached {record.vendor}, not sent again: {outcome.detail}"
+            await self._end(ended, Status.ACCEPTED, reason)
+        elif isinstance(outcome, Accepted):
             reason = f"accepted by {record.vendor}" + (
                 f" as {outcome.vendor_message_id}" if outcome.vendor_message_id else ""
             )

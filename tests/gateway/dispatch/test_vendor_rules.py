@@ -1,5 +1,5 @@
-"""Fallback rules the vendors document, end to end through the sandbox: NHN never falls back on top of the gateway,
-and a recipient who is not a channel friend falls back to LMS."""
+"""Rules the vendors document, end to end through the sandbox: NHN never falls back on top of the gateway, a
+recipient who is not a channel friend falls back to LMS, and a Solapi send that may have arrived is not repeated."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from adapters.emulator import Fault
 from adapters.nhn.emulator_kakao import NON_FRIEND, NhnKakaoEmulator
 from gateway.app import create_app
 from gateway.models import Status
@@ -65,3 +66,25 @@ async def test_a_recipient_who_is_not_a_channel_friend_falls_back_to_lms(client:
     parent = await app.state.store.get(message_id)
     assert parent.record.status is Status.FALLBACK
     assert [r.receipt.reason for r in parent.receipts] == ["unreachable"]
+
+
+async def test_a_solapi_send_whose_answer_was_lost_is_not_sent_again_and_waits_for_its_report(
+    client: Client, app: Litestar
+) -> None:
+    app.state.runtime.emulators["solapi"].script(Fault(timeout=True), Fault(timeout=True))
+    message_id = await send_delivered(app, client, vendor="solapi")
+
+    detail = await app.state.store.get(message_id)
+    assert detail.record.status is Status.ACCEPTED
+    assert len(detail.attempts) == 1
+    assert "not sent again" in detail.events[-1].reason
+    assert await app.state.dispatcher.run_once() == 0
+
+
+async def test_a_solapi_503_is_sent_again(client: Client, app: Litestar) -> None:
+    app.state.runtime.emulators["solapi"].script(Fault(http_status=503))
+    message_id = await send_delivered(app, client, vendor="solapi")
+
+    detail = await app.state.store.get(message_id)
+    assert detail.record.status is Status.ACCEPTED
+    assert [a.outcome for a in detail.attempts] == ["retryable", "accepted"]
