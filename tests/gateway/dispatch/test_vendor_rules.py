@@ -15,7 +15,7 @@ from adapters.nhn.emulator_kakao import NON_FRIEND, NhnKakaoEmulator
 from gateway.app import create_app
 from gateway.models import Status
 from tests.conftest import BRAZE, Clock, make_settings
-from tests.gateway.api.messages import send_delivered, settle_receipts
+from tests.gateway.api.messages import EMAIL_BODY, send_delivered, settle_receipts
 
 Client = AsyncTestClient[Litestar]
 PHONE = "01012345678"
@@ -88,3 +88,18 @@ async def test_a_solapi_503_is_sent_again(client: Client, app: Litestar) -> None
     detail = await app.state.store.get(message_id)
     assert detail.record.status is Status.ACCEPTED
     assert [a.outcome for a in detail.attempts] == ["retryable", "accepted"]
+
+
+@pytest.mark.parametrize("vendor", ["sendgrid", "nhn"])
+async def test_advertising_email_is_marked_and_carries_an_opt_out_link_through_each_vendor(
+    client: Client, app: Litestar, vendor: str
+) -> None:
+    message_id = await send_delivered(app, client, EMAIL_BODY, ad="true", vendor=vendor)
+
+    detail = await app.state.store.get(message_id)
+    assert detail.record.status is Status.ACCEPTED
+    assert detail.record.message.subject == "(광고) 이번 주 추천 프로젝트"
+    [request] = app.state.runtime.emulators[f"{vendor}_email" if vendor == "nhn" else vendor].requests
+    sent = request.content.decode()
+    assert request.url.path.endswith("/ad-mail") is (vendor == "nhn")
+    assert ("subscription_tracking" if vendor == "sendgrid" else "##EN_BLOCK_RECEIVER_LINK##") in sent
