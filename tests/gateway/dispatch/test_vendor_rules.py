@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from adapters.emulator import Fault
-from adapters.nhn.emulator_kakao import NON_FRIEND, NhnKakaoEmulator
+from adapters.nhn.emulator_kakao import NhnKakaoEmulator
 from gateway.app import create_app
 from gateway.models import Status
 from tests.conftest import BRAZE, Clock, make_settings
@@ -57,13 +57,19 @@ async def test_a_console_set_to_resend_cannot_make_nhn_fall_back_on_top_of_the_g
     assert emulator.resent == []
 
 
-async def test_a_recipient_who_is_not_a_channel_friend_falls_back_to_lms(client: Client, app: Litestar) -> None:
-    kakao_emulator(app).outcomes[PHONE] = NON_FRIEND
-    message_id = await send_delivered(app, client)
+@pytest.mark.parametrize(
+    ("vendor", "outcome"), [("nhn", "nhn_kakao:010-1234-5678=nonfriend"), ("solapi", "solapi:010-1234-5678=3102")]
+)
+async def test_a_sandbox_recipient_who_is_not_a_channel_friend_falls_back_to_lms(
+    tmp_path: Path, clock: Clock, vendor: str, outcome: str
+) -> None:
+    settings = make_settings(tmp_path, GATEWAY_SANDBOX_OUTCOMES=outcome, **BRAZE)
+    app = create_app(settings, clock=clock, start_dispatcher=False)
+    async with AsyncTestClient(app) as client:
+        message_id = await send_delivered(app, client, vendor=vendor)
+        await settle_receipts(app)
 
-    await settle_receipts(app)
-
-    parent = await app.state.store.get(message_id)
+        parent = await app.state.store.get(message_id)
     assert parent.record.status is Status.FALLBACK
     assert [r.receipt.reason for r in parent.receipts] == ["unreachable"]
 
