@@ -87,6 +87,9 @@ class Adapter(Protocol):
 
     vendor: ClassVar[str]
     channel: ClassVar[Channel]
+    #: Whether the vendor documents that a repeated idempotency key (``send_key``) is not sent twice: only then
+    #: may a send whose outcome is unknown (its process died mid-call) be made again.
+    idempotent: ClassVar[bool]
 
     def build(self, message: OutboundMessage, message_id: str, *, send_key: str | None = None) -> VendorRequest:
         """Build the vendor request.

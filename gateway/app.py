@@ -45,7 +45,7 @@ from gateway.receipts.intake import CallbackIntake, callback_auth
 from gateway.retention import RetentionPurge
 from gateway.settings import Settings, load_settings
 from gateway.startup import Role, summary
-from gateway.store import open_store
+from gateway.store import PostgresStore, open_store
 from gateway.store.base import Store
 
 __all__ = ("content_service", "create_app", "http_client", "open_runtime", "serve_app")
@@ -103,6 +103,8 @@ async def open_runtime(
         policy_from_settings(settings),
         clock=clock,
         batch_size=settings.dispatch_batch,
+        # Processes on one PostgreSQL share each vendor product's rate limit and breaker; SQLite has one process.
+        gate_db=store if isinstance(store, PostgresStore) else None,
     )
     dispatcher.attach(*receipt_duties(settings, store, runtime, client, dispatcher, clock=clock))
     dispatcher.attach(RetentionPurge(store, settings.retention_days, clock=clock))

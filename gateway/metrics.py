@@ -6,10 +6,13 @@ uses them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, disable_created_metrics, generate_latest
 
 __all__ = (
     "ATTEMPTS",
+    "BREAKER",
     "CHANGED_REPEATS",
     "CONTENT_ANSWERS",
     "CONTENT_TYPE_LATEST",
@@ -22,6 +25,7 @@ __all__ = (
     "REFUSED",
     "VENDOR_LATENCY",
     "render",
+    "set_breakers",
 )
 
 disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus_client 0.2x
@@ -47,6 +51,20 @@ VENDOR_LATENCY = Histogram(
 )
 ATTEMPTS = Counter("gateway_attempts_total", "Vendor calls by outcome.", ["vendor", "channel", "outcome"])
 RECEIPTS = Counter("gateway_receipts_total", "Delivery receipts by outcome.", ["vendor", "outcome"])
+BREAKER = Gauge(
+    "gateway_vendor_breaker",
+    "Circuit breaker of each vendor product: 1 for its current state (closed, open, half-open), 0 for the others.",
+    ["product", "state"],
+)
+_BREAKER_STATES = ("closed", "open", "half-open")
+
+
+def set_breakers(states: Mapping[str, str]) -> None:
+    """Set :data:`BREAKER` from each product's state."""
+    for product, current in states.items():
+        for state in _BREAKER_STATES:
+            BREAKER.labels(product, state).set(1 if state == current else 0)
+
 
 #: Connected Content (issue 13): answers by cache outcome (``hit``, ``miss``, ``stale``, ``error`` for a 502).
 CONTENT_ANSWERS = Counter(

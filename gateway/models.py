@@ -131,6 +131,18 @@ class StoredMessage(msgspec.Struct, frozen=True, kw_only=True):
     child_id: str | None = None
     #: When staff last replayed the message; its retry budget counts from here rather than ``created_at``.
     replayed_at: float | None = None
+    #: When a call to a vendor that honours no idempotency key began and its answer was not yet recorded; on an
+    #: ``unknown`` message: that call's outcome is uncertain (its process stopped mid-send), see :meth:`uncertain`.
+    send_started_at: float | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether a send of this message may have reached the vendor without the gateway knowing.
+
+        True for a message claimed again after its process stopped mid-send, and for one that ended ``unknown``
+        for that reason (the vendor's lookup API is what can still tell).
+        """
+        return self.send_started_at is not None
 
     @property
     def budget_start(self) -> float:

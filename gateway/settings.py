@@ -80,6 +80,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     kakao_vendor: str = DEFAULT_VENDORS["kakao"]
     lms_vendor: str = DEFAULT_VENDORS["lms"]
     email_vendor: str = DEFAULT_VENDORS["email"]
+    #: Each channel's vendors in failover order (``GATEWAY_KAKAO_VENDOR=nhn,solapi``); the first is the vendor above.
+    vendor_chains: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
     #: At least one product is emulated (see ``emulated``).
     sandbox: bool = True
     #: Per emulated product, the result its emulator reports for a recipient instead of "delivered"
@@ -153,6 +155,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """The configured vendor of ``channel``."""
         return {"kakao": self.kakao_vendor, "lms": self.lms_vendor, "email": self.email_vendor}[channel]
 
+    def vendor_chain(self, channel: str) -> tuple[str, ...]:
+        """``channel``'s vendors in failover order (just its vendor when no failover is configured)."""
+        return self.vendor_chains.get(channel) or (self.vendor_for(channel),)
+
     def warnings(self, *, http: bool = True) -> list[str]:
         """What works but probably not as meant: said once at start, without any secret.
 
@@ -177,12 +183,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``env`` (default ``os.environ``)."""
     reader = _Env(os.environ if env is None else env)
-    vendors = {
-        ch: reader.choice(f"GATEWAY_{ch.upper()}_VENDOR", names[0], names) for ch, names in CHANNEL_VENDORS.items()
+    chains = {
+        ch: reader.choices(f"GATEWAY_{ch.upper()}_VENDOR", names[0], names) for ch, names in CHANNEL_VENDORS.items()
     }
+    vendors = {ch: chain[0] for ch, chain in chains.items()}
     emulated = _emulated_products(reader, reader.flag("GATEWAY_SANDBOX"))
     configs = _product_configs(reader, emulated)
-    _check_vendor_configs(reader, vendors, configs)
+    _check_vendor_configs(reader, chains, configs)
     _check_hosts(configs, emulated)
     # Placeholder ad text only where advertising LMS reaches an emulator, never people's phones.
     fake_ad_text = _lms_emulated(emulated)
@@ -195,6 +202,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         kakao_vendor=vendors["kakao"],
         lms_vendor=vendors["lms"],
         email_vendor=vendors["email"],
+        vendor_chains=chains,
         sandbox=bool(emulated),
         emulated=emulated,
         sandbox_outcomes=_sandbox_outcomes(reader.csv("GATEWAY_SANDBOX_OUTCOMES")),
@@ -293,6 +301,16 @@ class _Env:
             raise ConfigError(f"{name}={value!r} is not a positive number")
         return number
 
+    def choices(self, name: str, default: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+        """A comma-separated, ordered list of distinct values from ``allowed`` (``default`` when unset)."""
+        values = tuple(value.lower() for value in self.csv(name)) or (default,)
+        for value in values:
+            if value not in allowed:
+                raise ConfigError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+        if len(set(values)) != len(values):
+            raise ConfigError(f"{name} names a vendor twice")
+        return values
+
     def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
         value = (self.get(name) or default).lower()
         if value not in allowed:
@@ -365,9 +383,10 @@ def _chosen_product(vendor: str, channel: str) -> Product:
     return product
 
 
-def _check_vendor_configs(reader: _Env, vendors: dict[str, str], configs: dict[str, Any]) -> None:
-    """Every chosen vendor can send: emulated, or real with its credentials and its shared sender values."""
-    for channel, vendor in vendors.items():
+def _check_vendor_configs(reader: _Env, chains: dict[str, tuple[str, ...]], configs: dict[str, Any]) -> None:
+    """Every chosen vendor (each of a failover list too) can send: emulated, or real with its credentials and its
+    shared sender values."""
+    for channel, vendor in ((channel, vendor) for channel, chain in chains.items() for vendor in chain):
         product = _chosen_product(vendor, channel)
         config = configs.get(product.name)
         if config is None or channel not in product.senders(config):

@@ -40,6 +40,8 @@ VIEWER_TOKEN = "viewer-token-1"
 OPERATOR_TOKEN = "operator-token-1"
 #: 12:00 KST on a Friday: outside every quiet window.
 NOON_KST = datetime(2026, 11, 27, 3, 0, tzinfo=UTC).timestamp()
+#: 21:30 KST the same day: kakao and advertising LMS are in quiet hours.
+NIGHT_KST = datetime(2026, 11, 27, 12, 30, tzinfo=UTC).timestamp()
 
 #: The README's example body.
 SEED_BODY: dict[str, Any] = {

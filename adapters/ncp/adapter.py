@@ -112,6 +112,8 @@ class NcpLmsAdapter:
 
     vendor: ClassVar[str] = "ncp"
     channel: ClassVar[Channel] = "lms"
+    # SENS takes no idempotency key.
+    idempotent: ClassVar[bool] = False
 
     def __init__(self, config: NcpConfig, *, clock: Callable[[], float] = time.time) -> None:
         self._config = config

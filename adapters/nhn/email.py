@@ -99,6 +99,7 @@ class NhnEmailAdapter:
 
     vendor: ClassVar[str] = "nhn"
     channel: ClassVar[Channel] = "email"
+    idempotent: ClassVar[bool] = _RULES.idempotent
 
     def __init__(self, config: NhnEmailConfig) -> None:
         self._config = config

@@ -139,6 +139,7 @@ class NhnKakaoAdapter:
 
     vendor: ClassVar[str] = "nhn"
     channel: ClassVar[Channel] = "kakao"
+    idempotent: ClassVar[bool] = _RULES.idempotent
 
     def __init__(self, config: NhnKakaoConfig) -> None:
         self._config = config

@@ -84,6 +84,7 @@ class NhnSmsAdapter:
 
     vendor: ClassVar[str] = "nhn"
     channel: ClassVar[Channel] = "lms"
+    idempotent: ClassVar[bool] = _RULES.idempotent
 
     def __init__(self, config: NhnSmsConfig) -> None:
         self._config = config

@@ -98,6 +98,8 @@ class SendGridAdapter:
 
     vendor: ClassVar[str] = "sendgrid"
     channel: ClassVar[Channel] = "email"
+    # The v3 mail send takes no idempotency key.
+    idempotent: ClassVar[bool] = False
 
     def __init__(self, config: SendGridConfig, *, clock: Callable[[], float] = time.time) -> None:
         self._config = config

@@ -116,8 +116,9 @@ class _SolapiAdapter(abc.ABC):
 
     vendor: ClassVar[str] = "solapi"
     channel: ClassVar[Channel]
-    #: Solapi has no idempotency key: a request that may have arrived is never sent again (docs/vendors.md,
-    #: "Solapi", retries).
+    # Solapi documents no idempotency key (allowDuplicates only concerns identical messages in one request).
+    idempotent: ClassVar[bool] = False
+    #: So, like its SDKs, a request that may have arrived is never sent again (docs/vendors.md, "Solapi", retries).
     resends_unsent_only: ClassVar[bool] = True
 
     def __init__(

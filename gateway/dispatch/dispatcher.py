@@ -16,9 +16,11 @@ import logging
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import NamedTuple, TypeVar
 
 import httpx
+import msgspec
 import tenacity
 
 from adapters.base import UNCERTAIN, Adapter, SendResult, send
@@ -27,20 +29,21 @@ from adapters.registry import product_of
 from gateway import metrics
 from gateway.channels.lms import lms_from_kakao
 from gateway.channels.quiet_hours import quiet_until
-from gateway.dispatch.limits import CircuitBreaker, VendorGate
+from gateway.dispatch.failover import attempt_was_outage, may_fail_over, next_vendor
+from gateway.dispatch.limits import BreakerState, Gates, VendorGate
 from gateway.dispatch.periodic import Duty, run_periodically
 from gateway.dispatch.retry import call_with_retries, rescheduled_delay
 from gateway.events import status_changed
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
-from gateway.settings import Settings, VendorLimits
+from gateway.settings import Settings
 from gateway.store.base import Report, StaleTransition, Store, StoreUnavailable
+from gateway.store.gates import GateDatabase
 
 __all__ = ("Dispatcher",)
 
 _log = logging.getLogger(__name__)
 _SENDING = frozenset({Status.SENDING})
-_DEFAULT_LIMITS = VendorLimits(rate=1000.0, concurrency=64)
 _D = TypeVar("_D")
 
 
@@ -55,6 +58,13 @@ class Dispatcher:
         policy: Normalisation policy, used to build a fallback LMS.
         clock: Current POSIX time; injected so tests need not wait for quiet hours to end.
         sleep: Used for in-process back-off; injected so tests need not wait.
+        batch_size: Messages claimed and sent at a time.
+        lease: Seconds a claim lasts without renewal: a dead process's messages are claimed again this long
+            after its last heartbeat (issue 10: within 30 s).
+        heartbeat: Seconds between two renewals of the leases this process holds, so a slow send on a live
+            process is never taken over.
+        poll_interval: Seconds between claims while nothing wakes the dispatcher.
+        gate_db: Where vendor gates are shared with other processes (PostgreSQL); ``None``: this process alone.
     """
 
     def __init__(
@@ -68,8 +78,10 @@ class Dispatcher:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         batch_size: int = 256,
-        lease: float = 120.0,
+        lease: float = 20.0,
+        heartbeat: float = 5.0,
         poll_interval: float = 0.5,
+        gate_db: GateDatabase | None = None,
     ) -> None:
         self._store = store
         self._adapters = adapters
@@ -80,10 +92,13 @@ class Dispatcher:
         self._sleep = sleep
         self._batch_size = batch_size
         self._lease = lease
+        self._heartbeat = heartbeat
         self._poll_interval = poll_interval
         # One per vendor product: one vendor's kakao, SMS and email may be separate APIs, and one's outage must not
         # pause the others (least of all the LMS a failing kakao falls back to).
-        self._gates: dict[str, VendorGate] = {}
+        self.gates = Gates(settings.vendor_limits, gate_db, clock=clock)
+        #: The messages this process has claimed and not yet finished: their leases are renewed.
+        self._held: set[str] = set()
         self._wakeup = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
@@ -119,6 +134,11 @@ class Dispatcher:
     async def start(self) -> None:
         self._loop_task = asyncio.create_task(self._run(), name="dispatcher")
         self._duty_tasks = [asyncio.create_task(run_periodically(d), name=d.name) for d in self._duties]
+        self._duty_tasks.append(asyncio.create_task(self._renew_leases(), name="lease heartbeat"))
+
+    async def breaker_states(self) -> dict[str, BreakerState]:
+        """Each configured vendor product's circuit breaker (shared ones as every process sees them)."""
+        return await self.gates.states(sorted({product_of(*route) for route in self._adapters}))
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming, let in-flight sends finish for up to ``grace`` seconds, then cancel them.
@@ -146,6 +166,20 @@ class Dispatcher:
         await asyncio.gather(*(self._process(record) for record in batch))
         return len(batch)
 
+    async def renew_leases(self) -> int:
+        """Renew the lease of every message this process holds; return how many were renewed."""
+        if not self._held:
+            return 0
+        return await self._store.renew_leases(list(self._held), until=self._clock() + self._lease)
+
+    async def _renew_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self._heartbeat)
+            try:
+                await self.renew_leases()
+            except Exception:  # the next beat tries again; the lease outlasts a few missed ones
+                _log.exception("lease renewal failed")
+
     async def _run(self) -> None:
         while True:
             try:
@@ -170,15 +204,23 @@ class Dispatcher:
             self._wakeup.set()
 
     async def _claim(self, limit: int) -> list[StoredMessage]:
-        paused = {product for product, gate in self._gates.items() if gate.breaker.paused()}
-        exclude = frozenset(route for route in self._adapters if product_of(*route) in paused)
+        await self.gates.refresh()
+        paused = self.gates.paused()
+        # A paused product's messages wait in the queue, unless the channel's next vendor can take them.
+        exclude = frozenset(
+            route for route in self._adapters if product_of(*route) in paused and self._next_vendor(*route) is None
+        )
         claimed = await self._store.claim(now=self._clock(), limit=limit, lease=self._lease, exclude=exclude)
+        self._held.update(record.id for record in claimed)
         for record in claimed:
             status_changed(record.id, Status.SENDING, attempt=record.attempt_count + 1)
         return claimed
 
     async def _process(self, record: StoredMessage) -> None:
         try:
+            # Before quiet hours: holding the message would clear the mark that says the vendor may have it.
+            if await self._ended_uncertain(record):
+                return
             if await self._held_for_quiet_hours(record):
                 return
             await self._deliver(record)
@@ -194,6 +236,8 @@ class Dispatcher:
                 # The lease runs out and the message is claimed again: an unexpected error never loses it.
                 _log.error("dispatch failed", exc_info=exc, extra={"message_id": record.id})
                 _log.exception("could not record the failure", extra={"message_id": record.id})
+        finally:
+            self._held.discard(record.id)
 
     async def _count_internal_error(self, record: StoredMessage, exc: Exception) -> None:
         """Record a failure of the gateway itself as an attempt: retried with back-off, ``dead`` after a bound.
@@ -261,17 +305,23 @@ class Dispatcher:
             )
             status_changed(record.id, Status.DEAD)
             return
-        gate = self._gate(record.vendor, record.channel)
+        gate = self.gates.get(record.vendor, record.channel)
         number = record.attempt_count
 
         async def attempt() -> _Tried:
             nonlocal number
-            number += 1
             request = adapter.build(record.message, record.id, send_key=_send_key(record))
-            started = self._clock()
-            async with gate.admit():
+            async with gate.admit() as admission:
+                if admission == "open":
+                    raise _Paused
+                number += 1
+                started = self._clock()
+                if not adapter.idempotent:  # durably, before the call: a crash during it leaves this mark
+                    await self._store.begin_send(record.id, now=started)
                 result = await send(self._client, adapter, request)
-            gate.breaker.record(transient_failure=isinstance(result.outcome, Retryable))
+            await gate.breaker.record(
+                transient_failure=isinstance(result.outcome, Retryable), probe=admission == "probe"
+            )
             self._observe(record, result)
             return _Tried(result, _attempt_record(number, started, result), request.redacted())
 
@@ -281,8 +331,97 @@ class Dispatcher:
             reason = f"attempt {logged.number} failed ({_describe(logged.vendor_code, logged.detail)}); retrying"
             await self._store.record_attempt(record.id, logged, reason, now=self._clock(), vendor_request=tried.request)
 
-        tried = await call_with_retries(attempt, sleep=self._sleep, before_sleep=record_retry)
+        try:
+            tried = await call_with_retries(attempt, sleep=self._sleep, before_sleep=record_retry)
+        except _Paused:
+            why = f"{product_of(record.vendor, record.channel)}'s circuit breaker is open"
+            if not await self._fail_over(record, why, number):
+                await self._release(record, gate)
+            return
+        if attempt_was_outage(tried.attempt):
+            why = f"{record.vendor} answered an outage ({_describe(tried.attempt.vendor_code, tried.attempt.detail)})"
+            if await self._fail_over(record, why, number, tried):
+                return
         await self._conclude(record, tried.send, tried.attempt, tried.request)
+
+    async def _fail_over(self, record: StoredMessage, why: str, attempts: int, tried: _Tried | None = None) -> bool:
+        """Send ``record`` through its channel's next vendor, if it may go (see :mod:`gateway.dispatch.failover`).
+
+        ``attempts`` is the message's attempt count so far and ``tried`` this claim's last attempt, not recorded
+        yet. Returns whether the message went on; if not, nothing was written.
+        """
+        if record.message.vendor is not None:  # the body chose its vendor
+            return False
+        channel = record.channel
+        target = self._next_vendor(record.vendor, channel)
+        if target is None:
+            return False
+        detail = await self._store.get(record.id)
+        # A message leaves a vendor only when all its attempts there were outages, so all its attempts anywhere were.
+        earlier = () if detail is None else detail.attempts
+        if not may_fail_over([*earlier, *([tried.attempt] if tried else [])]):
+            return False
+        now = self._clock()
+        if tried is not None:
+            logged = tried.attempt
+            reason = f"attempt {logged.number} failed ({_describe(logged.vendor_code, logged.detail)})"
+            await self._store.record_attempt(record.id, logged, reason, now=now, vendor_request=tried.request)
+        reason = f"failover: {why}; sending through {target} instead (next in GATEWAY_{channel.upper()}_VENDOR)"
+        await self._store.switch_vendor(record.id, target, reason, now=now)
+        status_changed(record.id, Status.SENDING, failover_from=record.vendor, vendor=target)
+        await self._deliver(msgspec.structs.replace(record, vendor=target, attempt_count=attempts))
+        return True
+
+    def _next_vendor(self, vendor: str, channel: str) -> str | None:
+        """The vendor after ``vendor`` in ``channel``'s failover order that is configured and not paused."""
+        chain = self._settings.vendor_chain(channel)
+        ready = {
+            other
+            for other in chain
+            if (other, channel) in self._adapters and not self.gates.get(other, channel).breaker.paused()
+        }
+        return next_vendor(chain, vendor, ready)
+
+    async def _release(self, record: StoredMessage, gate: VendorGate) -> None:
+        """Put a claimed message back untried: its vendor product's circuit breaker admits no call now."""
+        now = self._clock()
+        next_at = max(gate.breaker.retry_at(), now + 1.0)
+        product = product_of(record.vendor, record.channel)
+        if record.past_budget(next_at, self._settings.retry_budget):
+            reason = f"not sent: {product}'s circuit breaker is open and the retry budget is spent"
+            await self._store.transition(
+                record.id, Status.DEAD, reason, now=now, expect=_SENDING, report=self._report(None)
+            )
+            status_changed(record.id, Status.DEAD, breaker="open")
+            return
+        state = gate.breaker.state()
+        why = "its probe call is out" if state == "half-open" else "its vendor keeps failing"
+        reason = f"not sent: {product}'s circuit breaker is {state} ({why}); back in the queue untried"
+        await self._store.transition(
+            record.id, Status.RETRYING, reason, now=now, expect=_SENDING, next_attempt_at=next_at
+        )
+        status_changed(record.id, Status.RETRYING, breaker=state)
+
+    async def _ended_uncertain(self, record: StoredMessage) -> bool:
+        """End ``unknown`` a message whose previous claim died during a call to a vendor without idempotency keys.
+
+        The vendor may have it: sending again could deliver it twice. It keeps its ``send_started_at`` mark, so
+        the vendor's lookup API (issue 9) can settle it; nothing is reported to Braze until then. Returns whether
+        the message was such a one (where the vendor honours its idempotency key, it is simply sent again).
+        """
+        adapter = self._adapters.get((record.vendor, record.channel))
+        if not record.uncertain or adapter is None or adapter.idempotent:
+            return False
+        started = record.send_started_at or 0.0
+        product = product_of(record.vendor, record.channel)
+        reason = (
+            f"uncertain send: a call to {product} began at {_utc(started)} and its process stopped before the "
+            f"answer was recorded; not sent again, as {product} honours no idempotency key "
+            "(the vendor's lookup can tell whether it arrived)"
+        )
+        await self._store.transition(record.id, Status.UNKNOWN, reason, now=self._clock(), expect=_SENDING)
+        status_changed(record.id, Status.UNKNOWN, uncertain_send=True)
+        return True
 
     async def _conclude(
         self, record: StoredMessage, result: SendResult, logged: Attempt, sent: dict[str, object]
@@ -308,7 +447,7 @@ class Dispatcher:
         if isinstance(outcome, Accepted) and outcome.code == UNCERTAIN:
             # The vendor may have it and cannot tell a repeat apart: its report, if any, settles the message; without
             # one the receipt sweep ends it unknown.
-            reason = f"may have reached {record.vendor}, not sent again: {outcome.detail}"
+            reason = f"uncertain send: may have reached {record.vendor}, not sent again: {outcome.detail}"
             await self._end(ended, Status.ACCEPTED, reason)
         elif isinstance(outcome, Accepted):
             reason = f"accepted by {record.vendor}" + (
@@ -327,7 +466,7 @@ class Dispatcher:
 
     async def _reschedule(self, record: StoredMessage, outcome: Retryable, ended: _Ended) -> None:
         delay = rescheduled_delay(ended.attempt.number, outcome.retry_after)
-        paused_until = self._gate(record.vendor, record.channel).breaker.paused_until
+        paused_until = self.gates.get(record.vendor, record.channel).breaker.paused_until
         next_at = max(ended.now + delay, paused_until)
         problem = _describe(outcome.code, outcome.detail)
         if record.past_budget(next_at, self._settings.retry_budget):
@@ -361,14 +500,6 @@ class Dispatcher:
             report=report,
         )
         status_changed(ended.message_id, status, code=ended.attempt.vendor_code, attempt=ended.attempt.number)
-
-    def _gate(self, vendor: str, channel: str) -> VendorGate:
-        product = product_of(vendor, channel)
-        gate = self._gates.get(product)
-        if gate is None:
-            limits = self._settings.vendor_limits.get(vendor, _DEFAULT_LIMITS)
-            gate = self._gates[product] = VendorGate(limits, CircuitBreaker(clock=self._clock))
-        return gate
 
     def _observe(self, record: StoredMessage, result: SendResult) -> None:
         metrics.VENDOR_LATENCY.labels(record.vendor, record.channel).observe(result.duration_ms / 1000)
@@ -424,6 +555,14 @@ class Dispatcher:
             reason=f"fallback from kakao message {record.id}: {reason}",
             parent_id=record.id,
         )
+
+
+class _Paused(Exception):
+    """The vendor product's circuit breaker admits no call: the message goes back to the queue untried."""
+
+
+def _utc(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _send_key(record: StoredMessage) -> str:

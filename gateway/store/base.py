@@ -149,6 +149,29 @@ class Store(Protocol):
         """
         ...
 
+    async def renew_leases(self, message_ids: Sequence[str], *, until: float) -> int:
+        """Extend the lease of those of ``message_ids`` still ``sending`` to ``until``; return how many.
+
+        The dispatcher's heartbeat: a live process keeps what it is sending, while the messages of a process
+        that died are claimed again as soon as its short lease runs out.
+        """
+        ...
+
+    async def begin_send(self, message_id: str, *, now: float) -> None:
+        """Note that a call to the vendor is about to start (``send_started_at``), durably, before it starts.
+
+        Used for vendors that honour no idempotency key. The next :meth:`record_attempt`, :meth:`transition` or
+        :meth:`link_fallback` clears it, except a transition to ``unknown``, which keeps it to say why.
+        """
+        ...
+
+    async def switch_vendor(self, message_id: str, vendor: str, reason: str, *, now: float) -> None:
+        """Send a message being sent through ``vendor`` from now on (failover), with a timeline event ``reason``.
+
+        The status and the lease stay. Raises :class:`StaleTransition` when the message is not ``sending``.
+        """
+        ...
+
     async def transition(
         self,
         message_id: str,
@@ -166,7 +189,8 @@ class Store(Protocol):
         """Move a message to ``status`` and append the timeline event, in one transaction.
 
         Also records ``attempt`` (incrementing the attempt count) and sets the given fields when not ``None``.
-        ``next_attempt_at`` is cleared unless given. With ``report``, the Braze feedback row of the new status
+        ``next_attempt_at`` is cleared unless given, and so is ``send_started_at`` (see :meth:`begin_send`) unless
+        ``status`` is ``unknown``. With ``report``, the Braze feedback row of the new status
         is queued in the same transaction, so a crash cannot lose it. Raises :class:`StaleTransition` when
         ``expect`` is given and the current status is not in it, and ``KeyError`` for an unknown id.
         """

@@ -10,7 +10,7 @@ See docs/ARCHITECTURE.md, "The store".
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import psycopg
@@ -18,6 +18,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
 from gateway.store.base import AddResult, MessageFilter, Page, Report, StaleTransition, StoreUnavailable
+from gateway.store.gates_postgres import PostgresGates
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_postgres
 from gateway.store.postgres_admin import PostgresAdmin
@@ -89,7 +90,8 @@ RETURNING {message_columns(prefix="m.", json_suffix="::text")}, chosen.due_at
 _MOVE = """
 UPDATE messages SET status = %(status)s, updated_at = %(now)s, lease_until = NULL, next_attempt_at = %(next)s,
     attempt_count = attempt_count + %(counted)s, vendor_message_id = coalesce(%(vendor_id)s, vendor_message_id),
-    vendor_request = coalesce(%(request)s::jsonb, vendor_request)
+    vendor_request = coalesce(%(request)s::jsonb, vendor_request),
+    send_started_at = CASE WHEN %(status)s = 'unknown' THEN send_started_at END
 WHERE id = %(id)s AND (%(any)s OR status = ANY(%(expect)s::text[]))
 RETURNING id
 """
@@ -104,13 +106,20 @@ SELECT id, %(number)s::integer, %(started_at)s::double precision, %(duration_ms)
 _MOVED = f"WITH m AS ({_MOVE}), e AS ({_EVENT_OF_MOVED}), r AS ({REPORT_OF_MOVED})"
 _TRANSITION = f"{_MOVED} SELECT id FROM m"  # noqa: S608 - fixed statements only
 _TRANSITION_WITH_ATTEMPT = f"{_MOVED}, a AS ({_ATTEMPT_OF_MOVED}) SELECT id FROM m"  # noqa: S608
+_SWITCH_VENDOR = f"""
+WITH m AS (
+    UPDATE messages SET vendor = %(vendor)s, updated_at = %(now)s WHERE id = %(id)s AND status = 'sending'
+    RETURNING id
+), e AS ({_EVENT_OF_MOVED.replace("%(status)s", "'sending'")})
+SELECT id FROM m
+"""  # noqa: S608 - fixed statements only
 _ATTEMPT_FIELDS = tuple(name.strip() for name in ATTEMPT_COLUMNS.split(","))
 _GET = f"SELECT {_COLUMNS}, raw_body FROM messages WHERE id = %s"  # noqa: S608
 _ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE message_id = %s ORDER BY id"  # noqa: S608
 _EVENTS = f"SELECT {EVENT_COLUMNS} FROM events WHERE message_id = %s ORDER BY id"  # noqa: S608
 
 
-class PostgresStore(PostgresAdmin, PostgresReceipts, PostgresRefusals):
+class PostgresStore(PostgresAdmin, PostgresReceipts, PostgresRefusals, PostgresGates):
     """A :class:`~gateway.store.base.Store` on PostgreSQL."""
 
     def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> None:
@@ -196,6 +205,30 @@ class PostgresStore(PostgresAdmin, PostgresReceipts, PostgresRefusals):
         rows.sort(key=lambda row: (row[-1], row[0]))
         return [stored_message(row) for row in rows]
 
+    async def renew_leases(self, message_ids: Sequence[str], *, until: float) -> int:
+        """See :meth:`Store.renew_leases`."""
+        async with self._autocommit() as conn:
+            cursor = await conn.execute(
+                "UPDATE messages SET lease_until = %s WHERE id = ANY(%s) AND status = 'sending'",
+                (until, list(message_ids)),
+            )
+        return cursor.rowcount
+
+    async def begin_send(self, message_id: str, *, now: float) -> None:
+        """See :meth:`Store.begin_send`."""
+        async with self._autocommit() as conn:
+            await conn.execute(
+                "UPDATE messages SET send_started_at = %s WHERE id = %s AND status = 'sending'", (now, message_id)
+            )
+
+    async def switch_vendor(self, message_id: str, vendor: str, reason: str, *, now: float) -> None:
+        """See :meth:`Store.switch_vendor`."""
+        params = {"id": message_id, "vendor": vendor, "now": now, "reason": reason}
+        async with self._autocommit() as conn:
+            moved = await (await conn.execute(_SWITCH_VENDOR, params)).fetchone()
+        if moved is None:
+            raise StaleTransition(f"message {message_id} is not being sent")
+
     async def transition(
         self,
         message_id: str,
@@ -252,7 +285,7 @@ class PostgresStore(PostgresAdmin, PostgresReceipts, PostgresRefusals):
         request = None if vendor_request is None else encode_json(vendor_request)
         async with self._connection() as conn:
             cursor = await conn.execute(
-                "UPDATE messages SET attempt_count = attempt_count + 1, updated_at = %s, "
+                "UPDATE messages SET attempt_count = attempt_count + 1, updated_at = %s, send_started_at = NULL, "
                 "vendor_request = coalesce(%s::jsonb, vendor_request) WHERE id = %s RETURNING status",
                 (now, request, message_id),
             )
@@ -284,7 +317,7 @@ class PostgresStore(PostgresAdmin, PostgresReceipts, PostgresRefusals):
                 raise StaleTransition(f"message {parent_id} is {row[0]}, not {'/'.join(sorted(expect))}")
             await conn.execute(
                 "UPDATE messages SET status = %s, updated_at = %s, lease_until = NULL, next_attempt_at = NULL, "
-                "child_id = %s WHERE id = %s",
+                "send_started_at = NULL, child_id = %s WHERE id = %s",
                 (Status.FALLBACK.value, now, child.id, parent_id),
             )
             await conn.execute(_INSERT_EVENT, (parent_id, now, Status.FALLBACK.value, reason))

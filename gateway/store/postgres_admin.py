@@ -22,7 +22,8 @@ _Conn = psycopg.AsyncConnection[Any]
 _INSERT_EVENT = "INSERT INTO events (message_id, at, status, reason) VALUES (%s, %s, %s, %s)"
 _REPLAY = (
     "UPDATE messages SET status = 'queued', next_attempt_at = %s, replayed_at = %s, updated_at = %s, "  # noqa: S608
-    f"lease_until = NULL WHERE id = ANY(%s) AND status IN ({rows.FINAL_SQL}) AND {rows.NOT_ERASED_SQL} RETURNING id"
+    "lease_until = NULL, send_started_at = NULL "
+    f"WHERE id = ANY(%s) AND status IN ({rows.FINAL_SQL}) AND {rows.NOT_ERASED_SQL} RETURNING id"
 )
 # FOR UPDATE: a dispatcher that claims one of them meanwhile waits, then sees the erased row.
 _USER_MESSAGES = (

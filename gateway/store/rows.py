@@ -42,6 +42,7 @@ _COLUMNS = (
     "parent_id",
     "child_id",
     "replayed_at",
+    "send_started_at",
 )
 _JSON_COLUMNS = frozenset({"message", "vendor_request"})
 #: The columns :func:`insert_values` fills, in its order.
@@ -79,6 +80,7 @@ def stored_message(row: Sequence[Any]) -> StoredMessage:
         parent_id=row[11],
         child_id=row[12],
         replayed_at=row[13],
+        send_started_at=row[14],
     )
 
 

@@ -12,7 +12,7 @@ import asyncio
 import functools
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -136,6 +136,22 @@ class SqliteStore(SqliteAdmin, SqliteReceipts, SqliteRefusals):
             functools.partial(sqlite_writes.claim, now=now, limit=limit, lease=lease, exclude=exclude)
         )
         return claimed
+
+    async def renew_leases(self, message_ids: Sequence[str], *, until: float) -> int:
+        """See :meth:`Store.renew_leases`."""
+        renewed: int = await self._write(functools.partial(sqlite_writes.renew_leases, ids=message_ids, until=until))
+        return renewed
+
+    async def begin_send(self, message_id: str, *, now: float) -> None:
+        """See :meth:`Store.begin_send`."""
+        await self._write(functools.partial(sqlite_writes.begin_send, message_id=message_id, now=now))
+
+    async def switch_vendor(self, message_id: str, vendor: str, reason: str, *, now: float) -> None:
+        """See :meth:`Store.switch_vendor`."""
+        switch = functools.partial(
+            sqlite_writes.switch_vendor, message_id=message_id, vendor=vendor, reason=reason, now=now
+        )
+        await self._write(switch)
 
     async def transition(
         self,

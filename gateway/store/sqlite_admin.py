@@ -23,7 +23,8 @@ _T = TypeVar("_T")
 _INSERT_EVENT = "INSERT INTO events (message_id, at, status, reason) VALUES (?, ?, ?, ?)"
 _REPLAY = (
     "UPDATE messages SET status = 'queued', next_attempt_at = ?, replayed_at = ?, updated_at = ?, "  # noqa: S608
-    f"lease_until = NULL WHERE id IN (SELECT value FROM json_each(?)) AND status IN ({rows.FINAL_SQL}) "
+    "lease_until = NULL, send_started_at = NULL "
+    f"WHERE id IN (SELECT value FROM json_each(?)) AND status IN ({rows.FINAL_SQL}) "
     f"AND {rows.NOT_ERASED_SQL} RETURNING id"
 )
 _USER_MESSAGES = "SELECT id, status, message, vendor_request FROM messages WHERE user_id = ?"

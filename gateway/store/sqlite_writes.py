@@ -31,10 +31,13 @@ __all__ = (
     "CLAIM_DUE_SQL",
     "CLAIM_EXPIRED_SQL",
     "WriteOp",
+    "begin_send",
     "claim",
     "link_fallback",
     "record_attempt",
+    "renew_leases",
     "run_batch",
+    "switch_vendor",
     "transition",
 )
 
@@ -67,7 +70,8 @@ _TAKE = (
 _TRANSITION = (
     "UPDATE messages SET status = ?, updated_at = ?, lease_until = NULL, next_attempt_at = ?, "
     "attempt_count = attempt_count + ?, vendor_message_id = coalesce(?, vendor_message_id), "
-    "vendor_request = coalesce(?, vendor_request) WHERE id = ?"
+    "vendor_request = coalesce(?, vendor_request), send_started_at = CASE WHEN ?1 = 'unknown' THEN send_started_at END "
+    "WHERE id = ?"
 )
 
 
@@ -141,6 +145,30 @@ def claim(
     return sorted((stored_message(row) for row in rows), key=lambda message: order[message.id])
 
 
+def renew_leases(conn: sqlite3.Connection, *, ids: Sequence[str], until: float) -> int:
+    """Extend the leases of those of ``ids`` still sending (see :meth:`Store.renew_leases`)."""
+    cursor = conn.execute(
+        "UPDATE messages SET lease_until = ? WHERE id IN (SELECT value FROM json_each(?)) AND status = 'sending'",
+        (until, encode_json(list(ids))),
+    )
+    return cursor.rowcount
+
+
+def begin_send(conn: sqlite3.Connection, *, message_id: str, now: float) -> None:
+    """Mark a send as started (see :meth:`Store.begin_send`)."""
+    conn.execute("UPDATE messages SET send_started_at = ? WHERE id = ? AND status = 'sending'", (now, message_id))
+
+
+def switch_vendor(conn: sqlite3.Connection, *, message_id: str, vendor: str, reason: str, now: float) -> None:
+    """Point a message being sent at another vendor (see :meth:`Store.switch_vendor`)."""
+    moved = conn.execute(
+        "UPDATE messages SET vendor = ?, updated_at = ? WHERE id = ? AND status = 'sending'", (vendor, now, message_id)
+    ).rowcount
+    if not moved:
+        raise StaleTransition(f"message {message_id} is not being sent")
+    conn.execute(_INSERT_EVENT, (message_id, now, Status.SENDING.value, reason))
+
+
 def transition(
     conn: sqlite3.Connection,
     message_id: str,
@@ -183,7 +211,7 @@ def record_attempt(
     """Record an attempt that keeps the claim (see :meth:`Store.record_attempt`)."""
     request = None if vendor_request is None else encode_json(vendor_request)
     row = conn.execute(
-        "UPDATE messages SET attempt_count = attempt_count + 1, updated_at = ?, "
+        "UPDATE messages SET attempt_count = attempt_count + 1, updated_at = ?, send_started_at = NULL, "
         "vendor_request = coalesce(?, vendor_request) WHERE id = ? RETURNING status",
         (now, request, message_id),
     ).fetchone()
@@ -212,7 +240,8 @@ def link_fallback(
     if expect is not None and Status(row[0]) not in expect:
         raise StaleTransition(f"message {parent_id} is {row[0]}, not {'/'.join(sorted(expect))}")
     conn.execute(
-        "UPDATE messages SET status = ?, updated_at = ?, lease_until = NULL, next_attempt_at = NULL, child_id = ? "
+        "UPDATE messages SET status = ?, updated_at = ?, lease_until = NULL, next_attempt_at = NULL, "
+        "send_started_at = NULL, child_id = ? "
         "WHERE id = ?",
         (Status.FALLBACK.value, now, child.id, parent_id),
     )

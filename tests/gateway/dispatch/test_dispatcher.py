@@ -14,11 +14,9 @@ from adapters.emulator import Fault
 from gateway.app import create_app
 from gateway.models import Status
 from gateway.store.base import StoreUnavailable
-from tests.conftest import BRAZE, EMAIL_BODY, LMS_BODY, SEED_BODY, Clock, ingest_headers, make_settings
+from tests.conftest import BRAZE, EMAIL_BODY, LMS_BODY, NIGHT_KST, SEED_BODY, Clock, ingest_headers, make_settings
 
 URL = "/v1/braze/messages"
-#: 21:30 KST: kakao and advertising LMS are in quiet hours.
-NIGHT_KST = datetime(2026, 11, 27, 12, 30, tzinfo=UTC).timestamp()
 EMAIL_WITH_BUTTON = EMAIL_BODY | {
     "content": "<h1>추천</h1><p onclick='x()'>지금 확인해 보세요</p>",
     "buttonName": "보러 가기",

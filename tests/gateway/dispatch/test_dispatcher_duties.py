@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,11 +16,9 @@ from gateway.dispatch.receipts import ReceiptApplier
 from gateway.dispatch.sweep import ReceiptSweep
 from gateway.feedback.braze import BrazeReporter
 from gateway.models import Status
-from tests.conftest import BRAZE, SEED_BODY, Clock, ingest_headers, make_settings
+from tests.conftest import BRAZE, NIGHT_KST, SEED_BODY, Clock, ingest_headers, make_settings
 
 Client = AsyncTestClient[Litestar]
-#: 21:30 KST: kakao is in quiet hours.
-NIGHT_KST = datetime(2026, 11, 27, 12, 30, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture

@@ -8,22 +8,39 @@ from gateway.dispatch.limits import CircuitBreaker, RateLimiter, VendorGate
 from gateway.settings import VendorLimits
 
 
-def test_breaker_pauses_after_threshold_and_resets_on_success() -> None:
+async def test_breaker_pauses_after_threshold_and_resets_on_success() -> None:
     now = [1000.0]
     breaker = CircuitBreaker(threshold=3, cooldown=30, clock=lambda: now[0])
     for _ in range(2):
-        breaker.record(transient_failure=True)
+        await breaker.record(transient_failure=True)
     assert not breaker.paused()
-    breaker.record(transient_failure=True)
+    await breaker.record(transient_failure=True)
     assert breaker.paused()
+    assert breaker.state() == "open"
+    assert await breaker.admit() == "open"
     now[0] += 31
+    assert breaker.state() == "half-open"
+    assert await breaker.admit() == "probe"
+    await breaker.record(transient_failure=True, probe=True)  # a failed probe pauses again at once
+    assert breaker.state() == "open"
+    now[0] += 31
+    assert await breaker.admit() == "probe"
+    await breaker.record(transient_failure=False, probe=True)
+    assert breaker.state() == "closed"
+    await breaker.record(transient_failure=True)
     assert not breaker.paused()
-    breaker.record(transient_failure=True)  # half-open: one more failure pauses again
+
+
+async def test_half_open_breaker_admits_one_probe_until_it_answers_or_its_lease_ends() -> None:
+    now = [1000.0]
+    breaker = CircuitBreaker(threshold=1, cooldown=30, probe_lease=10, clock=lambda: now[0])
+    await breaker.record(transient_failure=True)
+    now[0] += 30
+    assert [await breaker.admit() for _ in range(5)] == ["probe", "open", "open", "open", "open"]
     assert breaker.paused()
-    now[0] += 31
-    breaker.record(transient_failure=False)
-    breaker.record(transient_failure=True)
-    assert not breaker.paused()
+    assert breaker.retry_at() == now[0] + 5  # turned-away messages come back soon: the probe answers quickly
+    now[0] += 10  # the probe's caller vanished (its process died): another may probe
+    assert await breaker.admit() == "probe"
 
 
 async def test_gate_enforces_concurrency() -> None:

@@ -169,6 +169,60 @@ async def test_an_expired_lease_is_claimed_again_in_due_order(store: Store) -> N
     assert [m.id for m in after_lease] == [crashed.id, queued.id]
 
 
+async def test_a_renewed_lease_is_not_claimed_by_another_process(store: Store, make_store: StoreFactory) -> None:
+    held, done = new_message(), new_message()
+    for new in (held, done):
+        await store.add(new, idempotency_window=WINDOW)
+    await store.claim(now=T0, limit=2, lease=20)
+    await store.transition(done.id, Status.ACCEPTED, "sent", now=T0 + 1)
+    other = await make_store()
+
+    renewed = await store.renew_leases([held.id, done.id, "unknown-id"], until=T0 + 35)
+
+    assert renewed == 1  # only what is still sending
+    assert await other.claim(now=T0 + 30, limit=10, lease=20) == []
+    assert [m.id for m in await other.claim(now=T0 + 36, limit=10, lease=20)] == [held.id]
+    assert (await store.get(done.id)).record.status is Status.ACCEPTED  # type: ignore[union-attr]
+
+
+async def test_a_send_mark_survives_a_takeover_and_is_cleared_by_the_answer(store: Store) -> None:
+    new = new_message()
+    await store.add(new, idempotency_window=WINDOW)
+    await store.claim(now=T0, limit=1, lease=20)
+    await store.begin_send(new.id, now=T0 + 1)
+
+    [again] = await store.claim(now=T0 + 30, limit=1, lease=20)  # its process died mid-call
+    assert again.send_started_at == T0 + 1
+    assert again.uncertain
+
+    await store.record_attempt(new.id, _attempt(1), "attempt 1 failed; retrying", now=T0 + 31)
+    assert not (await store.get(new.id)).record.uncertain  # type: ignore[union-attr]
+    await store.begin_send(new.id, now=T0 + 32)
+    await store.transition(new.id, Status.ACCEPTED, "accepted", now=T0 + 33, attempt=_attempt(2, "accepted"))
+    assert (await store.get(new.id)).record.send_started_at is None  # type: ignore[union-attr]
+
+
+async def test_an_uncertain_send_keeps_its_mark_in_unknown_until_a_replay(store: Store) -> None:
+    new = new_message()
+    await store.add(new, idempotency_window=WINDOW)
+    await store.claim(now=T0, limit=1, lease=20)
+    await store.begin_send(new.id, now=T0 + 1)
+    await store.claim(now=T0 + 30, limit=1, lease=20)
+
+    await store.transition(new.id, Status.UNKNOWN, "uncertain send", now=T0 + 31, expect=frozenset({Status.SENDING}))
+    assert (await store.get(new.id)).record.send_started_at == T0 + 1  # type: ignore[union-attr]
+
+    assert await store.replay([new.id], "replayed by staff", now=T0 + 40) == [new.id]
+    assert not (await store.get(new.id)).record.uncertain  # type: ignore[union-attr]
+
+
+async def test_begin_send_marks_only_a_message_being_sent(store: Store) -> None:
+    new = new_message()
+    await store.add(new, idempotency_window=WINDOW)
+    await store.begin_send(new.id, now=T0)
+    assert (await store.get(new.id)).record.send_started_at is None  # type: ignore[union-attr]
+
+
 async def test_concurrent_claimers_never_get_the_same_message(store: Store, make_store: StoreFactory) -> None:
     news = [new_message(next_attempt_at=T0 + i) for i in range(120)]
     for new in news:
