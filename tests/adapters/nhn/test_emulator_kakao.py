@@ -231,7 +231,7 @@ async def test_callbacks_report_each_recipient_once_with_its_configured_kakao_co
     assert emulator.pending_callbacks(signature="static-sig") == []
 
 
-def recipient(**resend: Any) -> dict[str, Any]:
+def resending(**resend: Any) -> dict[str, Any]:
     entry: dict[str, Any] = {"recipientNo": "01012345678", "targeting": "I", "recipientGroupingKey": "gw-1"}
     return entry | ({"resendParameter": resend} if resend else {})
 
@@ -249,7 +249,7 @@ async def test_nhn_falls_back_by_the_recipient_s_resend_parameter_else_by_the_co
     console_resend: bool, resend: dict[str, bool], resent: list[str]
 ) -> None:
     emulator = NhnKakaoEmulator(CONFIG, outcomes={"01012345678": "3019"}, console_resend=console_resend)
-    assert header(await post(emulator, body(recipientList=[recipient(**resend)]))) == (0, True)
+    assert header(await post(emulator, body(recipientList=[resending(**resend)]))) == (0, True)
 
     emulator.pending_callbacks()
 
@@ -259,7 +259,7 @@ async def test_nhn_falls_back_by_the_recipient_s_resend_parameter_else_by_the_co
 async def test_asking_nhn_to_fall_back_without_a_console_setting_is_refused_with_2502() -> None:
     emulator = NhnKakaoEmulator(CONFIG)
 
-    assert header(await post(emulator, body(recipientList=[recipient(isResend=True)]))) == (-2502, False)
+    assert header(await post(emulator, body(recipientList=[resending(isResend=True)]))) == (-2502, False)
 
 
 async def test_outcomes_can_be_changed_after_construction() -> None:
