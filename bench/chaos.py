@@ -9,7 +9,13 @@ to the fake. Then, for ``--duration`` seconds:
   answer is posted again, to another gateway, with the same ``Idempotency-Key``, as Braze would);
 - every ``--kill-every`` seconds sends SIGKILL to a random gateway (at most ``--kills``) and starts a new one
   ``--restart-after`` seconds later (never, if negative);
-- from ``--outage-at`` for ``--outage-for`` seconds the vendor answers every send ``503``.
+- from ``--outage-at`` for ``--outage-for`` seconds the vendor answers every send ``503`` (a 503 storm);
+- from ``--hang-at`` for ``--hang-for`` seconds the vendor takes every send but answers it ``--hang-seconds`` later,
+  past the gateway's read timeout (a hanging vendor: every such send is uncertain).
+
+``--ignore-idempotency`` makes the fake drop the ``X-NC-API-IDEMPOTENCY-KEY`` header, as a vendor that does not
+honour it would (NHN documents none for brand message and SMS sends): then only the gateway's own rules keep a
+message from reaching the vendor twice.
 
 Then it waits (at most ``--drain`` seconds) for every accepted message to reach the vendor and prints: accepted vs
 delivered, lost (must be 0), duplicates and why, the messages still on their way with their state, the longest
@@ -17,7 +23,8 @@ wait after a crash, and the most sends the vendor saw in any one second against 
 (``GATEWAY_NHN_RATE`` = ``--rate``, plus its burst of a tenth of a second's worth).
 
 Run: ``.venv/bin/python bench/chaos.py [--gateways 3] [--duration 60] [--load 20] [--rate 60] [--kill-every 8]
-[--outage-at 40] [--outage-for 10] [--channel kakao|lms] [--database-url postgresql://postgres@127.0.0.1:5432/test]``
+[--outage-at 40] [--outage-for 10] [--hang-at 20] [--hang-for 0] [--hang-seconds 10.5] [--ignore-idempotency]
+[--channel kakao|lms] [--database-url postgresql://postgres@127.0.0.1:5432/test]``
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -96,9 +104,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def fake_vendor(latency: float, log: Path) -> Iterator[str]:
+def fake_vendor(args: argparse.Namespace, log: Path) -> Iterator[str]:
     port = _free_port()
-    spec = AppSpec("fake_vendor:create_fake_vendor", _BENCH, dict(os.environ) | {"FAKE_VENDOR_LATENCY": str(latency)})
+    env = dict(os.environ) | {
+        "FAKE_VENDOR_LATENCY": str(args.latency),
+        "FAKE_VENDOR_HANG": str(args.hang_seconds),
+        "FAKE_VENDOR_IGNORE_IDEMPOTENCY": "1" if args.ignore_idempotency else "0",
+    }
+    spec = AppSpec("fake_vendor:create_fake_vendor", _BENCH, env)
     with log.open("wb") as sink:
         process = subprocess.Popen(
             uvicorn_command(spec, port), cwd=_BENCH, env=spec.env, stdout=sink, stderr=subprocess.STDOUT
@@ -239,6 +252,15 @@ async def outage(client: httpx.AsyncClient, vendor_url: str, run: Run, args: arg
     run.outage = (began, time.time())
 
 
+async def hang(client: httpx.AsyncClient, vendor_url: str, args: argparse.Namespace) -> None:
+    if args.hang_for <= 0:
+        return
+    await asyncio.sleep(args.hang_at)
+    await client.post(f"{vendor_url}/_hang/on")
+    await asyncio.sleep(args.hang_for)
+    await client.post(f"{vendor_url}/_hang/off")
+
+
 async def chaos(
     args: argparse.Namespace, database_url: str, vendor_url: str, logs: Path
 ) -> tuple[Run, dict[str, Any], float]:
@@ -266,6 +288,7 @@ async def _load_and_drain(
             post_load(client, live, run, args, f"chaos-{int(load_began)}"),
             kill_now_and_then(live, env, log, run, args),
             outage(client, vendor_url, run, args),
+            hang(client, vendor_url, args),
         )
         await asyncio.gather(*run.restarts)
         print(f"load done: {len(run.accepted)} accepted; draining (at most {args.drain:g} s)")
@@ -292,7 +315,9 @@ def report(run: Run, stats: dict[str, Any], elapsed: float, database_url: str, a
         f"limit {args.rate}/s; run and drain {elapsed:.0f} s"
     )
     outage_s = "none" if run.outage is None else f"{run.outage[1] - run.outage[0]:.0f} s"
-    print(f"kill -9: {len(run.kills)}; outage: {outage_s}")
+    hang_s = "none" if args.hang_for <= 0 else f"{args.hang_for:g} s answering after {args.hang_seconds:g} s"
+    key = "ignored by the vendor" if args.ignore_idempotency else "honoured by the vendor (kakao)"
+    print(f"kill -9: {len(run.kills)}; outage: {outage_s}; hanging vendor: {hang_s}; idempotency key {key}")
     print(
         f"accepted {len(accepted)}, refused {len(run.refused)} {sorted(set(run.refused))}, unanswered {run.unanswered}"
     )
@@ -323,8 +348,10 @@ def report(run: Run, stats: dict[str, Any], elapsed: float, database_url: str, a
         )
     print(
         f"duplicates: {len(duplicates)} recipients received more than once; repeats stopped by the idempotency key: "
-        f"{stats['deduplicated']}"
+        f"{stats['deduplicated']}; sends the vendor took while hanging: {stats['hung']}"
     )
+    per_message = Counter(deliveries.get(phone, 0) for phone in accepted)
+    print("sends per message at the vendor: " + ", ".join(f"{n}×: {per_message[n]}" for n in sorted(per_message)))
     for phone, count in list(duplicates.items())[:5]:
         why = "NHN SMS honours no idempotency key" if args.channel == "lms" else "see the message's timeline"
         print(f"  {accepted.get(phone, ('?', 0))[0]}: {count} deliveries ({why})")
@@ -395,6 +422,10 @@ def main() -> None:
     parser.add_argument("--restart-after", type=float, default=2)
     parser.add_argument("--outage-at", type=float, default=40)
     parser.add_argument("--outage-for", type=float, default=10)
+    parser.add_argument("--hang-at", type=float, default=20)
+    parser.add_argument("--hang-for", type=float, default=0, help="seconds the vendor hangs (0: never)")
+    parser.add_argument("--hang-seconds", type=float, default=10.5, help="how late a hanging vendor answers")
+    parser.add_argument("--ignore-idempotency", action="store_true", help="the vendor ignores the idempotency key")
     parser.add_argument("--latency", type=float, default=0.02, help="the vendor's answer time (s)")
     parser.add_argument("--channel", choices=("kakao", "lms"), default="kakao")
     parser.add_argument("--drain", type=float, default=50)
@@ -408,7 +439,7 @@ def main() -> None:
             conn.execute("TRUNCATE vendor_gates")
     with (
         tempfile.TemporaryDirectory(prefix="chaos-") as directory,
-        fake_vendor(args.latency, Path(directory) / "vendor.log") as vendor_url,
+        fake_vendor(args, Path(directory) / "vendor.log") as vendor_url,
     ):
         run, stats, elapsed = asyncio.run(chaos(args, target.url, vendor_url, Path(directory)))
         report(run, stats, elapsed, target.url, args)

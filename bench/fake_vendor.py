@@ -6,14 +6,19 @@ behind an ASGI app that uvicorn serves on a loopback port. Besides NHN's routes 
 - ``GET /_stats``: every recipient's deliveries (accepted sends, a repeat refused by the idempotency key not
   counted) with the time of the first, requests answered ``-1005`` (a repeat the key stopped), requests refused
   during an outage, and the most requests seen in any one-second window;
-- ``POST /_outage/on`` and ``/_outage/off``: answer every send ``503`` (an NHN outage) or serve again.
+- ``POST /_outage/on`` and ``/_outage/off``: answer every send ``503`` (an NHN outage) or serve again;
+- ``POST /_hang/on`` and ``/_hang/off``: take every send (it is delivered and counted) but answer it only after
+  ``FAKE_VENDOR_HANG`` seconds (default 10.5, past the gateway's 10 s read timeout), or answer at once again.
 
-Configured by ``FAKE_VENDOR_LATENCY`` (seconds before each answer, default 0.02). Serve it with
+Configured by ``FAKE_VENDOR_LATENCY`` (seconds before each answer, default 0.02), ``FAKE_VENDOR_HANG`` and
+``FAKE_VENDOR_IGNORE_IDEMPOTENCY=1`` (drop the ``X-NC-API-IDEMPOTENCY-KEY`` header before the emulator sees it: a
+vendor that does not honour the key, as NHN documents none for brand message or SMS sends). Serve it with
 ``uvicorn --factory fake_vendor:create_fake_vendor`` (as ``chaos.py`` does).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections import Counter
@@ -38,6 +43,7 @@ _SECRET = "chaos-secret"  # noqa: S105 - a loopback fake's, nothing real
 KAKAO = NhnKakaoConfig(url="http://fake-vendor", appkey="chaos-kakao", secret=_SECRET, sender_key="k" * 40)
 SMS = NhnSmsConfig(url="http://fake-vendor", appkey="chaos-sms", secret=_SECRET, send_no="0212345678")
 _JSON = msgspec.json.Encoder()
+_IDEMPOTENCY_HEADER = "x-nc-api-idempotency-key"
 
 
 def max_per_second(times: list[float]) -> int:
@@ -52,10 +58,14 @@ def max_per_second(times: list[float]) -> int:
 
 
 class _FakeVendor:
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, hang: float, ignore_idempotency: bool) -> None:
         self._kakao = NhnKakaoEmulator(KAKAO, latency=latency)
         self._sms = NhnSmsEmulator(SMS, latency=latency)
         self._outage = False
+        self._hang = hang
+        self._hanging = False
+        self._ignore_idempotency = ignore_idempotency
+        self._hung = 0
         self._deliveries: Counter[str] = Counter()
         self._first: dict[str, float] = {}
         self._times: list[float] = []
@@ -84,8 +94,15 @@ class _FakeVendor:
         if path.startswith("/_outage/"):
             self._outage = path.endswith("/on")
             return 200, b"{}"
+        if path.startswith("/_hang/"):
+            self._hanging = path.endswith("/on")
+            return 200, b"{}"
         emulator: Emulator = self._kakao if "freestyle-messages" in path else self._sms
-        headers = [(name.decode(), value.decode()) for name, value in scope["headers"]]
+        headers = [
+            (name.decode(), value.decode())
+            for name, value in scope["headers"]
+            if not (self._ignore_idempotency and name.decode().lower() == _IDEMPOTENCY_HEADER)
+        ]
         request = httpx.Request(scope["method"], f"http://fake-vendor{path}", headers=headers, content=body)
         self._times.append(time.time())
         if self._outage:
@@ -94,6 +111,10 @@ class _FakeVendor:
         else:
             response = await emulator.handle(request)
             self._count(response, body)
+            if self._hanging:
+                # Taken and delivered, but the answer comes after the caller's read timeout: an uncertain send.
+                self._hung += 1
+                await asyncio.sleep(self._hang)
         return response.status_code, response.content
 
     def _count(self, response: httpx.Response, body: bytes) -> None:
@@ -115,6 +136,7 @@ class _FakeVendor:
             "first": self._first,
             "deduplicated": self._deduplicated,
             "refused": self._refused,
+            "hung": self._hung,
             "requests": len(self._times),
             "max_per_second": max_per_second(self._times),
         }
@@ -122,4 +144,8 @@ class _FakeVendor:
 
 def create_fake_vendor() -> _FakeVendor:
     """The ASGI app (a uvicorn factory)."""
-    return _FakeVendor(float(os.environ.get("FAKE_VENDOR_LATENCY", "0.02")))
+    return _FakeVendor(
+        float(os.environ.get("FAKE_VENDOR_LATENCY", "0.02")),
+        float(os.environ.get("FAKE_VENDOR_HANG", "10.5")),
+        os.environ.get("FAKE_VENDOR_IGNORE_IDEMPOTENCY") == "1",
+    )

@@ -22,6 +22,7 @@ from adapters.transport import network_transport
 from gateway.api.admin import ADMIN_HANDLERS
 from gateway.api.auth import require_staff
 from gateway.api.callbacks import callback_router
+from gateway.api.campaigns import CAMPAIGN_HANDLERS
 from gateway.api.deps import DEPENDENCIES
 from gateway.api.health import healthz, healthz_head, metrics_endpoint, readyz, root
 from gateway.api.ingest import receive_braze_message
@@ -160,6 +161,7 @@ def create_app(
             get_content,
             callback_router(settings.callback_max_body_bytes),
             *ADMIN_HANDLERS,
+            *CAMPAIGN_HANDLERS,
             *console_handlers(settings),
             healthz,
             healthz_head,

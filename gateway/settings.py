@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -139,6 +140,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: Keys of the JSON list an upstream answer must hold (``data.list`` → ``("data", "list")``), if any.
     content_list_path: tuple[str, ...] | None = None
     content_cache_bytes: int = 64 * 1024 * 1024
+    #: Campaign report (issue 12): unit price per message in KRW by channel (``GATEWAY_PRICES``); a channel
+    #: without a price has no cost estimate.
+    prices: dict[str, float] = msgspec.field(default_factory=dict)
 
     def __getattr__(self, name: str) -> Any:
         """``settings.<product>`` (a name of :data:`PRODUCTS`) is that product's config; ``None``: it cannot send."""
@@ -241,6 +245,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         },
         callback_max_body_bytes=reader.integer("GATEWAY_CALLBACK_MAX_BODY_BYTES", 1024 * 1024),
         **_content_settings(reader)._asdict(),
+        prices=_prices(reader.csv("GATEWAY_PRICES")),
     )
     if not fake_ad_text:
         _check_advertising(settings)
@@ -429,6 +434,24 @@ def _sandbox_outcomes(entries: list[str]) -> dict[str, dict[str, str]]:
         key = f"{local}@{domain.lower()}" if at else re.sub(r"\D", "", recipient)
         outcomes.setdefault(product, {})[key] = code
     return outcomes
+
+
+def _prices(entries: list[str]) -> dict[str, float]:
+    """``channel=price`` entries (``kakao=15,lms=30,email=0.5``): KRW per message, each channel at most once."""
+    prices: dict[str, float] = {}
+    for entry in entries:
+        channel, _, value = (part.strip() for part in entry.partition("="))
+        try:
+            price = float(value)
+        except ValueError:
+            price = -1.0
+        if channel not in CHANNEL_VENDORS or channel in prices or not 0 <= price < math.inf:
+            raise ConfigError(
+                f"GATEWAY_PRICES entry {entry!r} is not channel=price with a channel ({', '.join(CHANNEL_VENDORS)}) "
+                "given once and a price of 0 or more KRW per message, e.g. kakao=15,lms=30,email=0.5"
+            )
+        prices[channel] = price
+    return prices
 
 
 def _lms_emulated(emulated: frozenset[str]) -> bool:

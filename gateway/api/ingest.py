@@ -18,13 +18,15 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 
+from adapters.registry import product_of
 from gateway import metrics
 from gateway.api.auth import require_ingest_token
 from gateway.api.ingest_doc import IngestOperation
+from gateway.api.preview import PreviewAnswer, preview, read_dry_run
 from gateway.api.problems import BEARER, Problem, problem_responses
 from gateway.api.support import is_erased
 from gateway.events import log_event, status_changed
-from gateway.models import NewMessage, Status, new_message_id
+from gateway.models import NewMessage, OutboundMessage, Status, new_message_id
 from gateway.normalise.errors import FieldError, InvalidMessage
 from gateway.normalise.idempotency import changed_fields, is_explicit
 from gateway.normalise.inbound import idempotency_key, normalise_body
@@ -55,6 +57,10 @@ class IngestAnswer(msgspec.Struct):
     ignoredFields: list[IgnoredField] = msgspec.field(default_factory=list)
 
 
+#: What ingest answers: a stored message or a repeat (:class:`IngestAnswer`), or a dry run's preview.
+_Answer = Response[IngestAnswer | PreviewAnswer]
+
+
 class _Intake:
     """What was read of the request so far, for the refusal record."""
 
@@ -73,22 +79,29 @@ class _Intake:
     "the first message's id. Idempotency keys (the `Idempotency-Key` header, else `idempotencyKey`, else the Braze "
     "ids, else the normalised message) are scoped to the user and the channel: the same key from two users makes "
     "two messages. An explicit key reused by the same user for a different message is a 409 naming the first "
-    "message. Every 4xx but 401 is kept for support (`GET /v1/admin/refusals`).",
+    "message. Every 4xx but 401 is kept for support (`GET /v1/admin/refusals`). A dry run (`dryRun: true`, or the "
+    "header `Dry-Run: true`) answers 200 with a preview and stores nothing.",
     status_code=202,
     tags=["ingest"],
     security=BEARER,
     operation_class=IngestOperation,
     responses={
         200: ResponseSpec(
-            IngestAnswer,
-            description="A repeat within the idempotency window: the first message's id, `duplicate: true`",
+            IngestAnswer | PreviewAnswer,
+            description="A repeat within the idempotency window: the first message's id, `duplicate: true`; or, for "
+            "a dry run (`dryRun: true` in the body or the `Dry-Run: true` header), the preview of what would be "
+            "sent: nothing is stored or sent",
             generate_examples=False,
         ),
         **problem_responses(400, 401, 409, 413, 415, 422, 429, 503),
     },
 )
-async def receive_braze_message(request: Request[Any, Any, State]) -> Response[IngestAnswer]:
-    """Store a Braze message durably; a repeat within the idempotency window answers 200 with the first id."""
+async def receive_braze_message(request: Request[Any, Any, State]) -> _Answer:
+    """Store a Braze message durably; a repeat within the idempotency window answers 200 with the first id.
+
+    A dry run (``dryRun`` in the body or the ``Dry-Run`` header) is answered 200 with its preview instead, and
+    nothing is stored or sent.
+    """
     # Authenticated here rather than by a route guard: Litestar copies the handler for every guard call, and on
     # the hottest route that copy costs more than the check.
     try:
@@ -115,22 +128,28 @@ async def receive_braze_message(request: Request[Any, Any, State]) -> Response[I
         raise
 
 
-async def _receive(request: Request[Any, Any, State], state: State, intake: _Intake) -> Response[IngestAnswer]:
+async def _receive(request: Request[Any, Any, State], state: State, intake: _Intake) -> _Answer:
     intake.raw = await request.body()
     intake.body = body = _parse_body(intake.content_type, intake.raw)
     ignored = ignored_fields(body)
+    dry_run, errors = read_dry_run(request.headers.get("dry-run"), body)
     try:
         message = normalise_body(body, state.policy)
     except InvalidMessage as exc:
-        raise Problem(422, _summary(len(exc.errors)), errors=exc.errors) from None
+        errors += exc.errors
+        raise Problem(422, _summary(len(errors)), errors=errors) from None
     header_key = request.headers.get("idempotency-key")
     if header_key is not None and len(header_key) > FIELD_LIMITS["idempotencyKey"]:
-        error = FieldError("Idempotency-Key", f"at most {FIELD_LIMITS['idempotencyKey']:,} characters are allowed")
-        raise Problem(422, _summary(1), errors=[error])
+        limit = FIELD_LIMITS["idempotencyKey"]
+        errors.append(FieldError("Idempotency-Key", f"at most {limit:,} characters are allowed"))
     vendor = message.vendor or state.settings.vendor_for(message.channel)
     if (vendor, message.channel) not in state.runtime.adapters:
-        error = FieldError("vendor", f"{vendor} is not configured for {message.channel} on this gateway.")
-        raise Problem(422, _summary(1), errors=[error])
+        errors.append(FieldError("vendor", f"{vendor} is not configured for {message.channel} on this gateway."))
+    if errors:
+        raise Problem(422, _summary(len(errors)), errors=errors)
+    if dry_run:
+        metrics.INGEST.labels("preview").inc()
+        return Response(_preview(body, message, vendor, state, ignored), status_code=200)
     now = state.clock()
     reason = "received" + (f"; fields not read: {', '.join(map(str, ignored))}" if ignored else "")
     new = NewMessage(
@@ -162,7 +181,7 @@ async def _receive(request: Request[Any, Any, State], state: State, intake: _Int
     return Response(IngestAnswer(new.id, Status.QUEUED.value, False, ignored), status_code=202)
 
 
-async def _repeat(state: State, first_id: str, new: NewMessage, ignored: list[IgnoredField]) -> Response[IngestAnswer]:
+async def _repeat(state: State, first_id: str, new: NewMessage, ignored: list[IgnoredField]) -> _Answer:
     """The answer to a repeat: 409 for an explicit key naming another message, else the first message's id."""
     first = await state.store.get(first_id)
     changed = [] if first is None or is_erased(first.record) else changed_fields(first.record.message, new.message)
@@ -211,6 +230,24 @@ async def _keep_refusal(state: State, intake: _Intake, refused: Problem) -> None
     except Exception:
         # Keeping the record must never turn the sender's 4xx into a 5xx, which Braze would retry.
         _log.exception("refusal not kept", extra={"refusal_id": refusal.id})
+
+
+def _preview(
+    body: dict[str, Any], message: OutboundMessage, vendor: str, state: State, ignored: list[IgnoredField]
+) -> PreviewAnswer:
+    settings = state.settings
+    return preview(
+        body,
+        message,
+        vendor=vendor,
+        adapters=state.runtime.adapters,
+        policy=state.policy,
+        lms_vendor=settings.lms_vendor,
+        emulated=product_of(vendor, message.channel) in settings.emulated,
+        quiet_mode=settings.quiet_hours,
+        now=state.clock(),
+        ignored=ignored,
+    )
 
 
 def _count_ignored(ignored: list[IgnoredField]) -> None:

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Reference, RequestBody, Schema
+from litestar.openapi.spec import (
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    Parameter,
+    Reference,
+    RequestBody,
+    Schema,
+)
 
 from gateway.normalise.json_body import MAX_JSON_DEPTH
 from gateway.normalise.limits import FIELD_LIMITS, LINK_LIMIT, NAME_LIMIT
@@ -42,6 +50,8 @@ _FIELDS = {
     "sendId": "Braze send id.",
     "idempotencyKey": "Explicit idempotency key (the `Idempotency-Key` header wins), scoped to the user and the "
     "channel; reused for a different message by the same user: 409.",
+    "dryRun": '`"true"` (or the header `Dry-Run: true`): validate and preview, answer 200 with what would be sent; '
+    "nothing is stored or sent.",
 }
 _BUTTON = Schema(
     type=OpenAPIType.OBJECT,
@@ -97,9 +107,20 @@ _BODY = RequestBody(
 )
 
 
+_DRY_RUN = Parameter(
+    name="Dry-Run",
+    param_in="header",
+    required=False,
+    schema=Schema(type=OpenAPIType.STRING),
+    description="`true` (or another yes value: `Y`, `1`): validate and preview, answering 200 with what would be "
+    "sent; nothing is stored or sent. The same as `dryRun` in the body.",
+)
+
+
 @dataclass
 class IngestOperation(Operation):
-    """The ingest operation, with the Braze body as its request body."""
+    """The ingest operation, with the Braze body as its request body and the ``Dry-Run`` header."""
 
     def __post_init__(self) -> None:
         self.request_body = _BODY
+        self.parameters = [*(self.parameters or []), _DRY_RUN]

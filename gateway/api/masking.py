@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ("mask_email", "mask_phone")
+from typing import Any
+
+import msgspec
+
+__all__ = ("mask_contacts", "mask_email", "mask_phone")
+
+_ENCODER = msgspec.json.Encoder()
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -18,3 +24,16 @@ def mask_email(email: str | None) -> str | None:
         return email
     local, _, domain = email.partition("@")
     return f"{local[:1]}***@{domain}"
+
+
+def mask_contacts(value: Any, phone: str | None, email: str | None) -> Any:
+    """``value`` (any JSON-like data) with ``phone`` and ``email`` replaced by their masked forms, wherever they occur.
+
+    Vendors put the number and the address in fields of their own naming (``recipientNo``, ``to``,
+    ``receiveMailAddr``...), so the encoded text is searched rather than known keys.
+    """
+    text = _ENCODER.encode(value).decode()
+    for secret, masked in ((phone, mask_phone), (email, mask_email)):
+        if secret:
+            text = text.replace(secret, masked(secret) or "")
+    return msgspec.json.decode(text)

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.api.masking import mask_email, mask_phone
+from gateway.api.masking import mask_contacts, mask_email, mask_phone
 from gateway.api.receipt_views import ReceiptView, receipt_view
 from gateway.models import Attempt, Event, MessageDetail, OutboundMessage, StoredMessage
 from gateway.store.types_admin import AuditPage, FailureCount, WindowCount
@@ -32,11 +32,11 @@ __all__ = (
     "audit_answer",
     "detail_view",
     "iso",
+    "masked_normalised_view",
     "message_view",
+    "normalised_view",
     "stats_view",
 )
-
-_ENCODER = msgspec.json.Encoder()
 
 
 def iso(ts: float | None) -> str | None:
@@ -185,19 +185,23 @@ def detail_view(detail: MessageDetail, *, reveal: bool = False) -> MessageDetail
 
 
 def _normalised_view(record: StoredMessage, reveal: bool) -> NormalisedView:
-    masked = msgspec.convert(_masked(msgspec.to_builtins(record.message), record, reveal), OutboundMessage)
-    return msgspec.convert(masked, NormalisedView, from_attributes=True)
+    return normalised_view(record.message) if reveal else masked_normalised_view(record.message)
+
+
+def normalised_view(message: OutboundMessage) -> NormalisedView:
+    """``message`` in the API's camelCase shape, as it is (contacts shown)."""
+    return msgspec.convert(message, NormalisedView, from_attributes=True)
+
+
+def masked_normalised_view(message: OutboundMessage) -> NormalisedView:
+    """``message`` in the API's camelCase shape with its phone number and email masked wherever they occur."""
+    masked = mask_contacts(msgspec.to_builtins(message), message.phone, message.email)
+    return normalised_view(msgspec.convert(masked, OutboundMessage))
 
 
 def _masked(value: Any, record: StoredMessage, reveal: bool) -> Any:
     """``value`` with the message's phone number and email replaced by their masked forms, wherever they occur."""
-    if reveal:
-        return value
-    text = _ENCODER.encode(value).decode()
-    for secret, masked in ((record.message.phone, mask_phone), (record.message.email, mask_email)):
-        if secret:
-            text = text.replace(secret, masked(secret) or "")
-    return msgspec.json.decode(text)
+    return value if reveal else mask_contacts(value, record.message.phone, record.message.email)
 
 
 def _attempt_view(attempt: Attempt) -> AttemptView:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ("KST", "quiet_until")
+__all__ = ("KST", "quiet_until", "quiet_window")
 
 KST = ZoneInfo("Asia/Seoul")
 _REOPEN = time(8, 0)
@@ -38,3 +38,9 @@ def quiet_until(channel: str, ad: bool, now: float) -> float | None:
         return None
     day = local.date() if local.time() < _REOPEN else local.date() + timedelta(days=1)
     return datetime.combine(day, _REOPEN, KST).timestamp()
+
+
+def quiet_window(channel: str) -> str:
+    """The quiet window of an advertising ``channel`` message, as people read it."""
+    start = _KAKAO_START if channel == "kakao" else _LMS_AD_START
+    return f"{start:%H:%M}–{_REOPEN:%H:%M} KST"

@@ -18,6 +18,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from adapters.codes import explain_code
+from gateway.console.campaigns import CampaignController
 from gateway.console.labels import outcome_label, status_label
 from gateway.console.pages import kst
 from gateway.console.routes import ConsoleController
@@ -36,11 +37,13 @@ def console_handlers(settings: Settings) -> list[ControllerRouterHandler]:
     and several worker processes do not share them.
     """
     secret = settings.session_secret or os.urandom(32)
-    pages = type("Console", (ConsoleController,), {"middleware": console_middleware(settings, secret)})
+    middleware = console_middleware(settings, secret)
+    pages = type("Console", (ConsoleController,), {"middleware": middleware})
+    campaigns = type("Campaigns", (CampaignController,), {"middleware": middleware})
     static: Router = create_static_files_router(
         path="/admin/static", directories=[_HERE / "static"], include_in_schema=False, name="console-static"
     )
-    return [pages, static]
+    return [pages, campaigns, static]
 
 
 def console_templates() -> TemplateConfig[JinjaTemplateEngine]:

@@ -23,6 +23,7 @@ from litestar.response import Redirect, Template
 from gateway.api import support
 from gateway.api.admin import STATS_WINDOW, staff_of
 from gateway.api.auth import find_staff
+from gateway.api.campaign_views import campaign_list
 from gateway.api.deps import ClockDep, DispatcherDep, SettingsDep, StoreDep
 from gateway.api.filters import FILTER_PARAMS, KST, InvalidFilter, parse_search, search_errors
 from gateway.api.problems import Problem, problem_of
@@ -51,6 +52,7 @@ __all__ = ("ConsoleController",)
 _STAFF = [require_console_staff]
 _OPERATOR = [require_console_operator]
 _FAILURES_SHOWN = 10
+_CAMPAIGNS_SHOWN = 5
 _AUDIT_PAGE = 50
 _SEARCH_KEYS = (*FILTER_PARAMS, "limit")
 #: Beside the message states, "refused" searches the refused ingests (issue 11), which are not messages.
@@ -155,7 +157,7 @@ class ConsoleController(Controller):
 
     @get("/", guards=_STAFF)
     async def dashboard(self, request: Request[Any, Any, State], store: StoreDep, clock: ClockDep) -> Template:
-        """Counts of the last day and its failures by vendor code."""
+        """Counts of the last day its failures by vendor code and its campaigns."""
         end = clock()
         start = end - STATS_WINDOW
         counts = await store.window_counts(created_from=start, created_to=end)
@@ -163,7 +165,9 @@ class ConsoleController(Controller):
         since = kst_input(start)
         refused = await store.count_refusals(created_from=start, created_to=end)
         stats = stats_view(counts, failures, start, end, refused=refused)
-        return _page("dashboard.html", staff=staff_of(request), stats=stats, since=since)
+        campaigns = await store.recent_campaigns(since=start, until=end, limit=_CAMPAIGNS_SHOWN)
+        recent = campaign_list(campaigns, start, end).items
+        return _page("dashboard.html", staff=staff_of(request), stats=stats, since=since, campaigns=recent)
 
     @get("/messages", guards=_STAFF)
     async def search(self, request: Request[Any, Any, State], store: StoreDep) -> Template:

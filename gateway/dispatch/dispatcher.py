@@ -28,7 +28,7 @@ from adapters.contract import Accepted, Outcome, Permanent, Retryable
 from adapters.registry import product_of
 from gateway import metrics
 from gateway.channels.lms import lms_from_kakao
-from gateway.channels.quiet_hours import quiet_until
+from gateway.channels.quiet_hours import quiet_until, quiet_window
 from gateway.dispatch.failover import attempt_was_outage, may_fail_over, next_vendor
 from gateway.dispatch.limits import BreakerState, Gates, VendorGate
 from gateway.dispatch.periodic import Duty, run_periodically
@@ -281,7 +281,7 @@ class Dispatcher:
         until = quiet_until(record.channel, record.message.ad, now)
         if until is None:
             return False
-        window = "20:50–08:00 KST" if record.channel == "kakao" else "21:00–08:00 KST"
+        window = quiet_window(record.channel)
         if self._settings.quiet_hours == "suppress":
             reason = f"suppressed: advertising is not sent {window}"
             await self._store.transition(

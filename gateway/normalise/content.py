@@ -9,7 +9,7 @@ import html
 import re
 import unicodedata
 
-__all__ = ("find_unrendered", "normalise_markup", "normalise_text", "single_line", "tidy")
+__all__ = ("find_unrendered", "normalise_markup", "normalise_text", "single_line", "text_changes", "tidy")
 
 # A zero-width joiner between two pictographs glues an emoji sequence (👨‍👩‍👧): keep that one, drop the rest.
 _PICTO = "\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f"
@@ -40,10 +40,38 @@ def normalise_text(raw: str) -> str:
         NFC text with LF line breaks, no zero-width or replacement (U+FFFD) characters, no trailing spaces, at
         most two consecutive blank lines and no leading or trailing blank space.
     """
+    return tidy(_clean(raw))
+
+
+def _clean(raw: str) -> str:
+    """Every step of :func:`normalise_text` but the tidying of blank space."""
     text = html.unescape(raw).replace("\u00a0", " ").replace(_REPLACEMENT, "")
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\\n", "\n")
-    text = unicodedata.normalize("NFC", _ZERO_WIDTH.sub("", text))
-    return tidy(text)
+    return unicodedata.normalize("NFC", _ZERO_WIDTH.sub("", text))
+
+
+def text_changes(raw: str, *, markup: bool = False) -> list[str]:
+    """What :func:`normalise_text` (or, with ``markup``, :func:`normalise_markup`) changes in ``raw``, in words.
+
+    For the dry-run preview, so a marketer sees why the sent text differs from what Braze rendered.
+    """
+    changes = []
+    if not markup and html.unescape(raw) != raw:
+        changes.append("HTML entities such as &amp; written as characters")
+    if not markup and "\\n" in raw:
+        changes.append("typed \\n turned into line breaks")
+    if "\r" in raw:
+        changes.append("CR/CRLF line ends turned into LF")
+    if _ZERO_WIDTH.search(raw):
+        changes.append("zero-width characters removed")
+    if _REPLACEMENT in raw:
+        changes.append("replacement characters (U+FFFD, left by a broken encoding) removed")
+    if not unicodedata.is_normalized("NFC", raw):
+        changes.append("decomposed Hangul (as pasted from macOS) composed (NFC)")
+    trimmed = raw.strip() != raw if markup else tidy(_clean(raw)) != _clean(raw)
+    if trimmed:
+        changes.append("blank space trimmed (leading and trailing, trailing spaces, extra blank lines)")
+    return changes
 
 
 def normalise_markup(raw: str) -> str:

@@ -48,6 +48,7 @@ BODY_KEYS = (
     "canvasStepId",
     "sendId",
     "idempotencyKey",
+    "dryRun",
 )
 #: The keys of one entry of ``buttons``.
 BUTTON_KEYS = ("name", "linkMobile", "linkPc")

@@ -23,6 +23,7 @@ from gateway.models import (
 )
 from gateway.refusals import Refusal, RefusalPage
 from gateway.store.types_admin import AuditEntry, AuditPage, FailureCount, WindowCount
+from gateway.store.types_campaigns import CampaignData, CampaignKey, CampaignSummary
 
 __all__ = (
     "AddResult",
@@ -405,4 +406,19 @@ class Store(Protocol):
 
     async def purge_refusals(self, *, created_before: float, limit: int) -> int:
         """Delete up to ``limit`` of the oldest refusals made before ``created_before``; return how many."""
+        ...
+
+    # Campaign report (issue 12): computed by the database from the campaign's messages only.
+
+    async def campaign_data(self, key: CampaignKey, value: str) -> CampaignData:
+        """Counts of the messages whose ``key`` (``campaign_id`` or ``dispatch_id``) is ``value``, in one snapshot.
+
+        By channel and origin (from Braze, or a kakao fallback LMS): messages per status and how many a vendor
+        accepted; the messages that did not reach the user grouped by vendor, status, last attempt outcome and
+        vendor code; and the p50/p95 seconds from reception to delivery. ``messages == 0`` when none matches.
+        """
+        ...
+
+    async def recent_campaigns(self, *, since: float, until: float, limit: int) -> list[CampaignSummary]:
+        """Campaigns with Braze messages created in ``[since, until)``, latest first, at most ``limit``."""
         ...

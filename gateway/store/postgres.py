@@ -22,6 +22,7 @@ from gateway.store.gates_postgres import PostgresGates
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_postgres
 from gateway.store.postgres_admin import PostgresAdmin
+from gateway.store.postgres_campaigns import PostgresCampaigns
 from gateway.store.postgres_receipts import INSERT_FEEDBACK, REPORT_OF_MOVED, PostgresReceipts, receipts_for
 from gateway.store.refusals import PostgresRefusals
 from gateway.store.rows import (
@@ -119,7 +120,7 @@ _ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE message_id = %s ORDER
 _EVENTS = f"SELECT {EVENT_COLUMNS} FROM events WHERE message_id = %s ORDER BY id"  # noqa: S608
 
 
-class PostgresStore(PostgresAdmin, PostgresReceipts, PostgresRefusals, PostgresGates):
+class PostgresStore(PostgresAdmin, PostgresReceipts, PostgresRefusals, PostgresGates, PostgresCampaigns):
     """A :class:`~gateway.store.base.Store` on PostgreSQL."""
 
     def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> None:

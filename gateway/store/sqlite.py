@@ -24,6 +24,7 @@ from gateway.store.group import AddOp, GroupCommit
 from gateway.store.migrator import migrate_sqlite
 from gateway.store.refusals import SqliteRefusals
 from gateway.store.sqlite_admin import SqliteAdmin
+from gateway.store.sqlite_campaigns import SqliteCampaigns
 from gateway.store.sqlite_receipts import SqliteReceipts
 from gateway.store.sqlite_writes import WriteOp
 
@@ -79,7 +80,7 @@ def _open_migrated(path: str) -> tuple[sqlite3.Connection, list[str]]:
         raise
 
 
-class SqliteStore(SqliteAdmin, SqliteReceipts, SqliteRefusals):
+class SqliteStore(SqliteAdmin, SqliteReceipts, SqliteRefusals, SqliteCampaigns):
     """A :class:`~gateway.store.base.Store` on a SQLite file.
 
     Group commit makes :attr:`commit_count` far smaller than the number of writes under concurrency.

@@ -151,3 +151,11 @@ async def test_replay_refuses_a_message_whose_personal_data_was_erased(tmp_path:
     with contextlib.closing(sqlite3.connect(tmp_path / "g.db")) as conn:
         assert conn.execute("SELECT status FROM messages").fetchone() == ("dead",)
     assert await _audit(tmp_path / "g.db") == []
+
+
+def test_a_bad_price_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    env = {"GATEWAY_PRICES": "kakao=15,lms=thirty", "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path}/g.db"}
+    result = run(["serve"], env)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "GATEWAY_PRICES entry 'lms=thirty'" in line

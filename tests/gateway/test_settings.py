@@ -386,3 +386,18 @@ def test_a_bad_content_source_is_refused_without_echoing_its_url() -> None:
     with pytest.raises(ConfigError) as info:
         load_settings({"GATEWAY_CONTENT_SOURCES": "best=api.example.com/x?key=secret-key"})
     assert "secret-key" not in str(info.value)
+
+
+def test_prices_are_krw_per_message_by_channel() -> None:
+    assert load_settings({}).prices == {}
+    assert load_settings({"GATEWAY_PRICES": "kakao=15, lms=30,email=0.5"}).prices == {
+        "kakao": 15.0,
+        "lms": 30.0,
+        "email": 0.5,
+    }
+
+
+@pytest.mark.parametrize("value", ["kakao=abc", "sms=30", "kakao=15,kakao=16", "kakao=-1", "kakao=inf", "kakao"])
+def test_a_price_that_cannot_be_one_stops_the_start(value: str) -> None:
+    with pytest.raises(ConfigError, match="GATEWAY_PRICES entry"):
+        load_settings({"GATEWAY_PRICES": value})
