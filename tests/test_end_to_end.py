@@ -59,7 +59,12 @@ async def test_seed_message_is_accepted_by_the_nhn_emulator_with_the_exact_body(
         }
     ]
     assert body["recipientList"] == [
-        {"recipientNo": "010-****-5678", "targeting": "I", "recipientGroupingKey": message_id}
+        {
+            "recipientNo": "010-****-5678",
+            "targeting": "I",
+            "recipientGroupingKey": message_id,
+            "resendParameter": {"isResend": False},
+        }
     ]
     emulator = app.state.runtime.emulators["nhn_kakao"]
     assert emulator.json_bodies()[0]["recipientList"][0]["recipientNo"] == "01012345678"

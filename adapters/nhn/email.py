@@ -1,4 +1,5 @@
-"""NHN Cloud Email v2.1: sending (``/sender/mail``) and polling results (``/sender/mails``).
+"""NHN Cloud Email v2.1: sending (``/sender/mail``, advertising ``/sender/ad-mail``) and polling results
+(``/sender/mails``).
 
 NHN Email has no delivery webhook (its webhook reports unsubscribes), so results are polled with the mail list
 query. Verified against NHN Cloud's docs (TOAST-DOCS/E-mail ``api-guide.md``, ``error-code.md``): the body
@@ -8,7 +9,10 @@ resultMessage]}``; result codes ``0`` success, ``1000`` partial success, ``-1005
 ``-9999`` internal error; the query ``GET /sender/mails`` (``requestId`` or ``startSendDate``/``endSendDate``,
 ``senderGroupingKey``, ``pageSize``) answering ``body.data[requestId, mailSeq, mailStatusCode, mailStatusName,
 resultDate, senderGroupingKey, dsnCode]`` with ``mailStatusCode`` SST0 preparing, SST1 sending, SST2 sent,
-SST3 failed, SST5 refused (unsubscribed), SST7 unauthenticated, SST8 not on the whitelist.
+SST3 failed, SST5 refused (unsubscribed), SST7 unauthenticated, SST8 not on the whitelist. Advertising mail
+(api-guide.md "광고 메일 전송 시 유의 사항", console-guide.md "수신 거부 링크로 제공하고 있는 키"): the same request on
+``/sender/ad-mail``, a title starting with ``(광고)`` (else ``-2023``), and NHN's opt-out link placeholders
+``##BLOCK_RECEIVER_LINK##`` / ``##EN_BLOCK_RECEIVER_LINK##`` in the body, in Korean and in English.
 """
 
 from __future__ import annotations
@@ -35,9 +39,11 @@ from adapters.nhn.config import NhnEmailConfig
 from adapters.spec import Poll, PollTarget
 
 __all__ = (
+    "BLOCK_LINK",
     "CODE_TEXT",
     "EMAIL_DELIVERED",
     "EMAIL_FAILED",
+    "EN_BLOCK_LINK",
     "NhnEmailAdapter",
     "email_outcome",
     "email_reason",
@@ -51,6 +57,13 @@ EMAIL_DELIVERED = "SST2"
 EMAIL_FAILED = frozenset({"SST3", "SST5", "SST7", "SST8"})
 #: The recipient refused it (SST5) or the address is not allowed (SST7 unverified, SST8 allow list).
 _EMAIL_BLOCKED = frozenset({"SST5", "SST7", "SST8"})
+#: NHN's opt-out link placeholders (Korean "[수신거부]", English "[Unsubscription]"); NHN fills them in.
+BLOCK_LINK, EN_BLOCK_LINK = "##BLOCK_RECEIVER_LINK##", "##EN_BLOCK_RECEIVER_LINK##"
+#: The opt-out notice of an advertising mail whose body has no placeholder of its own (KO and EN, as the law asks).
+_OPT_OUT = (
+    f'<p style="font-size:12px;color:#666">메일 수신을 원치 않으시면 {BLOCK_LINK}를 클릭하세요.<br>'
+    f"If you do not want to receive it, please click {EN_BLOCK_LINK}.</p>"
+)
 #: How far before our record of the send NHN's send time may lie (clocks differ) when no request id is known.
 _CLOCK_SLACK = 600.0
 #: Results per query page; a message has a single recipient, so one page holds all of a request.
@@ -61,6 +74,7 @@ _PAGE_SIZE = 100
 CODE_TEXT = {
     "0": "접수됨 · accepted",
     "1000": "일부 수신자만 접수됨 · accepted for some recipients only",
+    "-2023": "광고 메일 제목이 (광고)로 시작하지 않음 · an advertising mail's title does not start with (광고)",
     "-1005": "NHN 이메일 발송이 잠시 막힘: 다시 시도 · NHN Email is temporarily blocked: tried again",
     "-9999": "NHN 시스템 오류: 다시 시도 · NHN system error: tried again",
     "SST0": "발송 준비 중 · being prepared",
@@ -100,15 +114,19 @@ class NhnEmailAdapter:
         body: dict[str, Any] = {"senderAddress": self._config.sender_address}
         if self._config.sender_name:
             body["senderName"] = self._config.sender_name
+        content = message.content
+        if message.ad and BLOCK_LINK not in content:
+            content += _OPT_OUT
         body |= {
+            # An advertising subject already starts with (광고) (gateway/channels/email.py).
             "title": message.subject or "",
-            "body": message.content,
+            "body": content,
             "receiverList": [{"receiveMailAddr": message.email, "receiveType": "MRT0"}],
             "senderGroupingKey": message_id,
         }
         return VendorRequest(
             method="POST",
-            url=f"{self._base}/mail",
+            url=f"{self._base}/{'ad-mail' if message.ad else 'mail'}",
             headers=nhn_headers(self._config.secret),
             json=body,
             secret_headers=(SECRET_HEADER,),

@@ -1,8 +1,10 @@
-"""Emulator of NHN Cloud Email v2.1: sends (``POST /sender/mail``) and the result query (``GET /sender/mails``).
+"""Emulator of NHN Cloud Email v2.1: sends (``POST /sender/mail``, advertising ``POST /sender/ad-mail``) and the
+result query (``GET /sender/mails``).
 
 Sends are checked with NHN's codes: app key (``-1000``), secret key (``-1004``), sender address (``-2002``,
 ``-2010``), sender name length (``-2037``), title (``-2015``, ``-2034``), body (``-2016``), recipients
-(``-2001``, ``-2011``, ``-2012``, ``-2017``, ``-2018``, ``-2019``). NHN Email has no delivery webhook, so each
+(``-2001``, ``-2011``, ``-2012``, ``-2017``, ``-2018``, ``-2019``); an advertising title that does not start
+with ``(광고)``, ``(AD)`` or ``(広告)`` (``-2023``). NHN Email has no delivery webhook, so each
 accepted mail is kept and the mail list query reports its ``mailStatusCode``.
 """
 
@@ -31,7 +33,9 @@ from adapters.nhn.emulator_common import (
 
 __all__ = ("NhnEmailEmulator",)
 
-_SEND = re.compile(r"/email/v2\.1/appKeys/([^/]+)/sender/mail")
+_SEND = re.compile(r"/email/v2\.1/appKeys/([^/]+)/sender/(mail|ad-mail)")
+#: What an advertising mail's title must start with (NHN Email API guide, "광고 메일 전송 시 유의 사항").
+_AD_TITLES = ("(광고)", "(AD)", "(広告)")
 _QUERY = re.compile(r"/email/v2\.1/appKeys/([^/]+)/sender/mails")
 _ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _RECEIVE_TYPES = frozenset({"MRT0", "MRT1", "MRT2"})
@@ -107,15 +111,19 @@ class NhnEmailEmulator(Emulator):
         code = int(vendor_code) if vendor_code else -9999
         return self.json_response(http_status, error_body(code, _MESSAGES.get(code, "Internal error.")), request)
 
-    def _authorise(self, request: httpx.Request, route: re.Pattern[str], method: str) -> None:
-        if path_match(request, route, method).group(1) != self._config.appkey:
+    def _authorise(self, request: httpx.Request, route: re.Pattern[str], method: str) -> re.Match[str]:
+        found = path_match(request, route, method)
+        if found.group(1) != self._config.appkey:
             raise NhnError(-1000, _MESSAGES[-1000])
         require_secret(request, self._config.secret, -1004, _MESSAGES[-1004])
+        return found
 
     def _send(self, request: httpx.Request) -> dict[str, Any]:
-        self._authorise(request, _SEND, "POST")
+        advertising = self._authorise(request, _SEND, "POST").group(2) == "ad-mail"
         body = json_object(request, -9997, _MESSAGES[-9997])
         sender_address, sender_name, title = _check_sender_and_title(body)
+        if advertising and not title.startswith(_AD_TITLES):
+            raise NhnError(-2023, "(광고), (AD), or (広告) phrases must be placed in front of the title.")
         receivers = _receivers(body.get("receiverList"))
         request_id, now = nhn_id(), datetime.now(KST)
         self._keep(

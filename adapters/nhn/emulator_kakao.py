@@ -5,6 +5,9 @@ content length and line breaks, buttons, image, recipients, targeting) with NHN'
 NHN's envelope, and later emits the ``MESSAGE_RESULT_UPDATE`` webhook with a Kakao result code per recipient.
 It answers the brand message list (``GET …/messages`` by request date window, filtered by ``recipientGroupingKey``)
 the gateway asks after an uncertain send.
+A recipient whose Kakao result failed gets NHN's own SMS/LMS fallback when its ``resendParameter.isResend`` says so
+or, without one, when the console's default is "resend on" (``console_resend``); :attr:`NhnKakaoEmulator.resent`
+lists them, so a test can show a message never falls back twice.
 Limits are those of docs/vendors.md ("Kakao"): TEXT and IMAGE content ≤1,300 characters and 99 line breaks.
 """
 
@@ -37,7 +40,7 @@ from adapters.nhn.emulator_common import (
 )
 from adapters.nhn.kakao import KAKAO_RESULT_TEXT, PRODUCT
 
-__all__ = ("NhnKakaoEmulator",)
+__all__ = ("NON_FRIEND", "NhnKakaoEmulator")
 
 _ROUTE = re.compile(r"/brand-message/v1\.0/appkeys/([^/]+)/freestyle-messages")
 _LIST_ROUTE = re.compile(r"/brand-message/v1\.0/appkeys/([^/]+)/messages")
@@ -51,12 +54,18 @@ _MAX_LINK = 1000
 _MAX_RECIPIENTS = 1000
 _MAX_GROUPING_KEY = 100
 _DELIVERED = "1000"
+#: The sandbox outcome for a recipient who is not a channel friend. NHN documents no Kakao code for that under
+#: targeting I; the emulator reports ``1028`` ("targeting option cannot be used", the nearest documented one)
+#: with ``isAddedChannel: false``, which is what the gateway reads (docs/vendors.md, "Kakao").
+NON_FRIEND = "nonfriend"
+_NON_FRIEND_CODE = "1028"
 #: NHN's messages for the codes the emulator answers with (NHN KakaoTalk Bizmessage error-code page).
 _MESSAGES = {
     -1000: "Invalid appKey.",
     -1001: "Invalid secretKey.",
     -1005: "The same 'X-NC-API-IDEMPOTENCY-KEY' was used within the last 10 minute.",
     -2017: "Not exist plus friend.",
+    -2502: "Please set up plus-friend resend setting.",
     -3002: "Field is not valid.",
     -4019: "Invalid recipient number.",
     -4103: "RequestId or startRequestDate/endRequestDate is invalid.",
@@ -74,6 +83,8 @@ class _Sent(msgspec.Struct, frozen=True, kw_only=True):
     grouping_key: str | None
     sender_grouping_key: str | None
     request_date: str
+    #: The recipient's ``resendParameter.isResend``; ``None`` follows the console's default.
+    resend: bool | None
 
 
 class NhnKakaoEmulator(Emulator):
@@ -84,11 +95,24 @@ class NhnKakaoEmulator(Emulator):
             e.g. ``{"01012345678": "3018"}``.
         honour_idempotency: Refuse a repeated ``X-NC-API-IDEMPOTENCY-KEY`` with ``-1005``; ``False`` plays an NHN
             that ignores the header on brand messages, where it is not documented (docs/vendors.md).
+            e.g. ``{"01012345678": "3018"}``; ``"nonfriend"`` reports a recipient who is not a channel friend.
+        console_resend: The console's fallback setting ("대체 발송 관리"): configured with "resend on" as the
+            default. Off, a recipient asking for ``isResend: true`` is refused with ``-2502``.
+        resent: Numbers NHN sent its own SMS/LMS fallback to, in order.
     """
 
-    def __init__(self, config: NhnKakaoConfig, *, latency: float = 0.0, outcomes: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: NhnKakaoConfig,
+        *,
+        latency: float = 0.0,
+        outcomes: dict[str, str] | None = None,
+        console_resend: bool = False,
+    ) -> None:
         super().__init__(config.url, latency=latency)
         self.outcomes = dict(outcomes or {})
+        self.console_resend = console_resend
+        self.resent: list[str] = []
         self._config = config
         # Keys in the order they were first used, so expired ones leave from the front.
         self._keys: dict[str, float] = {}
@@ -105,6 +129,7 @@ class NhnKakaoEmulator(Emulator):
         self._keys.clear()
         self._pending.clear()
         self.sent.clear()
+        self.resent.clear()
 
     def accept(self, request: httpx.Request) -> httpx.Response:
         """Validate a free-form send (or a list lookup) the way NHN does and answer with its envelope."""
@@ -142,6 +167,8 @@ class NhnKakaoEmulator(Emulator):
         body = json_object(request, -3002, _MESSAGES[-3002])
         _check_message(body, self._config.sender_key)
         recipients = _recipients(body.get("recipientList"))
+        if not self.console_resend and any(_resend(r) for r in recipients):
+            raise NhnError(-2502, _MESSAGES[-2502])
         if key:
             self._keys[key] = time.monotonic()
         return self._accepted(body, recipients)
@@ -170,6 +197,7 @@ class NhnKakaoEmulator(Emulator):
                 grouping_key=grouping_key,
                 sender_grouping_key=sender_key,
                 request_date=requested_at,
+                resend=_resend(recipient),
             )
             self._pending.append(sent)
             self.sent.append(sent)
@@ -212,7 +240,8 @@ class NhnKakaoEmulator(Emulator):
         }
 
     def _row(self, sent: _Sent) -> dict[str, Any]:
-        code = self.outcomes.get(sent.recipient_no, _DELIVERED)
+        outcome = self.outcomes.get(sent.recipient_no, _DELIVERED)
+        code = _NON_FRIEND_CODE if outcome == NON_FRIEND else outcome
         return {
             "requestId": sent.request_id,
             "recipientSeq": sent.recipient_seq,
@@ -221,13 +250,16 @@ class NhnKakaoEmulator(Emulator):
             "messageStatus": "COMPLETED" if code == _DELIVERED else "FAILED",
             "resultCode": code,
             "resultCodeName": KAKAO_RESULT_TEXT.get(code, "failure"),
-            "isAddedChannel": code != "3019",
+            "isAddedChannel": outcome != NON_FRIEND and code != "3019",
             "senderGroupingKey": sent.sender_grouping_key,
             "recipientGroupingKey": sent.grouping_key,
         }
 
     def _hook(self, sent: _Sent) -> dict[str, Any]:
-        code = self.outcomes.get(sent.recipient_no, _DELIVERED)
+        outcome = self.outcomes.get(sent.recipient_no, _DELIVERED)
+        code = _NON_FRIEND_CODE if outcome == NON_FRIEND else outcome
+        if code not in (_DELIVERED, "3005") and (self.console_resend if sent.resend is None else sent.resend):
+            self.resent.append(sent.recipient_no)
         return {
             "hookId": nhn_id(),
             "kakaoMessageType": "BRAND_MESSAGE_NORMAL",
@@ -242,7 +274,7 @@ class NhnKakaoEmulator(Emulator):
             "receiveDate": kst_now(),
             "createDate": sent.request_date,
             # A non-KakaoTalk user cannot have added the channel.
-            "isAddedChannel": code != "3019",
+            "isAddedChannel": outcome not in ("3019", NON_FRIEND),
         }
 
 
@@ -323,6 +355,16 @@ def _recipients(recipients: Any) -> list[dict[str, Any]]:
     for recipient in recipients:
         _check_recipient(recipient)
     return recipients
+
+
+def _resend(recipient: dict[str, Any]) -> bool | None:
+    parameter = recipient.get("resendParameter")
+    if parameter is None:
+        return None
+    if not isinstance(parameter, dict) or not isinstance(parameter.get("isResend", False), bool):
+        raise NhnError(-9994, "A method argument has not the expected type.")
+    resend = parameter.get("isResend")
+    return resend if isinstance(resend, bool) else None
 
 
 def _check_recipient(recipient: Any) -> None:

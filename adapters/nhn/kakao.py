@@ -165,7 +165,17 @@ class NhnKakaoAdapter:
             body["image"] = _image(message.image_url, message.buttons)
         if message.buttons:
             body["buttons"] = [_button(button) for button in message.buttons]
-        body["recipientList"] = [{"recipientNo": message.phone, "targeting": "I", "recipientGroupingKey": message_id}]
+        # The gateway owns the fallback (its own LMS, with the LMS channel rules): without an explicit "no",
+        # NHN follows the console's default and, where that is "resend on", sends its own SMS/LMS as well
+        # (docs/vendors.md, "NHN Cloud", resendParameter).
+        body["recipientList"] = [
+            {
+                "recipientNo": message.phone,
+                "targeting": "I",
+                "recipientGroupingKey": message_id,
+                "resendParameter": {"isResend": False},
+            }
+        ]
         return VendorRequest(
             method="POST",
             url=self._url,
@@ -223,6 +233,8 @@ class _Hook(msgspec.Struct, frozen=True, rename="camel"):
     recipient_grouping_key: str | None = None
     receive_date: str | None = None
     create_date: str | None = None
+    # Brand messages only (true/false; null for other types); the documented sample writes it as a string.
+    is_added_channel: bool | str | None = None
 
 
 def kakao_outcome(code: str | None) -> ReceiptOutcome:
@@ -258,14 +270,22 @@ def parse_callback(body: bytes) -> list[Receipt]:
 def _receipt(hook: _Hook) -> Receipt:
     code = str(hook.result_code) if hook.result_code not in (None, "") else None
     outcome = kakao_outcome(code)
+    reason = OUTCOME_REASONS.get(outcome) or kakao_reason(code)
+    # NHN documents no Kakao code for "not a channel friend" under targeting I; isAddedChannel says it directly.
+    if outcome == "failed" and _not_a_friend(hook.is_added_channel):
+        reason = Reason.UNREACHABLE
     return Receipt(
         vendor="nhn",
         event_id=hook.hook_id,
         outcome=outcome,
-        reason=OUTCOME_REASONS.get(outcome) or kakao_reason(code),
+        reason=reason,
         correlation_id=hook.recipient_grouping_key,
         vendor_message_id=hook.request_id,
         code=code,
         detail=hook.result_code_name or KAKAO_RESULT_TEXT.get(code or "", ""),
         occurred_at=parse_korean_time(hook.receive_date or hook.create_date),
     )
+
+
+def _not_a_friend(value: bool | str | None) -> bool:
+    return value is False or (isinstance(value, str) and value.strip().lower() == "false")

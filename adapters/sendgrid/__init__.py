@@ -33,7 +33,13 @@ def _load(env: ProductEnv, url: str) -> SendGridConfig | None:
     api_key, sender = env.need("GATEWAY_SENDGRID_API_KEY"), env.need("GATEWAY_EMAIL_FROM")
     if not (api_key and sender):
         return None
-    return SendGridConfig(url=url, api_key=api_key, from_email=sender, from_name=env.get("GATEWAY_SENDER_NAME"))
+    return SendGridConfig(
+        url=url,
+        api_key=api_key,
+        from_email=sender,
+        from_name=env.get("GATEWAY_SENDER_NAME"),
+        unsubscribe_url=env.get("GATEWAY_EMAIL_UNSUBSCRIBE_URL"),
+    )
 
 
 def _senders(config: SendGridConfig) -> Mapping[Channel, Adapter]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -51,6 +52,15 @@ __all__ = (
 )
 
 SEND_PATH = "/v3/mail/send"
+#: The opt-out notice of advertising mail, in Korean and English as the law asks (docs/vendors.md, "Email, any
+#: vendor"). SendGrid's subscription tracking turns ``<% ... %>`` into its unsubscribe link and appends the text
+#: and HTML to the two parts (Mail Send v3, ``tracking_settings.subscription_tracking``).
+_SUBSCRIPTION_TRACKING = {
+    "enable": True,
+    "text": "메일 수신을 원치 않으시면 수신거부를 눌러 주세요. If you do not want to receive it, unsubscribe: <% %>",
+    "html": '<p style="font-size:12px;color:#666">메일 수신을 원치 않으시면 <% [수신거부] %>를 클릭하세요.<br>'
+    "If you do not want to receive it, please click <% [Unsubscription] %>.</p>",
+}
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 #: Bounce reasons and error messages can quote the address; receipts and attempts keep them without it.
@@ -104,14 +114,20 @@ class SendGridAdapter:
             sender["name"] = self._config.from_name
         # SendGrid keeps custom_args as non-personal data: only our opaque id goes there.
         personalization = {"to": [{"email": message.email}], "custom_args": {"gateway_id": message_id}}
-        content = [{"type": "text/plain", "value": message.text}] if message.text else []
-        content.append({"type": "text/html", "value": message.content})
+        text, markup = message.text, message.content
+        if message.ad and self._config.unsubscribe_url:
+            text, markup = _with_opt_out(text, markup, self._config.unsubscribe_url)
+        content = [{"type": "text/plain", "value": text}] if text else []
+        content.append({"type": "text/html", "value": markup})
         body: dict[str, Any] = {
             "personalizations": [personalization],
             "from": sender,
+            # An advertising subject already starts with (광고) (gateway/channels/email.py).
             "subject": message.subject,
             "content": content,
         }
+        if message.ad and not self._config.unsubscribe_url:
+            body["tracking_settings"] = {"subscription_tracking": _SUBSCRIPTION_TRACKING}
         return VendorRequest(
             method="POST",
             url=self._config.url.rstrip("/") + SEND_PATH,
@@ -243,3 +259,14 @@ def _receipt(event: _Event) -> Receipt:
         detail=_scrub(event.reason or event.response or ""),
         occurred_at=event.timestamp,
     )
+
+
+def _with_opt_out(text: str | None, markup: str, url: str) -> tuple[str | None, str]:
+    """Both parts with the opt-out notice linking to the configured unsubscribe page."""
+    link = html.escape(url, quote=True)
+    markup += (
+        f'<p style="font-size:12px;color:#666">메일 수신을 원치 않으시면 <a href="{link}">[수신거부]</a>를 '
+        f'클릭하세요.<br>If you do not want to receive it, please click <a href="{link}">[Unsubscription]</a>.</p>'
+    )
+    notice = f"메일 수신을 원치 않으시면 수신거부: {url}\nIf you do not want to receive it, unsubscribe: {url}"
+    return (f"{text}\n\n{notice}" if text else notice), markup

@@ -17,3 +17,6 @@ class SendGridConfig(msgspec.Struct, frozen=True, kw_only=True):
     api_key: str
     from_email: str
     from_name: str | None = None
+    #: The opt-out page of advertising mail (``GATEWAY_EMAIL_UNSUBSCRIBE_URL``); without it SendGrid's subscription
+    #: tracking link is used.
+    unsubscribe_url: str | None = None

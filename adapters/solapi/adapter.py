@@ -41,6 +41,7 @@ from adapters.contract import (
     Receipt,
     ReceiptOutcome,
     Retryable,
+    Uncertain,
 )
 from adapters.solapi.config import SolapiConfig
 
@@ -67,6 +68,8 @@ SOLAPI_KAKAO_UNDELIVERABLE = frozenset({"3102", "3104", "3107"})
 #: up), and the two signature checks a freshly signed request passes.
 _RETRYABLE_CODES = frozenset({"1024", "1030", "DuplicatedSignature", "RequestTimeTooSkewed"})
 _DELIVERED = "4000"
+#: The one status Solapi's Node SDK retries (lib/defaultFetcher.ts): the service refused the request.
+_UNAVAILABLE = 503
 _IN_PROGRESS = frozenset({"2000", "3000"})
 
 
@@ -226,14 +229,20 @@ def classify(response: VendorResponse) -> Outcome:
     """Classify a send-many/detail answer.
 
     A 2xx answer is accepted unless the message is in ``failedMessageList``, which is permanent by its code
-    (``1062`` unregistered sender, ``1029`` characters outside EUC-KR, ...) except Solapi's "later" codes. 408,
-    425, 429 and 5xx are retryable (with ``Retry-After``), as are the re-signable 403s; other 4xx are permanent.
+    (``1062`` unregistered sender, ``1029`` characters outside EUC-KR, ...) except Solapi's "later" codes. Like
+    Solapi's Node SDK, only 503 is retried among the statuses (with ``Retry-After``), as are Solapi's "later"
+    codes and the re-signable 403s, which say the request was refused. 408, 425, 429 and the other 5xx may come
+    from a request Solapi took (a proxy's timeout, a failure after the send), and Solapi has no idempotency key:
+    they are :class:`~adapters.contract.Uncertain`: never resent blindly, the lookup decides (docs/ARCHITECTURE.md,
+    "Uncertain sends"). Other 4xx are permanent.
     """
     if 200 <= response.status < 300:
         return _classify_sent(response.body)
     code, detail = _error(response)
-    if response.status in RETRYABLE_HTTP or response.status >= 500 or code in _RETRYABLE_CODES:
+    if response.status == _UNAVAILABLE or code in _RETRYABLE_CODES:
         return Retryable(code, detail, parse_retry_after(header_value(response.headers, "Retry-After")))
+    if response.status in RETRYABLE_HTTP or response.status >= 500:
+        return Uncertain(code, f"HTTP {response.status}: {detail}")
     return Permanent(code, detail)
 
 

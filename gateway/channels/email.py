@@ -2,6 +2,9 @@
 
 A subject with line breaks (a Liquid template that renders a trailing newline, a pasted title) gets them
 replaced by single spaces rather than rejected: that is what the marketer meant, and the change is noted.
+
+An advertising email's subject starts with ``(광고)`` (정보통신망법 제50조 and its 시행령 제61조, docs/vendors.md,
+"Email, any vendor"); the opt-out link is each vendor's own mechanism, so the adapters add it.
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from gateway.normalise.email_html import (
 from gateway.normalise.errors import FieldError
 from gateway.normalise.links import LinkError, normalise_link
 
-__all__ = ("apply",)
+__all__ = ("AD_PREFIX", "apply")
+
+#: What an advertising email's subject starts with.
+AD_PREFIX = "(광고)"
 
 
 def apply(message: OutboundMessage) -> RuleResult:
@@ -45,6 +51,9 @@ def apply(message: OutboundMessage) -> RuleResult:
         errors.append(FieldError("subject", "an email needs a subject"))
     elif subject != message.subject:
         notes.append("email: line breaks in the subject replaced by spaces")
+    if subject and message.ad and not subject.startswith(AD_PREFIX):
+        subject = f"{AD_PREFIX} {subject}"
+        notes.append(f"email: {AD_PREFIX} put at the start of the advertising subject")
     markup = message.content if looks_like_html(message.content) else text_to_html(message.content)
     body = sanitise_html(markup)
     if (found := unsafe_count(markup)) and unsafe_count(body) < found:

@@ -12,7 +12,8 @@ __all__ = ("KST", "quiet_until", "quiet_window")
 
 KST = ZoneInfo("Asia/Seoul")
 _REOPEN = time(8, 0)
-# Kakao forbids brand messages from 20:50 (result code 3022); the law forbids advertising SMS/LMS from 21:00.
+# Kakao forbids brand messages from 20:50 (result code 3022); the law forbids advertising SMS/LMS from 21:00. Email
+# is exempt from the night rule (시행령 제61조②, docs/vendors.md, "Email, any vendor"), so it is never quiet.
 _KAKAO_START = time(20, 50)
 _LMS_AD_START = time(21, 0)
 

@@ -71,6 +71,39 @@ def test_html_email_builds_the_documented_request() -> None:
     }
 
 
+def test_advertising_email_goes_to_ad_mail_with_nhn_s_korean_and_english_opt_out_links() -> None:
+    request = NhnEmailAdapter(CONFIG).build(email(ad=True, subject="(광고) 실시간 베스트"), "gw-1")
+
+    assert request.url == f"{BASE}/ad-mail"
+    assert request.json["title"] == "(광고) 실시간 베스트"
+    assert request.json["body"].startswith(HTML)
+    assert "##BLOCK_RECEIVER_LINK##" in request.json["body"]
+    assert "##EN_BLOCK_RECEIVER_LINK##" in request.json["body"]
+
+
+def test_an_advertising_body_with_its_own_opt_out_link_gets_no_second_one() -> None:
+    content = f"{HTML}<p>##BLOCK_RECEIVER_LINK## ##EN_BLOCK_RECEIVER_LINK##</p>"
+    request = NhnEmailAdapter(CONFIG).build(email(ad=True, subject="(광고) 베스트", content=content), "gw-1")
+
+    assert request.json["body"] == content
+
+
+async def test_advertising_email_round_trip_through_the_emulator() -> None:
+    adapter = NhnEmailAdapter(CONFIG)
+    async with httpx.AsyncClient(transport=EmulatorTransport([NhnEmailEmulator(CONFIG)])) as client:
+        result = await send(client, adapter, adapter.build(email(ad=True, subject="(광고) 베스트"), "gw-ad"))
+
+    assert isinstance(result.outcome, Accepted)
+
+
+async def test_an_advertising_title_without_the_ad_mark_is_refused_with_2023() -> None:
+    adapter = NhnEmailAdapter(CONFIG)
+    async with httpx.AsyncClient(transport=EmulatorTransport([NhnEmailEmulator(CONFIG)])) as client:
+        result = await send(client, adapter, adapter.build(email(ad=True, subject="베스트 (광고)"), "gw-ad"))
+
+    assert result.outcome == Permanent("-2023", "(광고), (AD), or (広告) phrases must be placed in front of the title.")
+
+
 def test_sender_name_is_left_out_when_not_configured() -> None:
     config = NhnEmailConfig(appkey="mail-appkey", secret="mail-secret", sender_address="no-reply@wadiz.kr")
 

@@ -215,3 +215,20 @@ async def test_the_oldest_requests_are_forgotten_beyond_the_bound(monkeypatch: p
 
     assert (await query(emulator, f"requestId={first}"))["body"]["data"] == []
     assert len((await query(emulator, f"requestId={second}"))["body"]["data"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "title", "code"),
+    [
+        ("ad-mail", "(광고) 실시간 베스트", 0),
+        ("ad-mail", "(AD) best", 0),
+        ("ad-mail", "(広告) ベスト", 0),
+        ("ad-mail", "실시간 베스트", -2023),
+        ("ad-mail", "실시간 베스트 (광고)", -2023),
+        ("mail", "실시간 베스트", 0),
+    ],
+)
+async def test_an_advertising_title_must_start_with_the_ad_mark(path: str, title: str, code: int) -> None:
+    response = await call(NhnEmailEmulator(CONFIG), "POST", f"{BASE}/{path}", body(title=title))
+
+    assert header(response) == (code, code == 0)

@@ -231,6 +231,37 @@ async def test_callbacks_report_each_recipient_once_with_its_configured_kakao_co
     assert emulator.pending_callbacks(signature="static-sig") == []
 
 
+def resending(**resend: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"recipientNo": "01012345678", "targeting": "I", "recipientGroupingKey": "gw-1"}
+    return entry | ({"resendParameter": resend} if resend else {})
+
+
+@pytest.mark.parametrize(
+    ("console_resend", "resend", "resent"),
+    [
+        (True, {}, ["01012345678"]),
+        (True, {"isResend": False}, []),
+        (True, {"isResend": True}, ["01012345678"]),
+        (False, {}, []),
+    ],
+)
+async def test_nhn_falls_back_by_the_recipient_s_resend_parameter_else_by_the_console_default(
+    console_resend: bool, resend: dict[str, bool], resent: list[str]
+) -> None:
+    emulator = NhnKakaoEmulator(CONFIG, outcomes={"01012345678": "3019"}, console_resend=console_resend)
+    assert header(await post(emulator, body(recipientList=[resending(**resend)]))) == (0, True)
+
+    emulator.pending_callbacks()
+
+    assert emulator.resent == resent
+
+
+async def test_asking_nhn_to_fall_back_without_a_console_setting_is_refused_with_2502() -> None:
+    emulator = NhnKakaoEmulator(CONFIG)
+
+    assert header(await post(emulator, body(recipientList=[resending(isResend=True)]))) == (-2502, False)
+
+
 async def test_outcomes_can_be_changed_after_construction() -> None:
     emulator = NhnKakaoEmulator(CONFIG)
     emulator.outcomes["01012345678"] = "3018"

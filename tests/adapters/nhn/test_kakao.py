@@ -7,7 +7,7 @@ import msgspec
 import pytest
 
 from adapters.base import VendorResponse, send
-from adapters.contract import Accepted, Permanent, Retryable, Uncertain
+from adapters.contract import Accepted, Permanent, Reason, Retryable, Uncertain
 from adapters.emulator import EmulatorTransport, Fault
 from adapters.nhn.callbacks import parse_callback as parse_any_nhn_callback
 from adapters.nhn.config import NhnKakaoConfig
@@ -88,7 +88,14 @@ def test_spec_example_builds_the_documented_free_form_text_request() -> None:
         "adult": False,
         "content": SPEC_CONTENT,
         "buttons": [{"name": "지금 확인하기", "type": "WL", "linkMo": LINK, "linkPc": PC_LINK}],
-        "recipientList": [{"recipientNo": "01012345678", "targeting": "I", "recipientGroupingKey": "gw-1"}],
+        "recipientList": [
+            {
+                "recipientNo": "01012345678",
+                "targeting": "I",
+                "recipientGroupingKey": "gw-1",
+                "resendParameter": {"isResend": False},
+            }
+        ],
     }
 
 
@@ -251,6 +258,23 @@ def test_undeliverable_hook_keeps_the_kakao_code_and_says_why() -> None:
     assert receipt.code == "3019"
     assert receipt.detail == "not a KakaoTalk user"
     assert receipt.code in KAKAO_UNDELIVERABLE
+
+
+@pytest.mark.parametrize("added", [False, "false", "FALSE"])
+def test_a_failed_hook_for_a_recipient_who_is_not_a_channel_friend_is_unreachable_whatever_the_code(added: Any) -> None:
+    [receipt] = parse_callback(webhook_body(hook("1028", isAddedChannel=added)))
+
+    assert (receipt.outcome, receipt.reason) == ("failed", Reason.UNREACHABLE)
+
+
+@pytest.mark.parametrize(
+    ("code", "added", "reason"),
+    [("1028", True, Reason.OTHER), ("1028", None, Reason.OTHER), ("1000", False, Reason.DELIVERED)],
+)
+def test_is_added_channel_decides_only_a_failure_of_a_non_friend(code: str, added: Any, reason: Reason) -> None:
+    [receipt] = parse_callback(webhook_body(hook(code, isAddedChannel=added)))
+
+    assert receipt.reason is reason
 
 
 def test_numeric_result_code_is_read_as_the_same_code() -> None:

@@ -82,6 +82,46 @@ def test_only_our_id_goes_into_non_personal_fields() -> None:
     assert "custom_args" not in body
 
 
+def test_advertising_email_gets_sendgrid_s_unsubscribe_link_in_both_parts() -> None:
+    request = adapter().build(email(ad=True, subject="(광고) 이번 주 추천"), "gw-1")
+
+    assert request.json["subject"] == "(광고) 이번 주 추천"
+    tracking = request.json["tracking_settings"]["subscription_tracking"]
+    assert tracking["enable"] is True
+    # <% %> is where SendGrid puts the link, in the text and in the HTML it appends.
+    assert "<% %>" in tracking["text"]
+    assert "<% [수신거부] %>" in tracking["html"]
+    assert "Unsubscription" in tracking["html"]
+
+
+def test_with_a_configured_unsubscribe_page_both_parts_link_to_it_instead() -> None:
+    config = msgspec.structs.replace(CONFIG, unsubscribe_url="https://www.wadiz.kr/unsubscribe?u=1&c=2")
+    request = adapter(config).build(email(ad=True, subject="(광고) 추천"), "gw-1")
+
+    text, markup = (part["value"] for part in request.json["content"])
+    assert "tracking_settings" not in request.json
+    assert text.endswith("If you do not want to receive it, unsubscribe: https://www.wadiz.kr/unsubscribe?u=1&c=2")
+    assert '<a href="https://www.wadiz.kr/unsubscribe?u=1&amp;c=2">[수신거부]</a>' in markup
+    assert '<a href="https://www.wadiz.kr/unsubscribe?u=1&amp;c=2">[Unsubscription]</a>' in markup
+
+
+def test_email_that_is_not_advertising_has_no_opt_out_link() -> None:
+    config = msgspec.structs.replace(CONFIG, unsubscribe_url="https://www.wadiz.kr/unsubscribe")
+    request = adapter(config).build(email(), "gw-1")
+
+    assert "tracking_settings" not in request.json
+    assert "unsubscribe" not in msgspec.json.encode(request.json["content"]).decode()
+
+
+async def test_advertising_email_round_trip_through_the_emulator() -> None:
+    sender = adapter()
+    emulator = SendGridEmulator(CONFIG, clock=lambda: NOW)
+    async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
+        result = await send(client, sender, sender.build(email(ad=True, subject="(광고) 추천"), "gw-ad"))
+
+    assert isinstance(result.outcome, Accepted)
+
+
 def test_sender_without_name_sends_only_the_address() -> None:
     config = SendGridConfig(api_key="k", from_email="no-reply@wadiz.kr")
 

@@ -7,11 +7,13 @@ import re
 import httpx
 import msgspec
 import pytest
+import respx
 
 from adapters.base import VendorResponse, send
 from adapters.contract import Accepted, Permanent, Retryable, Uncertain
 from adapters.emulator import EmulatorTransport, Fault
 from adapters.solapi.adapter import (
+    SEND_PATH,
     SOLAPI_KAKAO_UNDELIVERABLE,
     SolapiKakaoAdapter,
     SolapiLmsAdapter,
@@ -289,17 +291,19 @@ def test_signature_errors_a_fresh_signature_fixes_are_retryable(code: str) -> No
     assert outcome == Retryable(code, "later")
 
 
-def test_429_honours_retry_after() -> None:
-    response = VendorResponse(429, {"retry-after": "30"}, error_body("TooManyRequests", "slow down"))
+def test_503_is_retried_as_solapi_s_sdk_does_honouring_retry_after() -> None:
+    response = VendorResponse(503, {"retry-after": "30"}, error_body("ServiceUnavailable", "slow down"))
 
-    assert classify(response) == Retryable("TooManyRequests", "slow down", retry_after=30.0)
+    assert classify(response) == Retryable("ServiceUnavailable", "slow down", retry_after=30.0)
 
 
-@pytest.mark.parametrize("status", [408, 425, 500, 502, 503, 504])
-def test_transient_http_statuses_are_retryable(status: int) -> None:
-    outcome = classify(VendorResponse(status, {}, b"upstream trouble"))
+@pytest.mark.parametrize("status", [408, 425, 429, 500, 502, 504])
+def test_other_transient_statuses_may_have_sent_so_they_are_uncertain_and_never_resent(status: int) -> None:
+    outcome = classify(VendorResponse(status, {"retry-after": "30"}, b"upstream trouble"))
 
-    assert outcome == Retryable(f"http_{status}", "upstream trouble")
+    # Uncertain: the dispatcher asks Solapi's message list before anything is sent again.
+    assert isinstance(outcome, Uncertain)
+    assert f"HTTP {status}" in outcome.detail
 
 
 def report(code: str, *, event_id: str = "E1", message: str = "") -> dict[str, object]:
@@ -409,6 +413,31 @@ async def test_round_trip_read_timeout_is_uncertain(emulator: SolapiEmulator) ->
 
     assert result.outcome == Uncertain("timeout", "ReadTimeout after sending")
     assert emulator.pending_callbacks() == []
+
+
+@pytest.mark.parametrize("error", [httpx.ConnectError("refused"), httpx.ConnectTimeout("slow connect")])
+@respx.mock
+async def test_a_connection_that_never_opened_sent_nothing_and_is_retried(error: Exception) -> None:
+    respx.post(f"{CONFIG.url}{SEND_PATH}").mock(side_effect=error)
+    adapter = SolapiLmsAdapter(CONFIG)
+    async with httpx.AsyncClient() as client:
+        result = await send(client, adapter, adapter.build(lms(), "gw-c"))
+
+    assert isinstance(result.outcome, Retryable)
+
+
+@pytest.mark.parametrize(
+    "error", [httpx.ReadTimeout("no answer"), httpx.ReadError("reset"), httpx.RemoteProtocolError("hung up")]
+)
+@respx.mock
+async def test_an_error_after_the_request_went_out_is_uncertain(error: Exception) -> None:
+    route = respx.post(f"{CONFIG.url}{SEND_PATH}").mock(side_effect=error)
+    adapter = SolapiLmsAdapter(CONFIG)
+    async with httpx.AsyncClient() as client:
+        result = await send(client, adapter, adapter.build(lms(), "gw-u"))
+
+    assert isinstance(result.outcome, Uncertain)
+    assert route.call_count == 1
 
 
 async def test_round_trip_vendor_error_code_is_permanent(emulator: SolapiEmulator) -> None:

@@ -269,3 +269,29 @@ async def test_the_preview_names_keys_not_read_but_not_dry_run_itself(client: Cl
     assert real.status_code == 202
     assert real.json()["ignoredFields"] == []
     assert await _messages(app) == 1
+
+
+@pytest.mark.parametrize(
+    ("vendor", "endpoint", "opt_out"),
+    [("nhn", "/sender/ad-mail", "##EN_BLOCK_RECEIVER_LINK##"), ("sendgrid", "/v3/mail/send", "subscription_tracking")],
+)
+async def test_an_advertising_email_preview_shows_the_mark_the_opt_out_link_and_no_quiet_hours(
+    tmp_path: Path, vendor: str, endpoint: str, opt_out: str
+) -> None:
+    app = create_app(make_settings(tmp_path), clock=Clock(NIGHT_KST), start_dispatcher=False)
+    async with AsyncTestClient(app) as client:
+        answer = await _preview(client, {**EMAIL_BODY, "ad": "true", "vendor": vendor, "dryRun": "true"})
+
+    request = answer["vendorRequest"]
+    assert request["url"].endswith(endpoint)
+    assert opt_out in str(request["body"])
+    assert answer["normalised"]["subject"] == "(광고) 이번 주 추천 프로젝트"
+    assert "email: (광고) put at the start of the advertising subject" in [c["change"] for c in answer["changes"]]
+    assert answer["schedule"]["action"] == "send"
+
+
+async def test_an_nhn_kakao_preview_tells_nhn_not_to_fall_back_itself(client: Client) -> None:
+    answer = await _preview(client, {**SEED_BODY, "dryRun": "true"})
+
+    [recipient] = answer["vendorRequest"]["body"]["recipientList"]
+    assert recipient["resendParameter"] == {"isResend": False}

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from gateway.channels.email import apply
@@ -113,3 +114,19 @@ def test_image_is_put_on_top_unless_shown() -> None:
     assert message.content.startswith('<p><img src="https://static.wadiz.kr/banner.png?w=600&amp;h=200"')
     shown = f'<img src="{image.replace("&", "&amp;")}"><p>본문</p>'
     assert apply(_email(shown, image_url=image)).message.content == shown
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"), [("여름 특가 안내", "(광고) 여름 특가 안내"), ("(광고) 여름 특가", "(광고) 여름 특가")]
+)
+def test_an_advertising_subject_starts_with_the_ad_mark_once(subject: str, expected: str) -> None:
+    result = apply(msgspec.structs.replace(_email("<p>특가</p>", subject=subject), ad=True))
+
+    assert result.message.subject == expected
+    assert ("email: (광고) put at the start of the advertising subject" in result.message.notes) is (
+        subject != expected
+    )
+
+
+def test_a_subject_that_is_not_advertising_is_left_alone() -> None:
+    assert apply(_email("<p>안내</p>")).message.subject == "여름 특가 안내"

@@ -123,7 +123,8 @@ def test_email_body() -> None:
     message = normalise_body(body, _POLICY)
     assert message.email == "Supporter@wadiz.kr"
     assert message.phone is None
-    assert message.subject == "여름 특가"
+    # An advertising subject gets the (광고) mark, after its line break became a space.
+    assert message.subject == "(광고) 여름 특가"
     assert message.content.startswith("<p>안녕하세요</p><p ")
     assert message.text == "안녕하세요\n\n자세히 보기 (https://www.wadiz.kr/a)"
     assert message.ad is True
