@@ -1,6 +1,6 @@
 """Vendor failover within a channel (issue 10): when a message may go through the channel's next vendor.
 
-``GATEWAY_KAKAO_VENDOR=nhn,solapi`` (likewise LMS and email) orders a channel's vendors. A message goes on to the
+``GATEWAY_KAKAO_VENDOR=<first>,<second>`` (likewise LMS and email) orders a channel's vendors. A message goes on to the
 next one only when its current vendor is paused (circuit breaker open) or answered an outage, and only if no
 attempt at that vendor may have been accepted: sending through a second vendor after the first may have taken
 the message would deliver it twice, and an idempotency key only stops a repeat at the vendor that holds it, so
