@@ -14,11 +14,14 @@ import msgspec
 
 from adapters.nhn.common import SECRET_HEADER
 from adapters.nhn.config import NhnKakaoConfig
+from adapters.spec import ImageRule, KakaoImages
 
-__all__ = ("IMAGE_TYPE", "ImageUploadFailed", "images_path", "upload_image")
+__all__ = ("IMAGE_RULE", "IMAGE_TYPE", "ImageUploadFailed", "images_path", "kakao_images", "upload_image")
 
-#: The image type of the IMAGE bubble (jpg/png, ≤ 5 MB, ≥ 500 px wide, 0.5 ≤ height ÷ width ≤ 1.333).
+#: The image type of the IMAGE bubble.
 IMAGE_TYPE = "IMAGE"
+#: NHN's rule for it (업로드 이미지 규격): jpg/png, ≤ 5 MB, ≥ 500 px wide, 0.5 ≤ height ÷ width ≤ 1.333.
+IMAGE_RULE = ImageRule(max_bytes=5 * 1024 * 1024, min_width=500, min_ratio=0.5, max_ratio=1.333)
 
 
 def images_path(appkey: str) -> str:
@@ -26,7 +29,7 @@ def images_path(appkey: str) -> str:
     return f"/brand-message/v1.0/appkeys/{appkey}/images"
 
 
-class ImageUploadFailed(Exception):
+class ImageUploadFailed(ValueError):
     """NHN did not take the image; ``code`` is NHN's result code (``None``: no readable answer)."""
 
     def __init__(self, code: int | None, detail: str) -> None:
@@ -79,3 +82,12 @@ async def upload_image(client: httpx.AsyncClient, config: NhnKakaoConfig, data: 
     if not answer.header.is_successful or answer.image is None:
         raise ImageUploadFailed(answer.header.result_code, answer.header.result_message)
     return answer.image.image_url
+
+
+def kakao_images(config: NhnKakaoConfig) -> KakaoImages:
+    """The brand message product's image rule and upload (the registry's ``Product.kakao_images``)."""
+
+    async def upload(client: httpx.AsyncClient, data: bytes, filename: str) -> str:
+        return await upload_image(client, config, data, filename=filename)
+
+    return KakaoImages(rule=IMAGE_RULE, upload=upload)

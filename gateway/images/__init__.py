@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from gateway.images.fetch import FetchPolicy, ImageRefused, fetch_image, is_public_address, system_resolver
-from gateway.images.rules import NHN_IMAGE_RULE, ImageFacts, ImageRule, check_image, read_image_facts
+from gateway.images.rules import ImageFacts, check_image, read_image_facts
 
 __all__ = (
-    "NHN_IMAGE_RULE",
     "FetchPolicy",
     "ImageFacts",
     "ImageRefused",
-    "ImageRule",
     "check_image",
     "fetch_image",
     "is_public_address",

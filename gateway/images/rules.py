@@ -1,7 +1,5 @@
-"""Kakao's image rules, checked before an upload (docs/vendors.md, "Kakao images").
+"""A vendor's kakao image rule (``adapters.spec.ImageRule``), checked before an upload (docs/vendors.md).
 
-NHN's brand message upload guide (``friendtalkupgrade-api-guide.md`` §이미지 업로드, 업로드 이미지 규격) gives for
-an ``IMAGE`` (the image bubble): jpg or png, at most 5 MB, at least 500 px wide, 0.5 ≤ height ÷ width ≤ 1.333.
 Format and dimensions are read from the file's own header (PNG ``IHDR``, JPEG ``SOFn``), never from a file name
 or a ``Content-Type`` the image's server chose.
 """
@@ -9,10 +7,11 @@ or a ``Content-Type`` the image's server chose.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Literal
 
-__all__ = ("NHN_IMAGE_RULE", "ImageFacts", "ImageRule", "check_image", "read_image_facts")
+from adapters.spec import ImageRule
+
+__all__ = ("ImageFacts", "check_image", "read_image_facts")
 
 ImageFormat = Literal["png", "jpeg"]
 
@@ -31,21 +30,6 @@ class ImageFacts:
     width: int
     height: int
     size: int
-
-
-@dataclass(frozen=True)
-class ImageRule:
-    """One vendor image type's limits."""
-
-    max_bytes: int
-    min_width: int
-    min_ratio: Fraction  # height ÷ width
-    max_ratio: Fraction
-
-
-NHN_IMAGE_RULE = ImageRule(
-    max_bytes=5 * 1024 * 1024, min_width=500, min_ratio=Fraction(1, 2), max_ratio=Fraction(1333, 1000)
-)
 
 
 def read_image_facts(data: bytes) -> ImageFacts | None:
@@ -104,8 +88,7 @@ def check_image(data: bytes, rule: ImageRule) -> str | None:
         return "the image is not a PNG or JPEG file"
     if facts.width < rule.min_width:
         return f"the image is {facts.width} px wide, less than {rule.min_width} px"
-    ratio = Fraction(facts.height, facts.width)
+    ratio = facts.height / facts.width
     if not rule.min_ratio <= ratio <= rule.max_ratio:
-        bounds = f"{float(rule.min_ratio)}–{float(rule.max_ratio)}"
-        return f"the image's height ÷ width ({float(ratio):.3f}) is outside {bounds}"
+        return f"the image's height ÷ width ({ratio:.3f}) is outside {rule.min_ratio}–{rule.max_ratio}"
     return None

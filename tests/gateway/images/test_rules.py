@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from gateway.images import NHN_IMAGE_RULE, check_image, read_image_facts
+from adapters.nhn.images import IMAGE_RULE as NHN_IMAGE_RULE
+from gateway.images import check_image, read_image_facts
 from tests.gateway.images.samples import jpeg, png
 
 
