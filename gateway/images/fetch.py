@@ -22,7 +22,7 @@ __all__ = ("FetchPolicy", "ImageRefused", "Resolver", "fetch_image", "is_public_
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
-_MAX_BYTES = 5 * 1024 * 1024  # NHN's limit for every brand message image type
+_MAX_BYTES = 5 * 1024 * 1024  # no kakao vendor takes a larger image (docs/vendors.md); a rule may be stricter
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
