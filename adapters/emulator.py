@@ -148,6 +148,11 @@ class EmulatorTransport(httpx.AsyncBaseTransport):
         self._by_host = {e.host: e for e in emulators}
         self._fallback = fallback
 
+    @property
+    def reaches_network(self) -> bool:
+        """Whether hosts without an emulator are reached over the network (some products are real)."""
+        return self._fallback is not None
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         emulator = self._by_host.get(request.url.host)
         if emulator is None:

@@ -16,7 +16,7 @@ import msgspec
 from adapters.base import Adapter
 from adapters.contract import Channel, Reason, Receipt
 from adapters.emulator import Emulator, EmulatorTransport
-from adapters.spec import Callback, Lookup, Product, VendorSpec
+from adapters.spec import Callback, KakaoImages, Lookup, Product, VendorSpec
 from adapters.transport import TransportKind, network_transport
 
 __all__ = (
@@ -136,6 +136,7 @@ class Runtime(msgspec.Struct, frozen=True):
     Attributes:
         adapters: The adapter for each configured ``(vendor, channel)``.
         lookups: The lookup of each configured ``(vendor, channel)`` whose product has one (uncertain sends).
+        kakao_images: By vendor, how its kakao sends take an image from any URL (where its product says).
         emulators: The emulator of each emulated product by name (``nhn_kakao``, ``solapi``, ...).
         transport: The httpx transport to use: with emulators, one that sends their hosts to them and (when some
             products are real) every other host over the network; without, ``None`` (real HTTP).
@@ -145,6 +146,7 @@ class Runtime(msgspec.Struct, frozen=True):
     emulators: dict[str, Emulator]
     transport: httpx.AsyncBaseTransport | None
     lookups: dict[tuple[str, str], Lookup] = msgspec.field(default_factory=dict)
+    kakao_images: dict[str, KakaoImages] = msgspec.field(default_factory=dict)
 
 
 def build_runtime(settings: ConfiguredProducts) -> Runtime:
@@ -152,6 +154,7 @@ def build_runtime(settings: ConfiguredProducts) -> Runtime:
     adapters: dict[tuple[str, str], Adapter] = {}
     lookups: dict[tuple[str, str], Lookup] = {}
     emulators: dict[str, Emulator] = {}
+    images: dict[str, KakaoImages] = {}
     real: list[str] = []
     for spec in VENDORS:
         for product in spec.products:
@@ -159,6 +162,8 @@ def build_runtime(settings: ConfiguredProducts) -> Runtime:
             if config is None:
                 continue
             lookup = product.lookup(config) if product.lookup is not None else None
+            if product.kakao_images is not None:
+                images[spec.name] = product.kakao_images(config)
             for channel, adapter in product.senders(config).items():
                 adapters[(spec.name, channel)] = adapter
                 if lookup is not None:
@@ -168,7 +173,7 @@ def build_runtime(settings: ConfiguredProducts) -> Runtime:
             else:
                 real.append(product.name)
     if not emulators:
-        return Runtime(adapters, {}, None, lookups)
+        return Runtime(adapters, {}, None, lookups, images)
     if real:
         # A half-real gateway is legitimate (one vendor's keys still pending) but must not go unnoticed.
         _log.warning(
@@ -179,4 +184,4 @@ def build_runtime(settings: ConfiguredProducts) -> Runtime:
     # Only a gateway with real products may reach the network; a full sandbox refuses every other host.
     # A client ignores its own limits once given a transport, so the real one brings the same pool.
     fallback = network_transport(settings.http_transport) if real else None
-    return Runtime(adapters, emulators, EmulatorTransport(list(emulators.values()), fallback), lookups)
+    return Runtime(adapters, emulators, EmulatorTransport(list(emulators.values()), fallback), lookups, images)

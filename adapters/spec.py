@@ -21,6 +21,9 @@ __all__ = (
     "Callback",
     "CallbackRequest",
     "Capabilities",
+    "ImageRule",
+    "ImageUpload",
+    "KakaoImages",
     "Lookup",
     "LookupTarget",
     "Poll",
@@ -113,6 +116,8 @@ class Product(msgspec.Struct, frozen=True, kw_only=True):
         code_text: Plain words (Korean, then English) for support staff for each code it reports.
         lookup: Builds, from the config, the query that tells whether the vendor took a message whose send is
             uncertain (docs/ARCHITECTURE.md, "Uncertain sends"); without it an uncertain send is tried again.
+        kakao_images: Builds, from the config, how its kakao sends take an image from any URL (checked, uploaded,
+            cached); without it the image URL goes to the vendor as given.
     """
 
     name: str
@@ -127,6 +132,7 @@ class Product(msgspec.Struct, frozen=True, kw_only=True):
     poll_interval: tuple[str, float] | None = None
     code_text: Mapping[str, str] = msgspec.field(default_factory=dict)
     lookup: Callable[[Any], Lookup] | None = None
+    kakao_images: Callable[[Any], KakaoImages] | None = None
 
 
 class CallbackRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -176,6 +182,34 @@ class Callback(msgspec.Struct, frozen=True, kw_only=True):
     product_of: Callable[[bytes], str | None] | None = None
     split: Callable[[bytes], list[bytes]] | None = None
     tolerance: tuple[str, float] | None = None
+
+
+#: Uploads a checked image (bytes, a file name with its extension) and returns the vendor's URL or id for it;
+#: raises ``ValueError`` when the vendor does not take it, ``httpx.HTTPError`` when the call fails.
+ImageUpload = Callable[[httpx.AsyncClient, bytes, str], Awaitable[str]]
+
+
+class ImageRule(msgspec.Struct, frozen=True, kw_only=True):
+    """A vendor's limits for a kakao image (docs/vendors.md, "Kakao images"): jpg or png only.
+
+    Attributes:
+        max_bytes: The largest file.
+        min_width: The narrowest image, in pixels.
+        min_ratio: The smallest height ÷ width.
+        max_ratio: The largest height ÷ width.
+    """
+
+    max_bytes: int
+    min_width: int
+    min_ratio: float
+    max_ratio: float
+
+
+class KakaoImages(msgspec.Struct, frozen=True, kw_only=True):
+    """How a vendor takes a kakao image from any URL: its rule, and the upload whose result the send carries."""
+
+    rule: ImageRule
+    upload: ImageUpload
 
 
 class Capabilities(msgspec.Struct, frozen=True, kw_only=True):

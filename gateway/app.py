@@ -17,6 +17,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.base import HTTP_LIMITS
+from adapters.emulator import EmulatorTransport
 from adapters.registry import Runtime, build_runtime
 from adapters.transport import network_transport
 from gateway.api.admin import ADMIN_HANDLERS
@@ -39,6 +40,7 @@ from gateway.dispatch.dispatcher import Dispatcher
 from gateway.dispatch.monitor import QueueMonitor
 from gateway.errors import GatewayError
 from gateway.feedback.transport import with_braze
+from gateway.images.uploads import ImageUploads
 from gateway.log import configure_logging
 from gateway.normalise.inbound import policy_from_settings
 from gateway.receipts.duties import receipt_duties
@@ -96,6 +98,8 @@ async def open_runtime(
     await store.open()
     runtime = build_runtime(settings)
     client = http_client(with_braze(runtime.transport, settings) or network_transport(settings.http_transport))
+    fetch_client = image_fetch_client(runtime.transport)
+    images = ImageUploads(store, runtime.kakao_images, client, fetch_client, clock=clock)
     dispatcher = Dispatcher(
         store,
         runtime.adapters,
@@ -105,6 +109,7 @@ async def open_runtime(
         clock=clock,
         batch_size=settings.dispatch_batch,
         lookups=runtime.lookups,
+        images=images if runtime.kakao_images else None,
         # Processes on one PostgreSQL share each vendor product's rate limit and breaker; SQLite has one process.
         gate_db=store if isinstance(store, PostgresStore) else None,
     )
@@ -114,8 +119,23 @@ async def open_runtime(
         yield store, runtime, dispatcher
     finally:
         await dispatcher.stop()
+        await fetch_client.aclose()
         await client.aclose()
         await store.close()
+
+
+def image_fetch_client(transport: httpx.AsyncBaseTransport | None) -> httpx.AsyncClient:
+    """The client that fetches callers' kakao image URLs (gateway/images/fetch.py).
+
+    Its own, on httpcore's transport: the fetch connects to the address it vetted and names the host for TLS
+    (``sni_hostname``), which the aiohttp transport of the vendor client does not honour. A full sandbox (every
+    product emulated) reaches no network, so there the emulators' transport refuses the fetch and the image is
+    left out with a note.
+    """
+    sandbox = isinstance(transport, EmulatorTransport) and not transport.reaches_network
+    return httpx.AsyncClient(
+        transport=transport if sandbox else httpx.AsyncHTTPTransport(), timeout=_TIMEOUT, follow_redirects=False
+    )
 
 
 def create_app(

@@ -172,3 +172,16 @@ async def test_no_log_line_carries_a_phone_number_email_or_token(
     assert '"message_id"' in logged, "the run should have logged with message ids"
     for forbidden in ("01012345678", "010-1234-5678", INGEST_TOKEN, "wrong-secret", "appkeys/sandbox"):
         assert forbidden not in logged
+
+
+async def test_a_kakao_image_that_cannot_be_fetched_is_left_out_with_a_note(client: Client, app: Litestar) -> None:
+    # A full sandbox reaches no network: the image fetch is refused, the text still goes (docs/vendors.md).
+    message_id = await post_seed(client, imageUrl="https://93.184.216.34/banner.png")
+    assert await app.state.dispatcher.run_once() == 1
+    detail = await admin_detail(client, message_id)
+    assert detail["message"]["status"] == "accepted"
+    assert detail["vendorRequest"]["body"]["chatBubbleType"] == "TEXT"
+    assert "image" not in detail["vendorRequest"]["body"]
+    notes = [e["reason"] for e in detail["timeline"] if "image left out" in (e["reason"] or "")]
+    assert notes == ["image left out: the image could not be fetched (ConnectError)"]
+    assert app.state.runtime.emulators["nhn_kakao"].images == {}

@@ -18,6 +18,7 @@ from adapters.nhn.email import NhnEmailAdapter, result_poll
 from adapters.nhn.emulator_email import NhnEmailEmulator
 from adapters.nhn.emulator_kakao import NhnKakaoEmulator
 from adapters.nhn.emulator_sms import NhnSmsEmulator
+from adapters.nhn.images import kakao_images
 from adapters.nhn.kakao import NhnKakaoAdapter
 from adapters.nhn.lookup import email_lookup, kakao_lookup, sms_lookup
 from adapters.nhn.reasons import reason
@@ -84,6 +85,7 @@ SPEC = VendorSpec(
             emulator=lambda config, outcomes: NhnKakaoEmulator(config, outcomes=dict(outcomes or {})),
             code_text=kakao.CODE_TEXT,
             lookup=kakao_lookup,
+            kakao_images=kakao_images,
         ),
         Product(
             name="nhn_sms",

@@ -3,6 +3,8 @@
 It checks what NHN checks (app key, secret key, idempotency key within 10 minutes, sender key, bubble type,
 content length and line breaks, buttons, image, recipients, targeting) with NHN's result codes, answers with
 NHN's envelope, and later emits the ``MESSAGE_RESULT_UPDATE`` webhook with a Kakao result code per recipient.
+It serves the image upload (``POST …/images``, multipart ``image`` + ``imageType``) and, as NHN does, accepts in
+a send only an image URL it issued (``-8002`` otherwise; a file that is not jpg/png fails the upload with ``-8001``).
 It answers the brand message list (``GET …/messages`` by request date window, filtered by ``recipientGroupingKey``)
 the gateway asks after an uncertain send.
 A recipient whose Kakao result failed gets NHN's own SMS/LMS fallback when its ``resendParameter.isResend`` says so
@@ -18,6 +20,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 
 import httpx
@@ -43,6 +47,18 @@ from adapters.nhn.kakao import KAKAO_RESULT_TEXT, PRODUCT
 __all__ = ("NON_FRIEND", "NhnKakaoEmulator")
 
 _ROUTE = re.compile(r"/brand-message/v1\.0/appkeys/([^/]+)/freestyle-messages")
+_IMAGES_ROUTE = re.compile(r"/brand-message/v1\.0/appkeys/([^/]+)/images")
+_IMAGE_TYPES = frozenset(
+    {
+        "IMAGE",
+        "WIDE_IMAGE",
+        "MAIN_WIDE_ITEMLIST_IMAGE",
+        "NORMAL_WIDE_ITEMLIST_IMAGE",
+        "CAROUSEL_FEED_IMAGE",
+        "CAROUSEL_COMMERCE_IMAGE",
+    }
+)
+_MAX_IMAGE_BYTES = 5 * 1024 * 1024
 _LIST_ROUTE = re.compile(r"/brand-message/v1\.0/appkeys/([^/]+)/messages")
 _LIST_DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
 _MOBILE = re.compile(r"01[016789]\d{7,8}")
@@ -70,6 +86,9 @@ _MESSAGES = {
     -4019: "Invalid recipient number.",
     -4103: "RequestId or startRequestDate/endRequestDate is invalid.",
     -7000: "Vender request API is failed.",
+    -8001: "The image you upload is invalid.",
+    -8002: "It is not found any images.",
+    -8011: "The image type is invalid.",
     -9999: "System error. Please inquire at support@toast.com.",
 }
 
@@ -120,6 +139,8 @@ class NhnKakaoEmulator(Emulator):
         #: Every accepted recipient, for the list lookup (bounded like the callbacks).
         self.sent: deque[_Sent] = deque(maxlen=MAX_PENDING)
         self.honour_idempotency = True
+        #: Image URLs this emulator issued, with the bytes uploaded (a send may use only these).
+        self.images: dict[str, bytes] = {}
         #: What "now" is for the request dates the list answers by (a test's clock).
         self.clock: Callable[[], float] = time.time
 
@@ -130,12 +151,15 @@ class NhnKakaoEmulator(Emulator):
         self._pending.clear()
         self.sent.clear()
         self.resent.clear()
+        self.images.clear()
 
     def accept(self, request: httpx.Request) -> httpx.Response:
         """Validate a free-form send (or a list lookup) the way NHN does and answer with its envelope."""
         try:
             if request.method == "GET":
                 return self.json_response(200, self._search(request), request)
+            if _IMAGES_ROUTE.fullmatch(request.url.path):
+                return self.json_response(200, self._upload(request), request)
             return self.json_response(200, self._send(request), request)
         except NhnError as exc:
             return exc.response(request)
@@ -166,12 +190,35 @@ class NhnKakaoEmulator(Emulator):
         self._check_idempotency(key)
         body = json_object(request, -3002, _MESSAGES[-3002])
         _check_message(body, self._config.sender_key)
+        image = body.get("image")
+        if isinstance(image, dict) and image.get("imageUrl") not in self.images:
+            raise NhnError(-8002, _MESSAGES[-8002])
         recipients = _recipients(body.get("recipientList"))
         if not self.console_resend and any(_resend(r) for r in recipients):
             raise NhnError(-2502, _MESSAGES[-2502])
         if key:
             self._keys[key] = time.monotonic()
         return self._accepted(body, recipients)
+
+    def _upload(self, request: httpx.Request) -> dict[str, Any]:
+        appkey = path_match(request, _IMAGES_ROUTE, "POST").group(1)
+        if appkey != self._config.appkey:
+            raise NhnError(-1000, _MESSAGES[-1000])
+        require_secret(request, self._config.secret, -1001, _MESSAGES[-1001])
+        fields = _form(request)
+        if fields.get("imageType", (None, b""))[1].decode() not in _IMAGE_TYPES:
+            raise NhnError(-8011, _MESSAGES[-8011])
+        name, data = fields.get("image", (None, b""))
+        if not name or len(data) > _MAX_IMAGE_BYTES or not data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8")):
+            raise NhnError(-8001, _MESSAGES[-8001])
+        seq = len(self.images) + 1
+        extension = "jpg" if data.startswith(b"\xff\xd8") else "png"
+        url = f"https://mud-kage.kakao.com/dn/emulator/{nhn_id()}.{extension}"
+        self.images[url] = data
+        return {
+            "header": {"resultCode": 0, "resultMessage": "success", "isSuccessful": True},
+            "image": {"imageSeq": seq, "imageUrl": url, "imageName": name},
+        }
 
     def _check_idempotency(self, key: str | None) -> None:
         now = time.monotonic()
@@ -276,6 +323,23 @@ class NhnKakaoEmulator(Emulator):
             # A non-KakaoTalk user cannot have added the channel.
             "isAddedChannel": outcome not in ("3019", NON_FRIEND),
         }
+
+
+def _form(request: httpx.Request) -> dict[str, tuple[str | None, bytes]]:
+    """A ``multipart/form-data`` body's fields: name → (file name, bytes)."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("multipart/form-data"):
+        raise NhnError(-3002, _MESSAGES[-3002])
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + request.read()
+    )
+    fields: dict[str, tuple[str | None, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            fields[name] = (part.get_filename(), payload)
+    return fields
 
 
 def _check_message(body: dict[str, Any], sender_key: str) -> None:

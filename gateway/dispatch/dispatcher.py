@@ -24,7 +24,7 @@ import msgspec
 import tenacity
 
 from adapters.base import Adapter, SendResult, send
-from adapters.contract import Accepted, Found, NotFound, Outcome, Permanent, Retryable, Uncertain
+from adapters.contract import Accepted, Found, NotFound, OutboundMessage, Outcome, Permanent, Retryable, Uncertain
 from adapters.registry import product_of
 from adapters.spec import Lookup, LookupTarget
 from gateway import metrics
@@ -35,6 +35,8 @@ from gateway.dispatch.limits import BreakerState, Gates, VendorGate
 from gateway.dispatch.periodic import Duty, run_periodically
 from gateway.dispatch.retry import call_with_retries, rescheduled_delay
 from gateway.events import status_changed
+from gateway.images.fetch import ImageRefused
+from gateway.images.uploads import ImageUploads
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
 from gateway.settings import Settings
@@ -68,6 +70,7 @@ class Dispatcher:
             process is never taken over.
         poll_interval: Seconds between claims while nothing wakes the dispatcher.
         gate_db: Where vendor gates are shared with other processes (PostgreSQL); ``None``: this process alone.
+        images: Kakao images from any URL, for the vendors whose kakao sends need an uploaded image.
     """
 
     def __init__(
@@ -86,10 +89,12 @@ class Dispatcher:
         poll_interval: float = 0.5,
         gate_db: GateDatabase | None = None,
         lookups: Mapping[tuple[str, str], Lookup] | None = None,
+        images: ImageUploads | None = None,
     ) -> None:
         self._store = store
         self._adapters = adapters
         self._lookups = dict(lookups or {})
+        self._images = images
         self._client = client
         self._settings = settings
         self._policy = policy
@@ -318,10 +323,11 @@ class Dispatcher:
                 return
             number = settled
         gate = self.gates.get(record.vendor, record.channel)
+        message = await self._with_vendor_image(record)
 
         async def attempt() -> _Tried:
             nonlocal number
-            request = adapter.build(record.message, record.id, send_key=_send_key(record))
+            request = adapter.build(message, record.id, send_key=_send_key(record))
             async with gate.admit() as admission:
                 if admission == "open":
                     raise _Paused
@@ -361,6 +367,20 @@ class Dispatcher:
             if await self._fail_over(record, why, number, tried):
                 return
         await self._conclude(record, tried.send, tried.attempt, tried.request)
+
+    async def _with_vendor_image(self, record: StoredMessage) -> OutboundMessage:
+        """The message as sent: its image replaced by the vendor's upload, or left out with a note saying why."""
+        message = record.message
+        images = self._images
+        if images is None or record.channel != "kakao" or not message.image_url or not images.handles(record.vendor):
+            return message
+        try:
+            vendor_image = await images.vendor_image(record.vendor, message.image_url)
+        except ImageRefused as exc:
+            # The channel's choice (docs/vendors.md, "Kakao images"): the text still goes, without the image.
+            await self._store.note(record.id, f"image left out: {exc.reason}", now=self._clock())
+            return msgspec.structs.replace(message, image_url=None)
+        return msgspec.structs.replace(message, image_url=vendor_image)
 
     async def _fail_over(self, record: StoredMessage, why: str, attempts: int, tried: _Tried | None = None) -> bool:
         """Send ``record`` through its channel's next vendor, if it may go (see :mod:`gateway.dispatch.failover`).

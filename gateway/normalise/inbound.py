@@ -158,6 +158,10 @@ def _image(
     if channel == "kakao" and text_only is not None:
         notes.append(f"imageUrl ignored: {text_only} sends kakao images only uploaded to it first; sent as text")
         return None
+    if channel == "kakao" and image_url is not None and image_url.startswith("http://"):
+        # The gateway downloads a kakao image to upload it, and only over https (docs/vendors.md, Kakao images).
+        reader.fail("imageUrl", "a kakao image must be an https:// link")
+        return None
     return image_url
 
 

@@ -333,6 +333,20 @@ class Store(Protocol):
         """
         ...
 
+    async def recent_image_upload(self, vendor: str, source_url: str, *, since: float) -> str | None:
+        """The vendor's URL of the image last fetched from ``source_url`` at or after ``since``, if any."""
+        ...
+
+    async def image_upload(self, vendor: str, source_url: str, sha256: str) -> str | None:
+        """The vendor's URL of this content from ``source_url``, whenever it was uploaded."""
+        ...
+
+    async def save_image_upload(
+        self, vendor: str, source_url: str, sha256: str, vendor_url: str, *, now: float
+    ) -> None:
+        """Remember (or confirm, moving ``checked_at`` to ``now``) the vendor's URL of an uploaded image."""
+        ...
+
     async def window_counts(self, *, created_from: float, created_to: float) -> list[WindowCount]:
         """Count the messages created in ``[created_from, created_to)`` by status, channel and vendor."""
         ...

@@ -20,6 +20,7 @@ from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMes
 from gateway.store.base import AddResult, MessageFilter, Page, Report, StaleTransition, StoreUnavailable
 from gateway.store.gates_postgres import PostgresGates
 from gateway.store.group import AddOp, GroupCommit
+from gateway.store.images import PostgresImages
 from gateway.store.migrator import migrate_postgres
 from gateway.store.postgres_admin import PostgresAdmin
 from gateway.store.postgres_campaigns import PostgresCampaigns
@@ -120,7 +121,9 @@ _ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE message_id = %s ORDER
 _EVENTS = f"SELECT {EVENT_COLUMNS} FROM events WHERE message_id = %s ORDER BY id"  # noqa: S608
 
 
-class PostgresStore(PostgresAdmin, PostgresReceipts, PostgresRefusals, PostgresGates, PostgresCampaigns):
+class PostgresStore(
+    PostgresAdmin, PostgresReceipts, PostgresRefusals, PostgresGates, PostgresCampaigns, PostgresImages
+):
     """A :class:`~gateway.store.base.Store` on PostgreSQL."""
 
     def __init__(self, conninfo: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> None:

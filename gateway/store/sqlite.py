@@ -21,6 +21,7 @@ from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMes
 from gateway.store import sqlite_reads, sqlite_writes
 from gateway.store.base import AddResult, MessageFilter, Page, Report, StoreUnavailable
 from gateway.store.group import AddOp, GroupCommit
+from gateway.store.images import SqliteImages
 from gateway.store.migrator import migrate_sqlite
 from gateway.store.refusals import SqliteRefusals
 from gateway.store.sqlite_admin import SqliteAdmin
@@ -80,7 +81,7 @@ def _open_migrated(path: str) -> tuple[sqlite3.Connection, list[str]]:
         raise
 
 
-class SqliteStore(SqliteAdmin, SqliteReceipts, SqliteRefusals, SqliteCampaigns):
+class SqliteStore(SqliteAdmin, SqliteReceipts, SqliteRefusals, SqliteCampaigns, SqliteImages):
     """A :class:`~gateway.store.base.Store` on a SQLite file.
 
     Group commit makes :attr:`commit_count` far smaller than the number of writes under concurrency.

@@ -352,6 +352,21 @@ def test_link_host_allow_list() -> None:
     ]
 
 
+def test_a_plain_http_kakao_image_is_refused_at_ingest() -> None:
+    assert _fields({**_SPEC_BODY, "imageUrl": "http://static.wadiz.kr/a.png"}) == ["imageUrl"]
+    email = normalise_body(
+        {
+            **_SPEC_BODY,
+            "channel": "email",
+            "email": "a@wadiz.kr",
+            "subject": "s",
+            "imageUrl": "http://static.wadiz.kr/a.png",
+        },
+        _POLICY,
+    )
+    assert email.image_url == "http://static.wadiz.kr/a.png"
+
+
 def test_image_url() -> None:
     message = normalise_body({**_SPEC_BODY, "imageUrl": "static.wadiz.kr/배너.png"}, Policy(utm_source="braze"))
     assert message.image_url == "https://static.wadiz.kr/%EB%B0%B0%EB%84%88.png"
