@@ -25,6 +25,7 @@ __all__ = (
     "SendResult",
     "VendorRequest",
     "VendorResponse",
+    "call",
     "header_value",
     "parse_korean_time",
     "parse_retry_after",
@@ -149,20 +150,27 @@ async def send(client: httpx.AsyncClient, adapter: Adapter, request: VendorReque
     (the aiohttp transport reports the phase, ``adapters/transport.py``).
     """
     started = time.perf_counter()
+    answer = await call(client, request)
+    outcome = answer if not isinstance(answer, VendorResponse) else adapter.classify(answer)
+    status = answer.status if isinstance(answer, VendorResponse) else None
+    return SendResult(outcome, status, _ms_since(started))
+
+
+async def call(client: httpx.AsyncClient, request: VendorRequest) -> VendorResponse | Retryable | Uncertain:
+    """Make ``request``: the vendor's answer, or the outcome of a call that got none (see :func:`send`)."""
     try:
         response = await client.request(
             request.method, request.url, headers=request.headers, content=_JSON.encode(request.json)
         )
     except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        return SendResult(Retryable("timeout", type(exc).__name__), None, _ms_since(started))
+        return Retryable("timeout", type(exc).__name__)
     except httpx.TimeoutException as exc:
-        return SendResult(Uncertain("timeout", f"{type(exc).__name__} after sending"), None, _ms_since(started))
+        return Uncertain("timeout", f"{type(exc).__name__} after sending")
     except (httpx.ConnectError, httpx.UnsupportedProtocol, httpx.ProxyError) as exc:
-        return SendResult(Retryable("transport", type(exc).__name__), None, _ms_since(started))
+        return Retryable("transport", type(exc).__name__)
     except httpx.TransportError as exc:
-        return SendResult(Uncertain("transport", f"{type(exc).__name__} after sending"), None, _ms_since(started))
-    outcome = adapter.classify(VendorResponse(response.status_code, response.headers, response.content))
-    return SendResult(outcome, response.status_code, _ms_since(started))
+        return Uncertain("transport", f"{type(exc).__name__} after sending")
+    return VendorResponse(response.status_code, response.headers, response.content)
 
 
 def _ms_since(started: float) -> float:
