@@ -27,6 +27,7 @@ from gateway.api.campaigns import CAMPAIGN_HANDLERS
 from gateway.api.deps import DEPENDENCIES
 from gateway.api.health import healthz, healthz_head, metrics_endpoint, readyz, root
 from gateway.api.ingest import receive_braze_message
+from gateway.api.ingest_asgi import GatewayApp
 from gateway.api.problems import (
     Problem,
     handle_gateway_error,
@@ -176,7 +177,7 @@ def create_app(
                 await monitor.stop()
                 await app.state.content.aclose()
 
-    return Litestar(
+    return GatewayApp(
         route_handlers=[
             receive_braze_message,
             get_content,

@@ -16,7 +16,16 @@ from litestar.connection import ASGIConnection
 from gateway.api.problems import Problem
 from gateway.settings import StaffToken
 
-__all__ = ("bearer_token", "find_staff", "require_ingest_token", "require_operator", "require_staff", "token_matches")
+__all__ = (
+    "bearer_of",
+    "bearer_token",
+    "check_ingest_token",
+    "find_staff",
+    "require_ingest_token",
+    "require_operator",
+    "require_staff",
+    "token_matches",
+)
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="gateway"'}
 
@@ -30,10 +39,15 @@ def token_matches(presented: str, tokens: Iterable[str]) -> bool:
     return found
 
 
+def bearer_of(authorization: str) -> str | None:
+    """The token of an ``Authorization`` header's value ``Bearer <token>``, if any."""
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header, if any."""
-    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    return bearer_of(connection.headers.get("authorization", ""))
 
 
 def find_staff(token: str | None, staff: Iterable[StaffToken]) -> StaffToken | None:
@@ -45,11 +59,16 @@ def find_staff(token: str | None, staff: Iterable[StaffToken]) -> StaffToken | N
     return match
 
 
+def check_ingest_token(authorization: str, tokens: Iterable[str]) -> None:
+    """Refuse (401) an ``Authorization`` header's value that does not carry one of ``tokens``."""
+    token = bearer_of(authorization)
+    if token is None or not token_matches(token, tokens):
+        raise Problem(401, "Send Authorization: Bearer <ingest token>.", headers=_CHALLENGE)
+
+
 async def require_ingest_token(connection: ASGIConnection[Any, Any, Any, Any], _: object) -> None:
     """Guard: the request carries one of ``GATEWAY_INGEST_TOKENS``."""
-    token = bearer_token(connection)
-    if token is None or not token_matches(token, connection.app.state.settings.ingest_tokens):
-        raise Problem(401, "Send Authorization: Bearer <ingest token>.", headers=_CHALLENGE)
+    check_ingest_token(connection.headers.get("authorization", ""), connection.app.state.settings.ingest_tokens)
 
 
 async def require_staff(connection: ASGIConnection[Any, Any, Any, Any], _: object) -> None:

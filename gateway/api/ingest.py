@@ -9,6 +9,7 @@ re-render a retry) that is counted, logged and written on the first message's ti
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -20,7 +21,7 @@ from litestar.openapi.datastructures import ResponseSpec
 
 from adapters.registry import product_of
 from gateway import metrics
-from gateway.api.auth import require_ingest_token
+from gateway.api.auth import check_ingest_token
 from gateway.api.ingest_doc import IngestOperation
 from gateway.api.preview import PreviewAnswer, preview, read_dry_run
 from gateway.api.problems import BEARER, Problem, problem_responses
@@ -36,7 +37,7 @@ from gateway.normalise.unknown_keys import IgnoredField, ignored_fields
 from gateway.refusals import refusal_of
 from gateway.store.base import StoreUnavailable
 
-__all__ = ("IngestAnswer", "receive_braze_message")
+__all__ = ("IngestAnswer", "IngestHeaders", "ingest", "receive_braze_message")
 
 _log = logging.getLogger(__name__)
 _FORM = "application/x-www-form-urlencoded"
@@ -59,6 +60,25 @@ class IngestAnswer(msgspec.Struct):
 
 #: What ingest answers: a stored message or a repeat (:class:`IngestAnswer`), or a dry run's preview.
 _Answer = Response[IngestAnswer | PreviewAnswer]
+
+
+class IngestHeaders(msgspec.Struct, frozen=True):
+    """The request headers ingest reads: the first of repeated ones, as Litestar's ``Headers.get`` gives them."""
+
+    authorization: str = ""
+    content_type: str = ""
+    idempotency_key: str | None = None
+    dry_run: str | None = None
+
+    @classmethod
+    def of(cls, headers: Mapping[str, str]) -> IngestHeaders:
+        """Read them from a request's headers (case-insensitive)."""
+        return cls(
+            headers.get("authorization", ""),
+            headers.get("content-type", ""),
+            headers.get("idempotency-key"),
+            headers.get("dry-run"),
+        )
 
 
 class _Intake:
@@ -100,24 +120,41 @@ async def receive_braze_message(request: Request[Any, Any, State]) -> _Answer:
     """Store a Braze message durably; a repeat within the idempotency window answers 200 with the first id.
 
     A dry run (``dryRun`` in the body or the ``Dry-Run`` header) is answered 200 with its preview instead, and
-    nothing is stored or sent.
+    nothing is stored or sent. The gateway's app answers this route on its ASGI fast path
+    (:mod:`gateway.api.ingest_asgi`); this handler documents it and answers what the fast path leaves to Litestar.
+    """
+    status, answer = await ingest(request.app.state, IngestHeaders.of(request.headers), request.body)
+    return Response(answer, status_code=status)
+
+
+async def ingest(
+    state: State, headers: IngestHeaders, read_body: Callable[[], Awaitable[bytes]]
+) -> tuple[int, IngestAnswer | PreviewAnswer]:
+    """Authenticate, read, normalise and store one Braze message; return the status and the answer.
+
+    Args:
+        state: The app's state (settings, store, dispatcher ...).
+        headers: The request's headers that ingest reads.
+        read_body: Reads the whole body, raising Litestar's 413 past the size limit.
+
+    Raises:
+        Problem: A refusal (kept for support when :data:`_KEPT`); Litestar's ``HTTPException`` from ``read_body``.
     """
     # Authenticated here rather than by a route guard: Litestar copies the handler for every guard call, and on
     # the hottest route that copy costs more than the check.
     try:
-        await require_ingest_token(request, None)
+        check_ingest_token(headers.authorization, state.settings.ingest_tokens)
     except Problem:
         metrics.INGEST.labels("unauthorised").inc()
         metrics.REFUSED.labels("401").inc()
         log_event("ingest.unauthorised", level=logging.WARNING, http_status=401)
         raise
-    state = request.app.state
     if state.monitor.overloaded:
         metrics.INGEST.labels("overloaded").inc()
         raise Problem(429, "The gateway's queue is full; retry later.", headers={"Retry-After": "30"})
-    intake = _Intake(request.headers.get("content-type", ""))
+    intake = _Intake(headers.content_type)
     try:
-        return await _receive(request, state, intake)
+        return await _receive(state, headers, read_body, intake)
     except Problem as refused:
         if refused.status in _KEPT:
             await _keep_refusal(state, intake, refused)
@@ -128,17 +165,19 @@ async def receive_braze_message(request: Request[Any, Any, State]) -> _Answer:
         raise
 
 
-async def _receive(request: Request[Any, Any, State], state: State, intake: _Intake) -> _Answer:
-    intake.raw = await request.body()
+async def _receive(
+    state: State, headers: IngestHeaders, read_body: Callable[[], Awaitable[bytes]], intake: _Intake
+) -> tuple[int, IngestAnswer | PreviewAnswer]:
+    intake.raw = await read_body()
     intake.body = body = _parse_body(intake.content_type, intake.raw)
     ignored = ignored_fields(body)
-    dry_run, errors = read_dry_run(request.headers.get("dry-run"), body)
+    dry_run, errors = read_dry_run(headers.dry_run, body)
     try:
         message = normalise_body(body, state.policy)
     except InvalidMessage as exc:
         errors += exc.errors
         raise Problem(422, _summary(len(errors)), errors=errors) from None
-    header_key = request.headers.get("idempotency-key")
+    header_key = headers.idempotency_key
     if header_key is not None and len(header_key) > FIELD_LIMITS["idempotencyKey"]:
         limit = FIELD_LIMITS["idempotencyKey"]
         errors.append(FieldError("Idempotency-Key", f"at most {limit:,} characters are allowed"))
@@ -149,7 +188,7 @@ async def _receive(request: Request[Any, Any, State], state: State, intake: _Int
         raise Problem(422, _summary(len(errors)), errors=errors)
     if dry_run:
         metrics.INGEST.labels("preview").inc()
-        return Response(_preview(body, message, vendor, state, ignored), status_code=200)
+        return 200, _preview(body, message, vendor, state, ignored)
     now = state.clock()
     reason = "received" + (f"; fields not read: {', '.join(map(str, ignored))}" if ignored else "")
     new = NewMessage(
@@ -170,7 +209,7 @@ async def _receive(request: Request[Any, Any, State], state: State, intake: _Int
         raise Problem(503, "Storage is unavailable; retry later.", headers={"Retry-After": "5"}) from None
     _count_ignored(ignored)
     if result.duplicate:
-        return await _repeat(state, result.message_id, new, ignored)
+        return 200, await _repeat(state, result.message_id, new, ignored)
     metrics.INGEST.labels("queued").inc()
     state.dispatcher.wake()
     status_changed(new.id, Status.QUEUED, channel=message.channel)
@@ -178,10 +217,10 @@ async def _receive(request: Request[Any, Any, State], state: State, intake: _Int
         log_event(
             "ingest.ignored_fields", level=logging.DEBUG, message_id=new.id, fields=[field.field for field in ignored]
         )
-    return Response(IngestAnswer(new.id, Status.QUEUED.value, False, ignored), status_code=202)
+    return 202, IngestAnswer(new.id, Status.QUEUED.value, False, ignored)
 
 
-async def _repeat(state: State, first_id: str, new: NewMessage, ignored: list[IgnoredField]) -> _Answer:
+async def _repeat(state: State, first_id: str, new: NewMessage, ignored: list[IgnoredField]) -> IngestAnswer:
     """The answer to a repeat: 409 for an explicit key naming another message, else the first message's id."""
     first = await state.store.get(first_id)
     changed = [] if first is None or is_erased(first.record) else changed_fields(first.record.message, new.message)
@@ -203,7 +242,7 @@ async def _repeat(state: State, first_id: str, new: NewMessage, ignored: list[Ig
         await state.store.note(first_id, note, now=state.clock())
     metrics.INGEST.labels("duplicate").inc()
     status = first.record.status.value if first else Status.QUEUED.value
-    return Response(IngestAnswer(first_id, status, True, ignored), status_code=200)
+    return IngestAnswer(first_id, status, True, ignored)
 
 
 async def _keep_refusal(state: State, intake: _Intake, refused: Problem) -> None:

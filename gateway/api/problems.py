@@ -31,6 +31,7 @@ __all__ = (
     "handle_http_exception",
     "handle_problem",
     "handle_unexpected",
+    "problem_for",
     "problem_of",
     "problem_responses",
 )
@@ -105,11 +106,14 @@ class Problem(Exception):
         """The problem type's title (``Message cannot be sent`` ...)."""
         return _TITLES.get(self.status, "Error")
 
-    def to_response(self) -> Response[ProblemDetails]:
-        body = ProblemDetails(
+    def details(self) -> ProblemDetails:
+        """The response body."""
+        return ProblemDetails(
             title=self.title, status=self.status, detail=self.detail, errors=self.errors, messageId=self.message_id
         )
-        return Response(body, status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers)
+
+    def to_response(self) -> Response[ProblemDetails]:
+        return Response(self.details(), status_code=self.status, media_type=PROBLEM_JSON, headers=self.headers)
 
 
 #: The answer to each domain refusal (the most specific class found along its MRO).
@@ -129,6 +133,17 @@ def problem_of(exc: GatewayError) -> Problem:
     return Problem(status, exc.detail, errors=exc.errors or None)
 
 
+def problem_for(exc: Exception) -> Problem:
+    """The problem any exception is answered with, as the app's exception handlers below choose it."""
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, GatewayError):
+        return problem_of(exc)
+    if isinstance(exc, HTTPException):
+        return _http_problem(exc)
+    return _unexpected_problem(exc)
+
+
 def handle_gateway_error(_: Request[Any, Any, Any], exc: GatewayError) -> Response[ProblemDetails]:
     return problem_of(exc).to_response()
 
@@ -139,14 +154,22 @@ def handle_problem(_: Request[Any, Any, Any], exc: Problem) -> Response[ProblemD
 
 def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ProblemDetails]:
     """Litestar's own errors (404, 405, body too large, ...) as problem details, without echoing input."""
+    return _http_problem(exc).to_response()
+
+
+def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[ProblemDetails]:
+    return _unexpected_problem(exc).to_response()
+
+
+def _http_problem(exc: HTTPException) -> Problem:
     status = exc.status_code
     detail = exc.detail if status < 500 and exc.detail != _TITLES.get(status) else None
     if status == 413:
         detail = "The request body is larger than this gateway accepts."
     headers = dict(exc.headers or {})
-    return Problem(status, detail, headers=headers).to_response()
+    return Problem(status, detail, headers=headers)
 
 
-def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[ProblemDetails]:
+def _unexpected_problem(exc: Exception) -> Problem:
     _log.error("unhandled error", exc_info=exc)
-    return Problem(500, "The gateway hit an unexpected error; nothing was stored.").to_response()
+    return Problem(500, "The gateway hit an unexpected error; nothing was stored.")
