@@ -5,6 +5,7 @@ See docs/ARCHITECTURE.md, "Normalisation".
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -25,6 +26,8 @@ _NEWLINES = re.compile(r"\s*\n\s*")
 # meant; then lone openers.
 _UNRENDERED = re.compile(r"\{\{(?:\$\{[^}\n]*\}|.){0,80}?\}\}|\{%.{0,80}?%\}|\$\{[^}\n]{0,80}\}|\{\{|\{%", re.DOTALL)
 _SNIPPET_MAX = 40
+#: Texts up to this long are remembered (:func:`normalise_text`); a longer one is refused by every text channel.
+_REMEMBERED_MAX = 4000
 
 
 def normalise_text(raw: str) -> str:
@@ -40,6 +43,12 @@ def normalise_text(raw: str) -> str:
         NFC text with LF line breaks, no zero-width or replacement (U+FFFD) characters, no trailing spaces, at
         most two consecutive blank lines and no leading or trailing blank space.
     """
+    # One Braze send repeats its content, subject and button names for every user: normalised once per send.
+    return _remembered(raw) if len(raw) <= _REMEMBERED_MAX else tidy(_clean(raw))
+
+
+@functools.lru_cache(maxsize=256)
+def _remembered(raw: str) -> str:
     return tidy(_clean(raw))
 
 

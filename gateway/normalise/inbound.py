@@ -91,7 +91,7 @@ def normalise_body(body: Mapping[str, Any], policy: Policy) -> OutboundMessage:
 
 def _channel(reader: ValueReader, body: Mapping[str, Any]) -> Channel | None:
     raw = reader.required("channel", body.get("channel"), "use kakao, lms or email")
-    return None if raw is None else cast(Channel | None, reader.choice("channel", raw, _CHANNELS))
+    return None if raw is None else cast("Channel | None", reader.choice("channel", raw, _CHANNELS))
 
 
 def _user_id(reader: ValueReader, body: Mapping[str, Any]) -> str:
@@ -206,7 +206,7 @@ def _fallback(
     if channel != "kakao":
         return "none"
     fallback = reader.choice("fallback", body.get("fallback"), ("lms", "none"))
-    return cast(Literal["lms", "none"], fallback or policy.default_fallback)
+    return cast('Literal["lms", "none"]', fallback or policy.default_fallback)
 
 
 def _text_only_kakao(body: Mapping[str, Any], policy: Policy) -> str | None:

@@ -50,6 +50,7 @@ BODY_KEYS = (
     "idempotencyKey",
     "dryRun",
 )
+_READ = frozenset(BODY_KEYS)
 #: The keys of one entry of ``buttons``.
 BUTTON_KEYS = ("name", "linkMobile", "linkPc")
 #: How alike (difflib's ratio, 0 to 1) an unknown key and a known one must be to name the known one.
@@ -69,7 +70,7 @@ class IgnoredField(msgspec.Struct, frozen=True, omit_defaults=True):
 
 def ignored_fields(body: Mapping[str, Any]) -> list[IgnoredField]:
     """The keys of ``body`` (and of its ``buttons`` entries) that the gateway does not read, in body order."""
-    found = [_ignored(key, BODY_KEYS, "") for key in body if key not in BODY_KEYS]
+    found = [_ignored(key, BODY_KEYS, "") for key in body if key not in _READ]
     buttons = body.get("buttons")
     if isinstance(buttons, list):
         for index, entry in enumerate(buttons):
