@@ -46,19 +46,31 @@ __all__ = ("CLAIM_SQL", "PostgresStore")
 _Conn = psycopg.AsyncConnection[Any]
 _COLUMNS = message_columns(json_suffix="::text")
 _VALUES = ", ".join(["%s"] * 14 + ["%s::jsonb", "%s", "%s"])
-# The key row is written only when the key is new or older than the window; ON CONFLICT locks the existing row
-# either way, so a concurrent add of the same key waits and then sees this one.
-_ADD = f"""
-WITH k AS (
-    INSERT INTO idempotency_keys (key, message_id, created_at) VALUES (%s, %s, %s)
+_ADD_COLUMNS = INSERT_COLUMNS.split(", ")
+#: The values each of :data:`INSERT_COLUMNS` is unnested from (``message`` as JSON text, ``raw_body`` bytes).
+_ADD_TYPES = ["text"] * 11 + ["float8"] * 3 + ["text", "bytea", "text"]
+_FLOAT_COLUMNS = (11, 12, 13)
+# A batch of adds in one statement: the key rows first (written only when new or older than the window; ON CONFLICT
+# locks an existing row either way, so a concurrent add of the same key waits and then sees this one), then the
+# messages whose key was written, then their first timeline row. Returns the ids of the messages written.
+_ADD_BATCH = f"""
+WITH input AS (
+    SELECT * FROM unnest({", ".join(f"%b::{kind}[]" for kind in _ADD_TYPES)}, %b::text[])
+        AS t({INSERT_COLUMNS}, reason)
+), k AS (
+    INSERT INTO idempotency_keys (key, message_id, created_at) SELECT idempotency_key, id, created_at FROM input
     ON CONFLICT (key) DO UPDATE SET message_id = excluded.message_id, created_at = excluded.created_at
-    WHERE idempotency_keys.created_at < %s
+    WHERE idempotency_keys.created_at < excluded.created_at - %s::float8
     RETURNING message_id
 ), m AS (
-    INSERT INTO messages ({INSERT_COLUMNS}) SELECT {_VALUES} FROM k RETURNING id
+    INSERT INTO messages ({INSERT_COLUMNS})
+    SELECT {", ".join("message::jsonb" if name == "message" else name for name in _ADD_COLUMNS)} FROM input
+    WHERE id IN (SELECT message_id FROM k)
+    RETURNING id
 )
-INSERT INTO events (message_id, at, status, reason) SELECT id, %s, %s, %s FROM m RETURNING message_id
-"""  # noqa: S608 - column lists and placeholders only
+INSERT INTO events (message_id, at, status, reason)
+SELECT id, created_at, status, reason FROM input WHERE id IN (SELECT id FROM m) RETURNING message_id
+"""  # noqa: S608 - column lists, types and placeholders only
 _INSERT_MESSAGE = f"INSERT INTO messages ({INSERT_COLUMNS}) VALUES ({_VALUES})"  # noqa: S608
 _INSERT_EVENT = "INSERT INTO events (message_id, at, status, reason) VALUES (%s, %s, %s, %s)"
 _INSERT_ATTEMPT = f"INSERT INTO attempts (message_id, {ATTEMPT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"  # noqa: S608
@@ -382,29 +394,40 @@ class PostgresStore(
 
 
 async def _add_many(conn: _Conn, ops: list[AddOp]) -> list[AddResult]:
-    """Run every add's statement in one pipeline, then look up the first message of each duplicate key."""
-    params = [
-        (
-            *(op.new.idempotency_key, op.new.id, op.new.created_at, op.new.created_at - op.window),
-            *insert_values(op.new, op.new.parent_id),
-            *(op.new.created_at, op.new.status.value, op.new.reason),
-        )
-        for op in ops
-    ]
-    added: list[bool] = []
-    async with conn.cursor() as cursor:
-        await cursor.executemany(_ADD, params, returning=True)
-        while True:
-            added.append(await cursor.fetchone() is not None)
-            if not cursor.nextset():
-                break
-    duplicates = [op.new.idempotency_key for op, fresh in zip(ops, added, strict=True) if not fresh]
+    """Add a batch with one statement per idempotency window, then look up the first message of each duplicate.
+
+    Within the batch the first add of a key is tried; a later one of the same key is a repeat of it (one
+    statement cannot write a key row twice).
+    """
+    firsts: dict[str, AddOp] = {}
+    for op in ops:
+        firsts.setdefault(op.new.idempotency_key, op)
+    windows: dict[float, list[AddOp]] = {}
+    for op in firsts.values():
+        windows.setdefault(op.window, []).append(op)
+    fresh: set[str] = set()
+    for window, tried in windows.items():
+        cursor = await conn.execute(_ADD_BATCH, (*_columns(tried), window))
+        fresh.update(row[0] for row in await cursor.fetchall())
+    duplicates = [op.new.idempotency_key for op in ops if op.new.id not in fresh]
     first = {}
     if duplicates:
         # The conflicting key rows are locked by this transaction, so they are all still there.
         cursor = await conn.execute("SELECT key, message_id FROM idempotency_keys WHERE key = ANY(%s)", (duplicates,))
         first = dict(await cursor.fetchall())
     return [
-        AddResult(op.new.id, duplicate=False) if fresh else AddResult(first[op.new.idempotency_key], duplicate=True)
-        for op, fresh in zip(ops, added, strict=True)
+        AddResult(op.new.id, duplicate=False)
+        if op.new.id in fresh
+        else AddResult(first[op.new.idempotency_key], duplicate=True)
+        for op in ops
     ]
+
+
+def _columns(ops: list[AddOp]) -> list[list[Any]]:
+    """The arrays :data:`_ADD_BATCH` unnests: each of :data:`INSERT_COLUMNS`, then the reason."""
+    rows = [(*insert_values(op.new, op.new.parent_id), op.new.reason) for op in ops]
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    for index in _FLOAT_COLUMNS:
+        # One array type per column: an int among floats (a whole-second clock) would not fit a float8[].
+        columns[index] = [None if value is None else float(value) for value in columns[index]]
+    return columns

@@ -81,6 +81,29 @@ async def test_a_key_older_than_the_window_is_replaced_by_the_new_message(store:
     assert await store.count_by_status() == {Status.QUEUED: 2}
 
 
+async def test_adds_in_one_batch_each_keep_their_own_window_and_repeat_the_first_of_their_key(store: Store) -> None:
+    await store.add(new_message(key="old"), idempotency_window=WINDOW)
+    await store.add(new_message(key="kept"), idempotency_window=WINDOW)
+    later = T0 + 100
+    replacing = new_message(key="old", created_at=later)
+    kept = new_message(key="kept", created_at=later)
+    fresh = new_message(key="new", created_at=later)
+    again = new_message(key="new", created_at=later)
+
+    results = await asyncio.gather(
+        store.add(replacing, idempotency_window=50),
+        store.add(kept, idempotency_window=WINDOW),
+        store.add(fresh, idempotency_window=WINDOW),
+        store.add(again, idempotency_window=50),
+    )
+
+    assert results[0] == AddResult(replacing.id, duplicate=False)
+    assert results[1].duplicate
+    assert results[1].message_id != kept.id
+    assert results[2:] == [AddResult(fresh.id, duplicate=False), AddResult(fresh.id, duplicate=True)]
+    assert await store.count_by_status() == {Status.QUEUED: 4}
+
+
 async def test_concurrent_adds_of_one_key_store_one_message(store: Store) -> None:
     news = [new_message(key="same") for _ in range(20)]
 
