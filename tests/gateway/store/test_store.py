@@ -100,7 +100,7 @@ async def test_adds_in_one_batch_each_keep_their_own_window_and_repeat_the_first
     assert results[0] == AddResult(replacing.id, duplicate=False)
     assert results[1].duplicate
     assert results[1].message_id != kept.id
-    assert results[2:] == [AddResult(fresh.id, duplicate=False), AddResult(fresh.id, duplicate=True)]
+    assert list(results[2:]) == [AddResult(fresh.id, duplicate=False), AddResult(fresh.id, duplicate=True)]
     assert await store.count_by_status() == {Status.QUEUED: 4}
 
 
