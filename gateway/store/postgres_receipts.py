@@ -68,36 +68,35 @@ WITH s AS (
     SELECT * FROM unnest(
         %(receipt)s::bigint[], %(state)s::text[], %(message)s::text[], %(status)s::text[], %(expect)s::text[],
         %(reason)s::text[], %(report)s::boolean[], %(code)s::text[], %(next)s::double precision[]
-    ) AS s(receipt, state, message, status, expect, reason, report, code, next)
+    ) WITH ORDINALITY AS s(receipt, state, message, status, expect, reason, report, code, next, n)
 ), pending AS (
     SELECT r.id FROM receipts AS r JOIN s ON r.id = s.receipt WHERE r.state = 'pending' ORDER BY r.id FOR UPDATE OF r
 ), target AS (
-    SELECT m.id, m.status FROM messages AS m JOIN s ON m.id = s.message
-    WHERE s.status IS NOT NULL OR s.reason IS NOT NULL ORDER BY m.id FOR UPDATE OF m
+    SELECT m.id, m.status FROM messages AS m JOIN s ON m.id = s.message ORDER BY m.id FOR UPDATE OF m
 ), ok AS (
     SELECT s.*, target.status AS current FROM s JOIN pending ON pending.id = s.receipt
     LEFT JOIN target ON target.id = s.message
-    WHERE s.message IS NULL OR (s.status IS NULL AND s.reason IS NULL)
-        OR (target.id IS NOT NULL AND (s.expect IS NULL OR target.status = ANY(string_to_array(s.expect, ','))))
+    WHERE s.message IS NULL OR (target.id IS NOT NULL AND ((s.status IS NULL AND s.reason IS NULL)
+        OR s.expect IS NULL OR target.status = ANY(string_to_array(s.expect, ','))))
 ), moved AS (
     UPDATE messages AS m SET status = ok.status, updated_at = %(now)s, lease_until = NULL, next_attempt_at = ok.next
-    FROM ok WHERE m.id = ok.message AND ok.status IS NOT NULL AND ok.current IS NOT NULL
+    FROM ok WHERE m.id = ok.message AND ok.status IS NOT NULL
 ), settled AS (
     UPDATE receipts AS r SET state = ok.state, message_id = ok.message, settled_at = %(now)s, next_try_at = NULL
     FROM ok WHERE r.id = ok.receipt
 ), timeline AS (
     INSERT INTO events (message_id, at, status, reason)
-    SELECT message, %(now)s, coalesce(status, current), reason FROM ok WHERE reason IS NOT NULL AND current IS NOT NULL
+    SELECT message, %(now)s, coalesce(status, current), reason FROM ok WHERE reason IS NOT NULL AND message IS NOT NULL
 ), feedback AS (
     INSERT INTO braze_outbox (message_id, state, vendor_code, at, next_try_at)
-    SELECT message, status, code, %(now)s, %(now)s FROM ok WHERE report AND status IS NOT NULL AND current IS NOT NULL
+    SELECT message, status, code, %(now)s, %(now)s FROM ok WHERE report AND status IS NOT NULL AND message IS NOT NULL
     ON CONFLICT (message_id, state) DO NOTHING
 )
 SELECT ok.receipt IS NOT NULL, EXISTS (SELECT 1 FROM receipts AS r WHERE r.id = s.receipt),
     pending.id IS NOT NULL, target.status
 FROM s LEFT JOIN ok ON ok.receipt = s.receipt LEFT JOIN pending ON pending.id = s.receipt
 LEFT JOIN target ON target.id = s.message
-ORDER BY array_position(%(receipt)s::bigint[], s.receipt)
+ORDER BY s.n
 """
 _DEFER = """
 UPDATE receipts AS r SET next_try_at = d.at, tries = r.tries + 1

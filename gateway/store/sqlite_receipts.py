@@ -154,18 +154,19 @@ def _settle(
     The writer thread holds the database's only write transaction, so nothing changes between check and write.
     """
     message_id = settlement.message_id
+    touches = settlement.status is not None or settlement.reason is not None
     current: Status | None = None
-    if message_id is not None and (settlement.status is not None or settlement.reason is not None):
+    if message_id is not None:
         row = conn.execute("SELECT status FROM messages WHERE id = ?", (message_id,)).fetchone()
         if row is None:
             return KeyError(message_id)
         current = Status(row[0])
-        if settlement.expect is not None and current not in settlement.expect:
+        if touches and settlement.expect is not None and current not in settlement.expect:
             return StaleTransition(f"message {message_id} is {current}, not {'/'.join(sorted(settlement.expect))}")
     if conn.execute(_SETTLE, (settlement.state, message_id, now, receipt_id)).rowcount == 0:
         row = conn.execute("SELECT state FROM receipts WHERE id = ?", (receipt_id,)).fetchone()
         return KeyError(receipt_id) if row is None else StaleTransition(f"receipt {receipt_id} is already {row[0]}")
-    if message_id is None or current is None:
+    if message_id is None or current is None or not touches:
         return None
     status = settlement.status or current
     if settlement.status is not None:

@@ -202,12 +202,12 @@ async def test_a_mixed_batch_settles_each_receipt_by_its_own_result_in_one_trans
     delivered, failed, progress, moved = [await accepted(store, vendor_id=f"r{n}") for n in range(4)]
     late = await accepted(store, vendor_id="r5")
     await store.transition(late, Status.DELIVERED, "delivered earlier", now=T0 + 1)
-    events = ["d", "f", "p", "l", "again", "m", "x", "dup"]
-    targets = [delivered, failed, progress, late, delivered, moved, "no-such-message", delivered]
+    events = ["d", "f", "p", "l", "again", "m", "x", "y", "dup"]
+    targets = [delivered, failed, progress, late, delivered, moved, "gone", "gone", delivered]
     added = await store.add_receipts(
         [receipt(e, correlation_id=t) for e, t in zip(events, targets, strict=True)], now=T0
     )
-    assert added == [True] * 8
+    assert added == [True] * 9
     ids = {stored.receipt.event_id: stored.id for stored in await store.claim_receipts(now=T0, limit=10, lease=60)}
     await store.transition(moved, Status.SENDING, "taken by someone else", now=T0 + 2)
     ended = frozenset({Status.DELIVERED})
@@ -230,7 +230,8 @@ async def test_a_mixed_batch_settles_each_receipt_by_its_own_result_in_one_trans
         # the same message again, after the first of the batch delivered it
         (ids["again"], Settlement(state="late", message_id=delivered, expect=ended, reason="late again")),
         (ids["m"], msgspec.structs.replace(final(Status.DELIVERED, "1000"), message_id=moved)),
-        (ids["x"], Settlement(state="applied", message_id="no-such-message", status=Status.DELIVERED, reason="x")),
+        (ids["x"], Settlement(state="applied", message_id="gone", status=Status.DELIVERED, reason="x")),
+        (ids["y"], Settlement(state="applied", message_id="gone")),  # matched, then purged meanwhile
         (ids["dup"], Settlement(state="unmatched")),
         (ids["dup"], Settlement(state="unmatched")),  # the same receipt twice: the second finds it settled
     ]
@@ -245,6 +246,7 @@ async def test_a_mixed_batch_settles_each_receipt_by_its_own_result_in_one_trans
         "NoneType",
         "NoneType",
         "StaleTransition",
+        "KeyError",
         "KeyError",
         "NoneType",
         "StaleTransition",
@@ -274,7 +276,7 @@ async def test_a_mixed_batch_settles_each_receipt_by_its_own_result_in_one_trans
     )
     # the refused ones stay pending, untouched
     pending = await store.claim_receipts(now=T0 + 60, limit=10, lease=60)
-    assert sorted(stored.receipt.event_id for stored in pending) == ["m", "x"]
+    assert sorted(stored.receipt.event_id for stored in pending) == ["m", "x", "y"]
     assert (await store.get(moved)).receipts == ()  # type: ignore[union-attr]
 
 
