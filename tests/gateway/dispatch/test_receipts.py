@@ -15,6 +15,7 @@ from adapters.emulator import Fault
 from gateway.app import create_app
 from gateway.dispatch.receipts import ReceiptApplier
 from gateway.models import MessageDetail, Receipt, Status, StoredMessage
+from gateway.store.sqlite import SqliteStore
 from tests.conftest import BRAZE, SEED_BODY, Clock, ingest_headers, make_settings
 
 Client = AsyncTestClient[Litestar]
@@ -170,9 +171,26 @@ async def test_a_message_moved_meanwhile_leaves_the_receipt_for_the_next_pass(
     assert (await record(app, message_id)).status is Status.DELIVERED
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/gateway.db"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+async def either_store(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[tuple[Client, Litestar]]:
+    """A client of a sandboxed gateway with Braze feedback, on each store."""
+    settings = make_settings(tmp_path, GATEWAY_DATABASE_URL=database_url, **BRAZE)
+    app = create_app(settings, clock=clock, start_dispatcher=False)
+    async with AsyncTestClient(app) as test_client:
+        yield test_client, app
+
+
 async def test_one_batch_settles_every_kind_of_receipt_in_one_transaction(
-    client: Client, app: Litestar, clock: Clock
+    either_store: tuple[Client, Litestar], clock: Clock
 ) -> None:
+    client, app = either_store
     delivered = await sent(client, app, dispatchId="d-1")
     failed = await sent(client, app, dispatchId="d-2", fallback="none")
     progress = await sent(client, app, dispatchId="d-3", vendor="solapi")
@@ -185,12 +203,12 @@ async def test_one_batch_settles_every_kind_of_receipt_in_one_transaction(
     await report(app, delivered, "1000", event="h6")  # after its delivery in the same batch: late
     await report(app, "nobody", "1000", event="h7")
     store = app.state.store
-    commits = store.commit_count
+    commits = getattr(store, "commit_count", 0)
 
     assert await apply(app) == 7
 
-    # the claim, the fallback's link, the batch's settlements, the unknown message's deferral
-    assert store.commit_count - commits == 4
+    if isinstance(store, SqliteStore):  # the claim, the fallback's link, the batch's settlements, the deferral
+        assert store.commit_count - commits == 4
     states = {m: (await record(app, m)).status for m in (delivered, failed, progress, falls_back)}
     assert states == {
         delivered: Status.DELIVERED,
