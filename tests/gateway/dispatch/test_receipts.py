@@ -171,13 +171,6 @@ async def test_a_message_moved_meanwhile_leaves_the_receipt_for_the_next_pass(
     assert (await record(app, message_id)).status is Status.DELIVERED
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/gateway.db"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 @pytest.fixture
 async def either_store(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[tuple[Client, Litestar]]:
     """A client of a sandboxed gateway with Braze feedback, on each store."""
