@@ -5,8 +5,8 @@ JSON body field by field (400 listing every error as ``{"errors": [{"message", "
 personalizations and 1,000 recipients, each address once); a good request gets ``202`` with an empty body and an
 ``X-Message-Id`` header, one for the whole request, which every recipient's events carry. Each accepted recipient
 later yields a ``processed`` event and a final one (``delivered`` unless :attr:`SendGridEmulator.outcomes` names
-``bounce``, ``blocked``, ``dropped`` or ``deferred`` for the address), signed with a key pair the emulator generates: give
-:attr:`SendGridEmulator.public_key` to whoever verifies them.
+``bounce``, ``blocked``, ``dropped`` or ``deferred`` for the address), signed with a key pair the emulator
+generates: give :attr:`SendGridEmulator.public_key` to whoever verifies them.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ It checks what Solapi checks before it takes a message: the HMAC signature (key,
 minutes, no signature used twice: 403 with ``{"errorCode", "errorMessage"}``), then each message (required fields,
 registered sender number, kakao channel id, EUC-KR characters and byte limits, BMS buttons, a number's second
 message in one request without ``allowDuplicates``: ``1026``), answering ``200`` with the refused ones in
-``failedMessageList`` under Solapi's status codes. A request holds 1 to 10,000 messages (docs/vendors.md). Each accepted message later yields a
-report: ``4000`` (delivered) unless :attr:`SolapiEmulator.outcomes` names another code for its recipient.
+``failedMessageList`` under Solapi's status codes. A request holds 1 to 10,000 messages (docs/vendors.md). Each
+accepted message later yields a report: ``4000`` (delivered) unless :attr:`SolapiEmulator.outcomes` names another
+code for its recipient.
 """
 
 from __future__ import annotations
