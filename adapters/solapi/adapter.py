@@ -306,9 +306,10 @@ def classify_many(response: VendorResponse, messages: Sequence[tuple[str | None,
             detail = f"{group}: {accepted.status_message}" if accepted.status_message else group
             found.setdefault(index, []).append(Accepted(accepted.message_id, code=accepted.status_code, detail=detail))
     unlisted = len(messages) - len(found)
-    if not sent.message_list and sent.group_info.count.registered_success == unlisted > 0:
+    if not sent.message_list and unlisted and sent.group_info.count.registered_success == unlisted:
         # Solapi took every message it did not refuse and listed none: nothing names them, nothing is unknown.
-        return [found[i][0] if i in found else Accepted(None, detail=group) for i in range(len(messages))]
+        taken: list[Outcome] = [Accepted(None, detail=group)]
+        return [_placed(found.get(i, taken), group) for i in range(len(messages))]
     return [_placed(found.get(i), group) for i in range(len(messages))]
 
 
