@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -16,8 +15,8 @@ from adapters.nhn.config import NhnKakaoConfig
 from adapters.nhn.emulator_kakao import NhnKakaoEmulator
 from adapters.nhn.kakao import KAKAO_RETRY_LATER, KAKAO_UNDELIVERABLE, NhnKakaoAdapter, kakao_outcome, parse_callback
 from adapters.nhn.lookup import kakao_lookup
-from adapters.spec import LookupTarget
 from gateway.models import Button, OutboundMessage
+from tests.adapters.batching import assert_same_for_all, items, look_up_each
 
 CONFIG = NhnKakaoConfig(appkey="kakao-appkey", secret="kakao-secret", sender_key="f" * 40)
 URL = "https://kakaotalk-bizmessage.api.nhncloudservice.com/brand-message/v1.0/appkeys/kakao-appkey/freestyle-messages"
@@ -438,10 +437,6 @@ def test_every_recipient_failed_without_their_codes_keeps_the_header_code() -> N
     assert outcome.code == "-1031"
 
 
-def items(*messages: OutboundMessage) -> list[BatchItem]:
-    return [BatchItem(message=m, message_id=f"gw-{i}", send_key=f"key-{i}") for i, m in enumerate(messages, 1)]
-
-
 THREE = items(kakao(phone="01011110001"), kakao(phone="01011110002"), kakao(phone="01011110003"))
 
 
@@ -556,23 +551,16 @@ def test_every_recipient_failed_settles_each_by_its_own_code() -> None:
 def test_a_failed_request_is_every_messages_outcome(status: int, body: Any, kind: type) -> None:
     outcomes = NhnKakaoAdapter(CONFIG).classify_batch(response(status, body), THREE)
 
-    assert len(outcomes) == 3
-    assert len(set(outcomes)) == 1
-    assert isinstance(outcomes[0], kind)
+    assert_same_for_all(outcomes, 3, kind)
 
 
 async def test_round_trip_batch_with_a_bad_number_then_each_sent_one_reported_and_found() -> None:
     adapter, emulator, client = emulated()
     emulator.outcomes["01011110003"] = "3019"
     batch = items(kakao(phone="01011110001"), kakao(phone="0212345678"), kakao(phone="01011110003"))
-    now = time.time()
     async with client:
         result = await send_batch(client, adapter, adapter.build_batch(batch), batch)
-        lookup = kakao_lookup(CONFIG)
-        found = [
-            await lookup(client, LookupTarget(message_id=i.message_id, phone=i.message.phone, sent_at=now, now=now))
-            for i in batch
-        ]
+        found = await look_up_each(kakao_lookup(CONFIG), client, batch)
 
     first, second, third = result.outcomes
     assert isinstance(first, Accepted)

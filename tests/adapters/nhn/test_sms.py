@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
@@ -16,8 +15,8 @@ from adapters.nhn.config import NhnSmsConfig
 from adapters.nhn.emulator_sms import NhnSmsEmulator
 from adapters.nhn.lookup import sms_lookup
 from adapters.nhn.sms import NhnSmsAdapter, parse_callback, sms_outcome
-from adapters.spec import LookupTarget
 from gateway.models import OutboundMessage
+from tests.adapters.batching import assert_same_for_all, items, look_up_each
 
 CONFIG = NhnSmsConfig(appkey="sms-appkey", secret="sms-secret", send_no="15446859")
 BASE = "https://sms.api.nhncloudservice.com/sms/v3.0/appKeys/sms-appkey/sender"
@@ -318,10 +317,6 @@ def test_a_request_that_failed_without_a_recipients_reason_sent_nothing_and_is_t
     assert outcome.code == "request-failed"
 
 
-def items(*messages: OutboundMessage) -> list[BatchItem]:
-    return [BatchItem(message=m, message_id=f"gw-{i}", send_key=f"key-{i}") for i, m in enumerate(messages, 1)]
-
-
 THREE = items(lms(phone="01011110001"), lms(phone="01011110002"), lms(phone="01011110003"))
 
 
@@ -415,23 +410,16 @@ def test_a_request_that_failed_retries_those_without_a_reason_of_their_own() -> 
 def test_a_failed_request_is_every_messages_outcome(status: int, body: Any, kind: type) -> None:
     outcomes = NhnSmsAdapter(CONFIG).classify_batch(response(status, body), THREE)
 
-    assert len(outcomes) == 3
-    assert len(set(outcomes)) == 1
-    assert isinstance(outcomes[0], kind)
+    assert_same_for_all(outcomes, 3, kind)
 
 
 async def test_round_trip_batch_with_a_bad_number_then_each_sent_one_reported_and_found() -> None:
     adapter, emulator, client = emulated()
     emulator.outcomes["01011110003"] = "3001"
     batch = items(lms(phone="01011110001"), lms(phone="0101"), lms(phone="01011110003"))
-    now = time.time()
     async with client:
         result = await send_batch(client, adapter, adapter.build_batch(batch), batch)
-        lookup = sms_lookup(CONFIG)
-        found = [
-            await lookup(client, LookupTarget(message_id=i.message_id, phone=i.message.phone, sent_at=now, now=now))
-            for i in batch
-        ]
+        found = await look_up_each(sms_lookup(CONFIG), client, batch)
 
     first, second, third = result.outcomes
     assert isinstance(first, Accepted)

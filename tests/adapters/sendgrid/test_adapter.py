@@ -23,6 +23,7 @@ from adapters.sendgrid.adapter import (
 from adapters.sendgrid.config import SendGridConfig
 from adapters.sendgrid.emulator import SendGridEmulator
 from gateway.models import OutboundMessage
+from tests.adapters.batching import items
 
 CONFIG = SendGridConfig(api_key="SG.key.secret", from_email="no-reply@wadiz.kr", from_name="와디즈")
 NOW = 1_750_000_000.0
@@ -414,10 +415,6 @@ async def test_round_trip_bounce_reports_failed(emulator: SendGridEmulator) -> N
     receipts = parse_callback(emulator.pending_callbacks()[0].body)
 
     assert [(r.outcome, r.code) for r in receipts] == [("progress", "processed"), ("failed", "bounce")]
-
-
-def items(*messages: OutboundMessage) -> list[BatchItem]:
-    return [BatchItem(message=m, message_id=f"gw-{i}", send_key=f"key-{i}") for i, m in enumerate(messages, 1)]
 
 
 THREE = items(email(email="a@example.com"), email(email="b@example.com"), email(email="c@example.com"))

@@ -3,7 +3,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import time
 
 import httpx
 import msgspec
@@ -25,8 +24,8 @@ from adapters.solapi.adapter import (
 from adapters.solapi.config import SolapiConfig
 from adapters.solapi.emulator import SolapiEmulator
 from adapters.solapi.lookup import solapi_lookup
-from adapters.spec import LookupTarget
 from gateway.models import Button, OutboundMessage
+from tests.adapters.batching import assert_same_for_all, items, look_up_each
 
 CONFIG = SolapiConfig(api_key="NCSAYU7YDBXYORXC", api_secret="s3cr3t", pf_id="KA01PF2506", send_no="0212345678")
 NOW = 1_750_000_000.0  # 2025-06-15T15:06:40Z
@@ -473,10 +472,6 @@ async def test_round_trip_kakao_not_a_user_reports_undeliverable(emulator: Solap
     assert receipt.code in SOLAPI_KAKAO_UNDELIVERABLE
 
 
-def items(*messages: OutboundMessage) -> list[BatchItem]:
-    return [BatchItem(message=m, message_id=f"gw-{i}", send_key=f"key-{i}") for i, m in enumerate(messages, 1)]
-
-
 def test_a_batch_is_one_signed_request_with_each_message_its_own_entry_in_order() -> None:
     adapter = fixed(SolapiLmsAdapter)
     batch = items(lms(phone="01011110001", content="첫째"), lms(phone="01011110002", subject=None, content="둘째"))
@@ -608,9 +603,7 @@ def test_an_answer_listing_no_message_accepts_all_only_when_its_count_says_so() 
 def test_a_failed_request_is_every_messages_outcome(response: VendorResponse, kind: type) -> None:
     outcomes = fixed(SolapiLmsAdapter).classify_batch(response, THREE)
 
-    assert len(outcomes) == 3
-    assert len(set(outcomes)) == 1
-    assert isinstance(outcomes[0], kind)
+    assert_same_for_all(outcomes, 3, kind)
 
 
 async def test_round_trip_batch_partly_refused_then_each_accepted_one_reported_and_found(
@@ -621,14 +614,9 @@ async def test_round_trip_batch_partly_refused_then_each_accepted_one_reported_a
     batch = items(
         kakao(phone="01011110001"), kakao(phone="01011110002", content="x" * 1301), kakao(phone="01011110003")
     )
-    now = time.time()
     async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
         result = await send_batch(client, adapter, adapter.build_batch(batch), batch)
-        lookup = solapi_lookup(CONFIG)
-        found = [
-            await lookup(client, LookupTarget(message_id=i.message_id, phone=i.message.phone, sent_at=now, now=now))
-            for i in batch
-        ]
+        found = await look_up_each(solapi_lookup(CONFIG), client, batch)
 
     first, second, third = result.outcomes
     assert isinstance(first, Accepted)
