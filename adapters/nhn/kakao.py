@@ -61,7 +61,6 @@ __all__ = (
     "parse_callback",
 )
 
-_JSON = msgspec.json.Encoder()
 #: ``productName`` of Bizmessage webhooks.
 PRODUCT = "KakaoTalk Bizmessage"
 
@@ -168,8 +167,8 @@ class NhnKakaoAdapter:
         return self.build_batch([BatchItem(message=message, message_id=message_id, send_key=send_key or message_id)])
 
     def batch_key(self, message: OutboundMessage) -> Hashable | None:
-        """The request without its recipients: the bubble, content, image and buttons (``None`` without a number)."""
-        return _JSON.encode(_content(message, self._config.sender_key)) if message.phone else None
+        """What the request without its recipients is made of: content, image, buttons (``None`` without a number)."""
+        return (message.content, message.image_url, message.buttons) if message.phone else None
 
     def recipient_key(self, message: OutboundMessage) -> Hashable:
         """The number: NHN does not say what one ``recipientList`` naming a number twice does, so it never does."""
@@ -197,10 +196,10 @@ class NhnKakaoAdapter:
             }
             for item in items
         ]
-        body = _content(items[0].message, self._config.sender_key)
-        key = _JSON.encode(body)
+        key = self.batch_key(items[0].message)
         if any(self.batch_key(item.message) != key for item in items[1:]):
             raise ValueError("a kakao batch must carry one content")
+        body = _content(items[0].message, self._config.sender_key)
         body["recipientList"] = recipients
         return VendorRequest(
             method="POST",

@@ -51,7 +51,6 @@ __all__ = (
     "sms_outcome",
 )
 
-_JSON = msgspec.json.Encoder()
 #: ``productName`` of SMS webhooks.
 PRODUCT = "SMS"
 #: The LMS title limit in EUC-KR/CP949 bytes.
@@ -108,8 +107,8 @@ class NhnSmsAdapter:
         return self.build_batch([BatchItem(message=message, message_id=message_id, send_key=send_key or message_id)])
 
     def batch_key(self, message: OutboundMessage) -> Hashable | None:
-        """The request without its recipients: endpoint, title and body (``None`` without a number)."""
-        return (message.ad, _JSON.encode(self._content(message))) if message.phone else None
+        """What endpoint, title and body are made of: advertising or not, subject, text (``None`` without a number)."""
+        return (message.ad, message.subject, message.content) if message.phone else None
 
     def recipient_key(self, message: OutboundMessage) -> Hashable:
         """The number: NHN does not say what one ``recipientList`` naming a number twice does, so it never does."""

@@ -67,7 +67,6 @@ _SUBSCRIPTION_TRACKING = {
     "html": '<p style="font-size:12px;color:#666">메일 수신을 원치 않으시면 <% [수신거부] %>를 클릭하세요.<br>'
     "If you do not want to receive it, please click <% [Unsubscription] %>.</p>",
 }
-_JSON = msgspec.json.Encoder()
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 #: Bounce reasons and error messages can quote the address; receipts and attempts keep them without it.
@@ -120,8 +119,13 @@ class SendGridAdapter:
         return self.build_batch([BatchItem(message=message, message_id=message_id, send_key=send_key or message_id)])
 
     def batch_key(self, message: OutboundMessage) -> Hashable | None:
-        """The mail without its recipient: sender, subject, both parts, opt-out settings (``None``: cannot be built)."""
-        return _JSON.encode(self._content(message)) if message.email and message.subject else None
+        """What the mail without its recipient is made of: subject, both parts, advertising (``None``: cannot be built).
+
+        The sender and the opt-out settings are the adapter's own, the same for every message.
+        """
+        return (
+            (message.subject, message.text, message.content, message.ad) if message.email and message.subject else None
+        )
 
     def recipient_key(self, message: OutboundMessage) -> Hashable:
         """The address: SendGrid refuses a request naming one address twice (docs/vendors.md, "SendGrid")."""
@@ -141,10 +145,10 @@ class SendGridAdapter:
         ]
         if len({self.recipient_key(item.message) for item in items}) < len(items):
             raise ValueError("a SendGrid request must name each address once")
-        body = self._content(items[0].message)
-        key = _JSON.encode(body)
+        key = self.batch_key(items[0].message)
         if any(self.batch_key(item.message) != key for item in items[1:]):
             raise ValueError("a SendGrid batch must carry one mail")
+        body = self._content(items[0].message)
         return VendorRequest(
             method="POST",
             url=self._config.url.rstrip("/") + SEND_PATH,
