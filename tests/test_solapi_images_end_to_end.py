@@ -21,7 +21,7 @@ from gateway.images.uploads import ImageUploads
 from gateway.normalise.inbound import policy_from_settings
 from tests.conftest import SEED_BODY, Clock, ingest_headers, make_settings, staff_headers
 from tests.gateway.images.samples import png
-from tests.gateway.images.test_fetch_tls import LOOPBACK_ONLY, certificate, to_loopback
+from tests.gateway.images.test_fetch_tls import LOOPBACK_ONLY, tls_loopback, to_loopback
 
 #: What the stand-in CDN serves, by path.
 IMAGES = {"/banner.png": png(800, 400), "/narrow.png": png(300, 200)}
@@ -50,17 +50,9 @@ class Cdn:
 
 @pytest.fixture
 async def cdn(tmp_path: Path) -> AsyncIterator[tuple[Cdn, ssl.SSLContext]]:
-    cert_path, key_path = certificate(tmp_path)
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_context.load_cert_chain(cert_path, key_path)
     cdn = Cdn()
-    server = await asyncio.start_server(cdn.serve, "127.0.0.1", 0, ssl=server_context)
-    cdn.port = server.sockets[0].getsockname()[1]
-    try:
-        yield cdn, ssl.create_default_context(cafile=str(cert_path))
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with tls_loopback(tmp_path, cdn.serve) as (cdn.port, trust):
+        yield cdn, trust
 
 
 class Gateway:

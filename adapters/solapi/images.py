@@ -22,13 +22,12 @@ import msgspec
 from adapters.base import VendorRequest, VendorResponse
 from adapters.solapi.adapter import authorization, error_of, iso_date
 from adapters.solapi.config import SolapiConfig
-from adapters.spec import ImageRule, KakaoImages
+from adapters.spec import ImageRule, ImageUploadFailed, KakaoImages
 
 __all__ = (
     "FILE_TYPE",
     "IMAGE_RULE",
     "STORAGE_PATH",
-    "ImageUploadFailed",
     "kakao_images",
     "parse_upload",
     "upload_image",
@@ -42,15 +41,6 @@ FILE_TYPE = "BMS"
 #: minimum width; 500 px is Kakao's for the same bubble as NHN documents it, kept so a narrower image is left out
 #: rather than risk a send Kakao refuses (docs/vendors.md, "Kakao images").
 IMAGE_RULE = ImageRule(max_bytes=5 * 1024 * 1024, min_width=500, min_ratio=0.5, max_ratio=4 / 3)
-
-
-class ImageUploadFailed(ValueError):
-    """Solapi did not take the image; ``code`` is its ``errorCode`` (``None``: no readable answer)."""
-
-    def __init__(self, code: str | None, detail: str) -> None:
-        super().__init__(f"{code}: {detail}" if code is not None else detail)
-        self.code = code
-        self.detail = detail
 
 
 class _Stored(msgspec.Struct, frozen=True, rename="camel"):

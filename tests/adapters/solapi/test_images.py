@@ -14,12 +14,12 @@ from adapters.solapi.config import SolapiConfig
 from adapters.solapi.emulator import SolapiEmulator
 from adapters.solapi.images import (
     IMAGE_RULE,
-    ImageUploadFailed,
     kakao_images,
     parse_upload,
     upload_image,
     upload_request,
 )
+from adapters.spec import ImageUploadFailed
 from gateway.images import check_image
 from tests.adapters.solapi.test_adapter import kakao
 from tests.adapters.solapi.test_emulator import CONFIG, NOW, bms_entry, post
