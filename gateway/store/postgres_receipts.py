@@ -42,21 +42,22 @@ UPDATE receipts AS r SET next_try_at = %(until)s FROM due WHERE r.id = due.id
 RETURNING {", ".join(f"r.{name.strip()}" for name in RECEIPT_COLUMNS.split(","))}
 """  # noqa: S608
 # One statement for a whole batch: by our id, else (for a receipt whose message that did not find) by the vendor's
-# id, the newest message with it.
+# id, the newest message with it. Plain equality joins, so that each side is an index lookup per receipt.
 _FIND = f"""
 WITH q AS (
     SELECT * FROM unnest(%(vendor)s::text[], %(ours)s::text[], %(theirs)s::text[])
         WITH ORDINALITY AS q(vendor, ours, theirs, n)
+), by_ours AS (
+    SELECT q.n, {message_columns(prefix="m.", json_suffix="::text")}
+    FROM q JOIN messages AS m ON m.id = q.ours AND m.vendor = q.vendor
 )
-SELECT q.n, {message_columns(prefix="m.", json_suffix="::text")}
-FROM q JOIN messages AS m ON m.id = q.ours AND m.vendor = q.vendor
-UNION ALL
-SELECT q.n, {message_columns(prefix="v.", json_suffix="::text")}
-FROM q CROSS JOIN LATERAL (
-    SELECT * FROM messages AS m WHERE m.vendor_message_id = q.theirs AND m.vendor = q.vendor
-    ORDER BY m.created_at DESC LIMIT 1
-) AS v
-WHERE NOT EXISTS (SELECT 1 FROM messages AS x WHERE x.id = q.ours AND x.vendor = q.vendor)
+SELECT * FROM by_ours
+UNION ALL (
+    SELECT DISTINCT ON (q.n) q.n, {message_columns(prefix="m.", json_suffix="::text")}
+    FROM q JOIN messages AS m ON m.vendor_message_id = q.theirs AND m.vendor = q.vendor
+    WHERE q.n NOT IN (SELECT n FROM by_ours)
+    ORDER BY q.n, m.created_at DESC
+)
 """  # noqa: S608 - column lists only
 # One statement settles a batch in which no receipt and no message comes twice. The receipts still pending and the
 # messages to change are locked (in id order, so two settling processes cannot deadlock) and read as they are now
@@ -70,9 +71,9 @@ WITH s AS (
         %(reason)s::text[], %(report)s::boolean[], %(code)s::text[], %(next)s::double precision[]
     ) WITH ORDINALITY AS s(receipt, state, message, status, expect, reason, report, code, next, n)
 ), pending AS (
-    SELECT r.id FROM receipts AS r JOIN s ON r.id = s.receipt WHERE r.state = 'pending' ORDER BY r.id FOR UPDATE OF r
+    SELECT id FROM receipts WHERE id = ANY(%(receipt)s::bigint[]) AND state = 'pending' ORDER BY id FOR UPDATE
 ), target AS (
-    SELECT m.id, m.status FROM messages AS m JOIN s ON m.id = s.message ORDER BY m.id FOR UPDATE OF m
+    SELECT id, status FROM messages WHERE id = ANY(%(message)s::text[]) ORDER BY id FOR UPDATE
 ), ok AS (
     SELECT s.*, target.status AS current FROM s JOIN pending ON pending.id = s.receipt
     LEFT JOIN target ON target.id = s.message
