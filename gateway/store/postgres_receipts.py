@@ -28,7 +28,6 @@ from gateway.store.rows_receipts import (
 __all__ = ("INSERT_FEEDBACK", "REPORT_OF_MOVED", "PostgresReceipts", "receipts_for")
 
 _Conn = psycopg.AsyncConnection[Any]
-_MESSAGE_COLUMNS = message_columns(json_suffix="::text")
 _INSERT = (
     f"INSERT INTO receipts ({RECEIPT_INSERT_COLUMNS}) VALUES ({', '.join(['%s'] * 12)}) "  # noqa: S608
     "ON CONFLICT (vendor, event_id) DO NOTHING RETURNING id"
@@ -41,8 +40,8 @@ WITH due AS (
 UPDATE receipts AS r SET next_try_at = %(until)s FROM due WHERE r.id = due.id
 RETURNING {", ".join(f"r.{name.strip()}" for name in RECEIPT_COLUMNS.split(","))}
 """  # noqa: S608
-# One statement for a whole batch: by our id, else (for a receipt whose message that did not find) by the vendor's
-# id, the newest message with it. Plain equality joins, so that each side is an index lookup per receipt.
+# One statement for a whole batch: by our id, else (for a receipt that found no message that way) the newest message
+# with the vendor's id. Plain equality joins, so that each side is an index lookup per receipt.
 _FIND = f"""
 WITH q AS (
     SELECT * FROM unnest(%(vendor)s::text[], %(ours)s::text[], %(theirs)s::text[])
@@ -60,8 +59,9 @@ UNION ALL (
 )
 """  # noqa: S608 - column lists only
 # One statement settles a batch in which no receipt and no message comes twice. The receipts still pending and the
-# messages to change are locked (in id order, so two settling processes cannot deadlock) and read as they are now
-# (READ COMMITTED re-reads a row another transaction changed); `ok` holds the settlements that apply whole, and only
+# messages named are locked, each in id order (two settling processes hold different receipts, by their claims, and
+# take shared messages in the same order, so they cannot deadlock), and read as they are now (READ COMMITTED
+# re-reads a row another transaction changed); `ok` holds the settlements that apply whole, and only
 # those write: the receipt, the message's move, its timeline event and its Braze report. The answer says, per
 # receipt, whether it was written and, if not, what it found.
 _SETTLE_MANY = """
