@@ -28,10 +28,16 @@ from gateway.store.rows_receipts import (
 __all__ = ("INSERT_FEEDBACK", "REPORT_OF_MOVED", "PostgresReceipts", "receipts_for")
 
 _Conn = psycopg.AsyncConnection[Any]
-_INSERT = (
-    f"INSERT INTO receipts ({RECEIPT_INSERT_COLUMNS}) VALUES ({', '.join(['%s'] * 12)}) "  # noqa: S608
-    "ON CONFLICT (vendor, event_id) DO NOTHING RETURNING id"
-)
+_RECEIPT_TYPES = ("text",) * 7 + ("double precision",) * 2 + ("text", "double precision", "text")
+# One statement for a callback's receipts, inserted in their order (ids are arrival order); a vendor event stored
+# before, or twice in the batch, is skipped, and the ones inserted come back.
+_INSERT = f"""
+INSERT INTO receipts ({RECEIPT_INSERT_COLUMNS})
+SELECT {RECEIPT_INSERT_COLUMNS} FROM unnest({", ".join(f"%s::{kind}[]" for kind in _RECEIPT_TYPES)})
+    WITH ORDINALITY AS u({RECEIPT_INSERT_COLUMNS}, n)
+ORDER BY n
+ON CONFLICT (vendor, event_id) DO NOTHING RETURNING vendor, event_id
+"""  # noqa: S608 - column lists and casts only
 _CLAIM_RECEIPTS = f"""
 WITH due AS (
     SELECT id FROM receipts WHERE state = 'pending' AND next_try_at <= %(now)s
@@ -177,16 +183,17 @@ class PostgresReceipts:
     """The receipt, sweep, poll and feedback methods of :class:`~gateway.store.base.Store` on PostgreSQL."""
 
     async def add_receipts(self: _Backend, receipts: Sequence[Receipt], *, now: float) -> list[bool]:
-        """See :meth:`Store.add_receipts`."""
+        """See :meth:`Store.add_receipts`: one statement."""
         if not receipts:
             return []
+        columns = [list(column) for column in zip(*(receipt_values(r, now) for r in receipts), strict=True)]
+        async with self._autocommit() as conn:
+            inserted = {(row[0], row[1]) for row in await (await conn.execute(_INSERT, columns)).fetchall()}
         added: list[bool] = []
-        async with self._connection() as conn, conn.cursor() as cursor:
-            await cursor.executemany(_INSERT, [receipt_values(r, now) for r in receipts], returning=True)
-            while True:
-                added.append(await cursor.fetchone() is not None)
-                if not cursor.nextset():
-                    break
+        for receipt in receipts:
+            key = (receipt.vendor, receipt.event_id)
+            added.append(key in inserted)
+            inserted.discard(key)  # the same event again later in the batch is a repeat
         return added
 
     async def claim_receipts(self: _Backend, *, now: float, limit: int, lease: float) -> list[StoredReceipt]:
