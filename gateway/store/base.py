@@ -268,8 +268,9 @@ class Store(Protocol):
     async def find_receipt_messages(self, receipts: Sequence[Receipt]) -> list[StoredMessage | None]:
         """The message each receipt reports on (``None``: none), in one read (PostgreSQL: one statement).
 
-        A receipt names its message by our id (the correlation id), else by the vendor's message id (the newest
-        message with that id); either way the message must have been sent through the receipt's vendor.
+        A receipt names its message by our id (the correlation id), else by the vendor's message id when exactly
+        one message has it (a batch request's id is all its messages'); either way the message must have been sent
+        through the receipt's vendor.
         """
         ...
 

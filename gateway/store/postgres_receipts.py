@@ -7,6 +7,7 @@ connection (a single statement runs in autocommit: one round trip). Claims lock 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -46,8 +47,9 @@ WITH due AS (
 UPDATE receipts AS r SET next_try_at = %(until)s FROM due WHERE r.id = due.id
 RETURNING {", ".join(f"r.{name.strip()}" for name in RECEIPT_COLUMNS.split(","))}
 """  # noqa: S608
-# One statement for a whole batch: by our id, else (for a receipt that found no message that way) the newest message
-# with the vendor's id. Plain equality joins, so that each side is an index lookup per receipt.
+# One statement for a whole batch: by our id, else (for a receipt that found no message that way) the one message with
+# the vendor's id; two or more (a batch request's id, docs/ARCHITECTURE.md "Batches") name none. Plain equality
+# joins, so that each side is an index lookup per receipt; at most two rows per receipt tell "one" from "several".
 _FIND = f"""
 WITH q AS (
     SELECT * FROM unnest(%(vendor)s::text[], %(ours)s::text[], %(theirs)s::text[])
@@ -57,12 +59,12 @@ WITH q AS (
     FROM q JOIN messages AS m ON m.id = q.ours AND m.vendor = q.vendor
 )
 SELECT * FROM by_ours
-UNION ALL (
-    SELECT DISTINCT ON (q.n) q.n, {message_columns(prefix="m.", json_suffix="::text")}
-    FROM q JOIN messages AS m ON m.vendor_message_id = q.theirs AND m.vendor = q.vendor
-    WHERE q.n NOT IN (SELECT n FROM by_ours)
-    ORDER BY q.n, m.created_at DESC
-)
+UNION ALL
+SELECT q.n, {message_columns(prefix="m.", json_suffix="::text")}
+FROM q CROSS JOIN LATERAL (
+    SELECT * FROM messages AS m WHERE m.vendor_message_id = q.theirs AND m.vendor = q.vendor LIMIT 2
+) AS m
+WHERE q.n NOT IN (SELECT n FROM by_ours)
 """  # noqa: S608 - column lists only
 # One statement settles a batch in which no receipt and no message comes twice. The receipts still pending and the
 # messages named are locked, each in id order (two settling processes hold different receipts, by their claims, and
@@ -215,8 +217,10 @@ class PostgresReceipts:
         }
         async with self._autocommit() as conn:
             rows = await (await conn.execute(_FIND, params)).fetchall()
+        rows_of = Counter(row[0] for row in rows)
         for row in rows:
-            found[row[0] - 1] = stored_message(row[1:])
+            if rows_of[row[0]] == 1:
+                found[row[0] - 1] = stored_message(row[1:])
         return found
 
     async def settle_receipts(

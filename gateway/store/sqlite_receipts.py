@@ -54,11 +54,12 @@ _TAKE_RECEIPTS = (
     f"RETURNING {RECEIPT_COLUMNS}"
 )
 _BY_IDS = f"SELECT {message_columns()} FROM messages WHERE id IN (SELECT value FROM json_each(?))"  # noqa: S608
-# Oldest first, so that the newest message with a vendor's id is the one kept.
+# Only a vendor id that names one message: a batch request's id (NHN's requestId, SendGrid's X-Message-Id) is every
+# one of its messages' (docs/ARCHITECTURE.md, "Batches"). SQLite returns the bare columns of that one row.
 _BY_VENDOR_IDS = (
     f"SELECT {message_columns()} FROM messages INDEXED BY messages_vendor_message "  # noqa: S608
     "WHERE vendor_message_id IN (SELECT value FROM json_each(?)) AND vendor_message_id IS NOT NULL "
-    "ORDER BY created_at"
+    "GROUP BY vendor_message_id, vendor HAVING count(*) = 1"
 )
 _SETTLE = (
     "UPDATE receipts SET state = ?, message_id = ?, settled_at = ?, next_try_at = NULL "

@@ -108,12 +108,14 @@ async def test_deferred_receipts_wait_each_until_its_time_and_count_their_tries(
     assert (later.id, later.tries) == (second.id, 1)
 
 
-async def test_find_receipt_messages_by_our_id_then_by_the_newest_with_the_vendor_id_of_the_same_vendor(
+async def test_find_receipt_messages_by_our_id_then_by_a_vendor_id_only_one_message_of_the_vendor_has(
     store: Store,
 ) -> None:
     message_id = await accepted(store, vendor_id="req-9")
+    # One batch request's id is each of its messages': it names none of them.
     await accepted(store, new_message(created_at=T0 - 10), vendor_id="req-7")
-    newest = await accepted(store, vendor_id="req-7")
+    await accepted(store, vendor_id="req-7")
+    alone = await accepted(store, vendor_id="req-5")
     solapi = await accepted(store, new_message(vendor="solapi"), vendor_id="req-9")
 
     found = await store.find_receipt_messages(
@@ -125,6 +127,7 @@ async def test_find_receipt_messages_by_our_id_then_by_the_newest_with_the_vendo
             receipt("h5", vendor_message_id="req-7"),
             receipt("h6", vendor="solapi", correlation_id=message_id, vendor_message_id="req-9"),
             receipt("h7", correlation_id=message_id),
+            receipt("h8", vendor_message_id="req-5"),
         ]
     )
 
@@ -133,9 +136,10 @@ async def test_find_receipt_messages_by_our_id_then_by_the_newest_with_the_vendo
         message_id,
         None,
         None,
-        newest,
+        None,
         solapi,
         message_id,
+        alone,
     ]
     assert await store.find_receipt_messages([]) == []
 
