@@ -1,18 +1,23 @@
 """The receipt applier: stored vendor receipts become message states (docs/ARCHITECTURE.md, "Receipts").
 
 Callbacks and polls only store receipts; this duty of the dispatcher applies them. Each pass claims a bounded
-batch of pending receipts and matches each to its message (our correlation id, else the vendor's message id):
+batch of pending receipts, finds all their messages with one query (our correlation id, else the vendor's
+message id) and settles them in one transaction (:meth:`Store.settle_receipts`):
 
 - a message that is unknown, or whose send is not recorded yet, leaves the receipt pending: it is tried again
   with a growing delay, and kept as ``unmatched`` once no message could still be waiting for it;
 - ``progress`` is noted on the timeline; ``delivered`` and ``failed`` end an ``accepted`` (or ``retrying``)
   message with the vendor's code and text, and a kakao receipt whose reason is ``unreachable`` (not reachable by
-  KakaoTalk) hands the message to LMS through :meth:`Dispatcher.fall_back` when the message asked for it;
+  KakaoTalk) hands the message to LMS through :meth:`Dispatcher.fall_back` when the message asked for it (each
+  such hand-over is its own transaction, made before the batch's);
 - a receipt whose reason is ``retry_later`` (the vendor's own trouble, e.g. Kakao's) sends the message again
   later, within its retry budget, no sooner than the vendor forgets the first send's idempotency key;
 - a receipt for a message that already ended is noted on its timeline (``late``) and changes nothing.
 
-Receipts about one message are applied one after another in arrival order; different messages in parallel.
+Receipts about one message are decided in arrival order, each against the state the earlier ones leave, and each
+settlement that touches the message expects the status it was decided on: if the message moved meanwhile (a send
+was recorded, another process applied a receipt), the store refuses that settlement alone and the receipt is
+looked at again a second later.
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
+
+import msgspec
 
 from adapters import registry
 from adapters.contract import Reason
@@ -91,95 +98,138 @@ class ReceiptApplier:
     async def run_once(self) -> int:
         """Claim one batch of due receipts, apply them and return how many there were."""
         claimed = await self._store.claim_receipts(now=self._clock(), limit=self.batch_size, lease=self._lease)
-        await asyncio.gather(*(self._apply_in_order(group) for group in _by_message(claimed)))
+        if claimed:
+            await self._apply(claimed)
         return len(claimed)
 
-    async def _apply_in_order(self, receipts: list[StoredReceipt]) -> None:
-        for stored in receipts:
-            try:
-                await self._apply(stored)
-            except StaleTransition:
+    async def _apply(self, claimed: list[StoredReceipt]) -> None:
+        """Decide every receipt, make the batch's fallbacks, then settle and defer the batch in one go each."""
+        records = await self._store.find_receipt_messages([stored.receipt for stored in claimed])
+        now = self._clock()
+        # Each message as the receipts decided so far leave it.
+        latest: dict[str, StoredMessage] = {}
+        plan: list[tuple[StoredReceipt, Settlement | _FallBack]] = []
+        deferrals: list[tuple[int, float]] = []
+        for stored, found in zip(claimed, records, strict=True):
+            record = None if found is None else latest.get(found.id, found)
+            if record is None or record.status not in _SETTLEABLE:
+                if now - stored.received_at > self._patience:
+                    _log.warning("receipt matched no message", extra={"vendor": stored.receipt.vendor})
+                    plan.append((stored, Settlement(state="unmatched")))
+                else:
+                    deferrals.append((stored.id, now + min(_FIRST_DELAY * 2**stored.tries, _MAX_DELAY)))
+                continue
+            decision = self._decide(stored.receipt, record, now)
+            plan.append((stored, decision))
+            moved_to = Status.FALLBACK if isinstance(decision, _FallBack) else decision.status
+            if moved_to is not None:
+                latest[record.id] = msgspec.structs.replace(record, status=moved_to, updated_at=now)
+        settlements = await self._fall_back_all(plan, deferrals)
+        answers = await self._store.settle_receipts([(stored.id, s) for stored, s in settlements], now=now)
+        for (stored, settlement), answer in zip(settlements, answers, strict=True):
+            if answer is None:
+                _settled(stored, settlement)
+            elif isinstance(answer, StaleTransition):
                 # The message moved meanwhile (a send was recorded, another receipt ended it): look again soon.
-                await self._store.defer_receipt(stored.id, next_try_at=self._clock() + _FIRST_DELAY)
-            except Exception:
+                deferrals.append((stored.id, now + _FIRST_DELAY))
+            else:
                 # The receipt stays pending and is claimed again when its lease runs out.
-                _log.exception("receipt not applied", extra={"vendor": stored.receipt.vendor})
+                _log.error("receipt not applied: %r", answer, extra={"vendor": stored.receipt.vendor})
+        await self._store.defer_receipts(deferrals)
 
-    async def _apply(self, stored: StoredReceipt) -> None:
-        receipt = stored.receipt
-        record = await self._store.find_receipt_message(receipt)
-        if record is None or record.status not in _SETTLEABLE:
-            await self._wait(stored)
-            return
+    def _decide(self, receipt: Receipt, record: StoredMessage, now: float) -> Settlement | _FallBack:
+        """What ``receipt`` does to ``record``, a message that was sent and may have ended."""
+        expect = frozenset({record.status})
         if record.status in FINAL_STATUSES:
             reason = f"receipt after the message ended {record.status}, not applied: {describe(receipt)}"
-            await self._settle(stored, Settlement(state="late", message_id=record.id, reason=reason))
-        elif receipt.outcome == "progress":
+            return Settlement(state="late", message_id=record.id, expect=expect, reason=reason)
+        if receipt.outcome == "progress":
             reason = f"in progress: {describe(receipt)}"
-            await self._settle(stored, Settlement(state="progress", message_id=record.id, reason=reason))
-        elif receipt.outcome == "failed" and _falls_back(record, receipt):
-            reason = f"not reachable by KakaoTalk: {describe(receipt)}"
-            await self._fall_back(record, reason, code=receipt.code, expect=RECEIVING)
-            await self._settle(stored, Settlement(state="applied", message_id=record.id))
-        elif receipt.outcome == "failed" and (resend_at := self._resend_at(record, receipt)) is not None:
-            reason = f"not delivered for now ({describe(receipt)}); sending again"
-            settlement = Settlement(
+            return Settlement(state="progress", message_id=record.id, expect=RECEIVING, reason=reason)
+        if receipt.outcome == "failed" and _falls_back(record, receipt):
+            return _FallBack(record, f"not reachable by KakaoTalk: {describe(receipt)}", receipt.code)
+        if receipt.outcome == "failed" and (resend_at := self._resend_at(record, receipt, now)) is not None:
+            return Settlement(
                 state="applied",
                 message_id=record.id,
                 status=Status.RETRYING,
                 expect=RECEIVING,
-                reason=reason,
+                reason=f"not delivered for now ({describe(receipt)}); sending again",
                 next_attempt_at=resend_at,
             )
-            await self._settle(stored, settlement)
-        else:
-            status = Status.DELIVERED if receipt.outcome == "delivered" else Status.FAILED
-            settlement = Settlement(
-                state="applied",
-                message_id=record.id,
-                status=status,
-                expect=RECEIVING,
-                reason=f"{status}: {describe(receipt)}",
-                report=Report(receipt.code) if self._feedback else None,
-            )
-            await self._settle(stored, settlement)
+        status = Status.DELIVERED if receipt.outcome == "delivered" else Status.FAILED
+        return Settlement(
+            state="applied",
+            message_id=record.id,
+            status=status,
+            expect=RECEIVING,
+            reason=f"{status}: {describe(receipt)}",
+            report=Report(receipt.code) if self._feedback else None,
+        )
 
-    def _resend_at(self, record: StoredMessage, receipt: Receipt) -> float | None:
+    async def _fall_back_all(
+        self, plan: list[tuple[StoredReceipt, Settlement | _FallBack]], deferrals: list[tuple[int, float]]
+    ) -> list[tuple[StoredReceipt, Settlement]]:
+        """Make the plan's fallbacks (together) and return the settlements, in arrival order.
+
+        A fallback that was made settles its receipt ``applied``; a stale one defers it (to ``deferrals``); one
+        that failed otherwise leaves it pending until its lease runs out.
+        """
+        fallbacks = [(stored, step) for stored, step in plan if isinstance(step, _FallBack)]
+        outcomes = await asyncio.gather(
+            *(self._fall_back(f.record, f.reason, code=f.code, expect=RECEIVING) for _, f in fallbacks),
+            return_exceptions=True,
+        )
+        made: set[int] = set()
+        for (stored, _), outcome in zip(fallbacks, outcomes, strict=True):
+            if outcome is None:
+                made.add(stored.id)
+            elif isinstance(outcome, StaleTransition):
+                deferrals.append((stored.id, self._clock() + _FIRST_DELAY))
+            else:
+                _log.error("fallback not made: %r", outcome, extra={"vendor": stored.receipt.vendor})
+        settlements: list[tuple[StoredReceipt, Settlement]] = []
+        for stored, step in plan:
+            if isinstance(step, Settlement):
+                settlements.append((stored, step))
+            elif stored.id in made:
+                settlements.append((stored, Settlement(state="applied", message_id=step.record.id)))
+        return settlements
+
+    def _resend_at(self, record: StoredMessage, receipt: Receipt, now: float) -> float | None:
         """When to send a message again after the vendor's own trouble, or ``None`` (not that, or out of budget).
 
         The same idempotency key is reused, so the new send waits until the vendor no longer refuses it as a repeat.
         """
         if registry.reason_of(receipt, record.channel) is not Reason.RETRY_LATER:
             return None
-        now = self._clock()
         wait = registry.vendor(receipt.vendor).capabilities.resend_after
         resend_at = max(now + rescheduled_delay(record.attempt_count, None), record.updated_at + wait)
         return None if record.past_budget(resend_at, self._retry_budget) else resend_at
 
-    async def _settle(self, stored: StoredReceipt, settlement: Settlement) -> None:
-        await self._store.settle_receipt(stored.id, settlement, now=self._clock())
-        receipt = stored.receipt
-        log_event(
-            "receipt.settled",
-            level=logging.WARNING if settlement.state == "unmatched" else logging.INFO,
-            message_id=settlement.message_id,
-            vendor=receipt.vendor,
-            outcome=receipt.outcome,
-            code=receipt.code,
-            receipt_state=settlement.state,
-        )
-        if settlement.status is not None and settlement.message_id is not None:
-            status_changed(settlement.message_id, settlement.status, code=receipt.code)
 
-    async def _wait(self, stored: StoredReceipt) -> None:
-        """Keep a receipt whose message is unknown or not sent yet, trying again later, until it cannot match."""
-        now = self._clock()
-        if now - stored.received_at > self._patience:
-            _log.warning("receipt matched no message", extra={"vendor": stored.receipt.vendor})
-            await self._settle(stored, Settlement(state="unmatched"))
-            return
-        delay = min(_FIRST_DELAY * 2**stored.tries, _MAX_DELAY)
-        await self._store.defer_receipt(stored.id, next_try_at=now + delay)
+class _FallBack(msgspec.Struct, frozen=True):
+    """A receipt's decision to hand its kakao message to LMS (:meth:`Dispatcher.fall_back`)."""
+
+    record: StoredMessage
+    reason: str
+    code: str | None
+
+
+def _settled(stored: StoredReceipt, settlement: Settlement) -> None:
+    """Log and count what a settled receipt did."""
+    receipt = stored.receipt
+    log_event(
+        "receipt.settled",
+        level=logging.WARNING if settlement.state == "unmatched" else logging.INFO,
+        message_id=settlement.message_id,
+        vendor=receipt.vendor,
+        outcome=receipt.outcome,
+        code=receipt.code,
+        receipt_state=settlement.state,
+    )
+    if settlement.status is not None and settlement.message_id is not None:
+        status_changed(settlement.message_id, settlement.status, code=receipt.code)
 
 
 def describe(receipt: Receipt) -> str:
@@ -195,13 +245,3 @@ def _falls_back(record: StoredMessage, receipt: Receipt) -> bool:
         and record.child_id is None
         and registry.reason_of(receipt, "kakao") is Reason.UNREACHABLE
     )
-
-
-def _by_message(claimed: Iterable[StoredReceipt]) -> list[list[StoredReceipt]]:
-    """Group receipts that name the same message (by either id), keeping arrival order within a group."""
-    groups: dict[tuple[str, str | None], list[StoredReceipt]] = {}
-    for stored in claimed:
-        receipt = stored.receipt
-        key = (receipt.vendor, receipt.correlation_id or receipt.vendor_message_id)
-        groups.setdefault(key, []).append(stored)
-    return list(groups.values())

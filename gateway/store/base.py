@@ -82,7 +82,7 @@ class Report(msgspec.Struct, frozen=True):
 
 
 class Settlement(msgspec.Struct, frozen=True, kw_only=True):
-    """What a receipt did, for :meth:`Store.settle_receipt`.
+    """What a receipt did, for :meth:`Store.settle_receipts`.
 
     Attributes:
         state: The receipt's new state (anything but ``pending``).
@@ -265,23 +265,30 @@ class Store(Protocol):
         """
         ...
 
-    async def find_receipt_message(self, receipt: Receipt) -> StoredMessage | None:
-        """The message ``receipt`` reports on: our id (the correlation id), else the vendor's message id.
+    async def find_receipt_messages(self, receipts: Sequence[Receipt]) -> list[StoredMessage | None]:
+        """The message each receipt reports on (``None``: none), in one read (PostgreSQL: one statement).
 
-        Either way the message must have been sent through the receipt's vendor.
+        A receipt names its message by our id (the correlation id), else by the vendor's message id when exactly
+        one message has it (a batch request's id is all its messages'); either way the message must have been sent
+        through the receipt's vendor.
         """
         ...
 
-    async def settle_receipt(self, receipt_id: int, settlement: Settlement, *, now: float) -> None:
-        """Record what a receipt did and apply it to its message, in one transaction.
+    async def settle_receipts(
+        self, settlements: Sequence[tuple[int, Settlement]], *, now: float
+    ) -> list[StaleTransition | KeyError | None]:
+        """Record what each receipt did and apply it to its message, all in one transaction.
 
-        Raises :class:`StaleTransition` (writing nothing) when ``settlement.expect`` is given and the message is
-        in another status, and ``KeyError`` for an unknown receipt or message.
+        Each ``(receipt id, settlement)`` is applied on its own, in the order given (two about one message: the
+        second sees the first's effect): it is written whole or not at all, and its answer is ``None`` when it
+        was written, else what kept it out: :class:`StaleTransition` when the receipt is no longer pending or
+        ``settlement.expect`` is given and the message is in another status, ``KeyError`` for an unknown receipt
+        or message. One kept out does not stop the others.
         """
         ...
 
-    async def defer_receipt(self, receipt_id: int, *, next_try_at: float) -> None:
-        """Leave a receipt pending until ``next_try_at`` and count the try."""
+    async def defer_receipts(self, deferrals: Sequence[tuple[int, float]]) -> None:
+        """Leave each ``(receipt id, next try at)`` pending until that time and count the try, in one transaction."""
         ...
 
     async def expire_accepted(

@@ -31,13 +31,13 @@ __all__ = (
     "claim_feedback",
     "claim_receipts",
     "claim_result_polls",
-    "defer_receipt",
+    "defer_receipts",
     "expire_accepted",
     "feedback_failed",
     "feedback_sent",
-    "find_receipt_message",
+    "find_receipt_messages",
     "receipts_for",
-    "settle_receipt",
+    "settle_receipts",
 )
 
 _T = TypeVar("_T")
@@ -53,10 +53,13 @@ _TAKE_RECEIPTS = (
     "UPDATE receipts SET next_try_at = ? WHERE id IN (SELECT value FROM json_each(?)) "  # noqa: S608
     f"RETURNING {RECEIPT_COLUMNS}"
 )
-_BY_ID = f"SELECT {message_columns()} FROM messages WHERE id = ? AND vendor = ?"  # noqa: S608
-_BY_VENDOR_ID = (
-    f"SELECT {message_columns()} FROM messages WHERE vendor_message_id = ? AND vendor = ? "  # noqa: S608
-    "ORDER BY created_at DESC LIMIT 1"
+_BY_IDS = f"SELECT {message_columns()} FROM messages WHERE id IN (SELECT value FROM json_each(?))"  # noqa: S608
+# Only a vendor id that names one message: a batch request's id (NHN's requestId, SendGrid's X-Message-Id) is every
+# one of its messages' (docs/ARCHITECTURE.md, "Batches"). SQLite returns the bare columns of that one row.
+_BY_VENDOR_IDS = (
+    f"SELECT {message_columns()} FROM messages INDEXED BY messages_vendor_message "  # noqa: S608
+    "WHERE vendor_message_id IN (SELECT value FROM json_each(?)) AND vendor_message_id IS NOT NULL "
+    "GROUP BY vendor_message_id, vendor HAVING count(*) = 1"
 )
 _SETTLE = (
     "UPDATE receipts SET state = ?, message_id = ?, settled_at = ?, next_try_at = NULL "
@@ -113,29 +116,59 @@ def claim_receipts(conn: sqlite3.Connection, *, now: float, limit: int, lease: f
     return sorted((stored_receipt(row) for row in rows), key=lambda stored: stored.id)
 
 
-def find_receipt_message(conn: sqlite3.Connection, receipt: Receipt) -> StoredMessage | None:
-    """The message a receipt reports on (see :meth:`Store.find_receipt_message`)."""
-    row = None
-    if receipt.correlation_id:
-        row = conn.execute(_BY_ID, (receipt.correlation_id, receipt.vendor)).fetchone()
-    if row is None and receipt.vendor_message_id:
-        row = conn.execute(_BY_VENDOR_ID, (receipt.vendor_message_id, receipt.vendor)).fetchone()
-    return None if row is None else stored_message(row)
+def find_receipt_messages(conn: sqlite3.Connection, receipts: Sequence[Receipt]) -> list[StoredMessage | None]:
+    """The message each receipt reports on (see :meth:`Store.find_receipt_messages`)."""
+    ours = {receipt.correlation_id for receipt in receipts if receipt.correlation_id}
+    by_id = {record.id: record for record in _messages(conn, _BY_IDS, ours)}
+    found: list[StoredMessage | None] = []
+    for receipt in receipts:
+        record = by_id.get(receipt.correlation_id or "")
+        found.append(record if record is not None and record.vendor == receipt.vendor else None)
+    unmatched = [r for r, record in zip(receipts, found, strict=True) if record is None]
+    theirs = {r.vendor_message_id for r in unmatched if r.vendor_message_id}
+    if theirs:
+        by_vendor_id = {(m.vendor_message_id, m.vendor): m for m in _messages(conn, _BY_VENDOR_IDS, theirs)}
+        for index, receipt in enumerate(receipts):
+            if found[index] is None:
+                found[index] = by_vendor_id.get((receipt.vendor_message_id, receipt.vendor))
+    return found
 
 
-def settle_receipt(conn: sqlite3.Connection, receipt_id: int, settlement: Settlement, *, now: float) -> None:
-    """Settle a receipt and apply it to its message (see :meth:`Store.settle_receipt`)."""
-    if conn.execute(_SETTLE, (settlement.state, settlement.message_id, now, receipt_id)).rowcount == 0:
-        _raise_missing_or_settled(conn, receipt_id)
+def _messages(conn: sqlite3.Connection, query: str, ids: set[str]) -> list[StoredMessage]:
+    if not ids:
+        return []
+    return [stored_message(row) for row in conn.execute(query, (encode_json(sorted(ids)),))]
+
+
+def settle_receipts(
+    conn: sqlite3.Connection, settlements: Sequence[tuple[int, Settlement]], *, now: float
+) -> list[StaleTransition | KeyError | None]:
+    """Settle receipts and apply them to their messages, each on its own (see :meth:`Store.settle_receipts`)."""
+    return [_settle(conn, receipt_id, settlement, now) for receipt_id, settlement in settlements]
+
+
+def _settle(
+    conn: sqlite3.Connection, receipt_id: int, settlement: Settlement, now: float
+) -> StaleTransition | KeyError | None:
+    """Settle one receipt; every check comes before the first write, so a refused one writes nothing.
+
+    The writer thread holds the database's only write transaction, so nothing changes between check and write.
+    """
     message_id = settlement.message_id
-    if message_id is None or (settlement.status is None and settlement.reason is None):
-        return
-    row = conn.execute("SELECT status FROM messages WHERE id = ?", (message_id,)).fetchone()
-    if row is None:
-        raise KeyError(message_id)
-    current = Status(row[0])
-    if settlement.expect is not None and current not in settlement.expect:
-        raise StaleTransition(f"message {message_id} is {current}, not {'/'.join(sorted(settlement.expect))}")
+    touches = settlement.status is not None or settlement.reason is not None
+    current: Status | None = None
+    if message_id is not None:
+        row = conn.execute("SELECT status FROM messages WHERE id = ?", (message_id,)).fetchone()
+        if row is None:
+            return KeyError(message_id)
+        current = Status(row[0])
+        if touches and settlement.expect is not None and current not in settlement.expect:
+            return StaleTransition(f"message {message_id} is {current}, not {'/'.join(sorted(settlement.expect))}")
+    if conn.execute(_SETTLE, (settlement.state, message_id, now, receipt_id)).rowcount == 0:
+        row = conn.execute("SELECT state FROM receipts WHERE id = ?", (receipt_id,)).fetchone()
+        return KeyError(receipt_id) if row is None else StaleTransition(f"receipt {receipt_id} is already {row[0]}")
+    if message_id is None or current is None or not touches:
+        return None
     status = settlement.status or current
     if settlement.status is not None:
         conn.execute(_MOVE, (status.value, now, settlement.next_attempt_at, message_id, current.value))
@@ -143,20 +176,14 @@ def settle_receipt(conn: sqlite3.Connection, receipt_id: int, settlement: Settle
             add_feedback(conn, message_id, status, code=settlement.report.code, now=now)
     if settlement.reason is not None:
         conn.execute(_INSERT_EVENT, (message_id, now, status.value, settlement.reason))
+    return None
 
 
-def _raise_missing_or_settled(conn: sqlite3.Connection, receipt_id: int) -> None:
-    row = conn.execute("SELECT state FROM receipts WHERE id = ?", (receipt_id,)).fetchone()
-    if row is None:
-        raise KeyError(receipt_id)
-    raise StaleTransition(f"receipt {receipt_id} is already {row[0]}")
-
-
-def defer_receipt(conn: sqlite3.Connection, receipt_id: int, *, next_try_at: float) -> None:
-    """Leave a receipt pending until ``next_try_at``."""
-    conn.execute(
+def defer_receipts(conn: sqlite3.Connection, deferrals: Sequence[tuple[int, float]]) -> None:
+    """Leave receipts pending until their next try (see :meth:`Store.defer_receipts`)."""
+    conn.executemany(
         "UPDATE receipts SET next_try_at = ?, tries = tries + 1 WHERE id = ? AND state = 'pending'",
-        (next_try_at, receipt_id),
+        [(next_try_at, receipt_id) for receipt_id, next_try_at in deferrals],
     )
 
 
@@ -257,17 +284,27 @@ class SqliteReceipts:
         )
         return claimed
 
-    async def find_receipt_message(self: _Backend, receipt: Receipt) -> StoredMessage | None:
-        """See :meth:`Store.find_receipt_message`."""
-        return await self._read(functools.partial(find_receipt_message, receipt=receipt))
+    async def find_receipt_messages(self: _Backend, receipts: Sequence[Receipt]) -> list[StoredMessage | None]:
+        """See :meth:`Store.find_receipt_messages`."""
+        if not receipts:
+            return []
+        return await self._read(functools.partial(find_receipt_messages, receipts=receipts))
 
-    async def settle_receipt(self: _Backend, receipt_id: int, settlement: Settlement, *, now: float) -> None:
-        """See :meth:`Store.settle_receipt`."""
-        await self._write(functools.partial(settle_receipt, receipt_id=receipt_id, settlement=settlement, now=now))
+    async def settle_receipts(
+        self: _Backend, settlements: Sequence[tuple[int, Settlement]], *, now: float
+    ) -> list[StaleTransition | KeyError | None]:
+        """See :meth:`Store.settle_receipts`: one operation of the group commit."""
+        if not settlements:
+            return []
+        settled: list[StaleTransition | KeyError | None] = await self._write(
+            functools.partial(settle_receipts, settlements=settlements, now=now)
+        )
+        return settled
 
-    async def defer_receipt(self: _Backend, receipt_id: int, *, next_try_at: float) -> None:
-        """See :meth:`Store.defer_receipt`."""
-        await self._write(functools.partial(defer_receipt, receipt_id=receipt_id, next_try_at=next_try_at))
+    async def defer_receipts(self: _Backend, deferrals: Sequence[tuple[int, float]]) -> None:
+        """See :meth:`Store.defer_receipts`."""
+        if deferrals:
+            await self._write(functools.partial(defer_receipts, deferrals=deferrals))
 
     async def expire_accepted(
         self: _Backend, channel: str, accepted_before: float, reason: str, *, now: float, limit: int, feedback: bool

@@ -15,6 +15,7 @@ from adapters.emulator import Fault
 from gateway.app import create_app
 from gateway.dispatch.receipts import ReceiptApplier
 from gateway.models import MessageDetail, Receipt, Status, StoredMessage
+from gateway.store.sqlite import SqliteStore
 from tests.conftest import BRAZE, SEED_BODY, Clock, ingest_headers, make_settings
 
 Client = AsyncTestClient[Litestar]
@@ -152,48 +153,105 @@ async def test_a_message_moved_meanwhile_leaves_the_receipt_for_the_next_pass(
     message_id = await sent(client, app)
     await report(app, message_id, "1000", event="h1")
     store = app.state.store
-    find = store.find_receipt_message
+    find = store.find_receipt_messages
 
-    async def find_then_move(receipt: Receipt) -> StoredMessage | None:
-        found: StoredMessage | None = await find(receipt)
+    async def find_then_move(receipts: list[Receipt]) -> list[StoredMessage | None]:
+        found: list[StoredMessage | None] = await find(receipts)
         await store.transition(message_id, Status.SENDING, "test: someone else took it", now=clock())
         return found
 
-    monkeypatch.setattr(store, "find_receipt_message", find_then_move)
+    monkeypatch.setattr(store, "find_receipt_messages", find_then_move)
     await apply(app)
-    monkeypatch.setattr(store, "find_receipt_message", find)
+    monkeypatch.setattr(store, "find_receipt_messages", find)
     await store.transition(message_id, Status.ACCEPTED, "test: accepted after all", now=clock())
+    assert await apply(app) == 0  # deferred by a second
     clock.advance(1)
     await apply(app)
 
     assert (await record(app, message_id)).status is Status.DELIVERED
 
 
-async def test_one_failing_receipt_does_not_hold_up_the_others(
+@pytest.fixture
+async def either_store(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[tuple[Client, Litestar]]:
+    """A client of a sandboxed gateway with Braze feedback, on each store."""
+    settings = make_settings(tmp_path, GATEWAY_DATABASE_URL=database_url, **BRAZE)
+    app = create_app(settings, clock=clock, start_dispatcher=False)
+    async with AsyncTestClient(app) as test_client:
+        yield test_client, app
+
+
+async def test_one_batch_settles_every_kind_of_receipt_in_one_transaction(
+    either_store: tuple[Client, Litestar], clock: Clock
+) -> None:
+    client, app = either_store
+    delivered = await sent(client, app, dispatchId="d-1")
+    failed = await sent(client, app, dispatchId="d-2", fallback="none")
+    progress = await sent(client, app, dispatchId="d-3", vendor="solapi")
+    falls_back = await sent(client, app, dispatchId="d-4")
+    await report(app, delivered, "1000", event="h1")
+    await report(app, failed, "3022", event="h2")
+    await report(app, progress, "3000", event="e3", vendor="solapi")
+    await report(app, falls_back, "3018", event="h4")
+    await report(app, falls_back, "3019", event="h5")  # after its fallback in the same batch: late
+    await report(app, delivered, "1000", event="h6")  # after its delivery in the same batch: late
+    await report(app, "nobody", "1000", event="h7")
+    store = app.state.store
+    commits = getattr(store, "commit_count", 0)
+
+    assert await apply(app) == 7
+
+    if isinstance(store, SqliteStore):  # the claim, the fallback's link, the batch's settlements, the deferral
+        assert store.commit_count - commits == 4
+    states = {m: (await record(app, m)).status for m in (delivered, failed, progress, falls_back)}
+    assert states == {
+        delivered: Status.DELIVERED,
+        failed: Status.FAILED,
+        progress: Status.ACCEPTED,
+        falls_back: Status.FALLBACK,
+    }
+    receipts = [r for m in states for r in (await store.get(m)).receipts]
+    assert sorted((r.receipt.event_id, r.state) for r in receipts) == [
+        ("e3", "progress"),
+        ("h1", "applied"),
+        ("h2", "applied"),
+        ("h4", "applied"),
+        ("h5", "late"),
+        ("h6", "late"),
+    ]
+    late = (await store.get(delivered)).events[-1]
+    assert (late.status, late.reason) == (
+        Status.DELIVERED,
+        "receipt after the message ended delivered, not applied: nhn 1000",
+    )
+    child = await record(app, (await record(app, falls_back)).child_id)  # type: ignore[arg-type]
+    assert (child.channel, child.status) == ("lms", Status.QUEUED)
+    clock.advance(1)
+    [waiting] = await store.claim_receipts(now=clock(), limit=10, lease=60)
+    assert (waiting.receipt.event_id, waiting.tries) == ("h7", 1)
+
+
+async def test_a_failing_fallback_does_not_hold_up_the_others(
     client: Client, app: Litestar, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     good = await sent(client, app, dispatchId="d-1")
     bad = await sent(client, app, dispatchId="d-2")
     await report(app, good, "1000", event="h1")
-    await report(app, bad, "1000", event="h2")
-    store = app.state.store
-    find = store.find_receipt_message
+    await report(app, bad, "3018", event="h2")
+    dispatcher = app.state.dispatcher
+    fall_back = dispatcher.fall_back
 
-    async def fail_for_bad(receipt: Receipt) -> StoredMessage | None:
-        if receipt.correlation_id == bad:
-            raise RuntimeError("unexpected")
-        found: StoredMessage | None = await find(receipt)
-        return found
+    async def fail(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("unexpected")
 
-    monkeypatch.setattr(store, "find_receipt_message", fail_for_bad)
-    await apply(app)
-    monkeypatch.setattr(store, "find_receipt_message", find)
+    monkeypatch.setattr(dispatcher, "fall_back", fail)
+    applier = ReceiptApplier(app.state.store, dispatcher.fall_back, app.state.settings, clock=clock)
+    await applier.run_once()
 
     assert (await record(app, good)).status is Status.DELIVERED
     assert (await record(app, bad)).status is Status.ACCEPTED
     clock.advance(60)  # the claim's lease runs out
-    await apply(app)
-    assert (await record(app, bad)).status is Status.DELIVERED
+    await ReceiptApplier(app.state.store, fall_back, app.state.settings, clock=clock).run_once()
+    assert (await record(app, bad)).status is Status.FALLBACK
 
 
 async def test_kakao_system_trouble_sends_the_message_again_once_nhn_forgets_the_key(

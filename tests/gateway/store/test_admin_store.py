@@ -120,13 +120,17 @@ async def test_failures_by_code_counts_the_receipts_that_reported_a_failure(stor
         ],
         now=T0 + 5,
     )
-    for _ in range(4):
-        [claimed] = await store.claim_receipts(now=T0 + 10, limit=1, lease=60)
-        target = claimed.receipt.correlation_id
-        if target in (first, second):
-            await store.settle_receipt(claimed.id, Settlement(state="applied", message_id=target), now=T0 + 10)
-        else:
-            await store.settle_receipt(claimed.id, Settlement(state="unmatched"), now=T0 + 10)
+    claimed = await store.claim_receipts(now=T0 + 10, limit=4, lease=60)
+    settlements = [
+        (
+            stored.id,
+            Settlement(state="applied", message_id=stored.receipt.correlation_id)
+            if stored.receipt.correlation_id in (first, second)
+            else Settlement(state="unmatched"),
+        )
+        for stored in claimed
+    ]
+    assert await store.settle_receipts(settlements, now=T0 + 10) == [None] * 4
 
     failures = await store.failures_by_code(since=T0, until=T0 + 60, limit=5)
 

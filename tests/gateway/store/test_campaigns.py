@@ -46,7 +46,7 @@ async def _failed_receipt(store: Store, message_id: str, code: str, *, at: float
     await store.add_receipts([receipt], now=at)
     [claimed] = await store.claim_receipts(now=at, limit=1, lease=60)
     settlement = Settlement(state="applied", message_id=message_id, status=status, reason=f"failed: {code}")
-    await store.settle_receipt(claimed.id, settlement, now=at)
+    assert await store.settle_receipts([(claimed.id, settlement)], now=at) == [None]
 
 
 async def _campaign(store: Store) -> dict[str, str]:

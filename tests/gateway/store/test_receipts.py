@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+import psycopg
 import pytest
 
 from adapters.contract import Reason
 from gateway.models import Event, NewMessage, Receipt, Status
 from gateway.store import StaleTransition, Store
 from gateway.store.base import Report, Settlement
+from gateway.store.sqlite import SqliteStore
 from tests.gateway.store.factory import T0, new_message
 
 WINDOW = 24 * 3600.0
@@ -90,29 +93,55 @@ async def test_a_claimed_receipt_is_hidden_until_its_lease_runs_out(store: Store
     assert [r.receipt.event_id for r in after_lease] == ["h0", "h1"]
 
 
-async def test_a_deferred_receipt_waits_and_counts_its_tries(store: Store) -> None:
-    await store.add_receipts([receipt("h1")], now=T0)
-    [claimed] = await store.claim_receipts(now=T0, limit=1, lease=60)
+async def test_deferred_receipts_wait_each_until_its_time_and_count_their_tries(store: Store) -> None:
+    await store.add_receipts([receipt("h1"), receipt("h2"), receipt("h3")], now=T0)
+    first, second, settled = await store.claim_receipts(now=T0, limit=3, lease=60)
+    await store.settle_receipts([(settled.id, Settlement(state="unmatched"))], now=T0)
 
-    await store.defer_receipt(claimed.id, next_try_at=T0 + 5)
+    await store.defer_receipts([(first.id, T0 + 5), (second.id, T0 + 9), (settled.id, T0 + 5)])
+    await store.defer_receipts([])
 
-    assert await store.claim_receipts(now=T0 + 4, limit=1, lease=60) == []
-    [again] = await store.claim_receipts(now=T0 + 5, limit=1, lease=60)
-    assert (again.id, again.tries) == (claimed.id, 1)
+    assert await store.claim_receipts(now=T0 + 4, limit=3, lease=60) == []
+    [again] = await store.claim_receipts(now=T0 + 5, limit=3, lease=60)
+    assert (again.id, again.tries) == (first.id, 1)
+    [later] = await store.claim_receipts(now=T0 + 9, limit=3, lease=60)
+    assert (later.id, later.tries) == (second.id, 1)
 
 
-async def test_find_receipt_message_by_our_id_then_by_the_vendor_id_of_the_same_vendor(store: Store) -> None:
+async def test_find_receipt_messages_by_our_id_then_by_a_vendor_id_only_one_message_of_the_vendor_has(
+    store: Store,
+) -> None:
     message_id = await accepted(store, vendor_id="req-9")
+    # One batch request's id is each of its messages': it names none of them.
+    await accepted(store, new_message(created_at=T0 - 10), vendor_id="req-7")
+    await accepted(store, vendor_id="req-7")
+    alone = await accepted(store, vendor_id="req-5")
+    solapi = await accepted(store, new_message(vendor="solapi"), vendor_id="req-9")
 
-    by_ours = await store.find_receipt_message(receipt("h1", correlation_id=message_id))
-    by_vendor_id = await store.find_receipt_message(receipt("h2", correlation_id="nope", vendor_message_id="req-9"))
-    other_vendor = await store.find_receipt_message(receipt("h3", vendor="solapi", correlation_id=message_id))
-    unknown = await store.find_receipt_message(receipt("h4", correlation_id="nope", vendor_message_id="nope"))
+    found = await store.find_receipt_messages(
+        [
+            receipt("h1", correlation_id=message_id),
+            receipt("h2", correlation_id="nope", vendor_message_id="req-9"),
+            receipt("h3", vendor="solapi", correlation_id=message_id),
+            receipt("h4", correlation_id="nope", vendor_message_id="nope"),
+            receipt("h5", vendor_message_id="req-7"),
+            receipt("h6", vendor="solapi", correlation_id=message_id, vendor_message_id="req-9"),
+            receipt("h7", correlation_id=message_id),
+            receipt("h8", vendor_message_id="req-5"),
+        ]
+    )
 
-    assert by_ours is not None
-    assert by_vendor_id is not None
-    assert (by_ours.id, by_vendor_id.id) == (message_id, message_id)
-    assert (other_vendor, unknown) == (None, None)
+    assert [None if record is None else record.id for record in found] == [
+        message_id,
+        message_id,
+        None,
+        None,
+        None,
+        solapi,
+        message_id,
+        alone,
+    ]
+    assert await store.find_receipt_messages([]) == []
 
 
 async def test_settling_moves_the_message_records_the_event_feedback_and_the_receipt(store: Store) -> None:
@@ -128,7 +157,7 @@ async def test_settling_moves_the_message_records_the_event_feedback_and_the_rec
         report=Report("1000"),
     )
 
-    await store.settle_receipt(claimed.id, settlement, now=T0 + 11)
+    assert await store.settle_receipts([(claimed.id, settlement)], now=T0 + 11) == [None]
     detail = await store.get(message_id)
 
     assert detail is not None
@@ -160,8 +189,9 @@ async def test_settling_from_an_unexpected_status_writes_nothing(store: Store) -
         report=Report(None),
     )
 
-    with pytest.raises(StaleTransition):
-        await store.settle_receipt(claimed.id, settlement, now=T0 + 1)
+    [refused] = await store.settle_receipts([(claimed.id, settlement)], now=T0 + 1)
+
+    assert isinstance(refused, StaleTransition)
 
     detail = await store.get(new.id)
     assert detail is not None
@@ -170,15 +200,112 @@ async def test_settling_from_an_unexpected_status_writes_nothing(store: Store) -
     assert [r.id for r in await store.claim_receipts(now=T0 + 61, limit=1, lease=60)] == [claimed.id]
 
 
+async def test_a_mixed_batch_settles_each_receipt_by_its_own_result_in_one_transaction(
+    store: Store, database_url: str
+) -> None:
+    delivered, failed, progress, moved = [await accepted(store, vendor_id=f"r{n}") for n in range(4)]
+    late = await accepted(store, vendor_id="r5")
+    await store.transition(late, Status.DELIVERED, "delivered earlier", now=T0 + 1)
+    events = ["d", "f", "p", "l", "again", "m", "x", "y", "dup"]
+    targets = [delivered, failed, progress, late, delivered, moved, "gone", "gone", delivered]
+    added = await store.add_receipts(
+        [receipt(e, correlation_id=t) for e, t in zip(events, targets, strict=True)], now=T0
+    )
+    assert added == [True] * 9
+    ids = {stored.receipt.event_id: stored.id for stored in await store.claim_receipts(now=T0, limit=10, lease=60)}
+    await store.transition(moved, Status.SENDING, "taken by someone else", now=T0 + 2)
+    ended = frozenset({Status.DELIVERED})
+
+    def final(status: Status, code: str) -> Settlement:
+        return Settlement(
+            state="applied",
+            message_id=None,
+            status=status,
+            expect=TERMINAL,
+            reason=f"{status}: {code}",
+            report=Report(code),
+        )
+
+    batch = [
+        (ids["d"], msgspec.structs.replace(final(Status.DELIVERED, "1000"), message_id=delivered)),
+        (ids["f"], msgspec.structs.replace(final(Status.FAILED, "3022"), message_id=failed)),
+        (ids["p"], Settlement(state="progress", message_id=progress, expect=TERMINAL, reason="at the carrier")),
+        (ids["l"], Settlement(state="late", message_id=late, expect=ended, reason="late: delivered")),
+        # the same message again, after the first of the batch delivered it
+        (ids["again"], Settlement(state="late", message_id=delivered, expect=ended, reason="late again")),
+        (ids["m"], msgspec.structs.replace(final(Status.DELIVERED, "1000"), message_id=moved)),
+        (ids["x"], Settlement(state="applied", message_id="gone", status=Status.DELIVERED, reason="x")),
+        (ids["y"], Settlement(state="applied", message_id="gone")),  # matched, then purged meanwhile
+        (ids["dup"], Settlement(state="unmatched")),
+        (ids["dup"], Settlement(state="unmatched")),  # the same receipt twice: the second finds it settled
+    ]
+    before = await _transactions(store, database_url)
+
+    answers = await store.settle_receipts(batch, now=T0 + 10)
+
+    assert [type(answer).__name__ for answer in answers] == [
+        "NoneType",
+        "NoneType",
+        "NoneType",
+        "NoneType",
+        "NoneType",
+        "StaleTransition",
+        "KeyError",
+        "KeyError",
+        "NoneType",
+        "StaleTransition",
+    ]
+    assert await _transactions(store, database_url) == before + 1
+    statuses = {m: (await store.get(m)).record.status for m in (delivered, failed, progress, late, moved)}  # type: ignore[union-attr]
+    assert statuses == {
+        delivered: Status.DELIVERED,
+        failed: Status.FAILED,
+        progress: Status.ACCEPTED,
+        late: Status.DELIVERED,
+        moved: Status.SENDING,
+    }
+    detail = await store.get(delivered)
+    assert detail is not None
+    assert [(e.status, e.reason) for e in detail.events[-2:]] == [
+        (Status.DELIVERED, "delivered: 1000"),
+        (Status.DELIVERED, "late again"),
+    ]
+    assert [(r.receipt.event_id, r.state) for r in detail.receipts] == [("d", "applied"), ("again", "late")]
+    progress_detail = await store.get(progress)
+    assert progress_detail is not None
+    assert progress_detail.events[-1] == Event(at=T0 + 10, status=Status.ACCEPTED, reason="at the carrier")
+    feedback = await store.claim_feedback(now=T0 + 10, limit=10, lease=60)
+    assert sorted((f.record.id, f.state, f.code) for f in feedback) == sorted(
+        [(delivered, Status.DELIVERED, "1000"), (failed, Status.FAILED, "3022")]
+    )
+    # the refused ones stay pending, untouched
+    pending = await store.claim_receipts(now=T0 + 60, limit=10, lease=60)
+    assert sorted(stored.receipt.event_id for stored in pending) == ["m", "x", "y"]
+    assert (await store.get(moved)).receipts == ()  # type: ignore[union-attr]
+
+
+async def _transactions(store: Store, database_url: str) -> int:
+    """Write transactions so far: SQLite's group commits; on PostgreSQL, distinct writers of settled receipts."""
+    if isinstance(store, SqliteStore):
+        return store.commit_count
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        cursor = await conn.execute("SELECT count(DISTINCT xmin::text) FROM receipts WHERE state <> 'pending'")
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 async def test_a_receipt_is_settled_once(store: Store) -> None:
     await store.add_receipts([receipt("h1")], now=T0)
     [claimed] = await store.claim_receipts(now=T0, limit=1, lease=60)
-    await store.settle_receipt(claimed.id, Settlement(state="unmatched"), now=T0 + 1)
+    assert await store.settle_receipts([(claimed.id, Settlement(state="unmatched"))], now=T0 + 1) == [None]
 
-    with pytest.raises(StaleTransition):
-        await store.settle_receipt(claimed.id, Settlement(state="unmatched"), now=T0 + 2)
-    with pytest.raises(KeyError):
-        await store.settle_receipt(10_000, Settlement(state="unmatched"), now=T0 + 2)
+    again, unknown = await store.settle_receipts(
+        [(claimed.id, Settlement(state="unmatched")), (10_000, Settlement(state="unmatched"))], now=T0 + 2
+    )
+    assert isinstance(again, StaleTransition)
+    assert isinstance(unknown, KeyError)
+    assert await store.settle_receipts([], now=T0 + 2) == []
 
 
 async def test_a_progress_receipt_adds_an_event_in_the_current_status(store: Store) -> None:
@@ -187,7 +314,7 @@ async def test_a_progress_receipt_adds_an_event_in_the_current_status(store: Sto
     [claimed] = await store.claim_receipts(now=T0, limit=1, lease=60)
 
     settlement = Settlement(state="progress", message_id=message_id, reason="handed to the carrier")
-    await store.settle_receipt(claimed.id, settlement, now=T0 + 3)
+    assert await store.settle_receipts([(claimed.id, settlement)], now=T0 + 3) == [None]
     detail = await store.get(message_id)
 
     assert detail is not None
@@ -297,7 +424,7 @@ async def test_a_receipt_can_send_its_message_again_at_a_given_time(store: Store
         next_attempt_at=T0 + 600,
     )
 
-    await store.settle_receipt(claimed.id, settlement, now=T0 + 5)
+    assert await store.settle_receipts([(claimed.id, settlement)], now=T0 + 5) == [None]
 
     assert await store.claim(now=T0 + 599, limit=1, lease=60) == []
     [again] = await store.claim(now=T0 + 600, limit=1, lease=60)
@@ -312,7 +439,7 @@ async def test_a_settlement_without_feedback_queues_none(store: Store) -> None:
         state="applied", message_id=message_id, status=Status.DELIVERED, expect=TERMINAL, reason="delivered"
     )
 
-    await store.settle_receipt(claimed.id, settlement, now=T0 + 1)
+    assert await store.settle_receipts([(claimed.id, settlement)], now=T0 + 1) == [None]
 
     assert await store.claim_feedback(now=T0 + 1, limit=10, lease=60) == []
 
