@@ -370,7 +370,8 @@ class Dispatcher:
             )
             status_changed(record.id, Status.DEAD)
             return
-        lookup = self._lookups.get((record.vendor, record.channel))
+        route = (record.vendor, record.channel)
+        lookup = self._lookups.get(route)
         number = record.attempt_count
         if lookup is not None and record.attempt_count:
             settled = await self._settle_by_lookup(record, lookup)
@@ -389,9 +390,10 @@ class Dispatcher:
                     raise _Paused
                 number += 1
                 started = self._clock()
-                if not adapter.idempotent or lookup is not None:
+                if not adapter.idempotent or lookup is not None or route in self._batch_adapters:
                     # Durably, before the call: a crash during it leaves this mark, and the vendor's lookup (or,
-                    # without one, `unknown`) settles the send.
+                    # without one, `unknown`) settles the send. At a batch vendor always: sent again, the message
+                    # may go in a batch, whose request key is not this request's.
                     await self._store.begin_send(record.id, now=started)
                 result = await send(self._client, adapter, request)
             if lookup is None and isinstance(result.outcome, Uncertain):
