@@ -23,6 +23,7 @@ __all__ = (
     "Capabilities",
     "ImageRule",
     "ImageUpload",
+    "ImageUploadFailed",
     "KakaoImages",
     "Lookup",
     "LookupTarget",
@@ -185,8 +186,18 @@ class Callback(msgspec.Struct, frozen=True, kw_only=True):
 
 
 #: Uploads a checked image (bytes, a file name with its extension) and returns the vendor's URL or id for it;
-#: raises ``ValueError`` when the vendor does not take it, ``httpx.HTTPError`` when the call fails.
+#: raises ``ValueError`` (:class:`ImageUploadFailed`) when the vendor does not take it, ``httpx.HTTPError`` when
+#: the call fails.
 ImageUpload = Callable[[httpx.AsyncClient, bytes, str], Awaitable[str]]
+
+
+class ImageUploadFailed(ValueError):
+    """The vendor did not take an image; ``code`` is its result or error code (``None``: no readable answer)."""
+
+    def __init__(self, code: int | str | None, detail: str) -> None:
+        super().__init__(f"{code}: {detail}" if code is not None else detail)
+        self.code = code
+        self.detail = detail
 
 
 class ImageRule(msgspec.Struct, frozen=True, kw_only=True):

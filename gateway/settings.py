@@ -152,12 +152,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: without a price has no cost estimate.
     prices: dict[str, float] = msgspec.field(default_factory=dict)
 
-    def __getattr__(self, name: str) -> Any:
-        """``settings.<product>`` (a name of :data:`PRODUCTS`) is that product's config; ``None``: it cannot send."""
-        if name in PRODUCTS:
-            return self.products.get(name)
-        raise AttributeError(name)
-
     @property
     def braze_feedback(self) -> bool:
         """Whether final states are reported to Braze (both the REST URL and the API key are set)."""

@@ -14,28 +14,21 @@ import msgspec
 
 from adapters.nhn.common import SECRET_HEADER
 from adapters.nhn.config import NhnKakaoConfig
-from adapters.spec import ImageRule, KakaoImages
+from adapters.spec import ImageRule, ImageUploadFailed, KakaoImages
 
-__all__ = ("IMAGE_RULE", "IMAGE_TYPE", "ImageUploadFailed", "images_path", "kakao_images", "upload_image")
+__all__ = ("IMAGE_RULE", "IMAGE_TYPE", "images_path", "kakao_images", "upload_image")
 
 #: The image type of the IMAGE bubble.
 IMAGE_TYPE = "IMAGE"
-#: NHN's rule for it (업로드 이미지 규격): jpg/png, ≤ 5 MB, ≥ 500 px wide, 0.5 ≤ height ÷ width ≤ 1.333.
-IMAGE_RULE = ImageRule(max_bytes=5 * 1024 * 1024, min_width=500, min_ratio=0.5, max_ratio=1.333)
+#: NHN's rule for it (업로드 이미지 규격): jpg/png, ≤ 5 MB, ≥ 500 px wide, 0.5 ≤ height ÷ width ≤ 1.333. The
+#: 1.333 is read as 3:4 rounded (a 600 × 800 image passes here): were NHN stricter, its upload refuses the file
+#: and the message goes without the image, as for any refused upload.
+IMAGE_RULE = ImageRule(max_bytes=5 * 1024 * 1024, min_width=500, min_ratio=0.5, max_ratio=4 / 3)
 
 
 def images_path(appkey: str) -> str:
     """The upload endpoint's path for an app key."""
     return f"/brand-message/v1.0/appkeys/{appkey}/images"
-
-
-class ImageUploadFailed(ValueError):
-    """NHN did not take the image; ``code`` is NHN's result code (``None``: no readable answer)."""
-
-    def __init__(self, code: int | None, detail: str) -> None:
-        super().__init__(f"{code}: {detail}" if code is not None else detail)
-        self.code = code
-        self.detail = detail
 
 
 class _Header(msgspec.Struct, frozen=True, rename="camel"):

@@ -1,6 +1,7 @@
 """Solapi: kakao brand messages (``BMS_FREE``) and LMS through one API key; reports come to a secret URL.
 
-Solapi signs nothing on its reports, so the callback path carries a secret token (docs/vendors.md, "Solapi").
+Solapi signs nothing on its reports, so the callback path carries a secret token (docs/vendors.md, "Solapi"). A kakao
+image from any URL is uploaded to Solapi's storage first (:mod:`adapters.solapi.images`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from adapters.solapi.adapter import (
 )
 from adapters.solapi.config import SOLAPI_URL, SolapiConfig
 from adapters.solapi.emulator import SolapiEmulator
+from adapters.solapi.images import kakao_images
 from adapters.solapi.lookup import solapi_lookup
-from adapters.spec import Callback, CallbackRequest, Product, ProductEnv, VendorSpec
+from adapters.spec import Callback, CallbackRequest, Capabilities, Product, ProductEnv, VendorSpec
 
 __all__ = ("SPEC",)
 
@@ -71,9 +73,11 @@ SPEC = VendorSpec(
             emulator=lambda config, outcomes: SolapiEmulator(config, outcomes=outcomes),
             code_text=CODE_TEXT,
             lookup=solapi_lookup,
+            kakao_images=kakao_images,
         ),
     ),
     reason=_reason,
+    capabilities=Capabilities(kakao_images=True),
     callback=Callback(
         auth_variable="GATEWAY_SOLAPI_CALLBACK_TOKEN",
         products=frozenset({"solapi"}),

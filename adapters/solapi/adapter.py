@@ -9,10 +9,14 @@ comes with ``showMessageList: true`` (nodejs ``models/responses/sendManyDetailRe
 ``{"errorCode", "errorMessage"}`` (nodejs ``lib/defaultFetcher.ts``); the single-report webhook body (python
 ``model/webhook/single_report.py``); status codes (documents ``api-reference/message-status-codes.md``).
 
-Images: a BMS ``IMAGE`` bubble takes an ``imageId`` that must first be uploaded to Solapi's storage (file type
-``BMS``, python ``examples/simple/send_bms_free_image.py``); Solapi takes no image URL. A pure request builder
-cannot upload, so a kakao message with an image goes out as a ``TEXT`` bubble without it (its buttons still carry
-the links). Solapi requests are signed with a fresh date and salt, so a retry must rebuild the request.
+Images: a BMS ``IMAGE`` bubble carries ``kakaoOptions.bms.imageId``, the ``fileId`` of an image uploaded to
+Solapi's storage with file type ``BMS`` (python ``examples/simple/send_bms_free_image.py``, nodejs
+``examples/javascript/common/src/kakao/send/send_bms_free_image.js``; the upload is :mod:`adapters.solapi.images`),
+and optionally ``imageLink``, where a tap on the image goes. The dispatcher puts that ``fileId`` in the message's
+``image_url`` before the build (``gateway/images/uploads.py``). The IMAGE bubble's content and button limits are
+the TEXT bubble's (nodejs ``models/base/kakao/bms/bmsConstraints.ts``: 1,300 characters, 99 line breaks, 5 buttons
+of ≤ 14 characters without a coupon). Solapi requests are signed with a fresh date and salt, so a retry must
+rebuild the request.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ __all__ = (
     "SolapiLmsAdapter",
     "authorization",
     "classify",
+    "error_of",
     "iso_date",
     "parse_callback",
     "reason",
@@ -86,6 +91,7 @@ CODE_TEXT = {
     "1062": "발신번호가 등록되지 않음: 설정 확인 · the sender number is not registered with Solapi",
     "1029": "EUC-KR로 쓸 수 없는 문자가 있음 · characters outside EUC-KR",
     "1014": "제목이 40바이트를 넘음 · the subject is over 40 bytes",
+    "1034": "솔라피에 없는 이미지 ID · the image id is unknown to Solapi (the upload is gone or was never made)",
     "1024": "솔라피 서버 오류: 다시 시도 · Solapi server error: tried again",
     "1030": "솔라피 잔액 부족: 충전 후 다시 시도 · Solapi balance is empty: tried again (top up)",
     "DuplicatedSignature": "서명이 재사용됨: 새로 서명해 다시 시도 · signature reused: signed again and retried",
@@ -165,7 +171,13 @@ class SolapiKakaoAdapter(_SolapiAdapter):
     channel: ClassVar[Channel] = "kakao"
 
     def _message(self, message: OutboundMessage, message_id: str) -> dict[str, Any]:
-        bms: dict[str, Any] = {"targeting": "I", "chatBubbleType": "TEXT", "adult": False}
+        bubble = "IMAGE" if message.image_url else "TEXT"
+        bms: dict[str, Any] = {"targeting": "I", "chatBubbleType": bubble, "adult": False}
+        if message.image_url:
+            # The uploaded image's fileId; a tap on the image opens the first button's link, as with NHN.
+            bms["imageId"] = message.image_url
+            if message.buttons:
+                bms["imageLink"] = message.buttons[0].link_mobile
         if message.buttons:
             bms["buttons"] = [_button(button) for button in message.buttons]
         return {
@@ -238,7 +250,7 @@ def classify(response: VendorResponse) -> Outcome:
     """
     if 200 <= response.status < 300:
         return _classify_sent(response.body)
-    code, detail = _error(response)
+    code, detail = error_of(response)
     if response.status == _UNAVAILABLE or code in _RETRYABLE_CODES:
         return Retryable(code, detail, parse_retry_after(header_value(response.headers, "Retry-After")))
     if response.status in RETRYABLE_HTTP or response.status >= 500:
@@ -265,7 +277,8 @@ def _classify_sent(body: bytes) -> Outcome:
     return Accepted(accepted.message_id, code=accepted.status_code, detail=detail)
 
 
-def _error(response: VendorResponse) -> tuple[str, str]:
+def error_of(response: VendorResponse) -> tuple[str, str]:
+    """The ``errorCode`` and ``errorMessage`` of a 4xx/5xx answer (``http_<status>`` and the raw body if unreadable)."""
     try:
         error = msgspec.json.decode(response.body, type=_Error)
     except msgspec.DecodeError:

@@ -2,13 +2,17 @@
 
 It checks what Solapi checks before it takes a message: the HMAC signature (key, secret, a date within 15
 minutes, no signature used twice: 403 with ``{"errorCode", "errorMessage"}``), then each message (required fields,
-registered sender number, kakao channel id, EUC-KR characters and byte limits, BMS buttons), answering ``200``
-with the refused ones in ``failedMessageList`` under Solapi's status codes. Each accepted message later yields a
-report: ``4000`` (delivered) unless :attr:`SolapiEmulator.outcomes` names another code for its recipient.
+registered sender number, kakao channel id, EUC-KR characters and byte limits, BMS buttons, an IMAGE bubble's
+``imageId``), answering ``200`` with the refused ones in ``failedMessageList`` under Solapi's status codes. Each
+accepted message later yields a report: ``4000`` (delivered) unless :attr:`SolapiEmulator.outcomes` names another
+code for its recipient. Its storage takes brand message images (``POST /storage/v1/files``, type ``BMS``), and a
+send's ``imageId`` must be a ``fileId`` it issued (else ``1034``, as Solapi for an unknown id).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import secrets
 import string
@@ -24,6 +28,7 @@ import msgspec
 from adapters.emulator import MAX_PENDING, EmulatedCallback, Emulator
 from adapters.solapi.adapter import SEND_PATH, iso_date, sign
 from adapters.solapi.config import SolapiConfig
+from adapters.solapi.images import FILE_TYPE, IMAGE_RULE, STORAGE_PATH
 from adapters.solapi.lookup import LIST_PATH
 
 __all__ = ("SolapiEmulator",)
@@ -67,6 +72,10 @@ _AUTH_ERRORS = {
 _HTTP_ERRORS = {400: "ValidationError", 404: "NotFound", 429: "TooManyRequests", 503: "ServiceUnavailable"}
 _LINK_TYPES = frozenset({"AC", "WL", "AL", "BK", "MD", "BC", "BT", "BF"})
 _MESSAGE_TYPES = frozenset({"SMS", "LMS", "MMS", "ATA", "CTA", "CTI", "BMS_FREE"})
+#: Solapi's ids are 32 characters: a prefix, the UTC date and time, random characters.
+_ID_LENGTH = 32
+#: A file name ("파일 별칭") at Solapi's storage has at most 100 characters.
+_MAX_FILE_NAME = 100
 
 _Problem = tuple[str, str] | None
 
@@ -75,6 +84,14 @@ class _SendRequest(msgspec.Struct, rename="camel"):
     # Entries stay dicts: Solapi judges each message on its own and answers a per-message status code.
     messages: list[dict[str, Any]]
     show_message_list: bool = False
+
+
+class _Upload(msgspec.Struct):
+    file: str
+    # Solapi's default type is DOCUMENT (solapi.com/developers/api/postStorage).
+    type: str = "DOCUMENT"
+    name: str | None = None
+    link: str | None = None
 
 
 class _Sent(msgspec.Struct):
@@ -111,6 +128,8 @@ class SolapiEmulator(Emulator):
         self._pending: list[_Sent] = []
         #: Every accepted message, for the list lookup (bounded like the other emulators' records).
         self.sent: deque[_Sent] = deque(maxlen=MAX_PENDING)
+        #: The images uploaded to its storage, by the ``fileId`` it issued.
+        self.files: dict[str, bytes] = {}
 
     def reset(self) -> None:
         """Forget requests, faults, used signatures and unreported messages."""
@@ -119,19 +138,20 @@ class SolapiEmulator(Emulator):
         self._signature_log.clear()
         self._pending.clear()
         self.sent.clear()
+        self.files.clear()
 
     def accept(self, request: httpx.Request) -> httpx.Response:
-        """Authenticate, validate each message, and answer like send-many/detail (or list messages)."""
-        if request.method == "GET" and request.url.path == LIST_PATH:
-            denied = self._authenticate(request.headers.get("Authorization"))
-            if denied:
-                return _failure(request, 403, denied, _AUTH_ERRORS[denied])
-            return self.json_response(200, self._list(request), request)
-        if request.method != "POST" or request.url.path != SEND_PATH:
+        """Authenticate, validate each message, and answer like send-many/detail (or list messages, or store a file)."""
+        route = (request.method, request.url.path)
+        if route not in {("GET", LIST_PATH), ("POST", SEND_PATH), ("POST", STORAGE_PATH)}:
             return _failure(request, 404, "NotFound", f"Cannot {request.method} {request.url.path}")
         denied = self._authenticate(request.headers.get("Authorization"))
         if denied:
             return _failure(request, 403, denied, _AUTH_ERRORS[denied])
+        if route == ("GET", LIST_PATH):
+            return self.json_response(200, self._list(request), request)
+        if route == ("POST", STORAGE_PATH):
+            return self._upload(request)
         try:
             body = msgspec.json.decode(request.content, type=_SendRequest)
         except msgspec.DecodeError as exc:
@@ -278,12 +298,47 @@ class SolapiEmulator(Emulator):
             return "1011", f"{_STATUS_MESSAGES['1011']}: kakaoOptions.bms.targeting"
         if bms.get("chatBubbleType") not in ("TEXT", "IMAGE"):
             return "1011", f"{_STATUS_MESSAGES['1011']}: kakaoOptions.bms.chatBubbleType"
-        if bms["chatBubbleType"] == "IMAGE" and not bms.get("imageId"):
+        if bms["chatBubbleType"] == "IMAGE" and bms.get("imageId") not in self.files:
             return "1034", _STATUS_MESSAGES["1034"]
         text: str = entry["text"]
         if len(text) > 1300 or text.count("\n") > 99:
             return "1031", _STATUS_MESSAGES["1031"]
         return _buttons_problem(bms.get("buttons", []))
+
+    def _upload(self, request: httpx.Request) -> httpx.Response:
+        """Store a brand message image: Solapi's ``BMS`` rule for the file (jpg or png, at most 5 MB).
+
+        Solapi documents no error code for a refused file; the emulator answers 400 ``ValidationError`` like its
+        other validation errors. Types other than ``BMS`` are not emulated (the gateway uploads no other).
+        """
+        try:
+            upload = msgspec.json.decode(request.content, type=_Upload)
+            data = base64.b64decode(upload.file, validate=True)
+        except (msgspec.DecodeError, msgspec.ValidationError, binascii.Error) as exc:
+            return _failure(request, 400, "ValidationError", str(exc))
+        if upload.type != FILE_TYPE:
+            return _failure(request, 400, "ValidationError", f"the emulator stores only {FILE_TYPE} files")
+        if len(upload.name or "") > _MAX_FILE_NAME:
+            return _failure(request, 400, "ValidationError", f"name is longer than {_MAX_FILE_NAME} characters")
+        if len(data) > IMAGE_RULE.max_bytes or not data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8")):
+            return _failure(request, 400, "ValidationError", f"a {FILE_TYPE} file is a jpg or png of at most 5 MB")
+        file_id = self._new_id("ST01FZ")
+        self.files[file_id] = data
+        now = iso_date(self._clock())
+        answer: dict[str, Any] = {
+            "fileId": file_id,
+            "accountId": _ACCOUNT_ID,
+            "type": upload.type,
+            "name": upload.name or file_id,
+            "originalName": upload.name or file_id,
+            "url": f"https://emulated-storage.solapi.test/{_ACCOUNT_ID}/{file_id}",
+            "link": upload.link,
+            "fileSize": len(data),
+            "references": [],
+            "dateCreated": now,
+            "dateUpdated": now,
+        }
+        return self.json_response(200, answer, request)
 
     def _report(self, sent: _Sent) -> dict[str, Any]:
         code = self.outcomes.get(sent.entry["to"], "4000")
@@ -331,9 +386,10 @@ class SolapiEmulator(Emulator):
         }
 
     def _new_id(self, prefix: str) -> str:
-        """A Solapi-style id: prefix, UTC date and time, 15 random characters."""
+        """A Solapi-style id: prefix, UTC date and time, random characters up to 32 in all."""
         stamp = datetime.fromtimestamp(self._clock(), UTC).strftime("%Y%m%d%H%M%S")
-        return prefix + stamp + "".join(secrets.choice(_ID_ALPHABET) for _ in range(15))
+        random_part = _ID_LENGTH - len(prefix) - len(stamp)
+        return prefix + stamp + "".join(secrets.choice(_ID_ALPHABET) for _ in range(random_part))
 
 
 def _auth_fields(header: str | None) -> dict[str, str] | None:

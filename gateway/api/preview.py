@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from adapters import registry
 from adapters.base import Adapter
 from gateway.api.masking import mask_contacts
 from gateway.api.views import NormalisedView, masked_normalised_view
@@ -159,13 +160,28 @@ def preview(
         vendor=vendor,
         sandbox=emulated,
         normalised=masked_normalised_view(message),
-        vendorRequest=_request(adapters[(vendor, message.channel)], message),
+        vendorRequest=_request(adapters[(vendor, message.channel)], _with_upload_placeholder(message, vendor)),
         checks=_checks(message),
         changes=describe_changes(body, message, policy.default_button_name),
         schedule=_schedule(message, quiet_mode, now),
         fallback=fallback,
         ignoredFields=list(ignored or ()),
     )
+
+
+def _with_upload_placeholder(message: OutboundMessage, vendor: str) -> OutboundMessage:
+    """The message with its image as the vendor's upload will name it: a dry run fetches and uploads nothing.
+
+    Where the vendor's kakao takes only images uploaded to it (docs/vendors.md, "Kakao images"), the request
+    shows a placeholder in place of the vendor's image URL or id, naming the source image.
+    """
+    if message.channel != "kakao" or not message.image_url:
+        return message
+    product = registry.vendor(vendor).product_for("kakao")
+    if product is None or product.kakao_images is None:
+        return message
+    placeholder = f"<{vendor}'s copy of {message.image_url}, uploaded when sent>"
+    return msgspec.structs.replace(message, image_url=placeholder)
 
 
 def _request(adapter: Adapter, message: OutboundMessage) -> VendorRequestView:

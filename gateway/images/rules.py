@@ -90,5 +90,5 @@ def check_image(data: bytes, rule: ImageRule) -> str | None:
         return f"the image is {facts.width} px wide, less than {rule.min_width} px"
     ratio = facts.height / facts.width
     if not rule.min_ratio <= ratio <= rule.max_ratio:
-        return f"the image's height ÷ width ({ratio:.3f}) is outside {rule.min_ratio}–{rule.max_ratio}"
+        return f"the image's height ÷ width ({ratio:.3f}) is outside {rule.min_ratio:.4g}–{rule.max_ratio:.4g}"
     return None

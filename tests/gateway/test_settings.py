@@ -13,9 +13,9 @@ def test_defaults_are_sandboxed_sqlite_on_loopback() -> None:
     assert settings.sandbox is True
     assert settings.emulated == set(PRODUCTS)
     assert (settings.kakao_vendor, settings.lms_vendor, settings.email_vendor) == ("nhn", "nhn", "sendgrid")
-    assert settings.nhn_kakao is not None
-    assert settings.sendgrid is not None
-    assert settings.solapi is not None
+    assert settings.products.get("nhn_kakao") is not None
+    assert settings.products.get("sendgrid") is not None
+    assert settings.products.get("solapi") is not None
     assert settings.max_body_bytes == 256 * 1024
 
 
@@ -23,18 +23,18 @@ def test_each_product_with_credentials_is_real_and_each_without_is_emulated() ->
     settings = load_settings(REAL_NHN)
     assert settings.emulated == set(PRODUCTS) - {"nhn_kakao", "nhn_sms", "sendgrid"}
     assert settings.sandbox is True  # at least one product is emulated
-    assert settings.nhn_kakao is not None
-    assert settings.nhn_kakao.appkey == "kakao-app"
-    assert settings.nhn_sms is not None
-    assert settings.nhn_sms.send_no == "0212345678"
-    assert settings.solapi is not None
-    assert settings.solapi.api_key == "sandbox"
+    assert settings.products.get("nhn_kakao") is not None
+    assert settings.products["nhn_kakao"].appkey == "kakao-app"
+    assert settings.products.get("nhn_sms") is not None
+    assert settings.products["nhn_sms"].send_no == "0212345678"
+    assert settings.products.get("solapi") is not None
+    assert settings.products["solapi"].api_key == "sandbox"
 
 
 def test_vendor_url_override_is_used_without_trailing_slash() -> None:
     settings = load_settings({**REAL_NHN, "GATEWAY_NHN_KAKAO_URL": "http://127.0.0.1:9000/"})
-    assert settings.nhn_kakao is not None
-    assert settings.nhn_kakao.url == "http://127.0.0.1:9000"
+    assert settings.products.get("nhn_kakao") is not None
+    assert settings.products["nhn_kakao"].url == "http://127.0.0.1:9000"
 
 
 @pytest.mark.parametrize(
@@ -143,12 +143,20 @@ def test_real_kakao_and_sms_keys_stay_real_when_email_has_none() -> None:
     settings = load_settings(NHN_KAKAO_AND_SMS)
 
     assert settings.emulated == set(PRODUCTS) - {"nhn_kakao", "nhn_sms"}
-    assert settings.nhn_kakao is not None
-    assert (settings.nhn_kakao.url, settings.nhn_kakao.secret) == ("https://kakao.staging.test", "kakao-secret")
-    assert settings.nhn_sms is not None
-    assert (settings.nhn_sms.url, settings.nhn_sms.secret) == ("https://sms.staging.test", "sms-secret")
-    assert settings.sendgrid is not None
-    assert settings.sendgrid.from_email == "no-reply@sandbox.example"  # an emulated product gets placeholders
+    assert settings.products.get("nhn_kakao") is not None
+    assert (settings.products["nhn_kakao"].url, settings.products["nhn_kakao"].secret) == (
+        "https://kakao.staging.test",
+        "kakao-secret",
+    )
+    assert settings.products.get("nhn_sms") is not None
+    assert (settings.products["nhn_sms"].url, settings.products["nhn_sms"].secret) == (
+        "https://sms.staging.test",
+        "sms-secret",
+    )
+    assert settings.products.get("sendgrid") is not None
+    assert (
+        settings.products["sendgrid"].from_email == "no-reply@sandbox.example"
+    )  # an emulated product gets placeholders
     assert (settings.sender_name, settings.opt_out_080) == ("와디즈", "080-123-4567")
 
 
@@ -198,18 +206,18 @@ def test_a_real_product_no_channel_uses_may_lack_the_sender_value() -> None:
     with pytest.raises(ConfigError, match="GATEWAY_LMS_VENDOR=nhn needs GATEWAY_SMS_SENDER_NO"):
         load_settings(env)  # NHN SMS is chosen and needs it ...
     settings = load_settings({**env, "GATEWAY_LMS_VENDOR": "nhn", "GATEWAY_SMS_SENDER_NO": "0212345678"})
-    assert settings.solapi is not None  # ... and real Solapi, chosen nowhere, has it too
+    assert settings.products.get("solapi") is not None  # ... and real Solapi, chosen nowhere, has it too
 
     unused = load_settings({**REAL_NHN, "GATEWAY_SOLAPI_API_KEY": "k", "GATEWAY_SOLAPI_API_SECRET": "s"})
-    assert unused.solapi is not None
-    assert unused.solapi.pf_id == ""  # real, not chosen for kakao: no Solapi kakao adapter, no error
+    assert unused.products.get("solapi") is not None
+    assert unused.products["solapi"].pf_id == ""  # real, not chosen for kakao: no Solapi kakao adapter, no error
 
 
 def test_sandbox_on_emulates_every_product_even_with_credentials() -> None:
     settings = load_settings({**REAL_NHN, "GATEWAY_SANDBOX": "on"})
     assert settings.emulated == set(PRODUCTS)
-    assert settings.nhn_kakao is not None
-    assert settings.nhn_kakao.appkey == "kakao-app"  # the emulator checks the configured keys
+    assert settings.products.get("nhn_kakao") is not None
+    assert settings.products["nhn_kakao"].appkey == "kakao-app"  # the emulator checks the configured keys
 
 
 def test_sandbox_on_keeps_credentials_given_with_a_url_real() -> None:
@@ -220,7 +228,7 @@ def test_sandbox_on_keeps_credentials_given_with_a_url_real() -> None:
 def test_sandbox_off_emulates_nothing_and_leaves_products_without_credentials_out() -> None:
     settings = load_settings({**REAL_NHN, "GATEWAY_SANDBOX": "off"})
     assert (settings.emulated, settings.sandbox) == (frozenset(), False)
-    assert (settings.nhn_email, settings.solapi) == (None, None)
+    assert (settings.products.get("nhn_email"), settings.products.get("solapi")) == (None, None)
     with pytest.raises(ConfigError, match=r"GATEWAY_EMAIL_VENDOR=nhn needs .* \(or GATEWAY_SANDBOX=on\)$"):
         load_settings({**REAL_NHN, "GATEWAY_SANDBOX": "off", "GATEWAY_EMAIL_VENDOR": "nhn"})
 

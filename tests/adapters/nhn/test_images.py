@@ -7,7 +7,8 @@ import pytest
 from adapters.emulator import EmulatorTransport
 from adapters.nhn.config import NhnKakaoConfig
 from adapters.nhn.emulator_kakao import NhnKakaoEmulator
-from adapters.nhn.images import ImageUploadFailed, images_path, upload_image
+from adapters.nhn.images import images_path, upload_image
+from adapters.spec import ImageUploadFailed
 from tests.adapters.nhn.test_emulator_kakao import CONFIG, HEADERS, URL, body, header
 from tests.gateway.images.samples import jpeg, png
 

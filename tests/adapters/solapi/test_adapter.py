@@ -123,12 +123,28 @@ def test_kakao_without_buttons_sends_no_button_list() -> None:
     assert "buttons" not in request.json["messages"][0]["kakaoOptions"]["bms"]
 
 
-def test_kakao_image_url_goes_out_as_text_bubble_since_solapi_needs_an_uploaded_image_id() -> None:
-    request = fixed(SolapiKakaoAdapter).build(kakao(image_url="https://cdn.example.kr/a.png"), "gw-4")
+def test_kakao_with_an_uploaded_image_is_an_image_bubble_whose_tap_opens_the_first_button() -> None:
+    # The dispatcher has put Solapi's fileId where the caller's URL was (gateway/images/uploads.py).
+    request = fixed(SolapiKakaoAdapter).build(kakao(image_url="ST01FZ20250615150640ABCDEFGHIJKL"), "gw-4")
+
+    assert request.json["messages"][0]["kakaoOptions"]["bms"] == {
+        "targeting": "I",
+        "chatBubbleType": "IMAGE",
+        "adult": False,
+        "imageId": "ST01FZ20250615150640ABCDEFGHIJKL",
+        "imageLink": LINK,
+        "buttons": [{"linkType": "WL", "name": "지금 확인하기", "linkMobile": LINK, "linkPc": LINK}],
+    }
+    assert request.json["messages"][0]["text"] == SPEC_CONTENT
+
+
+def test_an_image_bubble_without_buttons_has_no_image_link() -> None:
+    request = fixed(SolapiKakaoAdapter).build(kakao(image_url="ST01FZ20250615150640ABCDEFGHIJKL", buttons=()), "gw-4")
 
     bms = request.json["messages"][0]["kakaoOptions"]["bms"]
-    assert bms["chatBubbleType"] == "TEXT"
-    assert "imageId" not in bms
+    assert bms["chatBubbleType"] == "IMAGE"
+    assert "imageLink" not in bms
+    assert "buttons" not in bms
 
 
 def test_ad_lms_request_matches_solapi_lms_shape() -> None:

@@ -295,3 +295,18 @@ async def test_an_nhn_kakao_preview_tells_nhn_not_to_fall_back_itself(client: Cl
 
     [recipient] = answer["vendorRequest"]["body"]["recipientList"]
     assert recipient["resendParameter"] == {"isResend": False}
+
+
+@pytest.mark.parametrize(("vendor", "field"), [("nhn", "imageUrl"), ("solapi", "imageId")])
+async def test_a_kakao_image_previews_as_the_vendors_upload_to_come_fetching_nothing(
+    tmp_path: Path, vendor: str, field: str
+) -> None:
+    image = "https://cdn.example.com/projects/42.jpg"
+    app = create_app(make_settings(tmp_path), clock=Clock(), start_dispatcher=False)
+    async with AsyncTestClient(app) as client:
+        answer = await _preview(client, {**SEED_BODY, "vendor": vendor, "imageUrl": image, "dryRun": True})
+
+    sent = answer["vendorRequest"]["body"]
+    found = sent["image"][field] if vendor == "nhn" else sent["messages"][0]["kakaoOptions"]["bms"][field]
+    assert found == f"<{vendor}'s copy of {image}, uploaded when sent>"
+    assert answer["normalised"]["imageUrl"] == image

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -19,6 +20,7 @@ from cryptography.x509.oid import NameOID
 from gateway.images import FetchPolicy, ImageRefused, fetch_image
 from tests.gateway.images.samples import png
 
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 LOOPBACK_ONLY = FetchPolicy(allow_address=lambda address: address == "127.0.0.1", timeout=5.0)
 
 
@@ -58,18 +60,25 @@ async def serve_image(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     writer.close()
 
 
-@pytest.fixture
-async def tls_server(tmp_path: Path) -> AsyncIterator[tuple[int, ssl.SSLContext]]:
+@asynccontextmanager
+async def tls_loopback(tmp_path: Path, handler: Handler) -> AsyncIterator[tuple[int, ssl.SSLContext]]:
+    """A TLS server on loopback with a certificate for ``img.test``: its port and a client context trusting it."""
     cert_path, key_path = certificate(tmp_path)
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert_path, key_path)
-    server = await asyncio.start_server(serve_image, "127.0.0.1", 0, ssl=server_context)
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=server_context)
     client_context = ssl.create_default_context(cafile=str(cert_path))
     try:
         yield server.sockets[0].getsockname()[1], client_context
     finally:
         server.close()
         await server.wait_closed()
+
+
+@pytest.fixture
+async def tls_server(tmp_path: Path) -> AsyncIterator[tuple[int, ssl.SSLContext]]:
+    async with tls_loopback(tmp_path, serve_image) as server:
+        yield server
 
 
 async def test_the_image_comes_from_the_vetted_address_with_the_certificate_of_the_host(

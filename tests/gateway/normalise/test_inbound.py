@@ -379,8 +379,16 @@ def test_image_url() -> None:
     ("body", "policy"),
     [({"vendor": "solapi"}, _POLICY), ({}, Policy(kakao_vendor="solapi"))],
 )
-def test_a_kakao_image_through_solapi_is_left_out_with_a_note(body: dict[str, str], policy: Policy) -> None:
+def test_a_kakao_image_through_solapi_is_kept_for_its_upload(body: dict[str, str], policy: Policy) -> None:
     message = normalise_body({**_SPEC_BODY, **body, "imageUrl": "https://static.wadiz.kr/a.png"}, policy)
+
+    assert message.image_url == "https://static.wadiz.kr/a.png"
+    assert not [note for note in message.notes if note.startswith("imageUrl")]
+
+
+def test_a_kakao_image_through_a_vendor_without_image_uploads_is_left_out_with_a_note() -> None:
+    policy = Policy(kakao_vendor="solapi", kakao_image_vendors=frozenset({"nhn"}))
+    message = normalise_body({**_SPEC_BODY, "imageUrl": "https://static.wadiz.kr/a.png"}, policy)
 
     assert message.image_url is None
     assert "imageUrl ignored: Solapi sends kakao images only uploaded to it first; sent as text" in message.notes
