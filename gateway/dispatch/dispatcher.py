@@ -786,7 +786,9 @@ class Dispatcher:
         )
 
     def _verdict(self, record: StoredMessage, outcome: Outcome, logged: Attempt, now: float) -> Verdict:
-        paused_until = self.gates.get(record.vendor, record.channel).breaker.paused_until
+        def paused_until() -> float:
+            return self.gates.get(record.vendor, record.channel).breaker.paused_until
+
         return verdict(record, outcome, logged, now=now, settings=self._settings, paused_until=paused_until)
 
     async def _settle_by_lookup(self, record: StoredMessage, lookup: Lookup) -> int | None:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 from adapters.contract import Accepted, Outcome, Permanent, Uncertain
@@ -35,7 +36,13 @@ class Verdict(NamedTuple):
 
 
 def verdict(
-    record: StoredMessage, outcome: Outcome, attempt: Attempt, *, now: float, settings: Settings, paused_until: float
+    record: StoredMessage,
+    outcome: Outcome,
+    attempt: Attempt,
+    *,
+    now: float,
+    settings: Settings,
+    paused_until: Callable[[], float],
 ) -> Verdict:
     """The message's next state after ``attempt`` (whose outcome is ``outcome``) ended its claim.
 
@@ -45,7 +52,7 @@ def verdict(
     before the breaker's pause ends), or ``dead`` past the retry budget.
 
     Args:
-        paused_until: When the product's circuit breaker admits calls again.
+        paused_until: When the product's circuit breaker admits calls again (asked only for a retryable outcome).
     """
     vendor = record.vendor
     if isinstance(outcome, Accepted):
@@ -64,7 +71,7 @@ def verdict(
         )
         return Verdict(Status.RETRYING, reason, next_attempt_at=now + settings.lookup_delay)
     delay = rescheduled_delay(attempt.number, outcome.retry_after)
-    next_at = max(now + delay, paused_until)
+    next_at = max(now + delay, paused_until())
     problem = describe(outcome.code, outcome.detail)
     if record.past_budget(next_at, settings.retry_budget):
         return Verdict(

@@ -1,4 +1,7 @@
-"""The dispatcher's batch path (docs/ARCHITECTURE.md, "Batches"), against a small vendor with a batch API."""
+"""The dispatcher's batch path (docs/ARCHITECTURE.md, "Batches"), against a small vendor with a batch API.
+
+Every test runs on SQLite and on PostgreSQL (the batch writes are each backend's own statements).
+"""
 
 from __future__ import annotations
 
@@ -37,9 +40,18 @@ class Run(NamedTuple):
     settings: Settings
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/gateway.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 @asynccontextmanager
 async def running(
     tmp_path: Path,
+    database_url: str,
     *,
     adapters: Mapping[tuple[str, str], Adapter] | None = None,
     lookup: bool = True,
@@ -48,7 +60,7 @@ async def running(
     env: Mapping[str, str] | None = None,
 ) -> AsyncIterator[Run]:
     """A dispatcher whose NHN LMS (and kakao, when given) is the fake batch vendor; in-process waits recorded."""
-    settings = make_settings(tmp_path, **(env or {}))
+    settings = make_settings(tmp_path, GATEWAY_DATABASE_URL=database_url, **(env or {}))
     store = open_store(settings.database_url)
     await store.open()
     vendor = vendor or FakeVendor()
@@ -113,8 +125,8 @@ def attempts(detail: MessageDetail) -> list[tuple[int, str, str | None]]:
     return [(a.number, a.outcome, a.vendor_code) for a in detail.attempts]
 
 
-async def test_a_partly_failed_batch_settles_each_message_by_its_own_result(tmp_path: Path) -> None:
-    async with running(tmp_path) as run:
+async def test_a_partly_failed_batch_settles_each_message_by_its_own_result(tmp_path: Path, database_url: str) -> None:
+    async with running(tmp_path, database_url) as run:
         ok, bad, busy, lost = ids = await add(run, 4)
         run.vendor.scripts = {bad: ["bad"], busy: ["busy", "ok"], lost: ["drop"]}
 
@@ -142,8 +154,8 @@ async def test_a_partly_failed_batch_settles_each_message_by_its_own_result(tmp_
         assert len(run.waits) == 1
 
 
-async def test_a_retried_batch_resends_only_its_retryable_messages(tmp_path: Path) -> None:
-    async with running(tmp_path) as run:
+async def test_a_retried_batch_resends_only_its_retryable_messages(tmp_path: Path, database_url: str) -> None:
+    async with running(tmp_path, database_url) as run:
         _, second, _, fourth = ids = await add(run, 4)
         run.vendor.statuses = [503]  # the whole first request fails
         run.vendor.scripts = {second: ["busy", "ok"], fourth: ["busy", "busy"]}
@@ -164,8 +176,10 @@ async def test_a_retried_batch_resends_only_its_retryable_messages(tmp_path: Pat
         assert len(run.waits) == 2
 
 
-async def test_a_batch_over_the_rate_limit_is_split_into_requests_paced_by_the_limiter(tmp_path: Path) -> None:
-    async with running(tmp_path, env={"GATEWAY_NHN_RATE": "100"}) as run:
+async def test_a_batch_over_the_rate_limit_is_split_into_requests_paced_by_the_limiter(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with running(tmp_path, database_url, env={"GATEWAY_NHN_RATE": "100"}) as run:
         paced: list[float] = []
 
         async def rate_sleep(seconds: float) -> None:
@@ -186,9 +200,9 @@ async def test_a_batch_over_the_rate_limit_is_split_into_requests_paced_by_the_l
 
 @pytest.mark.parametrize("crash", [StoreUnavailable("disk gone"), asyncio.CancelledError()])
 async def test_a_crash_between_the_answer_and_its_commit_is_settled_by_lookup_without_resending(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, crash: BaseException
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, crash: BaseException
 ) -> None:
-    async with running(tmp_path) as run:
+    async with running(tmp_path, database_url) as run:
         ids = await add(run, 3)
 
         async def crashing(*args: Any, **kwargs: Any) -> list[bool]:
@@ -217,9 +231,9 @@ async def test_a_crash_between_the_answer_and_its_commit_is_settled_by_lookup_wi
 
 
 async def test_a_cut_off_batch_without_a_lookup_ends_unknown_even_where_the_vendor_honours_keys(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with running(tmp_path, adapters={LMS: IdempotentBatchAdapter()}, lookup=False) as run:
+    async with running(tmp_path, database_url, adapters={LMS: IdempotentBatchAdapter()}, lookup=False) as run:
         ids = await add(run, 2)
 
         async def crashing(*args: Any, **kwargs: Any) -> list[bool]:
@@ -237,9 +251,9 @@ async def test_a_cut_off_batch_without_a_lookup_ends_unknown_even_where_the_vend
         assert run.vendor.recipients() == [ids]
 
 
-async def test_a_kakao_message_rejected_in_a_batch_falls_back_to_lms(tmp_path: Path) -> None:
+async def test_a_kakao_message_rejected_in_a_batch_falls_back_to_lms(tmp_path: Path, database_url: str) -> None:
     routes = {("nhn", "kakao"): FakeBatchKakao(), LMS: FakeBatchAdapter()}
-    async with running(tmp_path, adapters=routes, env=BRAZE) as run:
+    async with running(tmp_path, database_url, adapters=routes, env=BRAZE) as run:
         kept, rejected, other = ids = await add(run, 3, channel="kakao")
         run.vendor.scripts = {rejected: ["bad"]}
 
@@ -267,7 +281,9 @@ async def test_a_kakao_message_rejected_in_a_batch_falls_back_to_lms(tmp_path: P
         assert run.vendor.recipients() == [ids, [child_id]]
 
 
-async def test_a_message_moved_by_someone_else_during_its_batch_leaves_the_others_settled(tmp_path: Path) -> None:
+async def test_a_message_moved_by_someone_else_during_its_batch_leaves_the_others_settled(
+    tmp_path: Path, database_url: str
+) -> None:
     vendor = FakeVendor()
     moved: list[str] = []
 
@@ -275,7 +291,7 @@ async def test_a_message_moved_by_someone_else_during_its_batch_leaves_the_other
         await run.store.transition(moved[0], Status.DEAD, "stopped by staff", now=run.clock())
         return vendor.handle(request)
 
-    async with running(tmp_path, vendor=vendor, transport=httpx.MockTransport(handle)) as run:
+    async with running(tmp_path, database_url, vendor=vendor, transport=httpx.MockTransport(handle)) as run:
         _, stopped, _ = ids = await add(run, 3)
         moved.append(stopped)
 
@@ -288,8 +304,8 @@ async def test_a_message_moved_by_someone_else_during_its_batch_leaves_the_other
         assert [attempts(found[0]), attempts(found[2])] == [[(1, "accepted", None)]] * 2
 
 
-async def test_messages_that_need_handling_alone_keep_the_one_at_a_time_path(tmp_path: Path) -> None:
-    async with running(tmp_path) as run:
+async def test_messages_that_need_handling_alone_keep_the_one_at_a_time_path(tmp_path: Path, database_url: str) -> None:
+    async with running(tmp_path, database_url) as run:
         together = await add(run, 2)
         alone = await add(run, 1, content="다른 내용")  # its batch key has no company
 
