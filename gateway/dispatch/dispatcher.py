@@ -488,6 +488,15 @@ class Dispatcher:
                 if admission == "open":
                     await self._turned_away(route, gate, pending)
                     return
+                _log.debug(
+                    "vendor answered a batch",
+                    extra={
+                        "vendor": route[0],
+                        "channel": route[1],
+                        "count": len(items),
+                        "http_status": result.http_status,
+                    },
+                )
                 outcomes = [self._as_settled(route, outcome) for outcome in result.outcomes]
                 transient = all(isinstance(outcome, Retryable | Uncertain) for outcome in outcomes)
                 await gate.breaker.record(transient_failure=transient, probe=admission == "probe")
@@ -709,7 +718,8 @@ class Dispatcher:
         call is recorded as an uncertain attempt and looked up like any other (docs/ARCHITECTURE.md, "Uncertain
         sends"). Otherwise, at a vendor without idempotency keys, it ends ``unknown`` and keeps its
         ``send_started_at`` mark; nothing is reported to Braze. Where the vendor honours its idempotency key, it is
-        simply sent again.
+        simply sent again, except at a batch vendor, whose key covered a request rather than this message
+        (docs/ARCHITECTURE.md, "Batches").
         """
         adapter = self._adapters.get((record.vendor, record.channel))
         if not record.uncertain or adapter is None:
