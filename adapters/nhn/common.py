@@ -8,9 +8,10 @@ Verified against the NHN Cloud docs (TOAST-DOCS SMS ``webhook.md``, KakaoTalk Bi
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-from collections.abc import Callable, Mapping
-from typing import Generic, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Generic, TypeGuard, TypeVar
 
 import msgspec
 
@@ -27,12 +28,15 @@ __all__ = (
     "SIGNATURE_HEADER",
     "CodeRules",
     "NhnResult",
+    "Recipient",
     "RecipientResult",
     "ResultHeader",
     "Webhook",
     "classify_result",
+    "classify_results",
     "decode_webhook",
     "nhn_headers",
+    "request_idempotency_key",
     "verify_callback",
 )
 
@@ -66,10 +70,16 @@ class ResultHeader(msgspec.Struct, frozen=True, rename="camel"):
 
 
 class RecipientResult(msgspec.Struct, frozen=True):
-    """One recipient's result inside an accepted request."""
+    """One recipient's result inside an accepted request, with what tells which recipient it is."""
 
     code: int
     message: str
+    #: The recipient's place in the request's list, from 1 (``recipientSeq``).
+    seq: int | None = None
+    #: ``recipientNo`` as NHN answered it.
+    number: str | None = None
+    #: ``recipientGroupingKey``: our message id, where the answer carries it.
+    grouping_key: str | None = None
 
 
 class NhnResult(msgspec.Struct, frozen=True):
@@ -109,7 +119,31 @@ class CodeRules(msgspec.Struct, frozen=True):
 
 
 def classify_result(response: VendorResponse, parse: Callable[[bytes], NhnResult], rules: CodeRules) -> Outcome:
-    """Classify an NHN send answer: HTTP status first, then the header code, then each recipient's code."""
+    """Classify an NHN send answer to a one-recipient request (see :func:`classify_results`)."""
+    return classify_results(response, parse, rules, [Recipient()])[0]
+
+
+class Recipient(msgspec.Struct, frozen=True):
+    """One recipient of a request, as :func:`classify_results` finds its result: our id and its number."""
+
+    grouping_key: str | None = None
+    number: str | None = None
+
+
+def classify_results(
+    response: VendorResponse, parse: Callable[[bytes], NhnResult], rules: CodeRules, recipients: Sequence[Recipient]
+) -> list[Outcome]:
+    """Classify an NHN send answer for each recipient of the request, in order.
+
+    HTTP status first, then the header code, then each recipient's own result. A failure of the whole request is
+    every recipient's outcome, except that with a header saying every recipient failed (``-1031``) each one's own
+    code says why. In an accepted request a recipient is accepted, or settled by its own failed code; one whose
+    result the answer does not give is :class:`Uncertain` (the lookup decides). A recipient's result is the one
+    with its ``recipientGroupingKey`` or, where the answer leaves it out (brand messages), the one at its
+    ``recipientSeq`` (its place in the list, from 1) with its number; the only recipient of a one-recipient
+    request takes the answer's failed result, else its first.
+    """
+    count = len(recipients)
     retry_after = parse_retry_after(header_value(response.headers, "Retry-After"))
     try:
         result: NhnResult | None = parse(response.body)
@@ -118,25 +152,76 @@ def classify_result(response: VendorResponse, parse: Callable[[bytes], NhnResult
     if response.status in RETRYABLE_HTTP:
         code = str(result.header.result_code) if result else f"http-{response.status}"
         detail = result.header.result_message if result else f"HTTP {response.status}"
-        return Retryable(code, detail, retry_after)
+        return [Retryable(code, detail, retry_after)] * count
     if result is None:
         if 200 <= response.status < 300:
-            return _unreadable_success(response.status, rules)
-        return Permanent(f"http-{response.status}", f"HTTP {response.status}")
+            return [_unreadable_success(response.status, rules)] * count
+        return [Permanent(f"http-{response.status}", f"HTTP {response.status}")] * count
     header = result.header
-    failed = next((r for r in result.recipients if r.code != 0), None)
+    placed = _place(result.recipients, recipients)
     if not header.is_successful:
-        if failed is not None and header.result_code in rules.recipient_reason:
-            return _by_code(failed.code, failed.message, rules, retry_after)
-        return _by_code(header.result_code, header.result_message, rules, retry_after)
-    if failed is not None:
-        return _by_code(failed.code, failed.message, rules, retry_after)
-    if result.request_failed:
-        # NHN took the call but could not request the message, naming no recipient's reason: nothing went out.
-        return Retryable("request-failed", header.result_message or "NHN could not request the message", retry_after)
-    if not 200 <= response.status < 300:
-        return Permanent(f"http-{response.status}", header.result_message or f"HTTP {response.status}")
-    return Accepted(result.request_id, str(header.result_code), header.result_message)
+        whole = _by_code(header.result_code, header.result_message, rules, retry_after)
+        if header.result_code not in rules.recipient_reason:
+            return [whole] * count
+        return [_by_code(r.code, r.message, rules, retry_after) if _failed(r) else whole for r in placed]
+    outcomes: list[Outcome] = []
+    for own in placed:
+        if _failed(own):
+            outcomes.append(_by_code(own.code, own.message, rules, retry_after))
+        elif result.request_failed:
+            # NHN took the call but could not request the message, naming no recipient's reason: nothing went out.
+            detail = header.result_message or "NHN could not request the message"
+            outcomes.append(Retryable("request-failed", detail, retry_after))
+        elif not 200 <= response.status < 300:
+            outcomes.append(Permanent(f"http-{response.status}", header.result_message or f"HTTP {response.status}"))
+        elif own is _AMBIGUOUS or (own is None and (count > 1 or result.recipients)):
+            outcomes.append(
+                Uncertain("not-in-answer", f"request {result.request_id}: no one result for this recipient")
+            )
+        else:
+            outcomes.append(Accepted(result.request_id, str(header.result_code), header.result_message))
+    return outcomes
+
+
+#: Stands for "two results claim this recipient": its result is not known.
+_AMBIGUOUS = RecipientResult(0, "ambiguous")
+
+
+def _failed(result: RecipientResult | None) -> TypeGuard[RecipientResult]:
+    return result is not None and result is not _AMBIGUOUS and result.code != 0
+
+
+def _place(results: Sequence[RecipientResult], recipients: Sequence[Recipient]) -> list[RecipientResult | None]:
+    """Each recipient's own result (``None``: not given, :data:`_AMBIGUOUS`: given twice)."""
+    if len(recipients) == 1:
+        return [next((r for r in results if r.code != 0), results[0] if results else None)]
+    by_key = {r.grouping_key: i for i, r in enumerate(recipients) if r.grouping_key is not None}
+    placed: list[RecipientResult | None] = [None] * len(recipients)
+    for result in results:
+        index = by_key.get(result.grouping_key) if result.grouping_key is not None else None
+        if index is None and result.seq is not None and 1 <= result.seq <= len(recipients):
+            expected = recipients[result.seq - 1].number
+            if result.number is None or expected is None or _digits(result.number) == _digits(expected):
+                index = result.seq - 1
+        if index is not None:
+            placed[index] = result if placed[index] is None else _AMBIGUOUS
+    return placed
+
+
+def _digits(number: str) -> str:
+    return "".join(char for char in number if char.isdigit())
+
+
+def request_idempotency_key(send_keys: Sequence[str]) -> str:
+    """The ``X-NC-API-IDEMPOTENCY-KEY`` of a request carrying messages with these send keys, in order.
+
+    One message: its own send key, as a single send. More: a hash of them all, so the very same batch sent again
+    carries the same key (NHN refuses it, ``-1005``, and each message is looked up) while a batch with other members
+    (a retry of the messages not accepted) carries another and is sent (docs/vendors.md, "NHN Cloud", "Batches").
+    """
+    if len(send_keys) == 1:
+        return send_keys[0]
+    return hashlib.sha256("\n".join(send_keys).encode()).hexdigest()[:32]
 
 
 def _unreadable_success(status: int, rules: CodeRules) -> Outcome:

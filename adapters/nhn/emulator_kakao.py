@@ -11,6 +11,9 @@ A recipient whose Kakao result failed gets NHN's own SMS/LMS fallback when its `
 or, without one, when the console's default is "resend on" (``console_resend``); :attr:`NhnKakaoEmulator.resent`
 lists them, so a test can show a message never falls back twice.
 Limits are those of docs/vendors.md ("Kakao"): TEXT and IMAGE content ≤1,300 characters and 99 line breaks.
+A request carries 1 to 1,000 recipients, each answered in ``sendResults`` by ``recipientSeq`` and ``recipientNo`` (no
+grouping key, as NHN documents it); a recipient with a bad number fails alone (``-4019`` in its entry) unless all do
+(docs/vendors.md, "NHN Cloud", "Batches").
 """
 
 from __future__ import annotations
@@ -91,6 +94,10 @@ _MESSAGES = {
     -8011: "The image type is invalid.",
     -9999: "System error. Please inquire at support@toast.com.",
 }
+
+
+#: A recipient of a request and the error its number gets (``None``: it is sent).
+_Recipient = tuple[dict[str, Any], "NhnError | None"]
 
 
 class _Sent(msgspec.Struct, frozen=True, kw_only=True):
@@ -194,7 +201,7 @@ class NhnKakaoEmulator(Emulator):
         if isinstance(image, dict) and image.get("imageUrl") not in self.images:
             raise NhnError(-8002, _MESSAGES[-8002])
         recipients = _recipients(body.get("recipientList"))
-        if not self.console_resend and any(_resend(r) for r in recipients):
+        if not self.console_resend and any(_resend(r) for r, _ in recipients):
             raise NhnError(-2502, _MESSAGES[-2502])
         if key:
             self._keys[key] = time.monotonic()
@@ -230,31 +237,32 @@ class NhnKakaoEmulator(Emulator):
         if key and key in self._keys and self.honour_idempotency:
             raise NhnError(-1005, _MESSAGES[-1005])
 
-    def _accepted(self, body: dict[str, Any], recipients: list[dict[str, Any]]) -> dict[str, Any]:
+    def _accepted(self, body: dict[str, Any], recipients: list[_Recipient]) -> dict[str, Any]:
         request_id = nhn_id()
         requested_at = datetime.fromtimestamp(self.clock(), KST).strftime("%Y-%m-%dT%H:%M:%S")
         sender_key = body.get("senderGroupingKey")
         results = []
-        for seq, recipient in enumerate(recipients, start=1):
-            number, grouping_key = recipient["recipientNo"], recipient.get("recipientGroupingKey")
-            sent = _Sent(
-                request_id=request_id,
-                recipient_seq=seq,
-                recipient_no=number,
-                grouping_key=grouping_key,
-                sender_grouping_key=sender_key,
-                request_date=requested_at,
-                resend=_resend(recipient),
-            )
-            self._pending.append(sent)
-            self.sent.append(sent)
+        for seq, (recipient, problem) in enumerate(recipients, start=1):
+            number = recipient.get("recipientNo")
+            if problem is None:
+                sent = _Sent(
+                    request_id=request_id,
+                    recipient_seq=seq,
+                    recipient_no=recipient["recipientNo"],
+                    grouping_key=recipient.get("recipientGroupingKey"),
+                    sender_grouping_key=sender_key,
+                    request_date=requested_at,
+                    resend=_resend(recipient),
+                )
+                self._pending.append(sent)
+                self.sent.append(sent)
+            # The brand message answer names each recipient by its place and number, not its grouping key.
             results.append(
                 {
                     "recipientSeq": seq,
                     "recipientNo": number,
-                    "resultCode": 0,
-                    "resultMessage": "SUCCESS",
-                    "recipientGroupingKey": grouping_key,
+                    "resultCode": problem.code if problem else 0,
+                    "resultMessage": problem.message if problem else "SUCCESS",
                 }
             )
         return {
@@ -411,14 +419,21 @@ def _is_web_link(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(("http://", "https://")) and len(value) <= _MAX_LINK
 
 
-def _recipients(recipients: Any) -> list[dict[str, Any]]:
+def _recipients(recipients: Any) -> list[_Recipient]:
+    """Each recipient with the NHN error its number gets, if any.
+
+    A bad number fails that recipient only (its ``sendResults`` entry carries the code) unless every recipient has
+    one, which fails the request with the first one's code, as a one-recipient request does.
+    """
     if not isinstance(recipients, list) or not recipients:
         raise NhnError(-4011, "Not found recipientList.")
     if len(recipients) > _MAX_RECIPIENTS:
         raise NhnError(-2000, f"The 'recipientList' must be at less than or equal to {_MAX_RECIPIENTS}.")
-    for recipient in recipients:
-        _check_recipient(recipient)
-    return recipients
+    checked = [(recipient, _check_recipient(recipient)) for recipient in recipients]
+    problems = [problem for _, problem in checked if problem is not None]
+    if len(problems) == len(checked):
+        raise problems[0]
+    return checked
 
 
 def _resend(recipient: dict[str, Any]) -> bool | None:
@@ -431,10 +446,10 @@ def _resend(recipient: dict[str, Any]) -> bool | None:
     return resend if isinstance(resend, bool) else None
 
 
-def _check_recipient(recipient: Any) -> None:
-    number = recipient.get("recipientNo") if isinstance(recipient, dict) else None
-    if not isinstance(number, str) or not _MOBILE.fullmatch(number.replace("-", "")):
-        raise NhnError(-4019, _MESSAGES[-4019])
+def _check_recipient(recipient: Any) -> NhnError | None:
+    """The recipient's own problem (its number); a wrong targeting or grouping key fails the whole request."""
+    if not isinstance(recipient, dict):
+        raise NhnError(-9994, "A method argument has not the expected type.")
     targeting = recipient.get("targeting", "I")
     if targeting not in ("I", "M", "N"):
         raise NhnError(-3298, "The targeting is invalid.")
@@ -444,3 +459,7 @@ def _check_recipient(recipient: Any) -> None:
     key = recipient.get("recipientGroupingKey")
     if key is not None and (not isinstance(key, str) or len(key) > _MAX_GROUPING_KEY):
         raise NhnError(-2000, f"The 'recipientGroupingKey' must be at less than or equal to {_MAX_GROUPING_KEY}.")
+    number = recipient.get("recipientNo")
+    if not isinstance(number, str) or not _MOBILE.fullmatch(number.replace("-", "")):
+        return NhnError(-4019, _MESSAGES[-4019])
+    return None

@@ -5,7 +5,9 @@ title and body present (``-2014``), characters EUC-KR/CP949 cannot carry such as
 40 and body over 2,000 CP949 bytes (``-2015``: NHN stores up to 120/4,000 characters, but carriers cut beyond the
 standard sizes, so the emulator holds the gateway to them), recipients (``-2001``, ``-2016``, ``-2018``,
 ``-2019``) and, for ``ad-mms``, the ``(광고)`` opening and the ``무료거부 080…`` closing line (``-6003``). The SMS
-docs list no secret-key code; a wrong secret gets ``-1000``.
+docs list no secret-key code; a wrong secret gets ``-1000``. A request carries 1 to 1,000 recipients, each answered
+in ``sendResultList`` with its ``recipientSeq`` and ``recipientGroupingKey``; a recipient with a missing or bad
+number fails alone (its code in its entry) unless all do (docs/vendors.md, "NHN Cloud", "Batches").
 """
 
 from __future__ import annotations
@@ -60,6 +62,10 @@ _MESSAGES = {
     -9997: "Invalid API parameters.",
     -9999: "System error. Please inquire at support@toast.com.",
 }
+
+
+#: A recipient of a request and the error its number gets (``None``: it is sent).
+_Recipient = tuple[dict[str, Any], "NhnError | None"]
 
 
 class _Sent(msgspec.Struct, frozen=True, kw_only=True):
@@ -138,29 +144,30 @@ class NhnSmsEmulator(Emulator):
         recipients = _recipients(body.get("recipientList"))
         return self._accepted(body, recipients, ad=route.group(2) == "ad-mms")
 
-    def _accepted(self, body: dict[str, Any], recipients: list[dict[str, Any]], *, ad: bool) -> dict[str, Any]:
+    def _accepted(self, body: dict[str, Any], recipients: list[_Recipient], *, ad: bool) -> dict[str, Any]:
         request_id = nhn_id()
         requested_at = datetime.fromtimestamp(self.clock(), KST).strftime("%Y-%m-%dT%H:%M:%S")
         sender_key = body.get("senderGroupingKey")
         results = []
-        for seq, recipient in enumerate(recipients, start=1):
-            number, grouping_key = recipient["recipientNo"], recipient.get("recipientGroupingKey")
-            sent = _Sent(
-                request_id=request_id,
-                recipient_seq=seq,
-                recipient_no=number,
-                grouping_key=grouping_key,
-                sender_grouping_key=sender_key,
-                request_date=requested_at,
-                ad=ad,
-            )
-            self._pending.append(sent)
-            self.sent.append(sent)
+        for seq, (recipient, problem) in enumerate(recipients, start=1):
+            grouping_key = recipient.get("recipientGroupingKey")
+            if problem is None:
+                sent = _Sent(
+                    request_id=request_id,
+                    recipient_seq=seq,
+                    recipient_no=recipient["recipientNo"],
+                    grouping_key=grouping_key,
+                    sender_grouping_key=sender_key,
+                    request_date=requested_at,
+                    ad=ad,
+                )
+                self._pending.append(sent)
+                self.sent.append(sent)
             results.append(
                 {
-                    "recipientNo": number,
-                    "resultCode": 0,
-                    "resultMessage": "SUCCESS",
+                    "recipientNo": recipient.get("recipientNo"),
+                    "resultCode": problem.code if problem else 0,
+                    "resultMessage": problem.message if problem else "SUCCESS",
                     "recipientSeq": seq,
                     "recipientGroupingKey": grouping_key,
                 }
@@ -256,15 +263,28 @@ def _is_advertising_text(text: str) -> bool:
     return bool(lines) and lines[0].startswith("(광고)") and _OPT_OUT.search(lines[-1]) is not None
 
 
-def _recipients(recipients: Any) -> list[dict[str, Any]]:
+def _recipients(recipients: Any) -> list[_Recipient]:
+    """Each recipient with the NHN error its number gets, if any.
+
+    A missing or bad number fails that recipient only (its ``sendResultList`` entry carries the code) unless every
+    recipient has one, which fails the request with the first one's code, as a one-recipient request does.
+    """
     if not isinstance(recipients, list) or not recipients:
         raise NhnError(-2001, _MESSAGES[-2001])
     if len(recipients) > _MAX_RECIPIENTS:
         raise NhnError(-2016, _MESSAGES[-2016])
-    for recipient in recipients:
-        number = recipient.get("recipientNo") if isinstance(recipient, dict) else None
-        if not number:
-            raise NhnError(-2018, _MESSAGES[-2018])
-        if not isinstance(number, str) or not _MOBILE.fullmatch(number.replace("-", "")):
-            raise NhnError(-2019, _MESSAGES[-2019])
-    return recipients
+    if not all(isinstance(recipient, dict) for recipient in recipients):
+        raise NhnError(-9997, _MESSAGES[-9997])
+    checked = [(recipient, _number_problem(recipient.get("recipientNo"))) for recipient in recipients]
+    problems = [problem for _, problem in checked if problem is not None]
+    if len(problems) == len(checked):
+        raise problems[0]
+    return checked
+
+
+def _number_problem(number: object) -> NhnError | None:
+    if not number:
+        return NhnError(-2018, _MESSAGES[-2018])
+    if not isinstance(number, str) or not _MOBILE.fullmatch(number.replace("-", "")):
+        return NhnError(-2019, _MESSAGES[-2019])
+    return None

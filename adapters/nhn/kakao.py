@@ -6,16 +6,23 @@ Verified against NHN Cloud's docs (TOAST-DOCS, KakaoTalk Bizmessage brand-messag
 ``recipientList[recipientNo, targeting, recipientGroupingKey]``; the answer ``header`` plus
 ``message{requestId, sendResults[recipientSeq, recipientNo, resultCode (integer), resultMessage]}``; API and Kakao
 result codes from its error-code page; the webhook hook fields from its webhook API guide and docs/vendors.md.
+
+Batches (docs/vendors.md, "NHN Cloud", "Batches"): one request carries one content to up to 1,000 recipients
+(``recipientList`` "최대 1,000명"), so messages batch when everything but the recipient is equal; each recipient's
+``sendResults`` entry (``recipientSeq``, its place in the list, and ``recipientNo``) settles its message, and the
+idempotency key of a batch is derived from its messages' send keys.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 import msgspec
 
 from adapters.base import VendorRequest, VendorResponse, parse_korean_time
+from adapters.batch import BatchItem
 from adapters.contract import (
     OUTCOME_REASONS,
     Button,
@@ -31,11 +38,14 @@ from adapters.nhn.common import (
     SECRET_HEADER,
     CodeRules,
     NhnResult,
+    Recipient,
     RecipientResult,
     ResultHeader,
     classify_result,
+    classify_results,
     decode_webhook,
     nhn_headers,
+    request_idempotency_key,
 )
 from adapters.nhn.config import NhnKakaoConfig
 
@@ -144,6 +154,8 @@ class NhnKakaoAdapter:
     vendor: ClassVar[str] = "nhn"
     channel: ClassVar[Channel] = "kakao"
     idempotent: ClassVar[bool] = _RULES.idempotent
+    #: Recipients per request: ``recipientList`` "최대 1,000명" (docs/vendors.md, "NHN Cloud", "Batches").
+    max_batch: ClassVar[int] = 1000
 
     def __init__(self, config: NhnKakaoConfig) -> None:
         self._config = config
@@ -152,34 +164,47 @@ class NhnKakaoAdapter:
 
     def build(self, message: OutboundMessage, message_id: str, *, send_key: str | None = None) -> VendorRequest:
         """Build the free-form request; ``message_id`` is the grouping key, ``send_key`` the idempotency key."""
-        if not message.phone:
-            raise ValueError("a kakao message needs a phone number")
-        body: dict[str, Any] = {
-            "senderKey": self._config.sender_key,
-            "chatBubbleType": "IMAGE" if message.image_url else "TEXT",
-            "pushAlarm": True,
-            "adult": False,
-            "content": message.content,
-        }
-        if message.image_url:
-            body["image"] = _image(message.image_url, message.buttons)
-        if message.buttons:
-            body["buttons"] = [_button(button) for button in message.buttons]
+        return self.build_batch([BatchItem(message=message, message_id=message_id, send_key=send_key or message_id)])
+
+    def batch_key(self, message: OutboundMessage) -> Hashable | None:
+        """What the request without its recipients is made of: content, image, buttons (``None`` without a number)."""
+        return (message.content, message.image_url, message.buttons) if message.phone else None
+
+    def recipient_key(self, message: OutboundMessage) -> Hashable:
+        """The number: NHN does not say what one ``recipientList`` naming a number twice does, so it never does."""
+        return message.phone
+
+    def build_batch(self, items: Sequence[BatchItem]) -> VendorRequest:
+        """Build one free-form request whose ``recipientList`` has one recipient per item, in order.
+
+        Each recipient's ``recipientGroupingKey`` is the item's message id; the idempotency key is derived from the
+        items' send keys (:func:`~adapters.nhn.common.request_idempotency_key`).
+
+        Raises:
+            ValueError: An item has no phone number, or the items' contents differ (the dispatcher batches equal
+                :meth:`batch_key` only: a recipient must never get another message's content).
+        """
         # The gateway owns the fallback (its own LMS, with the LMS channel rules): without an explicit "no",
         # NHN follows the console's default and, where that is "resend on", sends its own SMS/LMS as well
         # (docs/vendors.md, "NHN Cloud", resendParameter).
-        body["recipientList"] = [
+        recipients = [
             {
-                "recipientNo": message.phone,
+                "recipientNo": _phone(item.message),
                 "targeting": "I",
-                "recipientGroupingKey": message_id,
+                "recipientGroupingKey": item.message_id,
                 "resendParameter": {"isResend": False},
             }
+            for item in items
         ]
+        key = self.batch_key(items[0].message)
+        if any(self.batch_key(item.message) != key for item in items[1:]):
+            raise ValueError("a kakao batch must carry one content")
+        body = _content(items[0].message, self._config.sender_key)
+        body["recipientList"] = recipients
         return VendorRequest(
             method="POST",
             url=self._url,
-            headers=nhn_headers(self._config.secret, send_key or message_id),
+            headers=nhn_headers(self._config.secret, request_idempotency_key([item.send_key for item in items])),
             json=body,
             secret_headers=(SECRET_HEADER,),
         )
@@ -187,6 +212,36 @@ class NhnKakaoAdapter:
     def classify(self, response: VendorResponse) -> Outcome:
         """Accepted with NHN's ``requestId``; ``-1005`` (idempotency key seen) and an unreadable 2xx are uncertain."""
         return classify_result(response, _parse_response, _RULES)
+
+    def classify_batch(self, response: VendorResponse, items: Sequence[BatchItem]) -> list[Outcome]:
+        """Each item by its own ``sendResults`` entry (found by ``recipientSeq`` and ``recipientNo``).
+
+        See :func:`~adapters.nhn.common.classify_results`: ``-1005`` and an unreadable 2xx are uncertain for all.
+        """
+        recipients = [Recipient(item.message_id, item.message.phone) for item in items]
+        return classify_results(response, _parse_response, _RULES, recipients)
+
+
+def _content(message: OutboundMessage, sender_key: str) -> dict[str, Any]:
+    """The free-form request without its recipients."""
+    body: dict[str, Any] = {
+        "senderKey": sender_key,
+        "chatBubbleType": "IMAGE" if message.image_url else "TEXT",
+        "pushAlarm": True,
+        "adult": False,
+        "content": message.content,
+    }
+    if message.image_url:
+        body["image"] = _image(message.image_url, message.buttons)
+    if message.buttons:
+        body["buttons"] = [_button(button) for button in message.buttons]
+    return body
+
+
+def _phone(message: OutboundMessage) -> str:
+    if not message.phone:
+        raise ValueError("a kakao message needs a phone number")
+    return message.phone
 
 
 def _image(image_url: str, buttons: tuple[Button, ...]) -> dict[str, str]:
@@ -204,6 +259,10 @@ def _button(button: Button) -> dict[str, str]:
 class _SendResult(msgspec.Struct, frozen=True, rename="camel"):
     result_code: int = 0
     result_message: str = ""
+    recipient_seq: int | None = None
+    recipient_no: str | None = None
+    # Not in the brand message answer's documented fields (the legacy friend-talk answer has it): used if present.
+    recipient_grouping_key: str | None = None
 
 
 class _Message(msgspec.Struct, frozen=True, rename="camel"):
@@ -219,7 +278,10 @@ class _Response(msgspec.Struct, frozen=True):
 def _parse_response(body: bytes) -> NhnResult:
     response = msgspec.json.decode(body, type=_Response, strict=False)
     message = response.message or _Message()
-    recipients = tuple(RecipientResult(r.result_code, r.result_message) for r in message.send_results)
+    recipients = tuple(
+        RecipientResult(r.result_code, r.result_message, r.recipient_seq, r.recipient_no, r.recipient_grouping_key)
+        for r in message.send_results
+    )
     return NhnResult(response.header, message.request_id, recipients)
 
 

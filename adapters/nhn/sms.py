@@ -8,27 +8,36 @@ number, ``-6003`` opt-out text, ``-9999``/``-2021`` system errors); the ``MESSAG
 (``hookId``, ``requestId``, ``recipientSeq``, ``messageStatus``, ``resultCode`` string, ``recipientGroupingKey``,
 ``requestDate``, ``receiveDate``). The SMS docs do not list the idempotency header the other NHN products take;
 it is sent anyway (an unknown header is ignored).
+
+Batches (docs/vendors.md, "NHN Cloud", "Batches"): one request carries one title and body to up to 1,000 recipients
+(``-2016`` beyond), so messages batch when endpoint, title and body are equal; each recipient's ``sendResultList``
+entry (``recipientGroupingKey``: our id) settles its message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from typing import ClassVar
 from urllib.parse import quote
 
 import msgspec
 
 from adapters.base import VendorRequest, VendorResponse, parse_korean_time
+from adapters.batch import BatchItem
 from adapters.contract import OUTCOME_REASONS, Channel, OutboundMessage, Outcome, Reason, Receipt, ReceiptOutcome
 from adapters.nhn.common import (
     MESSAGE_RESULT_UPDATE,
     SECRET_HEADER,
     CodeRules,
     NhnResult,
+    Recipient,
     RecipientResult,
     ResultHeader,
     classify_result,
+    classify_results,
     decode_webhook,
     nhn_headers,
+    request_idempotency_key,
 )
 from adapters.nhn.config import NhnSmsConfig
 
@@ -86,6 +95,8 @@ class NhnSmsAdapter:
     vendor: ClassVar[str] = "nhn"
     channel: ClassVar[Channel] = "lms"
     idempotent: ClassVar[bool] = _RULES.idempotent
+    #: Recipients per request: ``-2016`` "수신자가 1,000명이 넘어간 경우" (docs/vendors.md, "NHN Cloud", "Batches").
+    max_batch: ClassVar[int] = 1000
 
     def __init__(self, config: NhnSmsConfig) -> None:
         self._config = config
@@ -93,25 +104,59 @@ class NhnSmsAdapter:
 
     def build(self, message: OutboundMessage, message_id: str, *, send_key: str | None = None) -> VendorRequest:
         """Build the LMS request; an advertising message goes to ``/sender/ad-mms``."""
-        if not message.phone:
-            raise ValueError("an LMS needs a phone number")
-        body = {
-            "title": message.subject or _title_from(message.content),
-            "body": message.content,
-            "sendNo": self._config.send_no,
-            "recipientList": [{"recipientNo": message.phone, "recipientGroupingKey": message_id}],
-        }
+        return self.build_batch([BatchItem(message=message, message_id=message_id, send_key=send_key or message_id)])
+
+    def batch_key(self, message: OutboundMessage) -> Hashable | None:
+        """What endpoint, title and body are made of: advertising or not, subject, text (``None`` without a number)."""
+        return (message.ad, message.subject, message.content) if message.phone else None
+
+    def recipient_key(self, message: OutboundMessage) -> Hashable:
+        """The number: NHN does not say what one ``recipientList`` naming a number twice does, so it never does."""
+        return message.phone
+
+    def build_batch(self, items: Sequence[BatchItem]) -> VendorRequest:
+        """Build one LMS request whose ``recipientList`` has one recipient per item (grouping key: its id), in order.
+
+        Raises:
+            ValueError: An item has no phone number, or the items' contents differ (see :meth:`batch_key`).
+        """
+        recipients = [{"recipientNo": _phone(item.message), "recipientGroupingKey": item.message_id} for item in items]
+        first = items[0].message
+        key = self.batch_key(first)
+        if any(self.batch_key(item.message) != key for item in items[1:]):
+            raise ValueError("an LMS batch must carry one content")
         return VendorRequest(
             method="POST",
-            url=f"{self._base}/{'ad-mms' if message.ad else 'mms'}",
-            headers=nhn_headers(self._config.secret, send_key or message_id),
-            json=body,
+            url=f"{self._base}/{'ad-mms' if first.ad else 'mms'}",
+            headers=nhn_headers(self._config.secret, request_idempotency_key([item.send_key for item in items])),
+            json=self._content(first) | {"recipientList": recipients},
             secret_headers=(SECRET_HEADER,),
         )
 
     def classify(self, response: VendorResponse) -> Outcome:
         """Accepted with NHN's ``requestId``; validation codes are permanent."""
         return classify_result(response, _parse_response, _RULES)
+
+    def classify_batch(self, response: VendorResponse, items: Sequence[BatchItem]) -> list[Outcome]:
+        """Each item by its own ``sendResultList`` entry (found by ``recipientGroupingKey``, else ``recipientSeq``).
+
+        See :func:`~adapters.nhn.common.classify_results`.
+        """
+        recipients = [Recipient(item.message_id, item.message.phone) for item in items]
+        return classify_results(response, _parse_response, _RULES, recipients)
+
+    def _content(self, message: OutboundMessage) -> dict[str, str]:
+        return {
+            "title": message.subject or _title_from(message.content),
+            "body": message.content,
+            "sendNo": self._config.send_no,
+        }
+
+
+def _phone(message: OutboundMessage) -> str:
+    if not message.phone:
+        raise ValueError("an LMS needs a phone number")
+    return message.phone
 
 
 def _title_from(content: str) -> str:
@@ -132,6 +177,9 @@ def _title_from(content: str) -> str:
 class _SendResult(msgspec.Struct, frozen=True, rename="camel"):
     result_code: int = 0
     result_message: str = ""
+    recipient_seq: int | None = None
+    recipient_no: str | None = None
+    recipient_grouping_key: str | None = None
 
 
 class _Data(msgspec.Struct, frozen=True, rename="camel"):
@@ -153,7 +201,10 @@ class _Response(msgspec.Struct, frozen=True):
 def _parse_response(raw: bytes) -> NhnResult:
     response = msgspec.json.decode(raw, type=_Response, strict=False)
     data = (response.body.data if response.body else None) or _Data()
-    recipients = tuple(RecipientResult(r.result_code, r.result_message) for r in data.send_result_list)
+    recipients = tuple(
+        RecipientResult(r.result_code, r.result_message, r.recipient_seq, r.recipient_no, r.recipient_grouping_key)
+        for r in data.send_result_list
+    )
     return NhnResult(response.header, data.request_id, recipients, request_failed=data.status_code == "3")
 
 

@@ -8,6 +8,11 @@ guide (ECDSA P-256, SHA-256 over timestamp + raw body, headers ``X-Twilio-Email-
 (sendgrid-python, sendgrid-ruby fixtures) gave the signed test vector and a real ``dropped`` event, whose
 ``sg_message_id`` is the ``X-Message-Id`` plus a ``.filter...`` suffix. Custom args arrive flattened into each
 event object.
+
+Batches (docs/vendors.md, "SendGrid", "Batches"): one request carries one mail to up to 1,000 personalizations, so
+messages batch when everything but the recipient is equal; each personalization has its own ``to`` and our id in
+its ``custom_args``, so every event still names its message. SendGrid answers for the whole request, and refuses
+one that names an address twice.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import binascii
 import html
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import msgspec
@@ -26,6 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from adapters.base import RETRYABLE_HTTP, VendorRequest, VendorResponse, header_value, parse_retry_after
+from adapters.batch import BatchItem
 from adapters.contract import (
     OUTCOME_REASONS,
     Accepted,
@@ -100,6 +106,9 @@ class SendGridAdapter:
     channel: ClassVar[Channel] = "email"
     # The v3 mail send takes no idempotency key.
     idempotent: ClassVar[bool] = False
+    #: Personalizations per request: "limited to 1000 personalizations per API request", and at most 1,000
+    #: recipients in all; each message is one personalization with one ``to`` (docs/vendors.md, "SendGrid").
+    max_batch: ClassVar[int] = 1000
 
     def __init__(self, config: SendGridConfig, *, clock: Callable[[], float] = time.time) -> None:
         self._config = config
@@ -107,20 +116,62 @@ class SendGridAdapter:
 
     def build(self, message: OutboundMessage, message_id: str, *, send_key: str | None = None) -> VendorRequest:
         """Build the mail/send request; ``message.text`` is the plain part and ``message.content`` the HTML."""
-        if not message.email or not message.subject:
-            raise ValueError("an email message needs an address and a subject")
+        return self.build_batch([BatchItem(message=message, message_id=message_id, send_key=send_key or message_id)])
+
+    def batch_key(self, message: OutboundMessage) -> Hashable | None:
+        """What the mail without its recipient is made of: subject, both parts, advertising (``None``: cannot be built).
+
+        The sender and the opt-out settings are the adapter's own, the same for every message.
+        """
+        return (
+            (message.subject, message.text, message.content, message.ad) if message.email and message.subject else None
+        )
+
+    def recipient_key(self, message: OutboundMessage) -> Hashable:
+        """The address: SendGrid refuses a request naming one address twice (docs/vendors.md, "SendGrid")."""
+        return (message.email or "").lower()
+
+    def build_batch(self, items: Sequence[BatchItem]) -> VendorRequest:
+        """Build one mail/send request with one personalization per item (its ``to`` and our id), in order.
+
+        Raises:
+            ValueError: An item has no address or subject, the items' mails differ (see :meth:`batch_key`), or two
+                items go to one address (:func:`adapters.batch.distinct_requests` splits those).
+        """
+        # SendGrid keeps custom_args as non-personal data: only our opaque id goes there.
+        personalizations = [
+            {"to": [{"email": _address(item.message)}], "custom_args": {"gateway_id": item.message_id}}
+            for item in items
+        ]
+        if len({self.recipient_key(item.message) for item in items}) < len(items):
+            raise ValueError("a SendGrid request must name each address once")
+        key = self.batch_key(items[0].message)
+        if any(self.batch_key(item.message) != key for item in items[1:]):
+            raise ValueError("a SendGrid batch must carry one mail")
+        body = self._content(items[0].message)
+        return VendorRequest(
+            method="POST",
+            url=self._config.url.rstrip("/") + SEND_PATH,
+            headers={"Authorization": f"Bearer {self._config.api_key}", "Content-Type": "application/json"},
+            json={"personalizations": personalizations, **body},
+            secret_headers=("Authorization",),
+        )
+
+    def classify_batch(self, response: VendorResponse, items: Sequence[BatchItem]) -> list[Outcome]:
+        """SendGrid answers for the whole request (202 queues every personalization): one outcome for all."""
+        return [self.classify(response)] * len(items)
+
+    def _content(self, message: OutboundMessage) -> dict[str, Any]:
+        """The mail/send body without its personalizations."""
         sender = {"email": self._config.from_email}
         if self._config.from_name:
             sender["name"] = self._config.from_name
-        # SendGrid keeps custom_args as non-personal data: only our opaque id goes there.
-        personalization = {"to": [{"email": message.email}], "custom_args": {"gateway_id": message_id}}
         text, markup = message.text, message.content
         if message.ad and self._config.unsubscribe_url:
             text, markup = _with_opt_out(text, markup, self._config.unsubscribe_url)
         content = [{"type": "text/plain", "value": text}] if text else []
         content.append({"type": "text/html", "value": markup})
         body: dict[str, Any] = {
-            "personalizations": [personalization],
             "from": sender,
             # An advertising subject already starts with (광고) (gateway/channels/email.py).
             "subject": message.subject,
@@ -128,13 +179,7 @@ class SendGridAdapter:
         }
         if message.ad and not self._config.unsubscribe_url:
             body["tracking_settings"] = {"subscription_tracking": _SUBSCRIPTION_TRACKING}
-        return VendorRequest(
-            method="POST",
-            url=self._config.url.rstrip("/") + SEND_PATH,
-            headers={"Authorization": f"Bearer {self._config.api_key}", "Content-Type": "application/json"},
-            json=body,
-            secret_headers=("Authorization",),
-        )
+        return body
 
     def classify(self, response: VendorResponse) -> Outcome:
         """Classify SendGrid's answer.
@@ -155,6 +200,12 @@ class SendGridAdapter:
         if reset and reset.strip().isdigit():
             return max(0.0, int(reset) - self._clock())
         return parse_retry_after(header_value(headers, "Retry-After"), now=self._clock())
+
+
+def _address(message: OutboundMessage) -> str:
+    if not message.email or not message.subject:
+        raise ValueError("an email message needs an address and a subject")
+    return message.email
 
 
 class _Error(msgspec.Struct):

@@ -1,11 +1,12 @@
 """Emulator of SendGrid's v3 Mail Send (``api.sendgrid.com``) and of its signed Event Webhook.
 
 It checks what SendGrid checks: the bearer API key (401), the verified sender (403), the body size (413), the
-JSON body field by field (400 listing every error as ``{"errors": [{"message", "field", "help"}]}``); a good
-request gets ``202`` with an empty body and an ``X-Message-Id`` header. Each accepted recipient later yields a
-``processed`` event and a final one (``delivered`` unless :attr:`SendGridEmulator.outcomes` names ``bounce``,
-``blocked``, ``dropped`` or ``deferred`` for the address), signed with a key pair the emulator generates: give
-:attr:`SendGridEmulator.public_key` to whoever verifies them.
+JSON body field by field (400 listing every error as ``{"errors": [{"message", "field", "help"}]}``: at most 1,000
+personalizations and 1,000 recipients, each address once); a good request gets ``202`` with an empty body and an
+``X-Message-Id`` header, one for the whole request, which every recipient's events carry. Each accepted recipient
+later yields a ``processed`` event and a final one (``delivered`` unless :attr:`SendGridEmulator.outcomes` names
+``bounce``, ``blocked``, ``dropped`` or ``deferred`` for the address), signed with a key pair the emulator
+generates: give :attr:`SendGridEmulator.public_key` to whoever verifies them.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ __all__ = ("SendGridEmulator",)
 
 _JSON = msgspec.json.Encoder()
 _MAX_BODY = 30 * 1024 * 1024
+#: "limited to 1000 personalizations per API request", "a limit of 1000 total recipients (to + cc + bcc)" (Mail
+#: Send errors page, docs/vendors.md).
+_MAX_PERSONALIZATIONS = 1000
 _MAX_RECIPIENTS = 1000
 _MAX_CUSTOM_ARGS_BYTES = 10_000
 _HELP = "http://sendgrid.com/docs/API_Reference/Web_API_v3/Mail/errors.html#message."
@@ -233,21 +237,35 @@ def _personalization_errors(personalizations: object) -> list[_Error]:
     if not isinstance(personalizations, list) or not personalizations:
         message = "The personalizations field is required and must have at least one personalization."
         return [_error(message, "personalizations", "personalizations")]
+    if len(personalizations) > _MAX_PERSONALIZATIONS:
+        message = (
+            f"The personalization block is limited to 1000 personalizations per API request. You have provided "
+            f"{len(personalizations)} personalizations. Please consider splitting this into multiple requests and "
+            "resending your request."
+        )
+        return [_error(message, "personalizations", "personalizations")]
     errors: list[_Error] = []
-    recipients = 0
+    addresses: list[str] = []
     for i, personalization in enumerate(personalizations):
         to = personalization.get("to") if isinstance(personalization, dict) else None
         if not isinstance(to, list) or not to:
             errors.append(_error(_TO_REQUIRED, f"personalizations.{i}.to", "personalizations.to"))
             continue
-        recipients += len(to)
         for j, address in enumerate(to):
             if not isinstance(address, dict) or not _valid_email(address.get("email")):
                 field = f"personalizations.{i}.to.{j}.email"
                 errors.append(_error("Does not contain a valid address.", field, "personalizations.to"))
+            else:
+                addresses.append(address["email"].lower())
         errors.extend(_custom_args_errors(personalization.get("custom_args", {}), f"personalizations.{i}.custom_args"))
-    if recipients > _MAX_RECIPIENTS:
-        message = "The total number of recipients must be less than 1000."
+    if len(addresses) > _MAX_RECIPIENTS:
+        message = "There is a limit of 1000 total recipients (to + cc + bcc) per request."
+        errors.append(_error(message, "personalizations", "personalizations"))
+    if len(set(addresses)) < len(addresses):
+        message = (
+            "Each unique email address in the personalizations array should only be included once. You have "
+            "included email address more than once."
+        )
         errors.append(_error(message, "personalizations", "personalizations"))
     return errors
 

@@ -17,6 +17,11 @@ and optionally ``imageLink``, where a tap on the image goes. The dispatcher puts
 the TEXT bubble's (nodejs ``models/base/kakao/bms/bmsConstraints.ts``: 1,300 characters, 99 line breaks, 5 buttons
 of ≤ 14 characters without a coupon). Solapi requests are signed with a fresh date and salt, so a retry must
 rebuild the request.
+
+Batches (docs/vendors.md, "Solapi", "Batches"): one send-many/detail request takes up to 10,000 messages, each with
+its own text, so any messages of a channel share a request; each carries our id in ``customFields.gatewayId``, and
+the answer's ``failedMessageList`` and ``messageList`` entries (both carry ``customFields``, nodejs
+``models/responses/sendManyDetailResponse.ts``) settle each message by its own result.
 """
 
 from __future__ import annotations
@@ -26,13 +31,14 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import msgspec
 
 from adapters.base import RETRYABLE_HTTP, VendorRequest, VendorResponse, header_value, parse_retry_after
+from adapters.batch import BatchItem
 from adapters.contract import (
     OUTCOME_REASONS,
     Accepted,
@@ -57,6 +63,7 @@ __all__ = (
     "SolapiLmsAdapter",
     "authorization",
     "classify",
+    "classify_many",
     "error_of",
     "iso_date",
     "parse_callback",
@@ -124,8 +131,10 @@ class _SolapiAdapter(abc.ABC):
 
     vendor: ClassVar[str] = "solapi"
     channel: ClassVar[Channel]
-    # Solapi documents no idempotency key (allowDuplicates only concerns identical messages in one request).
+    # Solapi documents no idempotency key (allowDuplicates only lets one request carry a number twice).
     idempotent: ClassVar[bool] = False
+    #: Messages per send-many/detail request (Solapi's SDKs: "한 번 호출 당 최대 10,000건", docs/vendors.md).
+    max_batch: ClassVar[int] = 10_000
 
     def __init__(
         self,
@@ -140,14 +149,27 @@ class _SolapiAdapter(abc.ABC):
 
     def build(self, message: OutboundMessage, message_id: str, *, send_key: str | None = None) -> VendorRequest:
         """Build one signed send-many/detail request carrying this one message."""
+        return self.build_batch([BatchItem(message=message, message_id=message_id, send_key=send_key or message_id)])
+
+    def batch_key(self, message: OutboundMessage) -> Hashable | None:
+        """Any messages of the channel share a request (each entry has its own text); one without a number: alone."""
+        return self.channel if message.phone else None
+
+    def build_batch(self, items: Sequence[BatchItem]) -> VendorRequest:
+        """Build one signed send-many/detail request with one ``messages`` entry per item, in order."""
         headers = {
             "Authorization": authorization(
                 self._config.api_key, self._config.api_secret, iso_date(self._clock()), self._salt()
             ),
             "Content-Type": "application/json",
         }
+        messages = [self._message(item.message, item.message_id) for item in items]
         # showMessageList makes Solapi answer each message's messageId, the id its reports carry.
-        body = {"messages": [self._message(message, message_id)], "showMessageList": True}
+        body: dict[str, Any] = {"messages": messages, "showMessageList": True}
+        if len({entry["to"] for entry in messages}) < len(messages):
+            # Without it Solapi refuses a number's second message in one request (1026 "중복 수신번호"); two of our
+            # messages to one number are two messages (docs/vendors.md, "Solapi").
+            body["allowDuplicates"] = True
         return VendorRequest(
             method="POST",
             url=self._config.url.rstrip("/") + SEND_PATH,
@@ -159,6 +181,13 @@ class _SolapiAdapter(abc.ABC):
     def classify(self, response: VendorResponse) -> Outcome:
         """Classify Solapi's answer (see :func:`classify`)."""
         return classify(response)
+
+    def classify_batch(self, response: VendorResponse, items: Sequence[BatchItem]) -> list[Outcome]:
+        """Each item's outcome from its own entry in the answer, found by ``customFields.gatewayId``.
+
+        See :func:`classify_many`.
+        """
+        return classify_many(response, [(item.message_id, item.message.phone) for item in items])
 
     @abc.abstractmethod
     def _message(self, message: OutboundMessage, message_id: str) -> dict[str, Any]:
@@ -214,8 +243,13 @@ def _button(button: Button) -> dict[str, str]:
     return {"linkType": "WL", "name": button.name, "linkMobile": button.link_mobile, "linkPc": button.link_pc}
 
 
+class _Count(msgspec.Struct, rename="camel"):
+    registered_success: int | None = None
+
+
 class _GroupInfo(msgspec.Struct, rename="camel"):
     group_id: str | None = None
+    count: _Count = msgspec.field(default_factory=_Count)
 
 
 class _MessageResult(msgspec.Struct, rename="camel"):
@@ -224,12 +258,15 @@ class _MessageResult(msgspec.Struct, rename="camel"):
     status_code: str
     status_message: str = ""
     message_id: str | None = None
+    custom_fields: dict[str, Any] | None = None
+    #: Failed entries only: the recipient number.
+    to: str | None = None
 
 
 class _SendManyDetail(msgspec.Struct, rename="camel"):
     group_info: _GroupInfo = msgspec.field(default_factory=_GroupInfo)
     failed_message_list: list[_MessageResult] = []
-    message_list: list[_MessageResult] = []
+    message_list: list[_MessageResult] | None = None
 
 
 class _Error(msgspec.Struct, rename="camel"):
@@ -238,7 +275,7 @@ class _Error(msgspec.Struct, rename="camel"):
 
 
 def classify(response: VendorResponse) -> Outcome:
-    """Classify a send-many/detail answer.
+    """Classify a send-many/detail answer to a request carrying one message.
 
     A 2xx answer is accepted unless the message is in ``failedMessageList``, which is permanent by its code
     (``1062`` unregistered sender, ``1029`` characters outside EUC-KR, ...) except Solapi's "later" codes. Like
@@ -248,8 +285,47 @@ def classify(response: VendorResponse) -> Outcome:
     they are :class:`~adapters.contract.Uncertain`: never resent blindly, the lookup decides (docs/ARCHITECTURE.md,
     "Uncertain sends"). Other 4xx are permanent.
     """
-    if 200 <= response.status < 300:
-        return _classify_sent(response.body)
+    return classify_many(response, [(None, None)])[0]
+
+
+def classify_many(response: VendorResponse, messages: Sequence[tuple[str | None, str | None]]) -> list[Outcome]:
+    """Classify a send-many/detail answer for each of the request's messages, given as (our id, recipient number).
+
+    A failure of the whole request (see :func:`classify`) is every message's outcome. In a 2xx answer each message
+    is found by ``customFields.gatewayId`` in ``failedMessageList`` (permanent or retryable by its code) or in
+    ``messageList`` (accepted with Solapi's ``messageId``); a failed entry without our id by its ``to`` when only
+    one message went to that number, and the only message of a one-message request by the answer's only entry.
+    A message the answer does not place is :class:`~adapters.contract.Uncertain` (its lookup decides), unless the
+    answer lists no messages at all and ``groupInfo.count.registeredSuccess`` says all the others were taken.
+    """
+    if not 200 <= response.status < 300:
+        return [_refused(response)] * len(messages)
+    try:
+        sent = msgspec.json.decode(response.body, type=_SendManyDetail)
+    except msgspec.DecodeError:
+        # Solapi said yes; sending again could deliver twice, and the report still finds the message.
+        return [Accepted(None, detail="Solapi answered 2xx with an unreadable body")] * len(messages)
+    group = f"group {sent.group_info.group_id}"
+    found: dict[int, list[Outcome]] = {}
+    index_of = _Placer(messages)
+    for failed in sent.failed_message_list:
+        index = index_of(failed.custom_fields, failed.to)
+        if index is not None:
+            found.setdefault(index, []).append(_failed(failed))
+    for accepted in sent.message_list or ():
+        index = index_of(accepted.custom_fields, None)
+        if index is not None:
+            detail = f"{group}: {accepted.status_message}" if accepted.status_message else group
+            found.setdefault(index, []).append(Accepted(accepted.message_id, code=accepted.status_code, detail=detail))
+    unlisted = len(messages) - len(found)
+    if not sent.message_list and unlisted and sent.group_info.count.registered_success == unlisted:
+        # Solapi took every message it did not refuse and listed none: nothing names them, nothing is unknown.
+        taken: list[Outcome] = [Accepted(None, detail=group)]
+        return [_placed(found.get(i, taken), group) for i in range(len(messages))]
+    return [_placed(found.get(i), group) for i in range(len(messages))]
+
+
+def _refused(response: VendorResponse) -> Outcome:
     code, detail = error_of(response)
     if response.status == _UNAVAILABLE or code in _RETRYABLE_CODES:
         return Retryable(code, detail, parse_retry_after(header_value(response.headers, "Retry-After")))
@@ -258,23 +334,40 @@ def classify(response: VendorResponse) -> Outcome:
     return Permanent(code, detail)
 
 
-def _classify_sent(body: bytes) -> Outcome:
-    try:
-        sent = msgspec.json.decode(body, type=_SendManyDetail)
-    except msgspec.DecodeError:
-        # Solapi said yes; sending again could deliver twice, and the report still finds the message.
-        return Accepted(None, detail="Solapi answered 2xx with an unreadable body")
-    if sent.failed_message_list:
-        failed = sent.failed_message_list[0]
-        if failed.status_code in _RETRYABLE_CODES:
-            return Retryable(failed.status_code, failed.status_message)
-        return Permanent(failed.status_code, failed.status_message)
-    group = f"group {sent.group_info.group_id}"
-    if not sent.message_list:
-        return Accepted(None, detail=group)
-    accepted = sent.message_list[0]
-    detail = f"{group}: {accepted.status_message}" if accepted.status_message else group
-    return Accepted(accepted.message_id, code=accepted.status_code, detail=detail)
+def _failed(entry: _MessageResult) -> Outcome:
+    if entry.status_code in _RETRYABLE_CODES:
+        return Retryable(entry.status_code, entry.status_message)
+    return Permanent(entry.status_code, entry.status_message)
+
+
+def _placed(outcomes: list[Outcome] | None, group: str) -> Outcome:
+    if not outcomes:
+        return Uncertain("not-in-answer", f"{group}: Solapi's answer does not name this message")
+    if len(outcomes) > 1:
+        return Uncertain("ambiguous-answer", f"{group}: Solapi's answer names this message {len(outcomes)} times")
+    return outcomes[0]
+
+
+class _Placer:
+    """Finds which message of the request an answer entry is about (see :func:`classify_many`)."""
+
+    def __init__(self, messages: Sequence[tuple[str | None, str | None]]) -> None:
+        self._single = len(messages) == 1
+        self._by_id = {message_id: i for i, (message_id, _) in enumerate(messages) if message_id is not None}
+        numbers: dict[str, list[int]] = {}
+        for i, (_, phone) in enumerate(messages):
+            if phone:
+                numbers.setdefault(phone, []).append(i)
+        self._by_number = {phone: found[0] for phone, found in numbers.items() if len(found) == 1}
+
+    def __call__(self, custom_fields: dict[str, Any] | None, to: str | None) -> int | None:
+        gateway_id = (custom_fields or {}).get("gatewayId")
+        index = self._by_id.get(gateway_id) if isinstance(gateway_id, str) else None
+        if index is None and to is not None:
+            index = self._by_number.get(to)
+        if index is None and self._single:
+            return 0
+        return index
 
 
 def error_of(response: VendorResponse) -> tuple[str, str]:

@@ -3,10 +3,12 @@
 It checks what Solapi checks before it takes a message: the HMAC signature (key, secret, a date within 15
 minutes, no signature used twice: 403 with ``{"errorCode", "errorMessage"}``), then each message (required fields,
 registered sender number, kakao channel id, EUC-KR characters and byte limits, BMS buttons, an IMAGE bubble's
-``imageId``), answering ``200`` with the refused ones in ``failedMessageList`` under Solapi's status codes. Each
-accepted message later yields a report: ``4000`` (delivered) unless :attr:`SolapiEmulator.outcomes` names another
-code for its recipient. Its storage takes brand message images (``POST /storage/v1/files``, type ``BMS``), and a
-send's ``imageId`` must be a ``fileId`` it issued (else ``1034``, as Solapi for an unknown id).
+``imageId``, a number's second message in one request without ``allowDuplicates``: ``1026``), answering ``200``
+with the refused ones in ``failedMessageList`` under Solapi's status codes. A request holds 1 to 10,000 messages
+(docs/vendors.md). Each accepted message later yields a report: ``4000`` (delivered) unless
+:attr:`SolapiEmulator.outcomes` names another code for its recipient. Its storage takes brand message images
+(``POST /storage/v1/files``, type ``BMS``), and a send's ``imageId`` must be a ``fileId`` it issued (else ``1034``,
+as Solapi for an unknown id).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ _STATUS_MESSAGES = {
     "1014": "제목은 40byte까지 사용 가능합니다.",
     "1024": "서버 오류",
     "1025": "잘못된 메시지 타입",
+    "1026": "중복 수신번호",
     "1029": "문자메시지의 경우 EUC-KR(완성형 한글) 범위 안에 있는 문자만 사용 합니다.",
     "1030": "잔액 부족",
     "1031": "SMS는 90byte LMS, MMS는 2000byte ATA, CTA는 한/영포함 1000자 CTI는 한/영포함 400자까지 사용 가능 합니다.",
@@ -84,6 +87,7 @@ class _SendRequest(msgspec.Struct, rename="camel"):
     # Entries stay dicts: Solapi judges each message on its own and answers a per-message status code.
     messages: list[dict[str, Any]]
     show_message_list: bool = False
+    allow_duplicates: bool = False
 
 
 class _Upload(msgspec.Struct):
@@ -235,9 +239,13 @@ class SolapiEmulator(Emulator):
         group_id = self._new_id("G4V")
         failed: list[dict[str, Any]] = []
         listed: list[dict[str, Any]] = []
+        numbers: set[object] = set()
         for entry in body.messages:
             message_id = self._new_id("M4V")
             problem = self._problem(entry)
+            if problem is None and not body.allow_duplicates:
+                problem = ("1026", _STATUS_MESSAGES["1026"]) if entry["to"] in numbers else None
+                numbers.add(entry["to"])
             if problem:
                 failed.append(_failed_entry(entry, message_id, *problem))
                 continue

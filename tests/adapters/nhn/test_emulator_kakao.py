@@ -55,14 +55,9 @@ async def test_accepted_send_answers_with_nhns_success_shape() -> None:
     answer = response.json()
     assert answer["header"] == {"resultCode": 0, "resultMessage": "SUCCESS", "isSuccessful": True}
     assert re.fullmatch(r"\d{14}[A-Za-z0-9]{10}0", answer["message"]["requestId"])
+    # The brand message answer documents no grouping key per recipient: its place and number name it.
     assert answer["message"]["sendResults"] == [
-        {
-            "recipientSeq": 1,
-            "recipientNo": "01012345678",
-            "resultCode": 0,
-            "resultMessage": "SUCCESS",
-            "recipientGroupingKey": "gw-1",
-        }
+        {"recipientSeq": 1, "recipientNo": "01012345678", "resultCode": 0, "resultMessage": "SUCCESS"}
     ]
 
 

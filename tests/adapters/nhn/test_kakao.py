@@ -7,13 +7,16 @@ import msgspec
 import pytest
 
 from adapters.base import VendorResponse, send
-from adapters.contract import Accepted, Permanent, Reason, Retryable, Uncertain
+from adapters.batch import BatchAdapter, BatchItem, send_batch
+from adapters.contract import Accepted, Found, NotFound, Permanent, Reason, Retryable, Uncertain
 from adapters.emulator import EmulatorTransport, Fault
 from adapters.nhn.callbacks import parse_callback as parse_any_nhn_callback
 from adapters.nhn.config import NhnKakaoConfig
 from adapters.nhn.emulator_kakao import NhnKakaoEmulator
 from adapters.nhn.kakao import KAKAO_RETRY_LATER, KAKAO_UNDELIVERABLE, NhnKakaoAdapter, kakao_outcome, parse_callback
+from adapters.nhn.lookup import kakao_lookup
 from gateway.models import Button, OutboundMessage
+from tests.adapters.batching import assert_same_for_all, items, look_up_each
 
 CONFIG = NhnKakaoConfig(appkey="kakao-appkey", secret="kakao-secret", sender_key="f" * 40)
 URL = "https://kakaotalk-bizmessage.api.nhncloudservice.com/brand-message/v1.0/appkeys/kakao-appkey/freestyle-messages"
@@ -432,3 +435,165 @@ def test_every_recipient_failed_without_their_codes_keeps_the_header_code() -> N
 
     assert isinstance(outcome, Permanent)
     assert outcome.code == "-1031"
+
+
+THREE = items(kakao(phone="01011110001"), kakao(phone="01011110002"), kakao(phone="01011110003"))
+
+
+def test_a_batch_is_one_content_with_a_recipient_per_message_in_order() -> None:
+    request = NhnKakaoAdapter(CONFIG).build_batch(THREE)
+
+    single = NhnKakaoAdapter(CONFIG).build(kakao(), "gw-1").json
+    assert {k: v for k, v in request.json.items() if k != "recipientList"} == {
+        k: v for k, v in single.items() if k != "recipientList"
+    }
+    assert request.json["recipientList"] == [
+        {
+            "recipientNo": f"0101111000{i}",
+            "targeting": "I",
+            "recipientGroupingKey": f"gw-{i}",
+            "resendParameter": {"isResend": False},
+        }
+        for i in (1, 2, 3)
+    ]
+
+
+def test_a_single_send_is_the_one_message_batch_with_its_own_send_key() -> None:
+    adapter = NhnKakaoAdapter(CONFIG)
+    request = adapter.build(kakao(), "gw-1", send_key="key-1")
+
+    assert request == adapter.build_batch([BatchItem(message=kakao(), message_id="gw-1", send_key="key-1")])
+    assert request.headers["X-NC-API-IDEMPOTENCY-KEY"] == "key-1"
+
+
+def test_a_batch_key_is_derived_from_the_send_keys_the_same_batch_again_carries_it_again() -> None:
+    adapter = NhnKakaoAdapter(CONFIG)
+    key = adapter.build_batch(THREE).headers["X-NC-API-IDEMPOTENCY-KEY"]
+
+    assert adapter.build_batch(THREE).headers["X-NC-API-IDEMPOTENCY-KEY"] == key
+    assert adapter.build_batch(THREE[1:]).headers["X-NC-API-IDEMPOTENCY-KEY"] != key
+    assert key not in {item.send_key for item in THREE}
+
+
+def test_messages_batch_only_when_everything_but_the_recipient_is_equal() -> None:
+    adapter = NhnKakaoAdapter(CONFIG)
+    key = adapter.batch_key(kakao())
+
+    assert adapter.batch_key(kakao(phone="01099998888", user_id="other")) == key
+    assert adapter.batch_key(kakao(content="다른 소식")) != key
+    assert adapter.batch_key(kakao(buttons=())) != key
+    assert adapter.batch_key(kakao(image_url="https://mud-kage.kakao.com/dn/a.jpg")) != key
+    assert adapter.batch_key(kakao(phone=None)) is None
+    assert NhnKakaoAdapter.max_batch == 1000
+    assert isinstance(adapter, BatchAdapter)
+    assert adapter.recipient_key(kakao()) == "01012345678"
+
+
+def test_a_batch_with_another_content_cannot_be_built() -> None:
+    with pytest.raises(ValueError, match="one content"):
+        NhnKakaoAdapter(CONFIG).build_batch(items(kakao(), kakao(content="다른 소식", phone="01099998888")))
+
+
+def batch_answer(*results: tuple[int, int, str], header: int = 0) -> dict[str, Any]:
+    """A brand message answer: (recipientSeq, resultCode, recipientNo) each; no grouping keys, as documented."""
+    send_results = [
+        {"recipientSeq": seq, "recipientNo": number, "resultCode": code, "resultMessage": f"code {code}"}
+        for seq, code, number in results
+    ]
+    return {
+        "header": {
+            "resultCode": header,
+            "resultMessage": "SUCCESS" if header == 0 else "failed",
+            "isSuccessful": header == 0,
+        },
+        "message": {"requestId": None if header else "r-1", "sendResults": send_results},
+    }
+
+
+def test_a_partly_failed_batch_settles_each_message_by_its_own_result() -> None:
+    answer = batch_answer((3, 0, "01011110003"), (1, -4019, "01011110001"), (2, 9999, "01011110002"))
+
+    outcomes = NhnKakaoAdapter(CONFIG).classify_batch(response(200, answer), THREE)
+
+    assert outcomes[0] == Permanent("-4019", "code -4019")
+    assert isinstance(outcomes[1], Retryable)
+    assert outcomes[1].code == "9999"
+    assert outcomes[2] == Accepted("r-1", "0", "SUCCESS")
+
+
+def test_a_message_the_answer_does_not_give_is_uncertain() -> None:
+    answer = batch_answer((1, 0, "01011110001"), (3, 0, "01011110003"))
+
+    outcomes = NhnKakaoAdapter(CONFIG).classify_batch(response(200, answer), THREE)
+
+    assert [type(o) for o in outcomes] == [Accepted, Uncertain, Accepted]
+
+
+def test_every_recipient_failed_settles_each_by_its_own_code() -> None:
+    answer = batch_answer((1, 3019, "01011110001"), (2, -4019, "01011110002"), header=-1031)
+
+    outcomes = NhnKakaoAdapter(CONFIG).classify_batch(response(200, answer), THREE)
+
+    assert [o.code for o in outcomes] == ["3019", "-4019", "-1031"]
+    assert all(isinstance(o, Permanent) for o in outcomes)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [
+        (200, {"header": {"resultCode": -1005, "resultMessage": "same key", "isSuccessful": False}}, Uncertain),
+        (200, {"header": {"resultCode": -9999, "resultMessage": "system", "isSuccessful": False}}, Retryable),
+        (200, {"header": {"resultCode": -2017, "resultMessage": "sender", "isSuccessful": False}}, Permanent),
+        (503, b"busy", Retryable),
+        (200, b"<html>", Uncertain),
+    ],
+)
+def test_a_failed_request_is_every_messages_outcome(status: int, body: Any, kind: type) -> None:
+    outcomes = NhnKakaoAdapter(CONFIG).classify_batch(response(status, body), THREE)
+
+    assert_same_for_all(outcomes, 3, kind)
+
+
+async def test_round_trip_batch_with_a_bad_number_then_each_sent_one_reported_and_found() -> None:
+    adapter, emulator, client = emulated()
+    emulator.outcomes["01011110003"] = "3019"
+    batch = items(kakao(phone="01011110001"), kakao(phone="0212345678"), kakao(phone="01011110003"))
+    async with client:
+        result = await send_batch(client, adapter, adapter.build_batch(batch), batch)
+        found = await look_up_each(kakao_lookup(CONFIG), client, batch)
+
+    first, second, third = result.outcomes
+    assert isinstance(first, Accepted)
+    assert isinstance(third, Accepted)
+    assert second == Permanent("-4019", "Invalid recipient number.")
+    receipts = [r for c in emulator.pending_callbacks(signature="sig") for r in parse_any_nhn_callback(c.body)]
+    assert {(r.correlation_id, r.outcome, r.reason) for r in receipts} == {
+        ("gw-1", "delivered", Reason.DELIVERED),
+        ("gw-3", "failed", Reason.UNREACHABLE),
+    }
+    assert {r.vendor_message_id for r in receipts} == {first.vendor_message_id}
+    assert [type(f) for f in found] == [Found, NotFound, Found]
+
+
+async def test_the_same_batch_sent_again_meets_its_key_and_every_message_is_uncertain() -> None:
+    adapter, _emulator, client = emulated()
+    async with client:
+        first = await send_batch(client, adapter, adapter.build_batch(THREE), THREE)
+        again = await send_batch(client, adapter, adapter.build_batch(THREE), THREE)
+        rest = await send_batch(client, adapter, adapter.build_batch(THREE[1:]), THREE[1:])
+
+    assert all(isinstance(o, Accepted) for o in first.outcomes)
+    assert [o.code for o in again.outcomes] == ["-1005"] * 3
+    assert all(isinstance(o, Uncertain) for o in again.outcomes)
+    assert all(isinstance(o, Accepted) for o in rest.outcomes)
+
+
+async def test_emulator_takes_at_most_1000_recipients_a_request() -> None:
+    adapter, _, client = emulated()
+    batch = [
+        BatchItem(message=kakao(phone=f"0101{i:07d}"), message_id=f"gw-{i}", send_key=f"k-{i}") for i in range(1001)
+    ]
+    async with client:
+        result = await send_batch(client, adapter, adapter.build_batch(batch), batch)
+
+    assert set(result.outcomes) == {Permanent("-2000", "The 'recipientList' must be at less than or equal to 1000.")}

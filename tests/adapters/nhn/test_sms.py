@@ -7,13 +7,16 @@ import msgspec
 import pytest
 
 from adapters.base import VendorResponse, send
-from adapters.contract import Accepted, Permanent, Retryable, Uncertain
+from adapters.batch import BatchAdapter, BatchItem, send_batch
+from adapters.contract import Accepted, Found, NotFound, Permanent, Retryable, Uncertain
 from adapters.emulator import EmulatorTransport, Fault
 from adapters.nhn.callbacks import parse_callback as parse_any_nhn_callback
 from adapters.nhn.config import NhnSmsConfig
 from adapters.nhn.emulator_sms import NhnSmsEmulator
+from adapters.nhn.lookup import sms_lookup
 from adapters.nhn.sms import NhnSmsAdapter, parse_callback, sms_outcome
 from gateway.models import OutboundMessage
+from tests.adapters.batching import assert_same_for_all, items, look_up_each
 
 CONFIG = NhnSmsConfig(appkey="sms-appkey", secret="sms-secret", send_no="15446859")
 BASE = "https://sms.api.nhncloudservice.com/sms/v3.0/appKeys/sms-appkey/sender"
@@ -312,3 +315,128 @@ def test_a_request_that_failed_without_a_recipients_reason_sent_nothing_and_is_t
 
     assert isinstance(outcome, Retryable)
     assert outcome.code == "request-failed"
+
+
+THREE = items(lms(phone="01011110001"), lms(phone="01011110002"), lms(phone="01011110003"))
+
+
+def test_a_batch_is_one_title_and_body_with_a_recipient_per_message_in_order() -> None:
+    request = NhnSmsAdapter(CONFIG).build_batch(THREE)
+
+    assert request.url == f"{BASE}/ad-mms"
+    assert request.json == {
+        "title": "실시간 베스트",
+        "body": AD_CONTENT,
+        "sendNo": "15446859",
+        "recipientList": [{"recipientNo": f"0101111000{i}", "recipientGroupingKey": f"gw-{i}"} for i in (1, 2, 3)],
+    }
+    assert request.headers["X-NC-API-IDEMPOTENCY-KEY"] not in {"key-1", "key-2", "key-3"}
+
+
+def test_a_single_send_is_the_one_message_batch() -> None:
+    adapter = NhnSmsAdapter(CONFIG)
+
+    assert adapter.build(lms(), "gw-1", send_key="key-1") == adapter.build_batch(
+        [BatchItem(message=lms(), message_id="gw-1", send_key="key-1")]
+    )
+
+
+def test_messages_batch_only_with_one_endpoint_title_and_body() -> None:
+    adapter = NhnSmsAdapter(CONFIG)
+    key = adapter.batch_key(lms())
+
+    assert adapter.batch_key(lms(phone="01099998888", user_id="other")) == key
+    assert adapter.batch_key(lms(subject="다른 제목")) != key
+    assert adapter.batch_key(lms(content=AD_CONTENT + " ")) != key
+    assert adapter.batch_key(lms(ad=False)) != key
+    assert adapter.batch_key(lms(phone=None)) is None
+    assert NhnSmsAdapter.max_batch == 1000
+    assert isinstance(adapter, BatchAdapter)
+    with pytest.raises(ValueError, match="one content"):
+        adapter.build_batch(items(lms(), lms(subject="다른 제목")))
+
+
+def batch_answer(*results: tuple[str, int], status_code: str = "2") -> dict[str, Any]:
+    """An LMS answer with (recipientGroupingKey, resultCode) per recipient, in the order given."""
+    result_list = [
+        {
+            "recipientNo": "0101111000" + key[-1],
+            "resultCode": code,
+            "resultMessage": f"code {code}",
+            "recipientSeq": int(key[-1]),
+            "recipientGroupingKey": key,
+        }
+        for key, code in results
+    ]
+    data = {"requestId": "r-1", "statusCode": status_code, "sendResultList": result_list}
+    return {"header": {"isSuccessful": True, "resultCode": 0, "resultMessage": "SUCCESS"}, "body": {"data": data}}
+
+
+def test_a_partly_failed_batch_settles_each_message_by_its_own_result() -> None:
+    answer = batch_answer(("gw-2", -2019), ("gw-3", 0), ("gw-1", 0))
+
+    outcomes = NhnSmsAdapter(CONFIG).classify_batch(response(200, answer), THREE)
+
+    assert outcomes == [
+        Accepted("r-1", "0", "SUCCESS"),
+        Permanent("-2019", "code -2019"),
+        Accepted("r-1", "0", "SUCCESS"),
+    ]
+
+
+def test_a_message_the_answer_does_not_give_is_uncertain() -> None:
+    outcomes = NhnSmsAdapter(CONFIG).classify_batch(response(200, batch_answer(("gw-1", 0), ("gw-3", 0))), THREE)
+
+    assert [type(o) for o in outcomes] == [Accepted, Uncertain, Accepted]
+
+
+def test_a_request_that_failed_retries_those_without_a_reason_of_their_own() -> None:
+    answer = batch_answer(("gw-1", -2019), ("gw-2", 0), ("gw-3", 0), status_code="3")
+
+    outcomes = NhnSmsAdapter(CONFIG).classify_batch(response(200, answer), THREE)
+
+    assert [type(o) for o in outcomes] == [Permanent, Retryable, Retryable]
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind"),
+    [
+        (200, nhn_answer(-2312, message="Not regist sendno."), Permanent),
+        (200, nhn_answer(-9999, message="System error."), Retryable),
+        (500, b"", Retryable),
+        (200, b"{", Uncertain),
+    ],
+)
+def test_a_failed_request_is_every_messages_outcome(status: int, body: Any, kind: type) -> None:
+    outcomes = NhnSmsAdapter(CONFIG).classify_batch(response(status, body), THREE)
+
+    assert_same_for_all(outcomes, 3, kind)
+
+
+async def test_round_trip_batch_with_a_bad_number_then_each_sent_one_reported_and_found() -> None:
+    adapter, emulator, client = emulated()
+    emulator.outcomes["01011110003"] = "3001"
+    batch = items(lms(phone="01011110001"), lms(phone="0101"), lms(phone="01011110003"))
+    async with client:
+        result = await send_batch(client, adapter, adapter.build_batch(batch), batch)
+        found = await look_up_each(sms_lookup(CONFIG), client, batch)
+
+    first, second, third = result.outcomes
+    assert isinstance(first, Accepted)
+    assert isinstance(third, Accepted)
+    assert second == Permanent("-2019", "RecipientNo is invalid.")
+    receipts = [r for c in emulator.pending_callbacks(signature="sig") for r in parse_any_nhn_callback(c.body)]
+    assert {(r.correlation_id, r.outcome, r.code) for r in receipts} == {
+        ("gw-1", "delivered", "1000"),
+        ("gw-3", "failed", "3001"),
+    }
+    assert [type(f) for f in found] == [Found, NotFound, Found]
+
+
+async def test_emulator_takes_at_most_1000_recipients_a_request() -> None:
+    adapter, _, client = emulated()
+    batch = [BatchItem(message=lms(phone=f"0101{i:07d}"), message_id=f"gw-{i}", send_key=f"k-{i}") for i in range(1001)]
+    async with client:
+        result = await send_batch(client, adapter, adapter.build_batch(batch), batch)
+
+    assert set(result.outcomes) == {Permanent("-2016", "The max recipient size is 1000.")}

@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from adapters.base import VendorResponse, send
+from adapters.batch import BatchAdapter, BatchItem, distinct_requests, send_batch
 from adapters.contract import Accepted, Outcome, Permanent, Retryable, Uncertain
 from adapters.emulator import EmulatorTransport, Fault
 from adapters.sendgrid.adapter import (
@@ -22,6 +23,7 @@ from adapters.sendgrid.adapter import (
 from adapters.sendgrid.config import SendGridConfig
 from adapters.sendgrid.emulator import SendGridEmulator
 from gateway.models import OutboundMessage
+from tests.adapters.batching import items
 
 CONFIG = SendGridConfig(api_key="SG.key.secret", from_email="no-reply@wadiz.kr", from_name="와디즈")
 NOW = 1_750_000_000.0
@@ -413,3 +415,96 @@ async def test_round_trip_bounce_reports_failed(emulator: SendGridEmulator) -> N
     receipts = parse_callback(emulator.pending_callbacks()[0].body)
 
     assert [(r.outcome, r.code) for r in receipts] == [("progress", "processed"), ("failed", "bounce")]
+
+
+THREE = items(email(email="a@example.com"), email(email="b@example.com"), email(email="c@example.com"))
+
+
+def test_a_batch_is_one_mail_with_a_personalization_per_message_in_order() -> None:
+    request = adapter().build_batch(THREE)
+
+    single = adapter().build(email(), "gw-1").json
+    assert {k: v for k, v in request.json.items() if k != "personalizations"} == {
+        k: v for k, v in single.items() if k != "personalizations"
+    }
+    assert request.json["personalizations"] == [
+        {"to": [{"email": f"{name}@example.com"}], "custom_args": {"gateway_id": f"gw-{i}"}}
+        for i, name in enumerate("abc", 1)
+    ]
+
+
+def test_a_single_send_is_the_one_message_batch() -> None:
+    assert adapter().build(email(), "gw-1") == adapter().build_batch(
+        [BatchItem(message=email(), message_id="gw-1", send_key="gw-1")]
+    )
+
+
+def test_messages_batch_only_with_one_mail() -> None:
+    key = adapter().batch_key(email())
+
+    assert adapter().batch_key(email(email="other@example.com", user_id="u-2")) == key
+    assert adapter().batch_key(email(subject="다른 제목")) != key
+    assert adapter().batch_key(email(content="<p>다른</p>")) != key
+    assert adapter().batch_key(email(text=None)) != key
+    assert adapter().batch_key(email(ad=True)) != key
+    assert adapter().batch_key(email(email=None)) is None
+    assert SendGridAdapter.max_batch == 1000
+    assert isinstance(adapter(), BatchAdapter)
+    with pytest.raises(ValueError, match="one mail"):
+        adapter().build_batch(items(email(), email(email="other@example.com", subject="다른 제목")))
+
+
+def test_one_address_twice_goes_in_two_requests_since_sendgrid_refuses_it_in_one() -> None:
+    twice = items(email(), email(email="Other@example.com"), email(email="SUPPORTER@example.com"))
+
+    assert [[i.message_id for i in r] for r in distinct_requests(adapter(), twice)] == [["gw-1", "gw-2"], ["gw-3"]]
+    with pytest.raises(ValueError, match="each address once"):
+        adapter().build_batch(twice)
+
+
+@pytest.mark.parametrize(
+    ("response", "kind"),
+    [
+        (VendorResponse(202, {"X-Message-Id": "m-1"}, b""), Accepted),
+        (VendorResponse(429, {"X-RateLimit-Reset": str(int(NOW) + 5)}, b""), Retryable),
+        (VendorResponse(400, {}, errors_body(("subject", "bad"))), Permanent),
+    ],
+)
+def test_sendgrid_answers_for_the_whole_request_so_every_message_gets_its_outcome(
+    response: VendorResponse, kind: type
+) -> None:
+    outcomes = adapter().classify_batch(response, THREE)
+
+    assert outcomes == [adapter().classify(response)] * 3
+    assert isinstance(outcomes[0], kind)
+
+
+async def test_round_trip_batch_each_message_reported_by_its_own_events(emulator: SendGridEmulator) -> None:
+    emulator.outcomes["b@example.com"] = "bounce"
+    sender = adapter()
+    async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
+        result = await send_batch(client, sender, sender.build_batch(THREE), THREE)
+
+    (outcome,) = set(result.outcomes)
+    assert isinstance(outcome, Accepted)
+    receipts = [r for r in parse_callback(emulator.pending_callbacks()[0].body) if r.outcome != "progress"]
+    assert {(r.correlation_id, r.outcome) for r in receipts} == {
+        ("gw-1", "delivered"),
+        ("gw-2", "failed"),
+        ("gw-3", "delivered"),
+    }
+    assert {r.vendor_message_id for r in receipts} == {outcome.vendor_message_id}
+
+
+async def test_round_trip_more_than_1000_personalizations_are_refused(emulator: SendGridEmulator) -> None:
+    sender = adapter()
+    batch = [
+        BatchItem(message=email(email=f"u{i}@example.com"), message_id=f"gw-{i}", send_key=f"k-{i}")
+        for i in range(1001)
+    ]
+    async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
+        result = await send_batch(client, sender, sender.build_batch(batch), batch)
+
+    (outcome,) = set(result.outcomes)
+    assert isinstance(outcome, Permanent)
+    assert "limited to 1000 personalizations" in outcome.detail

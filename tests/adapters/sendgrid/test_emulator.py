@@ -122,6 +122,8 @@ async def test_unparseable_json_is_400(emulator: SendGridEmulator) -> None:
             "personalizations.0.custom_args",
         ),
         (mail(personalizations=[{"to": [{"email": f"u{i}@b.kr"} for i in range(1001)]}]), "personalizations"),
+        (mail(personalizations=[{"to": [{"email": f"u{i}@b.kr"}]} for i in range(1001)]), "personalizations"),
+        (mail(personalizations=[{"to": [{"email": "a@b.kr"}]}, {"to": [{"email": "A@b.kr"}]}]), "personalizations"),
         (mail(custom_args="x"), "custom_args"),
         (mail(**{"from": {"name": "no address"}}), "from.email"),
         (mail(subject=""), "subject"),

@@ -10,7 +10,8 @@ import pytest
 import respx
 
 from adapters.base import VendorResponse, send
-from adapters.contract import Accepted, Permanent, Retryable, Uncertain
+from adapters.batch import BatchAdapter, BatchItem, send_batch
+from adapters.contract import Accepted, Found, NotFound, Permanent, Retryable, Uncertain
 from adapters.emulator import EmulatorTransport, Fault
 from adapters.solapi.adapter import (
     SEND_PATH,
@@ -22,7 +23,9 @@ from adapters.solapi.adapter import (
 )
 from adapters.solapi.config import SolapiConfig
 from adapters.solapi.emulator import SolapiEmulator
+from adapters.solapi.lookup import solapi_lookup
 from gateway.models import Button, OutboundMessage
+from tests.adapters.batching import assert_same_for_all, items, look_up_each
 
 CONFIG = SolapiConfig(api_key="NCSAYU7YDBXYORXC", api_secret="s3cr3t", pf_id="KA01PF2506", send_no="0212345678")
 NOW = 1_750_000_000.0  # 2025-06-15T15:06:40Z
@@ -483,3 +486,189 @@ async def test_round_trip_kakao_not_a_user_reports_undeliverable(emulator: Solap
     (receipt,) = parse_callback(emulator.pending_callbacks()[0].body)
     assert receipt.outcome == "failed"
     assert receipt.code in SOLAPI_KAKAO_UNDELIVERABLE
+
+
+def test_a_batch_is_one_signed_request_with_each_message_its_own_entry_in_order() -> None:
+    adapter = fixed(SolapiLmsAdapter)
+    batch = items(lms(phone="01011110001", content="첫째"), lms(phone="01011110002", subject=None, content="둘째"))
+
+    request = adapter.build_batch(batch)
+
+    assert request.url == "https://api.solapi.com/messages/v4/send-many/detail"
+    assert request.headers == {"Authorization": expected_authorization(), "Content-Type": "application/json"}
+    assert request.json == {
+        "messages": [
+            {
+                "to": "01011110001",
+                "from": "0212345678",
+                "type": "LMS",
+                "subject": "실시간 베스트",
+                "text": "첫째",
+                "customFields": {"gatewayId": "gw-1"},
+            },
+            {
+                "to": "01011110002",
+                "from": "0212345678",
+                "type": "LMS",
+                "text": "둘째",
+                "customFields": {"gatewayId": "gw-2"},
+            },
+        ],
+        "showMessageList": True,
+    }
+
+
+def test_a_single_send_is_the_one_message_batch() -> None:
+    adapter = fixed(SolapiKakaoAdapter)
+
+    assert adapter.build(kakao(), "gw-1", send_key="key-1") == adapter.build_batch(
+        [BatchItem(message=kakao(), message_id="gw-1", send_key="key-1")]
+    )
+
+
+def test_two_messages_to_one_number_allow_duplicates_or_solapi_refuses_the_second_with_1026() -> None:
+    request = fixed(SolapiKakaoAdapter).build_batch(items(kakao(), kakao(content="다른 소식")))
+
+    assert request.json["allowDuplicates"] is True
+
+
+def test_any_messages_of_a_channel_share_a_request_up_to_10000() -> None:
+    adapter = fixed(SolapiKakaoAdapter)
+
+    assert adapter.batch_key(kakao()) == adapter.batch_key(kakao(content="다른", buttons=(), phone="01099998888"))
+    assert adapter.batch_key(kakao(phone=None)) is None
+    assert SolapiKakaoAdapter.max_batch == SolapiLmsAdapter.max_batch == 10_000
+    assert isinstance(adapter, BatchAdapter)
+
+
+def batch_answer(*, failed: list[dict[str, object]], listed: list[dict[str, object]] | None) -> VendorResponse:
+    count = {"total": 3, "registeredFailed": len(failed), "registeredSuccess": 3 - len(failed)}
+    body: dict[str, object] = {
+        "groupInfo": {"groupId": "G4V1", "count": count},
+        "failedMessageList": failed,
+    }
+    if listed is not None:
+        body["messageList"] = listed
+    return VendorResponse(200, {}, msgspec.json.encode(body))
+
+
+def listed(message_id: str, gateway_id: str) -> dict[str, object]:
+    return {
+        "messageId": message_id,
+        "statusCode": "2000",
+        "statusMessage": "",
+        "customFields": {"gatewayId": gateway_id},
+    }
+
+
+THREE = items(lms(phone="01011110001"), lms(phone="01011110002"), lms(phone="01011110003"))
+
+
+def test_a_partly_refused_batch_settles_each_message_by_its_own_entry() -> None:
+    refused = failed_entry("1062", "발신번호 미등록") | {"to": "01011110002", "customFields": {"gatewayId": "gw-2"}}
+    later = failed_entry("1030", "잔액 부족") | {"to": "01011110003", "customFields": {"gatewayId": "gw-3"}}
+    answer = batch_answer(failed=[later, refused], listed=[listed("M1", "gw-1")])
+
+    outcomes = fixed(SolapiLmsAdapter).classify_batch(answer, THREE)
+
+    assert outcomes == [
+        Accepted("M1", code="2000", detail="group G4V1"),
+        Permanent("1062", "발신번호 미등록"),
+        Retryable("1030", "잔액 부족"),
+    ]
+
+
+def test_a_refused_entry_without_our_id_is_found_by_its_number_when_only_one_message_went_there() -> None:
+    refused = {k: v for k, v in failed_entry("1062", "no").items() if k != "customFields"} | {"to": "01011110003"}
+    answer = batch_answer(failed=[refused], listed=[listed("M1", "gw-1"), listed("M2", "gw-2")])
+
+    outcomes = fixed(SolapiLmsAdapter).classify_batch(answer, THREE)
+
+    assert [type(o) for o in outcomes] == [Accepted, Accepted, Permanent]
+
+
+def test_a_message_the_answer_does_not_name_is_uncertain_for_the_lookup() -> None:
+    answer = batch_answer(failed=[], listed=[listed("M1", "gw-1"), listed("M3", "gw-3")])
+
+    outcomes = fixed(SolapiLmsAdapter).classify_batch(answer, THREE)
+
+    assert isinstance(outcomes[0], Accepted)
+    assert isinstance(outcomes[2], Accepted)
+    assert outcomes[1] == Uncertain("not-in-answer", "group G4V1: Solapi's answer does not name this message")
+
+
+def test_an_answer_listing_no_message_accepts_all_only_when_its_count_says_so() -> None:
+    adapter = fixed(SolapiLmsAdapter)
+
+    assert (
+        adapter.classify_batch(batch_answer(failed=[], listed=None), THREE) == [Accepted(None, detail="group G4V1")] * 3
+    )
+    short = batch_answer(failed=[], listed=None)
+    short = VendorResponse(200, {}, short.body.replace(b'"registeredSuccess":3', b'"registeredSuccess":2'))
+    assert all(isinstance(o, Uncertain) for o in adapter.classify_batch(short, THREE))
+
+
+@pytest.mark.parametrize(
+    ("response", "kind"),
+    [
+        (VendorResponse(503, {}, error_body("ServiceUnavailable", "busy")), Retryable),
+        (VendorResponse(500, {}, b"upstream"), Uncertain),
+        (VendorResponse(400, {}, error_body("ValidationError", "bad")), Permanent),
+    ],
+)
+def test_a_failed_request_is_every_messages_outcome(response: VendorResponse, kind: type) -> None:
+    outcomes = fixed(SolapiLmsAdapter).classify_batch(response, THREE)
+
+    assert_same_for_all(outcomes, 3, kind)
+
+
+async def test_round_trip_batch_partly_refused_then_each_accepted_one_reported_and_found(
+    emulator: SolapiEmulator,
+) -> None:
+    emulator.outcomes["01011110003"] = "3104"
+    adapter = SolapiKakaoAdapter(CONFIG)
+    batch = items(
+        kakao(phone="01011110001"), kakao(phone="01011110002", content="x" * 1301), kakao(phone="01011110003")
+    )
+    async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
+        result = await send_batch(client, adapter, adapter.build_batch(batch), batch)
+        found = await look_up_each(solapi_lookup(CONFIG), client, batch)
+
+    first, second, third = result.outcomes
+    assert isinstance(first, Accepted)
+    assert isinstance(third, Accepted)
+    assert isinstance(second, Permanent)
+    assert second.code == "1031"
+    receipts = {r.correlation_id: r for c in emulator.pending_callbacks() for r in parse_callback(c.body)}
+    assert {k: (r.outcome, r.vendor_message_id) for k, r in receipts.items()} == {
+        "gw-1": ("delivered", first.vendor_message_id),
+        "gw-3": ("failed", third.vendor_message_id),
+    }
+    assert [type(f) for f in found] == [Found, NotFound, Found]
+
+
+async def test_emulator_refuses_a_numbers_second_message_without_allow_duplicates(emulator: SolapiEmulator) -> None:
+    request = SolapiLmsAdapter(CONFIG).build_batch(items(lms(), lms(content="둘째")))
+    body = {k: v for k, v in request.json.items() if k != "allowDuplicates"}
+    async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
+        refused = await client.post(request.url, headers=request.headers, json=body)
+        adapter = SolapiLmsAdapter(CONFIG)
+        batch = items(lms(), lms(content="둘째"))
+        allowed = await send_batch(client, adapter, adapter.build_batch(batch), batch)
+
+    assert [(e["customFields"]["gatewayId"], e["statusCode"]) for e in refused.json()["failedMessageList"]] == [
+        ("gw-2", "1026")
+    ]
+    assert all(isinstance(o, Accepted) for o in allowed.outcomes)
+
+
+async def test_emulator_takes_at_most_10000_messages_a_request(emulator: SolapiEmulator) -> None:
+    adapter = SolapiLmsAdapter(CONFIG)
+    batch = [
+        BatchItem(message=lms(phone=f"010{i:08d}"), message_id=f"gw-{i}", send_key=f"k-{i}") for i in range(10_001)
+    ]
+    async with httpx.AsyncClient(transport=EmulatorTransport([emulator])) as client:
+        result = await send_batch(client, adapter, adapter.build_batch(batch), batch)
+
+    assert result.http_status == 400
+    assert set(result.outcomes) == {Permanent("ValidationError", "messages must hold 1 to 10,000 messages")}
