@@ -26,7 +26,7 @@ import msgspec
 import tenacity
 
 from adapters.base import Adapter, SendResult, send
-from adapters.batch import BatchAdapter, BatchItem, BatchResult, send_batch
+from adapters.batch import BatchAdapter, BatchItem, BatchResult, DistinctRecipients, send_batch
 from adapters.contract import Accepted, Found, NotFound, OutboundMessage, Outcome, Permanent, Retryable, Uncertain
 from adapters.registry import product_of
 from adapters.spec import Lookup, LookupTarget
@@ -431,7 +431,8 @@ class Dispatcher:
 
         Their kakao images are resolved first (a batch key covers the content as sent); messages with equal batch
         keys then share requests of at most the vendor's ``max_batch`` and the gate's ``batch_limit``, never naming
-        one recipient twice. A message that shares its request with no other goes alone, on the usual path.
+        one recipient twice where the vendor cares. A message that shares its request with no other goes alone, on
+        the usual path.
         """
         adapter = self._batch_adapters[route]
         gate = self.gates.get(*route)
@@ -452,7 +453,8 @@ class Dispatcher:
                 work.append(self._guard(record, self._deliver(record, message)))
             else:
                 keyed.append((key, _Member(record, message)))
-        for members in chunks(keyed, min(adapter.max_batch, gate.batch_limit), _recipient):
+        recipient = _recipient_of(adapter)
+        for members in chunks(keyed, min(adapter.max_batch, gate.batch_limit), recipient):
             if len(members) == 1:
                 work.append(self._guard(members[0].record, self._deliver(members[0].record, members[0].message)))
             else:
@@ -973,9 +975,12 @@ def _batch_key(adapter: BatchAdapter, message: OutboundMessage) -> Hashable | No
         return None
 
 
-def _recipient(member: _Member) -> tuple[str | None, str | None]:
-    """Who a message goes to: one request never names a recipient twice (SendGrid refuses it, NHN does not say)."""
-    return member.message.phone, member.message.email
+def _recipient_of(adapter: BatchAdapter) -> Callable[[_Member], Hashable] | None:
+    """Who a message goes to, where the vendor must not see a recipient twice in one request (SendGrid refuses it,
+    NHN does not say what it does); ``None`` where it may."""
+    if not isinstance(adapter, DistinctRecipients):
+        return None
+    return lambda member: adapter.recipient_key(member.message)
 
 
 def _retried_in_process(outcome: Retryable, tries: int) -> bool:
