@@ -71,9 +71,16 @@ class FakeBatchAdapter:
 
 
 class FakeBatchKakao(FakeBatchAdapter):
-    """The same vendor's kakao."""
+    """The same vendor's kakao: the image (the vendor's upload) is part of the content."""
 
     channel: ClassVar[Channel] = "kakao"
+
+    def batch_key(self, message: OutboundMessage) -> Hashable | None:
+        return message.content, message.image_url
+
+    def build_batch(self, items: Sequence[BatchItem]) -> VendorRequest:
+        request = super().build_batch(items)
+        return msgspec.structs.replace(request, json=request.json | {"image": items[0].message.image_url})
 
 
 class IdempotentBatchAdapter(FakeBatchAdapter):

@@ -19,6 +19,8 @@ from adapters.base import Adapter
 from adapters.contract import OutboundMessage
 from gateway.dispatch.dispatcher import Dispatcher
 from gateway.dispatch.limits import Gates
+from gateway.images.fetch import ImageRefused
+from gateway.images.uploads import ImageUploads
 from gateway.models import MessageDetail, NewMessage, Status
 from gateway.normalise.policy import policy_from_settings
 from gateway.settings import Settings
@@ -58,6 +60,7 @@ async def running(
     transport: httpx.AsyncBaseTransport | None = None,
     vendor: FakeVendor | None = None,
     env: Mapping[str, str] | None = None,
+    images: ImageUploads | None = None,
 ) -> AsyncIterator[Run]:
     """A dispatcher whose NHN LMS (and kakao, when given) is the fake batch vendor; in-process waits recorded."""
     settings = make_settings(tmp_path, GATEWAY_DATABASE_URL=database_url, **(env or {}))
@@ -81,6 +84,7 @@ async def running(
         clock=clock,
         sleep=sleep,
         lookups={route: vendor.lookup for route in routes} if lookup else None,
+        images=images,
     )
     try:
         yield Run(dispatcher, store, vendor, clock, waits, settings)
@@ -89,7 +93,9 @@ async def running(
         await store.close()
 
 
-async def add(run: Run, count: int, *, channel: str = "lms", content: str = "이번 주 추천 프로젝트") -> list[str]:
+async def add(
+    run: Run, count: int, *, channel: str = "lms", content: str = "이번 주 추천 프로젝트", image_url: str | None = None
+) -> list[str]:
     """Queue ``count`` messages of one content, each to its own phone."""
     ids = []
     for n in range(count):
@@ -99,6 +105,7 @@ async def add(run: Run, count: int, *, channel: str = "lms", content: str = "이
             content=content,
             phone=f"010{next(_PHONES)}",
             fallback="lms" if channel == "kakao" else "none",
+            image_url=image_url,
         )
         new = NewMessage(
             id=f"m{n:03d}-{next(_PHONES)}",
@@ -314,3 +321,33 @@ async def test_messages_that_need_handling_alone_keep_the_one_at_a_time_path(tmp
         assert sorted(run.vendor.recipients()) == sorted([together, alone])
         found = await details(run, [*together, *alone])
         assert {d.record.status for d in found} == {Status.ACCEPTED}
+
+
+class Uploads(ImageUploads):
+    """NHN's image upload, stubbed: each source URL becomes the vendor's copy, except a refused one."""
+
+    def __init__(self) -> None:
+        super().__init__(None, {}, None, None)  # type: ignore[arg-type]
+
+    def handles(self, vendor: str) -> bool:
+        return True
+
+    async def vendor_image(self, vendor: str, source_url: str) -> str:
+        if "small" in source_url:
+            raise ImageRefused("smaller than 500 px")
+        return "https://vendor.test/uploaded/" + source_url.rsplit("/", 1)[-1]
+
+
+async def test_kakao_images_are_resolved_before_messages_share_a_request(tmp_path: Path, database_url: str) -> None:
+    routes = {("nhn", "kakao"): FakeBatchKakao(), LMS: FakeBatchAdapter()}
+    async with running(tmp_path, database_url, adapters=routes, images=Uploads()) as run:
+        pictured = await add(run, 3, channel="kakao", image_url="https://cdn.example/a.png")
+        refused = await add(run, 2, channel="kakao", image_url="https://cdn.example/small.png")
+
+        await run.dispatcher.run_once()
+
+        by_image = {body["image"]: [to["id"] for to in body["to"]] for body in run.vendor.requests}
+        assert by_image == {"https://vendor.test/uploaded/a.png": pictured, None: refused}
+        found = await details(run, [*pictured, *refused])
+        assert {d.record.status for d in found} == {Status.ACCEPTED}
+        assert all("image left out: smaller than 500 px" in [e.reason for e in d.events] for d in found[3:])
