@@ -225,40 +225,47 @@ class Dispatcher:
             self._wakeup.set()
 
     def _start(self, claimed: list[StoredMessage]) -> list[asyncio.Task[None]]:
-        """One task per message that goes alone, one per vendor route whose messages may share requests."""
-        singles, routes = self._partition(claimed)
+        """One task per message that goes alone, one per vendor route whose messages may share requests, one for
+        the messages quiet hours hold."""
+        singles, routes, held = self._partition(claimed)
         tasks = [asyncio.create_task(self._process(record)) for record in singles]
         tasks.extend(asyncio.create_task(self._send_route(route, records)) for route, records in routes.items())
+        if held:
+            tasks.append(asyncio.create_task(self._hold(held)))
         return tasks
 
     def _partition(
         self, claimed: list[StoredMessage]
-    ) -> tuple[list[StoredMessage], dict[tuple[str, str], list[StoredMessage]]]:
-        """Split a claim: messages for the one-at-a-time path, and by route those that may go in batches.
+    ) -> tuple[list[StoredMessage], dict[tuple[str, str], list[StoredMessage]], list[Transition]]:
+        """Split a claim: messages for the one-at-a-time path, by route those that may go in batches, and the moves
+        of those quiet hours hold.
 
-        A message may go in a batch (docs/ARCHITECTURE.md, "Batches") when its route's adapter is a
-        :class:`~adapters.batch.BatchAdapter` and it needs nothing done for it alone first: no cut-off send to
-        settle (``send_started_at``), no earlier attempt at a product with a lookup (its last attempt may be an
-        uncertain one to look up), and not held or suppressed by quiet hours. A route with one such message
-        sends it alone.
+        A message whose previous send was cut off (``send_started_at``) always goes alone: settling that comes
+        before quiet hours, as holding it would clear the mark. Any other message inside quiet hours is held (or
+        suppressed) with the others, in one transaction. A message may go in a batch (docs/ARCHITECTURE.md,
+        "Batches") when its route's adapter is a :class:`~adapters.batch.BatchAdapter` and it needs nothing done
+        for it alone first: no earlier attempt at a product with a lookup either (its last attempt may be an
+        uncertain one to look up). A route with one such message sends it alone.
         """
         now = self._clock()
         singles: list[StoredMessage] = []
         routes: dict[tuple[str, str], list[StoredMessage]] = {}
+        held: list[Transition] = []
         for record in claimed:
+            if record.send_started_at is not None:
+                singles.append(record)
+                continue
+            quiet = self._quiet_move(record, now)
             route = (record.vendor, record.channel)
-            if (
-                route in self._batch_adapters
-                and record.send_started_at is None
-                and not (record.attempt_count and route in self._lookups)
-                and quiet_until(record.channel, record.message.ad, now) is None
-            ):
+            if quiet is not None:
+                held.append(quiet)
+            elif route in self._batch_adapters and not (record.attempt_count and route in self._lookups):
                 routes.setdefault(route, []).append(record)
             else:
                 singles.append(record)
         for lonely in [route for route, records in routes.items() if len(records) == 1]:
             singles.extend(routes.pop(lonely))
-        return singles, routes
+        return singles, routes, held
 
     async def _claim(self, limit: int) -> list[StoredMessage]:
         await self.gates.refresh()
@@ -342,23 +349,52 @@ class Dispatcher:
 
     async def _held_for_quiet_hours(self, record: StoredMessage) -> bool:
         now = self._clock()
+        move = self._quiet_move(record, now)
+        if move is None:
+            return False
+        await self._store.transition(
+            record.id,
+            move.status,
+            move.reason,
+            now=now,
+            expect=_SENDING,
+            next_attempt_at=move.next_attempt_at,
+            report=move.report,
+        )
+        status_changed(record.id, move.status)
+        return True
+
+    def _quiet_move(self, record: StoredMessage, now: float) -> Transition | None:
+        """Advertising inside quiet hours: ``held`` until the window opens, or ``suppressed``; ``None`` outside."""
         until = quiet_until(record.channel, record.message.ad, now)
         if until is None:
-            return False
+            return None
         window = quiet_window(record.channel)
         if self._settings.quiet_hours == "suppress":
             reason = f"suppressed: advertising is not sent {window}"
-            await self._store.transition(
-                record.id, Status.SUPPRESSED, reason, now=now, expect=_SENDING, report=self._report(None)
+            return Transition(
+                message_id=record.id,
+                status=Status.SUPPRESSED,
+                reason=reason,
+                expect=_SENDING,
+                report=self._report(None),
             )
-            status_changed(record.id, Status.SUPPRESSED)
-        else:
-            reason = f"held: advertising is not sent {window}; sending when the window opens"
-            await self._store.transition(
-                record.id, Status.HELD, reason, now=now, expect=_SENDING, next_attempt_at=until
-            )
-            status_changed(record.id, Status.HELD)
-        return True
+        reason = f"held: advertising is not sent {window}; sending when the window opens"
+        return Transition(
+            message_id=record.id, status=Status.HELD, reason=reason, expect=_SENDING, next_attempt_at=until
+        )
+
+    async def _hold(self, moves: list[Transition]) -> None:
+        """Hold (or suppress) a claim's advertising in quiet hours in one transaction, as one at a time would."""
+        try:
+            self._announce(moves, await self._store.transition_many(moves, now=self._clock()))
+        except StoreUnavailable:
+            # Not the messages' fault: they keep their leases and are claimed again once the store is back.
+            _log.warning("store unavailable while holding messages for quiet hours", extra={"count": len(moves)})
+        except Exception:  # nothing was sent: the messages are claimed again when their leases run out
+            _log.exception("holding messages for quiet hours failed", extra={"count": len(moves)})
+        finally:
+            self._done(move.message_id for move in moves)
 
     async def _deliver(self, record: StoredMessage, message: OutboundMessage | None = None) -> None:
         """Send ``record`` alone (``message``: as it goes, its kakao image already resolved) and conclude."""
@@ -601,11 +637,12 @@ class Dispatcher:
                 _log.info("message moved by someone else", extra={"message_id": move.message_id})
                 continue
             attempt = move.attempt
-            code, number = (attempt.vendor_code, attempt.number) if attempt else (None, None)
-            if move.fallback is not None:
-                status_changed(move.message_id, move.status, code=code, child_id=move.fallback.id)
+            if attempt is None:
+                status_changed(move.message_id, move.status)
+            elif move.fallback is not None:
+                status_changed(move.message_id, move.status, code=attempt.vendor_code, child_id=move.fallback.id)
             else:
-                status_changed(move.message_id, move.status, code=code, attempt=number)
+                status_changed(move.message_id, move.status, code=attempt.vendor_code, attempt=attempt.number)
 
     def _may_fail_over(self, record: StoredMessage) -> bool:
         """Whether :meth:`_fail_over` could move ``record`` at all (it checks the attempts itself)."""
