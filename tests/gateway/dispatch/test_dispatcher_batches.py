@@ -9,6 +9,7 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -26,10 +27,12 @@ from gateway.normalise.policy import policy_from_settings
 from gateway.settings import Settings
 from gateway.store import Store, open_store
 from gateway.store.base import StoreUnavailable
-from tests.conftest import BRAZE, Clock, make_settings
+from tests.conftest import BRAZE, NIGHT_KST, Clock, make_settings
 from tests.gateway.dispatch.batch_vendor import FakeBatchAdapter, FakeBatchKakao, FakeVendor, IdempotentBatchAdapter
 
 LMS = ("nhn", "lms")
+#: 08:00 KST after NIGHT_KST, when kakao may be sent again.
+EIGHT_KST = datetime(2026, 11, 27, 23, 0, tzinfo=UTC).timestamp()
 _PHONES = itertools.count(10000000)
 
 
@@ -351,3 +354,27 @@ async def test_kakao_images_are_resolved_before_messages_share_a_request(tmp_pat
         found = await details(run, [*pictured, *refused])
         assert {d.record.status for d in found} == {Status.ACCEPTED}
         assert all("image left out: smaller than 500 px" in [e.reason for e in d.events] for d in found[3:])
+
+
+async def test_a_claim_inside_quiet_hours_is_held_in_one_transaction(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    routes = {("nhn", "kakao"): FakeBatchKakao(), LMS: FakeBatchAdapter()}
+    async with running(tmp_path, database_url, adapters=routes) as run:
+        run.clock.now = NIGHT_KST
+        ids = await add(run, 3, channel="kakao")
+        calls: list[int] = []
+        transition_many = run.store.transition_many
+
+        async def counted(transitions: Any, *, now: float) -> list[bool]:
+            calls.append(len(transitions))
+            return await transition_many(transitions, now=now)
+
+        monkeypatch.setattr(run.store, "transition_many", counted)
+
+        await run.dispatcher.run_once()
+
+        found = await details(run, ids)
+        assert {(d.record.status, d.record.next_attempt_at) for d in found} == {(Status.HELD, EIGHT_KST)}
+        assert calls == [3]
+        assert run.vendor.requests == []
