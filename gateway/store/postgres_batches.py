@@ -118,7 +118,9 @@ class PostgresBatches:
             "code": [None if move.report is None else move.report.code for move in transitions],
             **_attempt_arrays([move.attempt for move in transitions]),
         }
-        async with self._connection() as conn:
+        # Alone in autocommit (one round trip) unless fallbacks add their messages after it, in its transaction.
+        falls_back = any(move.fallback is not None for move in transitions)
+        async with self._connection() if falls_back else self._autocommit() as conn:
             rows = await (await conn.execute(_TRANSITION_MANY, params)).fetchall()
             moved = {row[0] for row in rows}
             children = [move.fallback for move in transitions if move.fallback is not None and move.message_id in moved]
