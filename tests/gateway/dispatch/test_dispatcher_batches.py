@@ -45,14 +45,6 @@ class Run(NamedTuple):
     settings: Settings
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/gateway.db"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 @asynccontextmanager
 async def running(
     tmp_path: Path,

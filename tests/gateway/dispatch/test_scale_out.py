@@ -22,13 +22,6 @@ from gateway.models import Status
 from tests.conftest import EMAIL_BODY, LMS_BODY, NIGHT_KST, SEED_BODY, Clock, ingest_headers, make_settings
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/gateway.db"
-    return str(request.getfixturevalue("postgres_url"))
-
-
 @pytest.fixture
 async def processes(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[list[Litestar]]:
     """Two gateways on one database, their dispatchers driven by the test."""
