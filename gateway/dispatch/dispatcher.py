@@ -242,10 +242,9 @@ class Dispatcher:
 
         A message whose previous send was cut off (``send_started_at``) always goes alone: settling that comes
         before quiet hours, as holding it would clear the mark. Any other message inside quiet hours is held (or
-        suppressed) with the others, in one transaction. A message may go in a batch (docs/ARCHITECTURE.md,
-        "Batches") when its route's adapter is a :class:`~adapters.batch.BatchAdapter` and it needs nothing done
-        for it alone first: no earlier attempt at a product with a lookup either (its last attempt may be an
-        uncertain one to look up). A route with one such message sends it alone.
+        suppressed) with the others, in one transaction. The others of a route whose adapter is a
+        :class:`~adapters.batch.BatchAdapter` may share requests (docs/ARCHITECTURE.md, "Batches"; see
+        :meth:`_send_route`). A route with one such message sends it alone.
         """
         now = self._clock()
         singles: list[StoredMessage] = []
@@ -259,7 +258,7 @@ class Dispatcher:
             route = (record.vendor, record.channel)
             if quiet is not None:
                 held.append(quiet)
-            elif route in self._batch_adapters and not (record.attempt_count and route in self._lookups):
+            elif route in self._batch_adapters:
                 routes.setdefault(route, []).append(record)
             else:
                 singles.append(record)
@@ -472,13 +471,15 @@ class Dispatcher:
         """
         adapter = self._batch_adapters[route]
         gate = self.gates.get(*route)
+        work: list[Awaitable[None]] = []
+        records, looked_up = await self._without_pending_lookups(route, records)
+        work.extend(self._process(record) for record in looked_up)
         messages: list[OutboundMessage | BaseException] = [record.message for record in records]
         imaged = [index for index, record in enumerate(records) if self._needs_vendor_image(record)]
         if imaged:
             found = await asyncio.gather(*(self._with_vendor_image(records[i]) for i in imaged), return_exceptions=True)
             for index, message in zip(imaged, found, strict=True):
                 messages[index] = message
-        work: list[Awaitable[None]] = []
         keyed: list[tuple[Hashable, _Member]] = []
         for record, message in zip(records, messages, strict=True):
             if isinstance(message, BaseException):  # tried again, and counted against it alone, on the usual path
@@ -496,6 +497,26 @@ class Dispatcher:
             else:
                 work.append(self._send_batch(route, adapter, gate, members))
         await asyncio.gather(*work)
+
+    async def _without_pending_lookups(
+        self, route: tuple[str, str], records: list[StoredMessage]
+    ) -> tuple[list[StoredMessage], list[StoredMessage]]:
+        """Set apart the messages whose last attempt is an unsettled uncertain one: each is looked up alone first.
+
+        At a product with a lookup, a message tried before may owe one; its last attempt says (:func:`_owes_lookup`,
+        one read for all of them). Should the read fail, every message tried before goes alone, where its
+        attempts are read in full.
+        """
+        retried = [record.id for record in records if record.attempt_count] if route in self._lookups else []
+        if not retried:
+            return records, []
+        try:
+            last = await self._store.last_attempts(retried)
+        except Exception:
+            _log.warning("could not read the last attempts of a batch", exc_info=True, extra={"count": len(retried)})
+            return [r for r in records if not r.attempt_count], [r for r in records if r.attempt_count]
+        owing = {message_id for message_id, attempt in last.items() if _owes_lookup(attempt)}
+        return [r for r in records if r.id not in owing], [r for r in records if r.id in owing]
 
     async def _send_batch(
         self, route: tuple[str, str], adapter: BatchAdapter, gate: VendorGate, members: list[_Member]
@@ -1095,6 +1116,12 @@ def _pending_uncertain(attempts: tuple[Attempt, ...]) -> tuple[Attempt, int] | N
         if attempt.outcome != "lookup" or attempt.vendor_code != "cannot_tell":
             return None
     return None
+
+
+def _owes_lookup(last: Attempt) -> bool:
+    """Whether a message whose last attempt is ``last`` has an uncertain send to settle (as :func:`_pending_uncertain`
+    finds it: the uncertain attempt itself, or a lookup since that could not tell)."""
+    return last.outcome == "uncertain" or (last.outcome == "lookup" and last.vendor_code == "cannot_tell")
 
 
 def _outcome_name(result: SendResult) -> AttemptOutcome:

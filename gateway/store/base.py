@@ -267,6 +267,10 @@ class Store(Protocol):
         """:meth:`record_attempt` for each of ``entries``, in one transaction; unknown ids are skipped."""
         ...
 
+    async def last_attempts(self, message_ids: Sequence[str]) -> dict[str, Attempt]:
+        """The last attempt of each of ``message_ids`` that has one."""
+        ...
+
     async def get(self, message_id: str) -> MessageDetail | None:
         """Return the message with its attempts and events, or ``None``."""
         ...

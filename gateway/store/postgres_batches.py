@@ -15,7 +15,7 @@ import psycopg
 
 from gateway.models import Attempt, NewMessage
 from gateway.store.base import AttemptEntry, Transition
-from gateway.store.rows import ATTEMPT_COLUMNS, INSERT_COLUMNS, encode_json, insert_values
+from gateway.store.rows import ATTEMPT_COLUMNS, INSERT_COLUMNS, attempt_from_row, encode_json, insert_values
 
 __all__ = ("INSERT_EVENT", "INSERT_MESSAGE", "MESSAGE_VALUES", "UPSERT_KEY", "PostgresBatches")
 
@@ -79,6 +79,10 @@ WITH t AS (
 )
 INSERT INTO events (message_id, at, status, reason) SELECT t.id, %(now)s, m.status, t.reason FROM t JOIN m USING (id)
 """  # noqa: S608 - column lists and placeholders only
+_LAST_ATTEMPTS = (
+    f"SELECT DISTINCT ON (message_id) message_id, {ATTEMPT_COLUMNS} FROM attempts "  # noqa: S608
+    "WHERE message_id = ANY(%s) ORDER BY message_id, id DESC"
+)
 _BEGIN_SEND_MANY = (
     "UPDATE messages SET send_started_at = %(now)s WHERE id IN (SELECT id FROM messages "
     "WHERE id = ANY(%(ids)s::text[]) AND status = 'sending' ORDER BY id FOR UPDATE)"
@@ -98,6 +102,12 @@ class PostgresBatches:
         """See :meth:`Store.begin_send_many`."""
         async with self._autocommit() as conn:
             await conn.execute(_BEGIN_SEND_MANY, {"ids": list(message_ids), "now": now})
+
+    async def last_attempts(self: _Backend, message_ids: Sequence[str]) -> dict[str, Attempt]:
+        """See :meth:`Store.last_attempts`: one statement on the index of each message's attempts."""
+        async with self._autocommit() as conn:
+            rows = await (await conn.execute(_LAST_ATTEMPTS, (list(message_ids),))).fetchall()
+        return {row[0]: attempt_from_row(row[1:]) for row in rows}
 
     async def transition_many(self: _Backend, transitions: Sequence[Transition], *, now: float) -> list[bool]:
         """See :meth:`Store.transition_many`: one statement, and the fallbacks' new messages in the same transaction."""

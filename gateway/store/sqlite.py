@@ -244,6 +244,10 @@ class SqliteStore(SqliteAdmin, SqliteReceipts, SqliteRefusals, SqliteCampaigns, 
         )
         await self._write(link)
 
+    async def last_attempts(self, message_ids: Sequence[str]) -> dict[str, Attempt]:
+        """See :meth:`Store.last_attempts`."""
+        return await self._read(functools.partial(sqlite_reads.last_attempts, message_ids=message_ids))
+
     async def get(self, message_id: str) -> MessageDetail | None:
         """See :meth:`Store.get`."""
         return await self._read(functools.partial(sqlite_reads.get, message_id=message_id))

@@ -22,7 +22,7 @@ from gateway.dispatch.dispatcher import Dispatcher
 from gateway.dispatch.limits import Gates
 from gateway.images.fetch import ImageRefused
 from gateway.images.uploads import ImageUploads
-from gateway.models import MessageDetail, NewMessage, Status
+from gateway.models import Attempt, MessageDetail, NewMessage, Status
 from gateway.normalise.policy import policy_from_settings
 from gateway.settings import Settings
 from gateway.store import Store, open_store
@@ -370,3 +370,41 @@ async def test_a_claim_inside_quiet_hours_is_held_in_one_transaction(
         assert {(d.record.status, d.record.next_attempt_at) for d in found} == {(Status.HELD, EIGHT_KST)}
         assert calls == [3]
         assert run.vendor.requests == []
+
+
+async def test_a_rescheduled_message_batches_again_and_one_owing_a_lookup_is_looked_up_alone(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with running(tmp_path, database_url) as run:
+        rescheduled, uncertain, _ = first = await add(run, 3)
+        run.vendor.scripts = {rescheduled: ["busy"] * 3, uncertain: ["lost"]}
+        await run.dispatcher.run_once()
+        assert run.vendor.recipients() == [first, [rescheduled], [rescheduled]]
+        fresh = await add(run, 2)
+        run.clock.advance(200)  # both earlier ones are due again
+
+        assert await run.dispatcher.run_once() == 4
+
+        assert sorted(run.vendor.recipients()[3]) == sorted([*fresh, rescheduled])
+        assert len(run.vendor.requests) == 4  # the uncertain one was found by its lookup, not sent again
+        found = await details(run, [rescheduled, uncertain, *fresh])
+        assert {d.record.status for d in found} == {Status.ACCEPTED}
+        assert attempts(found[1]) == [(1, "uncertain", "E3"), (2, "lookup", "found")]
+        assert [a.outcome for a in found[0].attempts] == ["retryable"] * 3 + ["accepted"]
+
+
+async def test_a_message_whose_lookups_could_not_tell_is_never_batched(tmp_path: Path, database_url: str) -> None:
+    async with running(tmp_path, database_url) as run:
+        owing, fresh = await add(run, 2)
+        await run.store.claim(now=run.clock(), limit=1, lease=20)
+        for number, outcome, code in [(1, "uncertain", "timeout"), (2, "lookup", "cannot_tell")]:
+            attempt = Attempt(number=number, started_at=run.clock(), duration_ms=1.0, outcome=outcome, vendor_code=code)  # type: ignore[arg-type]
+            await run.store.record_attempt(owing, attempt, "earlier", now=run.clock())
+        await run.store.transition(owing, Status.RETRYING, "asking again", now=run.clock(), next_attempt_at=run.clock())
+
+        assert await run.dispatcher.run_once() == 2
+
+        # Looked up first (not found), then sent alone: never in the fresh message's request.
+        assert sorted(run.vendor.recipients()) == sorted([[owing], [fresh]])
+        [detail] = await details(run, [owing])
+        assert [a.vendor_code for a in detail.attempts] == ["timeout", "cannot_tell", "not_found", None]

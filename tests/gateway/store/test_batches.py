@@ -216,3 +216,19 @@ def _child_of(child: NewMessage, parent_id: str) -> NewMessage:
         reason=f"fallback from kakao message {parent_id}",
         parent_id=parent_id,
     )
+
+
+async def test_last_attempts_gives_each_message_its_latest(store: Store) -> None:
+    tried, retried, untried = await _claimed(store, 3)
+    await store.record_attempts(
+        [
+            AttemptEntry(message_id=tried.id, attempt=_attempt(1, "uncertain"), reason="a"),
+            AttemptEntry(message_id=retried.id, attempt=_attempt(1, "retryable"), reason="b"),
+        ],
+        now=T0 + 2,
+    )
+    await store.record_attempt(retried.id, _attempt(2, "lookup", vendor_code="cannot_tell"), "c", now=T0 + 3)
+
+    last = await store.last_attempts([tried.id, retried.id, untried.id, "unknown-id"])
+
+    assert last == {tried.id: _attempt(1, "uncertain"), retried.id: _attempt(2, "lookup", vendor_code="cannot_tell")}
