@@ -227,7 +227,11 @@ class Dispatcher:
     def _start(self, claimed: list[StoredMessage]) -> list[asyncio.Task[None]]:
         """One task per message that goes alone, one per vendor route whose messages may share requests, one for
         the messages quiet hours hold."""
-        singles, routes, held = self._partition(claimed)
+        try:
+            singles, routes, held = self._partition(claimed)
+        except Exception:  # a claim is never stranded: each message goes alone
+            _log.exception("could not partition a claim; sending each message alone")
+            singles, routes, held = claimed, {}, []
         tasks = [asyncio.create_task(self._process(record)) for record in singles]
         tasks.extend(asyncio.create_task(self._send_route(route, records)) for route, records in routes.items())
         if held:
@@ -467,13 +471,28 @@ class Dispatcher:
         Their kakao images are resolved first (a batch key covers the content as sent); messages with equal batch
         keys then share requests of at most the vendor's ``max_batch`` and the gate's ``batch_limit``, never naming
         one recipient twice where the vendor cares. A message that shares its request with no other goes alone, on
-        the usual path.
+        the usual path; so does every message of the route should the planning itself fail.
         """
         adapter = self._batch_adapters[route]
         gate = self.gates.get(*route)
-        work: list[Awaitable[None]] = []
+        try:
+            alone, batches = await self._plan(route, adapter, gate, records)
+        except Exception:
+            _log.exception("could not group a route's messages into batches; sending each alone")
+            alone, batches = [(record, None) for record in records], []
+        await asyncio.gather(
+            *(self._process(r) if m is None else self._guard(r, self._deliver(r, m)) for r, m in alone),
+            *(self._send_batch(route, adapter, gate, members) for members in batches),
+        )
+
+    async def _plan(
+        self, route: tuple[str, str], adapter: BatchAdapter, gate: VendorGate, records: list[StoredMessage]
+    ) -> tuple[list[tuple[StoredMessage, OutboundMessage | None]], list[list[_Member]]]:
+        """Which messages go alone (with the message as it goes, or ``None`` for the whole usual path) and which
+        share requests."""
+        alone: list[tuple[StoredMessage, OutboundMessage | None]] = []
         records, looked_up = await self._without_pending_lookups(route, records)
-        work.extend(self._process(record) for record in looked_up)
+        alone.extend((record, None) for record in looked_up)
         messages: list[OutboundMessage | BaseException] = [record.message for record in records]
         imaged = [index for index, record in enumerate(records) if self._needs_vendor_image(record)]
         if imaged:
@@ -483,20 +502,20 @@ class Dispatcher:
         keyed: list[tuple[Hashable, _Member]] = []
         for record, message in zip(records, messages, strict=True):
             if isinstance(message, BaseException):  # tried again, and counted against it alone, on the usual path
-                work.append(self._process(record))
+                alone.append((record, None))
                 continue
             key = _batch_key(adapter, message)
             if key is None:
-                work.append(self._guard(record, self._deliver(record, message)))
+                alone.append((record, message))
             else:
                 keyed.append((key, _Member(record, message)))
-        recipient = _recipient_of(adapter)
-        for members in chunks(keyed, min(adapter.max_batch, gate.batch_limit), recipient):
+        batches: list[list[_Member]] = []
+        for members in chunks(keyed, min(adapter.max_batch, gate.batch_limit), _recipient_of(adapter)):
             if len(members) == 1:
-                work.append(self._guard(members[0].record, self._deliver(members[0].record, members[0].message)))
+                alone.append((members[0].record, members[0].message))
             else:
-                work.append(self._send_batch(route, adapter, gate, members))
-        await asyncio.gather(*work)
+                batches.append(members)
+        return alone, batches
 
     async def _without_pending_lookups(
         self, route: tuple[str, str], records: list[StoredMessage]

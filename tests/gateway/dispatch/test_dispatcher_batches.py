@@ -408,3 +408,22 @@ async def test_a_message_whose_lookups_could_not_tell_is_never_batched(tmp_path:
         assert sorted(run.vendor.recipients()) == sorted([[owing], [fresh]])
         [detail] = await details(run, [owing])
         assert [a.vendor_code for a in detail.attempts] == ["timeout", "cannot_tell", "not_found", None]
+
+
+class BrokenRecipients(FakeBatchAdapter):
+    """An adapter whose recipient key fails: grouping its messages raises."""
+
+    def recipient_key(self, message: OutboundMessage) -> str:
+        raise RuntimeError("no recipient")
+
+
+async def test_a_route_that_cannot_be_grouped_sends_each_message_alone(tmp_path: Path, database_url: str) -> None:
+    async with running(tmp_path, database_url, adapters={LMS: BrokenRecipients()}) as run:
+        ids = await add(run, 3)
+
+        assert await run.dispatcher.run_once() == 3
+
+        assert sorted(run.vendor.recipients()) == sorted([[message_id] for message_id in ids])
+        found = await details(run, ids)
+        assert {d.record.status for d in found} == {Status.ACCEPTED}
+        assert await run.dispatcher.renew_leases() == 0  # none left held
