@@ -1,8 +1,9 @@
 """A batch request's writes on PostgreSQL: mixed into :class:`~gateway.store.postgres.PostgresStore`.
 
 Each call is one statement over arrays (``unnest``), in one round trip, however many messages the batch has
-(docs/ARCHITECTURE.md, "Batches"). The rows are locked in id order first: two multi-row updates of the same
-messages (a batch's settlement and the lease heartbeat) then never wait for each other in a cycle.
+(docs/ARCHITECTURE.md, "Batches"). The rows are locked in id order first (a ``MATERIALIZED`` CTE, read whole
+before the update uses it): two multi-row updates of the same messages (a batch's settlement and the lease
+heartbeat, which locks in the same order) then never wait for each other in a cycle.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ WITH t AS (
         %(vendor_id)s::text[], %(request)s::text[], %(expect)s::text[], %(child)s::text[], %(report)s::boolean[],
         %(code)s::text[], {_ATTEMPT_ARRAYS}
     ) AS t(id, status, reason, next, counted, vendor_id, request, expect, child, report, code, {ATTEMPT_COLUMNS})
-), locked AS ({_LOCKED}), m AS (
+), locked AS MATERIALIZED ({_LOCKED}), m AS (
     UPDATE messages AS x SET status = t.status, updated_at = %(now)s, lease_until = NULL, next_attempt_at = t.next,
         attempt_count = x.attempt_count + t.counted, vendor_message_id = coalesce(t.vendor_id, x.vendor_message_id),
         vendor_request = coalesce(t.request::jsonb, x.vendor_request),
@@ -69,7 +70,7 @@ _RECORD_ATTEMPTS = f"""
 WITH t AS (
     SELECT * FROM unnest(%(ids)s::text[], %(reason)s::text[], %(request)s::text[], {_ATTEMPT_ARRAYS})
         AS t(id, reason, request, {ATTEMPT_COLUMNS})
-), locked AS ({_LOCKED}), m AS (
+), locked AS MATERIALIZED ({_LOCKED}), m AS (
     UPDATE messages AS x SET attempt_count = x.attempt_count + 1, updated_at = %(now)s, send_started_at = NULL,
         vendor_request = coalesce(t.request::jsonb, x.vendor_request)
     FROM t WHERE x.id = t.id AND x.id IN (SELECT id FROM locked)
