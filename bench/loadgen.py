@@ -67,10 +67,15 @@ function init(args)
   wrk.headers["Authorization"] = %(auth)s
 end
 
+-- Each request goes to its own recipient, as a campaign's messages do: a batch request names a recipient once
+-- (docs/ARCHITECTURE.md, "Batches"), so one number or address for all would send every message alone.
 function request()
   counter = counter + 1
   local parts = bodies[pattern[counter %% #pattern + 1]]
-  return wrk.format(nil, nil, nil, table.concat(parts, prefix .. counter))
+  local body = table.concat(parts, prefix .. counter)
+  body = body:gsub("010%%-1234%%-5678", string.format("010%%08d", (tid * 10000000 + counter) %% 100000000))
+  body = body:gsub("supporter@example%%.com", "supporter-" .. tid .. "-" .. counter .. "@example.com")
+  return wrk.format(nil, nil, nil, body)
 end
 """
 _GET = """\
@@ -199,7 +204,9 @@ def write_script(directory: Path, parts: list[str], nonce: str, token: str) -> P
 
 
 def write_mix_script(directory: Path, bodies: list[list[str]], pattern: list[int], nonce: str, token: str) -> Path:
-    """Write the wrk script that POSTs several bodies in turn, each with a unique id per request.
+    """Write the wrk script that POSTs several bodies in turn, each with a unique id and recipient per request.
+
+    The recipient is the bodies' phone ``010-1234-5678`` or email ``supporter@example.com``, replaced per request.
 
     Args:
         directory: Where to write ``mix.lua``.

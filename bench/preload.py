@@ -39,7 +39,10 @@ def _messages(kind: BodyKind, count: int, nonce: str) -> Iterator[NewMessage]:
         user = f"{user_prefix(nonce)}{index}"
         body = braze_body(kind, user)
         braze = msgspec.structs.replace(template.braze, dispatch_id=body["dispatchId"])
-        message: OutboundMessage = msgspec.structs.replace(template, user_id=user, braze=braze)
+        # Each user has their own number, as in a campaign: a batch request names a recipient once
+        # (docs/ARCHITECTURE.md, "Batches"), so one number for all would send every message alone.
+        phone = None if template.phone is None else f"010{index:08d}"
+        message: OutboundMessage = msgspec.structs.replace(template, user_id=user, braze=braze, phone=phone)
         yield NewMessage(
             id=new_message_id(),
             idempotency_key=idempotency_key(None, body, message),

@@ -35,6 +35,15 @@ async def postgres_url() -> AsyncIterator[str]:
         await admin.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database of each backend: a test taking it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/var/gateway.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 INGEST_TOKEN = "test-ingest-token"
 VIEWER_TOKEN = "viewer-token-1"
 OPERATOR_TOKEN = "operator-token-1"

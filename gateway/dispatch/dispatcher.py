@@ -3,9 +3,10 @@
 It claims due messages from the store, holds advertising inside quiet hours, sends through the channel's
 adapter within the vendor's limits, records every attempt, retries transient failures (briefly in-process,
 then rescheduled in the store), ends permanent failures as ``dead`` and hands undeliverable kakao messages
-to LMS.
+to LMS. Where the vendor takes many messages per request, the messages of a claim that need nothing done for
+them alone share requests and are settled each by its own result, in one transaction per request.
 
-See docs/ARCHITECTURE.md, "Delivery lifecycle".
+See docs/ARCHITECTURE.md, "Delivery lifecycle" and "Batches".
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import contextlib
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
+from collections import Counter
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import NamedTuple, TypeVar
 
@@ -24,23 +26,32 @@ import msgspec
 import tenacity
 
 from adapters.base import Adapter, SendResult, send
+from adapters.batch import BatchAdapter, BatchItem, BatchResult, DistinctRecipients, send_batch
 from adapters.contract import Accepted, Found, NotFound, OutboundMessage, Outcome, Permanent, Retryable, Uncertain
 from adapters.registry import product_of
 from adapters.spec import Lookup, LookupTarget
 from gateway import metrics
 from gateway.channels.lms import lms_from_kakao
 from gateway.channels.quiet_hours import quiet_until, quiet_window
+from gateway.dispatch.batching import chunks
 from gateway.dispatch.failover import attempt_was_outage, may_fail_over, next_vendor
 from gateway.dispatch.limits import BreakerState, Gates, VendorGate
 from gateway.dispatch.periodic import Duty, run_periodically
-from gateway.dispatch.retry import call_with_retries, rescheduled_delay
+from gateway.dispatch.retry import (
+    IN_PROCESS_ATTEMPTS,
+    SHORT_WAIT_LIMIT,
+    call_with_retries,
+    in_process_wait,
+    rescheduled_delay,
+)
+from gateway.dispatch.settle import Verdict, describe, verdict
 from gateway.events import status_changed
 from gateway.images.fetch import ImageRefused
 from gateway.images.uploads import ImageUploads
 from gateway.models import Attempt, AttemptOutcome, NewMessage, Status, StoredMessage, new_message_id
 from gateway.normalise.inbound import Policy
 from gateway.settings import Settings
-from gateway.store.base import Report, StaleTransition, Store, StoreUnavailable
+from gateway.store.base import AttemptEntry, Report, StaleTransition, Store, StoreUnavailable, Transition
 from gateway.store.gates import GateDatabase
 
 __all__ = ("Dispatcher",)
@@ -93,6 +104,7 @@ class Dispatcher:
     ) -> None:
         self._store = store
         self._adapters = adapters
+        self._batch_adapters = {route: a for route, a in adapters.items() if isinstance(a, BatchAdapter)}
         self._lookups = dict(lookups or {})
         self._images = images
         self._client = client
@@ -173,7 +185,7 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Claim one batch, process it to the end and return how many messages it held (for tests and tools)."""
         batch = await self._claim(self._batch_size)
-        await asyncio.gather(*(self._process(record) for record in batch))
+        await asyncio.gather(*self._start(batch))
         return len(batch)
 
     async def renew_leases(self) -> int:
@@ -193,25 +205,70 @@ class Dispatcher:
     async def _run(self) -> None:
         while True:
             try:
-                free = self._batch_size - len(self._in_flight)
+                free = self._batch_size - len(self._held)
                 batch = await self._claim(free) if free > 0 else []
             except Exception:
                 _log.exception("dispatcher claim failed")
                 batch = []
-            for record in batch:
-                task = asyncio.create_task(self._process(record))
+            for task in self._start(batch):
                 self._in_flight.add(task)
-                task.add_done_callback(self._finished)
-            if not batch or len(self._in_flight) >= self._batch_size:
+                task.add_done_callback(self._in_flight.discard)
+            if not batch or len(self._held) >= self._batch_size:
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self._poll_interval)
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        """A send ended: with half the batch free, claim more now rather than at the next poll."""
-        self._in_flight.discard(task)
-        if len(self._in_flight) <= self._batch_size // 2:
+    def _done(self, message_ids: Iterable[str]) -> None:
+        """Messages left this process's hands: with half the batch free, claim more now rather than at the next poll."""
+        self._held.difference_update(message_ids)
+        if len(self._held) <= self._batch_size // 2:
             self._wakeup.set()
+
+    def _start(self, claimed: list[StoredMessage]) -> list[asyncio.Task[None]]:
+        """One task per message that goes alone, one per vendor route whose messages may share requests, one for
+        the messages quiet hours hold."""
+        try:
+            singles, routes, held = self._partition(claimed)
+        except Exception:  # a claim is never stranded: each message goes alone
+            _log.exception("could not partition a claim; sending each message alone")
+            singles, routes, held = claimed, {}, []
+        tasks = [asyncio.create_task(self._process(record)) for record in singles]
+        tasks.extend(asyncio.create_task(self._send_route(route, records)) for route, records in routes.items())
+        if held:
+            tasks.append(asyncio.create_task(self._hold(held)))
+        return tasks
+
+    def _partition(
+        self, claimed: list[StoredMessage]
+    ) -> tuple[list[StoredMessage], dict[tuple[str, str], list[StoredMessage]], list[Transition]]:
+        """Split a claim: messages for the one-at-a-time path, by route those that may go in batches, and the moves
+        of those quiet hours hold.
+
+        A message whose previous send was cut off (``send_started_at``) always goes alone: settling that comes
+        before quiet hours, as holding it would clear the mark. Any other message inside quiet hours is held (or
+        suppressed) with the others, in one transaction. The others of a route whose adapter is a
+        :class:`~adapters.batch.BatchAdapter` may share requests (docs/ARCHITECTURE.md, "Batches"; see
+        :meth:`_send_route`). A route with one such message sends it alone.
+        """
+        now = self._clock()
+        singles: list[StoredMessage] = []
+        routes: dict[tuple[str, str], list[StoredMessage]] = {}
+        held: list[Transition] = []
+        for record in claimed:
+            if record.send_started_at is not None:
+                singles.append(record)
+                continue
+            quiet = self._quiet_move(record, now)
+            route = (record.vendor, record.channel)
+            if quiet is not None:
+                held.append(quiet)
+            elif route in self._batch_adapters:
+                routes.setdefault(route, []).append(record)
+            else:
+                singles.append(record)
+        for lonely in [route for route, records in routes.items() if len(records) == 1]:
+            singles.extend(routes.pop(lonely))
+        return singles, routes, held
 
     async def _claim(self, limit: int) -> list[StoredMessage]:
         await self.gates.refresh()
@@ -227,13 +284,20 @@ class Dispatcher:
         return claimed
 
     async def _process(self, record: StoredMessage) -> None:
+        await self._guard(record, self._handle(record))
+
+    async def _handle(self, record: StoredMessage) -> None:
+        # Before quiet hours: holding the message would clear the mark that says the vendor may have it.
+        if await self._ended_uncertain(record):
+            return
+        if await self._held_for_quiet_hours(record):
+            return
+        await self._deliver(record)
+
+    async def _guard(self, record: StoredMessage, work: Awaitable[None]) -> None:
+        """Run ``work`` on ``record``: a failure of the gateway is counted against the message, never lost."""
         try:
-            # Before quiet hours: holding the message would clear the mark that says the vendor may have it.
-            if await self._ended_uncertain(record):
-                return
-            if await self._held_for_quiet_hours(record):
-                return
-            await self._deliver(record)
+            await work
         except StaleTransition:
             _log.info("message moved by someone else", extra={"message_id": record.id})
         except StoreUnavailable:
@@ -247,7 +311,7 @@ class Dispatcher:
                 _log.error("dispatch failed", exc_info=exc, extra={"message_id": record.id})
                 _log.exception("could not record the failure", extra={"message_id": record.id})
         finally:
-            self._held.discard(record.id)
+            self._done((record.id,))
 
     async def _count_internal_error(self, record: StoredMessage, exc: Exception) -> None:
         """Record a failure of the gateway itself as an attempt: retried with back-off, ``dead`` after a bound.
@@ -288,25 +352,55 @@ class Dispatcher:
 
     async def _held_for_quiet_hours(self, record: StoredMessage) -> bool:
         now = self._clock()
+        move = self._quiet_move(record, now)
+        if move is None:
+            return False
+        await self._store.transition(
+            record.id,
+            move.status,
+            move.reason,
+            now=now,
+            expect=_SENDING,
+            next_attempt_at=move.next_attempt_at,
+            report=move.report,
+        )
+        status_changed(record.id, move.status)
+        return True
+
+    def _quiet_move(self, record: StoredMessage, now: float) -> Transition | None:
+        """Advertising inside quiet hours: ``held`` until the window opens, or ``suppressed``; ``None`` outside."""
         until = quiet_until(record.channel, record.message.ad, now)
         if until is None:
-            return False
+            return None
         window = quiet_window(record.channel)
         if self._settings.quiet_hours == "suppress":
             reason = f"suppressed: advertising is not sent {window}"
-            await self._store.transition(
-                record.id, Status.SUPPRESSED, reason, now=now, expect=_SENDING, report=self._report(None)
+            return Transition(
+                message_id=record.id,
+                status=Status.SUPPRESSED,
+                reason=reason,
+                expect=_SENDING,
+                report=self._report(None),
             )
-            status_changed(record.id, Status.SUPPRESSED)
-        else:
-            reason = f"held: advertising is not sent {window}; sending when the window opens"
-            await self._store.transition(
-                record.id, Status.HELD, reason, now=now, expect=_SENDING, next_attempt_at=until
-            )
-            status_changed(record.id, Status.HELD)
-        return True
+        reason = f"held: advertising is not sent {window}; sending when the window opens"
+        return Transition(
+            message_id=record.id, status=Status.HELD, reason=reason, expect=_SENDING, next_attempt_at=until
+        )
 
-    async def _deliver(self, record: StoredMessage) -> None:
+    async def _hold(self, moves: list[Transition]) -> None:
+        """Hold (or suppress) a claim's advertising in quiet hours in one transaction, as one at a time would."""
+        try:
+            self._announce(moves, await self._store.transition_many(moves, now=self._clock()))
+        except StoreUnavailable:
+            # Not the messages' fault: they keep their leases and are claimed again once the store is back.
+            _log.warning("store unavailable while holding messages for quiet hours", extra={"count": len(moves)})
+        except Exception:  # nothing was sent: the messages are claimed again when their leases run out
+            _log.exception("holding messages for quiet hours failed", extra={"count": len(moves)})
+        finally:
+            self._done(move.message_id for move in moves)
+
+    async def _deliver(self, record: StoredMessage, message: OutboundMessage | None = None) -> None:
+        """Send ``record`` alone (``message``: as it goes, its kakao image already resolved) and conclude."""
         adapter = self._adapters.get((record.vendor, record.channel))
         if adapter is None:  # the configuration changed since ingest: retrying cannot help
             reason = f"{record.vendor} is not configured for {record.channel} on this gateway"
@@ -315,7 +409,8 @@ class Dispatcher:
             )
             status_changed(record.id, Status.DEAD)
             return
-        lookup = self._lookups.get((record.vendor, record.channel))
+        route = (record.vendor, record.channel)
+        lookup = self._lookups.get(route)
         number = record.attempt_count
         if lookup is not None and record.attempt_count:
             settled = await self._settle_by_lookup(record, lookup)
@@ -323,7 +418,8 @@ class Dispatcher:
                 return
             number = settled
         gate = self.gates.get(record.vendor, record.channel)
-        message = await self._with_vendor_image(record)
+        if message is None:
+            message = await self._with_vendor_image(record)
 
         async def attempt() -> _Tried:
             nonlocal number
@@ -333,9 +429,10 @@ class Dispatcher:
                     raise _Paused
                 number += 1
                 started = self._clock()
-                if not adapter.idempotent or lookup is not None:
+                if not adapter.idempotent or lookup is not None or route in self._batch_adapters:
                     # Durably, before the call: a crash during it leaves this mark, and the vendor's lookup (or,
-                    # without one, `unknown`) settles the send.
+                    # without one, `unknown`) settles the send. At a batch vendor always: sent again, the message
+                    # may go in a batch, whose request key is not this request's.
                     await self._store.begin_send(record.id, now=started)
                 result = await send(self._client, adapter, request)
             if lookup is None and isinstance(result.outcome, Uncertain):
@@ -352,7 +449,7 @@ class Dispatcher:
         async def record_retry(state: tenacity.RetryCallState) -> None:
             tried: _Tried = state.outcome.result()  # type: ignore[union-attr]
             logged = tried.attempt
-            reason = f"attempt {logged.number} failed ({_describe(logged.vendor_code, logged.detail)}); retrying"
+            reason = f"attempt {logged.number} failed ({describe(logged.vendor_code, logged.detail)}); retrying"
             await self._store.record_attempt(record.id, logged, reason, now=self._clock(), vendor_request=tried.request)
 
         try:
@@ -363,16 +460,269 @@ class Dispatcher:
                 await self._release(record, gate)
             return
         if attempt_was_outage(tried.attempt):
-            why = f"{record.vendor} answered an outage ({_describe(tried.attempt.vendor_code, tried.attempt.detail)})"
+            why = f"{record.vendor} answered an outage ({describe(tried.attempt.vendor_code, tried.attempt.detail)})"
             if await self._fail_over(record, why, number, tried):
                 return
         await self._conclude(record, tried.send, tried.attempt, tried.request)
+
+    async def _send_route(self, route: tuple[str, str], records: list[StoredMessage]) -> None:
+        """Send one route's batchable messages (see :meth:`_partition`) in as few requests as the limits allow.
+
+        Their kakao images are resolved first (a batch key covers the content as sent); messages with equal batch
+        keys then share requests of at most the vendor's ``max_batch`` and the gate's ``batch_limit``, never naming
+        one recipient twice where the vendor cares. A message that shares its request with no other goes alone, on
+        the usual path; so does every message of the route should the planning itself fail.
+        """
+        adapter = self._batch_adapters[route]
+        gate = self.gates.get(*route)
+        try:
+            alone, batches = await self._plan(route, adapter, gate, records)
+        except Exception:
+            _log.exception("could not group a route's messages into batches; sending each alone")
+            alone, batches = [(record, None) for record in records], []
+        await asyncio.gather(
+            *(self._process(r) if m is None else self._guard(r, self._deliver(r, m)) for r, m in alone),
+            *(self._send_batch(route, adapter, gate, members) for members in batches),
+        )
+
+    async def _plan(
+        self, route: tuple[str, str], adapter: BatchAdapter, gate: VendorGate, records: list[StoredMessage]
+    ) -> tuple[list[tuple[StoredMessage, OutboundMessage | None]], list[list[_Member]]]:
+        """Which messages go alone (with the message as it goes, or ``None`` for the whole usual path) and which
+        share requests."""
+        alone: list[tuple[StoredMessage, OutboundMessage | None]] = []
+        records, looked_up = await self._without_pending_lookups(route, records)
+        alone.extend((record, None) for record in looked_up)
+        messages: list[OutboundMessage | BaseException] = [record.message for record in records]
+        imaged = [index for index, record in enumerate(records) if self._needs_vendor_image(record)]
+        if imaged:
+            found = await asyncio.gather(*(self._with_vendor_image(records[i]) for i in imaged), return_exceptions=True)
+            for index, message in zip(imaged, found, strict=True):
+                messages[index] = message
+        keyed: list[tuple[Hashable, _Member]] = []
+        for record, message in zip(records, messages, strict=True):
+            if isinstance(message, BaseException):  # tried again, and counted against it alone, on the usual path
+                alone.append((record, None))
+                continue
+            key = _batch_key(adapter, message)
+            if key is None:
+                alone.append((record, message))
+            else:
+                keyed.append((key, _Member(record, message)))
+        batches: list[list[_Member]] = []
+        for members in chunks(keyed, min(adapter.max_batch, gate.batch_limit), _recipient_of(adapter)):
+            if len(members) == 1:
+                alone.append((members[0].record, members[0].message))
+            else:
+                batches.append(members)
+        return alone, batches
+
+    async def _without_pending_lookups(
+        self, route: tuple[str, str], records: list[StoredMessage]
+    ) -> tuple[list[StoredMessage], list[StoredMessage]]:
+        """Set apart the messages whose last attempt is an unsettled uncertain one: each is looked up alone first.
+
+        At a product with a lookup, a message tried before may owe one; its last attempt says (:func:`_owes_lookup`,
+        one read for all of them). Should the read fail, every message tried before goes alone, where its
+        attempts are read in full.
+        """
+        retried = [record.id for record in records if record.attempt_count] if route in self._lookups else []
+        if not retried:
+            return records, []
+        try:
+            last = await self._store.last_attempts(retried)
+        except Exception:
+            _log.warning("could not read the last attempts of a batch", exc_info=True, extra={"count": len(retried)})
+            return [r for r in records if not r.attempt_count], [r for r in records if r.attempt_count]
+        owing = {message_id for message_id, attempt in last.items() if _owes_lookup(attempt)}
+        return [r for r in records if r.id not in owing], [r for r in records if r.id in owing]
+
+    async def _send_batch(
+        self, route: tuple[str, str], adapter: BatchAdapter, gate: VendorGate, members: list[_Member]
+    ) -> None:
+        """Send ``members`` in one request, settle each by its own outcome, and retry in-process only the retryable.
+
+        Every message of a request is marked as sent before it goes (``Store.begin_send_many``): a batch's
+        membership changes from claim to claim, so no vendor idempotency key protects a resend after a crash, and
+        a message cut off during the call is looked up when claimed again (docs/ARCHITECTURE.md, "Batches").
+        """
+        pending, tries, called = members, 0, False
+        try:
+            while pending:
+                tries += 1
+                items = [member.item for member in pending]
+                try:
+                    request = adapter.build_batch(items)
+                except Exception:  # one poison message must not fail the others: each goes alone
+                    _log.warning("batch request could not be built; sending its messages one by one", exc_info=True)
+                    await asyncio.gather(*(self._alone(member) for member in pending))
+                    return
+                async with gate.admit(len(items)) as admission:
+                    if admission != "open":
+                        started = self._clock()
+                        await self._store.begin_send_many([member.record.id for member in pending], now=started)
+                        called = True
+                        result = await send_batch(self._client, adapter, request, items)
+                if admission == "open":
+                    await self._turned_away(route, gate, pending)
+                    return
+                _log.debug(
+                    "vendor answered a batch",
+                    extra={
+                        "vendor": route[0],
+                        "channel": route[1],
+                        "count": len(items),
+                        "http_status": result.http_status,
+                    },
+                )
+                outcomes = [self._as_settled(route, outcome) for outcome in result.outcomes]
+                transient = all(isinstance(outcome, Retryable | Uncertain) for outcome in outcomes)
+                await gate.breaker.record(transient_failure=transient, probe=admission == "probe")
+                _observe_batch(route, result, outcomes)
+                pending, wait = await self._settle_batch(adapter, pending, outcomes, result, started, tries)
+                called = False
+                if pending:
+                    await self._sleep(wait)
+        except StoreUnavailable:
+            # Not the messages' fault: they keep their leases and are claimed again once the store is back.
+            _log.warning(
+                "store unavailable while dispatching a batch", extra={"vendor": route[0], "count": len(pending)}
+            )
+        except Exception as exc:
+            if called:
+                # The vendor may have them: left marked, and settled by their lookup when claimed again.
+                _log.error("batch dispatch failed during its call", exc_info=exc, extra={"vendor": route[0]})
+            else:
+                await asyncio.gather(
+                    *(self._guard(member.record, self._count_internal_error(member.record, exc)) for member in pending)
+                )
+        finally:
+            self._done(member.record.id for member in members)
+
+    def _as_settled(self, route: tuple[str, str], outcome: Outcome) -> Outcome:
+        """An uncertain outcome at a product without a lookup is retried, as a message sent alone would be."""
+        if isinstance(outcome, Uncertain) and route not in self._lookups:
+            return Retryable(outcome.code, outcome.detail)
+        return outcome
+
+    async def _settle_batch(
+        self,
+        adapter: BatchAdapter,
+        members: list[_Member],
+        outcomes: list[Outcome],
+        result: BatchResult,
+        started: float,
+        tries: int,
+    ) -> tuple[list[_Member], float]:
+        """Record one batch request's answer for each message; return those to send again in-process, and when.
+
+        Accepted, permanent (a kakao fallback included), uncertain and rescheduled messages are written in one
+        ``transition_many``, exactly as :meth:`_conclude` decides for a message alone; the retryable ones keep
+        their claim (``record_attempts``). A message whose vendor answered an outage and whose channel has a next
+        vendor goes on alone through :meth:`_fail_over`.
+        """
+        now = self._clock()
+        moves: list[Transition] = []
+        again: list[_Member] = []
+        entries: list[AttemptEntry] = []
+        failing_over: list[Awaitable[None]] = []
+        wait = 0.0
+        for member, outcome in zip(members, outcomes, strict=True):
+            member.number += 1
+            send = SendResult(outcome, result.http_status, result.duration_ms)
+            tried = _Tried(send, _attempt_record(member.number, started, send), member.sent(adapter))
+            if isinstance(outcome, Retryable) and _retried_in_process(outcome, tries):
+                again.append(member)
+                problem = describe(outcome.code, outcome.detail)
+                reason = f"attempt {member.number} failed ({problem}); retrying"
+                entries.append(
+                    AttemptEntry(
+                        message_id=member.record.id, attempt=tried.attempt, reason=reason, vendor_request=tried.request
+                    )
+                )
+                wait = max(wait, in_process_wait(tries, outcome.retry_after))
+            elif attempt_was_outage(tried.attempt) and self._may_fail_over(member.record):
+                failing_over.append(self._guard(member.record, self._after_outage(member, tried)))
+            else:
+                moves.append(self._move(member.record, tried, now))
+        if moves:
+            self._announce(moves, await self._store.transition_many(moves, now=now))
+            self._done(move.message_id for move in moves)
+        if entries:
+            await self._store.record_attempts(entries, now=now)
+        await asyncio.gather(*failing_over)
+        return again, wait
+
+    def _move(self, record: StoredMessage, tried: _Tried, now: float) -> Transition:
+        """The store write of :meth:`_conclude`'s decision for a message of a batch."""
+        decided = self._verdict(record, tried.outcome, tried.attempt, now)
+        child = self._fallback_message(record, decided.reason, now) if decided.fall_back else None
+        return Transition(
+            message_id=record.id,
+            status=decided.status,
+            reason=decided.reason if child is None else _fallback_reason(decided.reason, child.id),
+            expect=_SENDING,
+            attempt=tried.attempt,
+            next_attempt_at=decided.next_attempt_at,
+            vendor_message_id=decided.vendor_message_id,
+            vendor_request=tried.request,
+            report=self._report(decided.code) if decided.reported else None,
+            fallback=child,
+        )
+
+    @staticmethod
+    def _announce(moves: list[Transition], moved: list[bool]) -> None:
+        for move, went in zip(moves, moved, strict=True):
+            if not went:
+                _log.info("message moved by someone else", extra={"message_id": move.message_id})
+                continue
+            attempt = move.attempt
+            if attempt is None:
+                status_changed(move.message_id, move.status)
+            elif move.fallback is not None:
+                status_changed(move.message_id, move.status, code=attempt.vendor_code, child_id=move.fallback.id)
+            else:
+                status_changed(move.message_id, move.status, code=attempt.vendor_code, attempt=attempt.number)
+
+    def _may_fail_over(self, record: StoredMessage) -> bool:
+        """Whether :meth:`_fail_over` could move ``record`` at all (it checks the attempts itself)."""
+        return record.message.vendor is None and self._next_vendor(record.vendor, record.channel) is not None
+
+    async def _after_outage(self, member: _Member, tried: _Tried) -> None:
+        """As :meth:`_deliver` after an outage: on through the next vendor, else concluded here."""
+        record = member.record
+        why = f"{record.vendor} answered an outage ({describe(tried.attempt.vendor_code, tried.attempt.detail)})"
+        if not await self._fail_over(record, why, member.number, tried):
+            await self._conclude(record, tried.send, tried.attempt, tried.request)
+
+    async def _turned_away(self, route: tuple[str, str], gate: VendorGate, members: list[_Member]) -> None:
+        """The breaker admitted no batch request: each message fails over or goes back untried, as one alone would."""
+        why = f"{product_of(*route)}'s circuit breaker is open"
+
+        async def one(member: _Member) -> None:
+            if not await self._fail_over(member.record, why, member.number):
+                await self._release(member.record, gate)
+
+        await asyncio.gather(*(self._guard(member.record, one(member)) for member in members))
+
+    async def _alone(self, member: _Member) -> None:
+        record = msgspec.structs.replace(member.record, attempt_count=member.number)
+        await self._guard(record, self._deliver(record, member.message))
+
+    def _needs_vendor_image(self, record: StoredMessage) -> bool:
+        images = self._images
+        return (
+            images is not None
+            and record.channel == "kakao"
+            and bool(record.message.image_url)
+            and images.handles(record.vendor)
+        )
 
     async def _with_vendor_image(self, record: StoredMessage) -> OutboundMessage:
         """The message as sent: its image replaced by the vendor's upload, or left out with a note saying why."""
         message = record.message
         images = self._images
-        if images is None or record.channel != "kakao" or not message.image_url or not images.handles(record.vendor):
+        if images is None or not self._needs_vendor_image(record) or not message.image_url:
             return message
         try:
             vendor_image = await images.vendor_image(record.vendor, message.image_url)
@@ -402,7 +752,7 @@ class Dispatcher:
         now = self._clock()
         if tried is not None:
             logged = tried.attempt
-            reason = f"attempt {logged.number} failed ({_describe(logged.vendor_code, logged.detail)})"
+            reason = f"attempt {logged.number} failed ({describe(logged.vendor_code, logged.detail)})"
             await self._store.record_attempt(record.id, logged, reason, now=now, vendor_request=tried.request)
         reason = f"failover: {why}; sending through {target} instead (next in GATEWAY_{channel.upper()}_VENDOR)"
         await self._store.switch_vendor(record.id, target, reason, now=now)
@@ -447,7 +797,8 @@ class Dispatcher:
         call is recorded as an uncertain attempt and looked up like any other (docs/ARCHITECTURE.md, "Uncertain
         sends"). Otherwise, at a vendor without idempotency keys, it ends ``unknown`` and keeps its
         ``send_started_at`` mark; nothing is reported to Braze. Where the vendor honours its idempotency key, it is
-        simply sent again.
+        simply sent again, except at a batch vendor, whose key covered a request rather than this message
+        (docs/ARCHITECTURE.md, "Batches").
         """
         adapter = self._adapters.get((record.vendor, record.channel))
         if not record.uncertain or adapter is None:
@@ -479,7 +830,8 @@ class Dispatcher:
             )
             status_changed(record.id, Status.RETRYING, uncertain_send=True)
             return True
-        if adapter.idempotent:
+        # A batch adapter's mark may come from a batch request, whose key covered that request, not this message.
+        if adapter.idempotent and (record.vendor, record.channel) not in self._batch_adapters:
             return False
         reason = (
             f"uncertain send: a call to {product} began at {_utc(started)} and its process stopped before the "
@@ -494,7 +846,6 @@ class Dispatcher:
         self, record: StoredMessage, result: SendResult, logged: Attempt, sent: dict[str, object]
     ) -> None:
         now = self._clock()
-        outcome = result.outcome
         # Debug: the state it leads to is logged as a ``message.status`` event; at info this line was one more
         # JSON line for every send (bench/README.md, Pipeline).
         _log.debug(
@@ -504,34 +855,30 @@ class Dispatcher:
                 "channel": record.channel,
                 "vendor": record.vendor,
                 "outcome": logged.outcome,
-                "code": outcome.code,
+                "code": result.outcome.code,
                 "http_status": result.http_status,
                 "attempt": logged.number,
                 "duration_ms": result.duration_ms,
             },
         )
-        ended = _Ended(record.id, logged, sent, now)
-        if isinstance(outcome, Accepted):
-            reason = f"accepted by {record.vendor}" + (
-                f" as {outcome.vendor_message_id}" if outcome.vendor_message_id else ""
-            )
-            await self._end(ended, Status.ACCEPTED, reason, vendor_message_id=outcome.vendor_message_id)
-        elif isinstance(outcome, Permanent):
-            reason = f"rejected by {record.vendor}: {_describe(outcome.code, outcome.detail)}"
-            # Never twice: a replayed message that already fell back ends dead.
-            if record.channel == "kakao" and record.message.fallback == "lms" and record.child_id is None:
-                await self.fall_back(record, reason, logged, sent=sent)
-            else:
-                await self._end(ended, Status.DEAD, reason, report=self._report(outcome.code))
-        elif isinstance(outcome, Uncertain):
-            # Only where a lookup exists (``_deliver`` retries the others): ask before sending again.
-            reason = (
-                f"attempt {logged.number}: outcome uncertain ({_describe(outcome.code, outcome.detail)}); "
-                f"asking {record.vendor} whether it has the message before sending again"
-            )
-            await self._end(ended, Status.RETRYING, reason, next_attempt_at=now + self._settings.lookup_delay)
-        else:
-            await self._reschedule(record, outcome, ended)
+        decided = self._verdict(record, result.outcome, logged, now)
+        if decided.fall_back:
+            await self.fall_back(record, decided.reason, logged, sent=sent)
+            return
+        await self._end(
+            _Ended(record.id, logged, sent, now),
+            decided.status,
+            decided.reason,
+            next_attempt_at=decided.next_attempt_at,
+            vendor_message_id=decided.vendor_message_id,
+            report=self._report(decided.code) if decided.reported else None,
+        )
+
+    def _verdict(self, record: StoredMessage, outcome: Outcome, logged: Attempt, now: float) -> Verdict:
+        def paused_until() -> float:
+            return self.gates.get(record.vendor, record.channel).breaker.paused_until
+
+        return verdict(record, outcome, logged, now=now, settings=self._settings, paused_until=paused_until)
 
     async def _settle_by_lookup(self, record: StoredMessage, lookup: Lookup) -> int | None:
         """Ask the vendor about a message whose last send is uncertain.
@@ -590,18 +937,6 @@ class Dispatcher:
         await self._end(ended, Status.RETRYING, reason, next_attempt_at=next_at)
         return None
 
-    async def _reschedule(self, record: StoredMessage, outcome: Retryable, ended: _Ended) -> None:
-        delay = rescheduled_delay(ended.attempt.number, outcome.retry_after)
-        paused_until = self.gates.get(record.vendor, record.channel).breaker.paused_until
-        next_at = max(ended.now + delay, paused_until)
-        problem = _describe(outcome.code, outcome.detail)
-        if record.past_budget(next_at, self._settings.retry_budget):
-            reason = f"retries exhausted after {ended.attempt.number} attempts: {problem}"
-            await self._end(ended, Status.DEAD, reason, report=self._report(outcome.code))
-        else:
-            reason = f"attempt {ended.attempt.number} failed ({problem}); next attempt scheduled"
-            await self._end(ended, Status.RETRYING, reason, next_attempt_at=next_at)
-
     async def _end(
         self,
         ended: _Ended,
@@ -657,7 +992,7 @@ class Dispatcher:
         await self._store.link_fallback(
             record.id,
             child,
-            f"{reason}; sent on as LMS {child.id}",
+            _fallback_reason(reason, child.id),
             now=now,
             expect=expect,
             report=self._report(logged.vendor_code if logged else code),
@@ -685,6 +1020,60 @@ class Dispatcher:
 
 class _Paused(Exception):
     """The vendor product's circuit breaker admits no call: the message goes back to the queue untried."""
+
+
+class _Member:
+    """One message of a batch request: its claim, the message as it goes, and its attempts so far."""
+
+    __slots__ = ("_sent", "item", "message", "number", "record")
+
+    def __init__(self, record: StoredMessage, message: OutboundMessage) -> None:
+        self.record = record
+        self.message = message
+        self.item = BatchItem(message=message, message_id=record.id, send_key=_send_key(record))
+        self.number = record.attempt_count
+        self._sent: dict[str, object] | None = None
+
+    def sent(self, adapter: BatchAdapter) -> dict[str, object]:
+        """The request kept with this message: the batch request built for it alone, secrets redacted.
+
+        Not the whole batch: copying every recipient onto every message would store a batch n times over.
+        """
+        if self._sent is None:
+            self._sent = adapter.build_batch([self.item]).redacted()
+        return self._sent
+
+
+def _batch_key(adapter: BatchAdapter, message: OutboundMessage) -> Hashable | None:
+    """The message's batch key; ``None`` (it goes alone) when the adapter cannot tell."""
+    try:
+        return adapter.batch_key(message)
+    except Exception:  # the usual path builds it alone and counts the failure against it
+        return None
+
+
+def _recipient_of(adapter: BatchAdapter) -> Callable[[_Member], Hashable] | None:
+    """Who a message goes to, where the vendor must not see a recipient twice in one request (SendGrid refuses it,
+    NHN does not say what it does); ``None`` where it may."""
+    if not isinstance(adapter, DistinctRecipients):
+        return None
+    return lambda member: adapter.recipient_key(member.message)
+
+
+def _retried_in_process(outcome: Retryable, tries: int) -> bool:
+    """As :func:`~gateway.dispatch.retry.call_with_retries`: up to its attempts, unless the vendor asks for long."""
+    return tries < IN_PROCESS_ATTEMPTS and (outcome.retry_after or 0.0) <= SHORT_WAIT_LIMIT
+
+
+def _observe_batch(route: tuple[str, str], result: BatchResult, outcomes: list[Outcome]) -> None:
+    """One latency sample per request (it is the vendor's latency), attempts counted per message."""
+    metrics.VENDOR_LATENCY.labels(*route).observe(result.duration_ms / 1000)
+    for name, count in Counter(_OUTCOME_NAMES[type(outcome)] for outcome in outcomes).items():
+        metrics.ATTEMPTS.labels(*route, name).inc(count)
+
+
+def _fallback_reason(reason: str, child_id: str) -> str:
+    return f"{reason}; sent on as LMS {child_id}"
 
 
 def _utc(at: float) -> str:
@@ -748,6 +1137,12 @@ def _pending_uncertain(attempts: tuple[Attempt, ...]) -> tuple[Attempt, int] | N
     return None
 
 
+def _owes_lookup(last: Attempt) -> bool:
+    """Whether a message whose last attempt is ``last`` has an uncertain send to settle (as :func:`_pending_uncertain`
+    finds it: the uncertain attempt itself, or a lookup since that could not tell)."""
+    return last.outcome == "uncertain" or (last.outcome == "lookup" and last.vendor_code == "cannot_tell")
+
+
 def _outcome_name(result: SendResult) -> AttemptOutcome:
     return _OUTCOME_NAMES[type(result.outcome)]
 
@@ -760,7 +1155,3 @@ def _error_name(exc: Exception) -> str:
     frame = frames[-1]
     where = "/".join(frame.filename.replace("\\", "/").split("/")[-2:])
     return f"{type(exc).__name__} at {where}:{frame.lineno} in {frame.name}"
-
-
-def _describe(code: str | None, detail: str) -> str:
-    return f"{code} {detail}".strip() if code else detail

@@ -75,18 +75,21 @@ class RateLimiter:
         self._sleep = sleep
         self._next_slot = float("-inf")
 
-    async def acquire(self) -> None:
-        """Wait for a slot; a caller cancelled while waiting gives its slot back if no one took a later one."""
+    async def acquire(self, count: int = 1) -> None:
+        """Wait for ``count`` consecutive slots (a batch of ``count`` messages goes at the time of its last slot).
+
+        A caller cancelled while waiting gives its slots back if no one took a later one.
+        """
         now = self._clock() if self._clock else asyncio.get_running_loop().time()
         slot = max(self._next_slot, now)
-        self._next_slot = slot + self._interval
-        wait = slot - now - self._tolerance
+        self._next_slot = slot + count * self._interval
+        wait = slot + (count - 1) * self._interval - now - self._tolerance
         if wait <= _ROUNDING:
             return
         try:
             await self._sleep(wait)
         except asyncio.CancelledError:
-            if self._next_slot == slot + self._interval:
+            if self._next_slot == slot + count * self._interval:
                 self._next_slot = slot
             raise
 
@@ -127,20 +130,20 @@ class SharedRateLimiter:
         self._on_gate = on_gate
         self._clock = clock
         self._sleep = sleep
-        self._waiting: list[asyncio.Future[float]] = []
+        self._waiting: list[tuple[asyncio.Future[float], int]] = []
         self._reserving: asyncio.Task[None] | None = None
 
-    async def acquire(self) -> None:
-        """Wait for a slot of the shared limit.
+    async def acquire(self, count: int = 1) -> None:
+        """Wait for ``count`` consecutive slots of the shared limit (a batch goes at the time of its last slot).
 
-        A caller that wakes more than :data:`_LATE` after its slot (its process was starved of CPU) takes a new
-        slot rather than going late: late callers of one process would otherwise reach the vendor together with
+        A caller that wakes more than :data:`_LATE` after its slot (its process was starved of CPU) takes new
+        slots rather than going late: late callers of one process would otherwise reach the vendor together with
         the other processes' punctual ones, over the limit. After a few tries it goes anyway.
         """
         loop = asyncio.get_running_loop()
         for _ in range(_LATE_TRIES):
             waiter: asyncio.Future[float] = loop.create_future()
-            self._waiting.append(waiter)
+            self._waiting.append((waiter, count))
             if self._reserving is None or self._reserving.done():
                 self._reserving = asyncio.create_task(self._reserve())
             wait = max(await waiter, 0.0)
@@ -157,20 +160,22 @@ class SharedRateLimiter:
             try:
                 grant = await self._db.reserve_slots(
                     self._product,
-                    count=len(batch),
+                    count=sum(count for _, count in batch),
                     interval=self._interval,
                     now=self._clock() if self._clock else None,
                 )
             except Exception as exc:  # the callers fail and their messages are rescheduled
-                for waiter in batch:
+                for waiter, _ in batch:
                     if not waiter.done():
                         waiter.set_exception(exc)
                 continue
             self._on_gate(grant.gate)
-            for position, waiter in enumerate(batch):
+            position = 0
+            for waiter, count in batch:
+                position += count
                 if not waiter.done():
-                    slot = grant.first + position * self._interval
-                    waiter.set_result(slot - grant.now - self._tolerance)
+                    last = grant.first + (position - 1) * self._interval
+                    waiter.set_result(last - grant.now - self._tolerance)
 
 
 class CircuitBreaker:
@@ -326,20 +331,27 @@ class VendorGate:
         self._rate = limiter or RateLimiter(limits.rate, burst=limits.rate / 10)
         self._slots = asyncio.Semaphore(limits.concurrency)
         self.breaker = breaker
+        #: Most messages one batch request may carry: the local limiter's burst, a tenth of a second of the rate
+        #: (docs/ARCHITECTURE.md, "Batches"). A batch takes its messages' consecutive slots and goes at the time
+        #: of its last, so with at most a burst in it the limiter's bound holds unchanged: any window of ``w``
+        #: seconds sees at most ``rate * w + rate / 10`` messages. The shared limiter, which has no burst, lets a
+        #: batch take that same tenth.
+        self.batch_limit = max(1, int(limits.rate / 10))
 
     @asynccontextmanager
-    async def admit(self) -> AsyncIterator[Admission]:
-        """Wait for a concurrency slot and a rate slot, then say whether the breaker lets the call go.
+    async def admit(self, count: int = 1) -> AsyncIterator[Admission]:
+        """Wait for a concurrency slot and ``count`` rate slots, then say whether the breaker lets the call go.
 
-        The breaker is asked before the rate slot (an open breaker costs no slot) and again after it, as the
-        reservation may have brought news that another process opened it.
+        One request takes one concurrency slot however many messages it carries; the rate limit counts messages,
+        as the vendors do. The breaker is asked before the rate slots (an open breaker costs no slot) and again
+        after them, as the reservation may have brought news that another process opened it.
         """
         async with self._slots:
             admission = await self.breaker.admit()
             if admission == "open":
                 yield admission
                 return
-            await self._rate.acquire()
+            await self._rate.acquire(count)
             # Another process's breaker may be open, or half-open with its one probe: this call must not go.
             if admission == "closed" and self.breaker.state() != "closed":
                 admission = "open"
@@ -355,6 +367,8 @@ class Gates:
         clock: POSIX seconds, for the breakers.
         refresh_interval: While a shared breaker is paused, its stored state is read again at most this often,
             so a probe's success in another process is seen here soon.
+        rate_clock: Monotonic seconds for the local rate limiters (a test's fake clock); defaults to the loop's.
+        rate_sleep: How the local rate limiters wait (a test's fake sleep).
     """
 
     def __init__(
@@ -364,10 +378,14 @@ class Gates:
         *,
         clock: Callable[[], float] = time.time,
         refresh_interval: float = 1.0,
+        rate_clock: Callable[[], float] | None = None,
+        rate_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._limits = limits
         self._db = db
         self._clock = clock
+        self._rate_clock = rate_clock
+        self._rate_sleep = rate_sleep
         self._refresh_interval = refresh_interval
         self._refreshed = float("-inf")
         self._gates: dict[str, VendorGate] = {}
@@ -386,7 +404,8 @@ class Gates:
 
     def _make(self, product: str, limits: VendorLimits) -> VendorGate:
         if self._db is None:
-            return VendorGate(limits, CircuitBreaker(clock=self._clock))
+            local = RateLimiter(limits.rate, burst=limits.rate / 10, clock=self._rate_clock, sleep=self._rate_sleep)
+            return VendorGate(limits, CircuitBreaker(clock=self._clock), local)
         breaker = SharedCircuitBreaker(product, self._db, clock=self._clock)
         # No burst: several processes' calls reach the vendor with their own scheduling delays (tens of ms on a
         # busy machine), and the tenth of a second's burst a vendor may see is left to absorb those.

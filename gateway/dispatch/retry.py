@@ -19,6 +19,7 @@ __all__ = (
     "SHORT_WAIT_LIMIT",
     "Tried",
     "call_with_retries",
+    "in_process_wait",
     "rescheduled_delay",
 )
 
@@ -36,6 +37,8 @@ _T = TypeVar("_T", bound=Tried)
 IN_PROCESS_ATTEMPTS = 3
 #: A ``Retry-After`` longer than this is not waited out in-process.
 SHORT_WAIT_LIMIT = 5.0
+_INITIAL_WAIT = 0.2
+_MAX_WAIT = 2.0
 _STORE_BASE_DELAY = 30.0
 _STORE_MAX_DELAY = 3600.0
 
@@ -48,14 +51,18 @@ def _retry_after(state: tenacity.RetryCallState) -> float | None:
     return result.outcome.retry_after if isinstance(result.outcome, Retryable) else None
 
 
-class _WaitHonouringRetryAfter(tenacity.wait.wait_base):
-    """Exponential back-off with jitter, but never shorter than the vendor's ``Retry-After``."""
+def in_process_wait(attempt_number: int, retry_after: float | None = None) -> float:
+    """Seconds to wait after in-process attempt ``attempt_number``: 0.2 s doubling to 2 s with up to 0.2 s of jitter,
+    never shorter than the vendor's ``Retry-After``."""
+    jitter = random.uniform(0, _INITIAL_WAIT)  # noqa: S311 - jitter, not security
+    return max(min(_INITIAL_WAIT * 2.0 ** (attempt_number - 1) + jitter, _MAX_WAIT), retry_after or 0.0)
 
-    def __init__(self, initial: float, maximum: float) -> None:
-        self._backoff = tenacity.wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
+
+class _WaitHonouringRetryAfter(tenacity.wait.wait_base):
+    """:func:`in_process_wait` as tenacity's wait."""
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        return max(self._backoff(retry_state), _retry_after(retry_state) or 0.0)
+        return in_process_wait(retry_state.attempt_number, _retry_after(retry_state))
 
 
 def _is_retryable(result: Tried) -> bool:
@@ -77,7 +84,7 @@ def _in_process_retrying(
     """Up to 3 attempts, 0.2 s doubling to 2 s with jitter; the last result is returned, never raised."""
     return tenacity.AsyncRetrying(
         stop=tenacity.stop_any(tenacity.stop_after_attempt(IN_PROCESS_ATTEMPTS), _StopOnLongWait()),
-        wait=_WaitHonouringRetryAfter(initial=0.2, maximum=2.0),
+        wait=_WaitHonouringRetryAfter(),
         retry=tenacity.retry_if_result(_is_retryable),
         retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
         sleep=sleep,

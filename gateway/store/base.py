@@ -27,6 +27,7 @@ from gateway.store.types_campaigns import CampaignData, CampaignKey, CampaignSum
 
 __all__ = (
     "AddResult",
+    "AttemptEntry",
     "FeedbackItem",
     "MessageFilter",
     "Page",
@@ -35,6 +36,7 @@ __all__ = (
     "StaleTransition",
     "Store",
     "StoreUnavailable",
+    "Transition",
 )
 
 
@@ -79,6 +81,35 @@ class Report(msgspec.Struct, frozen=True):
     """A final state to queue for Braze in the transaction that enters it; ``code`` is the vendor's code."""
 
     code: str | None = None
+
+
+class Transition(msgspec.Struct, frozen=True, kw_only=True):
+    """One message's move in :meth:`Store.transition_many`: what :meth:`Store.transition` takes, and a fallback.
+
+    Attributes:
+        fallback: With ``status`` ``fallback``: the LMS that replaces the message, added and linked both ways as
+            :meth:`Store.link_fallback` does (and, like it, never for a message that already fell back).
+    """
+
+    message_id: str
+    status: Status
+    reason: str
+    expect: frozenset[Status] | None = None
+    attempt: Attempt | None = None
+    next_attempt_at: float | None = None
+    vendor_message_id: str | None = None
+    vendor_request: dict[str, object] | None = None
+    report: Report | None = None
+    fallback: NewMessage | None = None
+
+
+class AttemptEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One attempt for :meth:`Store.record_attempts`: what :meth:`Store.record_attempt` takes."""
+
+    message_id: str
+    attempt: Attempt
+    reason: str
+    vendor_request: dict[str, object] | None = None
 
 
 class Settlement(msgspec.Struct, frozen=True, kw_only=True):
@@ -166,6 +197,13 @@ class Store(Protocol):
         """
         ...
 
+    async def begin_send_many(self, message_ids: Sequence[str], *, now: float) -> None:
+        """:meth:`begin_send` for every message of a batch request, in one statement (docs/ARCHITECTURE.md, "Batches").
+
+        Only messages still ``sending`` are marked.
+        """
+        ...
+
     async def switch_vendor(self, message_id: str, vendor: str, reason: str, *, now: float) -> None:
         """Send a message being sent through ``vendor`` from now on (failover), with a timeline event ``reason``.
 
@@ -212,6 +250,25 @@ class Store(Protocol):
         status and ``reason``, and keeps ``vendor_request`` when given; the status and the lease are left as
         they are.
         """
+        ...
+
+    async def transition_many(self, transitions: Sequence[Transition], *, now: float) -> list[bool]:
+        """Apply each of ``transitions`` as :meth:`transition` (or, with ``fallback``, :meth:`link_fallback`) would,
+        all at ``now`` and in one transaction; return, per transition, whether its message moved.
+
+        Each is checked on its own: one whose message is unknown, not in one of its ``expect`` statuses, or (with
+        a fallback) already fell back writes nothing and answers ``False``, and the others still move. Each moved
+        message gets its attempt, its timeline event, its Braze report and its fallback, as one at a time would.
+        The ids must be distinct.
+        """
+        ...
+
+    async def record_attempts(self, entries: Sequence[AttemptEntry], *, now: float) -> None:
+        """:meth:`record_attempt` for each of ``entries``, in one transaction; unknown ids are skipped."""
+        ...
+
+    async def last_attempts(self, message_ids: Sequence[str]) -> dict[str, Attempt]:
+        """The last attempt of each of ``message_ids`` that has one."""
         ...
 
     async def get(self, message_id: str) -> MessageDetail | None:

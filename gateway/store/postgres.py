@@ -23,6 +23,12 @@ from gateway.store.group import AddOp, GroupCommit
 from gateway.store.images import PostgresImages
 from gateway.store.migrator import migrate_postgres
 from gateway.store.postgres_admin import PostgresAdmin
+from gateway.store.postgres_batches import (
+    INSERT_EVENT,
+    INSERT_MESSAGE,
+    UPSERT_KEY,
+    PostgresBatches,
+)
 from gateway.store.postgres_campaigns import PostgresCampaigns
 from gateway.store.postgres_receipts import INSERT_FEEDBACK, REPORT_OF_MOVED, PostgresReceipts, receipts_for
 from gateway.store.refusals import PostgresRefusals
@@ -45,7 +51,6 @@ __all__ = ("CLAIM_SQL", "PostgresStore")
 
 _Conn = psycopg.AsyncConnection[Any]
 _COLUMNS = message_columns(json_suffix="::text")
-_VALUES = ", ".join(["%s"] * 14 + ["%s::jsonb", "%s", "%s"])
 _ADD_COLUMNS = INSERT_COLUMNS.split(", ")
 #: The values each of :data:`INSERT_COLUMNS` is unnested from (``message`` as JSON text, ``raw_body`` bytes).
 _ADD_TYPES = ["text"] * 11 + ["float8"] * 3 + ["text", "bytea", "text"]
@@ -71,13 +76,7 @@ WITH input AS (
 INSERT INTO events (message_id, at, status, reason)
 SELECT id, created_at, status, reason FROM input WHERE id IN (SELECT id FROM m) RETURNING message_id
 """  # noqa: S608 - column lists, types and placeholders only
-_INSERT_MESSAGE = f"INSERT INTO messages ({INSERT_COLUMNS}) VALUES ({_VALUES})"  # noqa: S608
-_INSERT_EVENT = "INSERT INTO events (message_id, at, status, reason) VALUES (%s, %s, %s, %s)"
 _INSERT_ATTEMPT = f"INSERT INTO attempts (message_id, {ATTEMPT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"  # noqa: S608
-_UPSERT_KEY = (
-    "INSERT INTO idempotency_keys (key, message_id, created_at) VALUES (%s, %s, %s) "
-    "ON CONFLICT (key) DO UPDATE SET message_id = excluded.message_id, created_at = excluded.created_at"
-)
 # Each branch is an index range scan with a LIMIT on its partial index; SKIP LOCKED passes over rows another
 # claimer holds, and a row another claimer already moved no longer matches when it is re-checked under the lock.
 CLAIM_SQL = f"""
@@ -134,7 +133,13 @@ _EVENTS = f"SELECT {EVENT_COLUMNS} FROM events WHERE message_id = %s ORDER BY id
 
 
 class PostgresStore(
-    PostgresAdmin, PostgresReceipts, PostgresRefusals, PostgresGates, PostgresCampaigns, PostgresImages
+    PostgresBatches,
+    PostgresAdmin,
+    PostgresReceipts,
+    PostgresRefusals,
+    PostgresGates,
+    PostgresCampaigns,
+    PostgresImages,
 ):
     """A :class:`~gateway.store.base.Store` on PostgreSQL."""
 
@@ -225,7 +230,9 @@ class PostgresStore(
         """See :meth:`Store.renew_leases`."""
         async with self._autocommit() as conn:
             cursor = await conn.execute(
-                "UPDATE messages SET lease_until = %s WHERE id = ANY(%s) AND status = 'sending'",
+                # Rows locked in id order, as a batch's writes lock them (gateway/store/postgres_batches.py).
+                "UPDATE messages SET lease_until = %s WHERE id IN "
+                "(SELECT id FROM messages WHERE id = ANY(%s) AND status = 'sending' ORDER BY id FOR UPDATE)",
                 (until, list(message_ids)),
             )
         return cursor.rowcount
@@ -309,7 +316,7 @@ class PostgresStore(
             if row is None:
                 raise KeyError(message_id)
             await conn.execute(_INSERT_ATTEMPT, attempt_values(message_id, attempt))
-            await conn.execute(_INSERT_EVENT, (message_id, now, row[0], reason))
+            await conn.execute(INSERT_EVENT, (message_id, now, row[0], reason))
 
     async def link_fallback(
         self,
@@ -336,10 +343,10 @@ class PostgresStore(
                 "send_started_at = NULL, child_id = %s WHERE id = %s",
                 (Status.FALLBACK.value, now, child.id, parent_id),
             )
-            await conn.execute(_INSERT_EVENT, (parent_id, now, Status.FALLBACK.value, reason))
-            await conn.execute(_INSERT_MESSAGE, insert_values(child, parent_id))
-            await conn.execute(_INSERT_EVENT, (child.id, child.created_at, child.status.value, child.reason))
-            await conn.execute(_UPSERT_KEY, (child.idempotency_key, child.id, child.created_at))
+            await conn.execute(INSERT_EVENT, (parent_id, now, Status.FALLBACK.value, reason))
+            await conn.execute(INSERT_MESSAGE, insert_values(child, parent_id))
+            await conn.execute(INSERT_EVENT, (child.id, child.created_at, child.status.value, child.reason))
+            await conn.execute(UPSERT_KEY, (child.idempotency_key, child.id, child.created_at))
             if report is not None:
                 await conn.execute(INSERT_FEEDBACK, (parent_id, Status.FALLBACK.value, report.code, now, now))
 

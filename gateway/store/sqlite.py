@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from gateway.models import Attempt, MessageDetail, NewMessage, Status, StoredMessage
 from gateway.store import sqlite_reads, sqlite_writes
-from gateway.store.base import AddResult, MessageFilter, Page, Report, StoreUnavailable
+from gateway.store.base import AddResult, AttemptEntry, MessageFilter, Page, Report, StoreUnavailable, Transition
 from gateway.store.group import AddOp, GroupCommit
 from gateway.store.images import SqliteImages
 from gateway.store.migrator import migrate_sqlite
@@ -148,6 +148,21 @@ class SqliteStore(SqliteAdmin, SqliteReceipts, SqliteRefusals, SqliteCampaigns, 
         """See :meth:`Store.begin_send`."""
         await self._write(functools.partial(sqlite_writes.begin_send, message_id=message_id, now=now))
 
+    async def begin_send_many(self, message_ids: Sequence[str], *, now: float) -> None:
+        """See :meth:`Store.begin_send_many`."""
+        await self._write(functools.partial(sqlite_writes.begin_send_many, message_ids=message_ids, now=now))
+
+    async def transition_many(self, transitions: Sequence[Transition], *, now: float) -> list[bool]:
+        """See :meth:`Store.transition_many`: one operation of the group commit."""
+        moved: list[bool] = await self._write(
+            functools.partial(sqlite_writes.transition_many, transitions=transitions, now=now)
+        )
+        return moved
+
+    async def record_attempts(self, entries: Sequence[AttemptEntry], *, now: float) -> None:
+        """See :meth:`Store.record_attempts`."""
+        await self._write(functools.partial(sqlite_writes.record_attempts, entries=entries, now=now))
+
     async def switch_vendor(self, message_id: str, vendor: str, reason: str, *, now: float) -> None:
         """See :meth:`Store.switch_vendor`."""
         switch = functools.partial(
@@ -228,6 +243,10 @@ class SqliteStore(SqliteAdmin, SqliteReceipts, SqliteRefusals, SqliteCampaigns, 
             report=report,
         )
         await self._write(link)
+
+    async def last_attempts(self, message_ids: Sequence[str]) -> dict[str, Attempt]:
+        """See :meth:`Store.last_attempts`."""
+        return await self._read(functools.partial(sqlite_reads.last_attempts, message_ids=message_ids))
 
     async def get(self, message_id: str) -> MessageDetail | None:
         """See :meth:`Store.get`."""

@@ -4,13 +4,15 @@ the writer commits)."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
-from gateway.models import MessageDetail, Status
+from gateway.models import Attempt, MessageDetail, Status
 from gateway.store.base import MessageFilter, Page
 from gateway.store.rows import (
     ATTEMPT_COLUMNS,
     EVENT_COLUMNS,
     attempt_from_row,
+    encode_json,
     event_from_row,
     message_columns,
     stored_message,
@@ -18,11 +20,22 @@ from gateway.store.rows import (
 from gateway.store.search import page_from, search_query
 from gateway.store.sqlite_receipts import receipts_for
 
-__all__ = ("count_by_status", "get", "search")
+__all__ = ("count_by_status", "get", "last_attempts", "search")
 
 _GET = f"SELECT {message_columns()}, raw_body FROM messages WHERE id = ?"  # noqa: S608
 _ATTEMPTS = f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE message_id = ? ORDER BY id"  # noqa: S608
 _EVENTS = f"SELECT {EVENT_COLUMNS} FROM events WHERE message_id = ? ORDER BY id"  # noqa: S608
+# The index attempts (message_id, id) gives each message's last attempt directly.
+_LAST_ATTEMPTS = (
+    f"SELECT message_id, {ATTEMPT_COLUMNS} FROM attempts WHERE id IN "  # noqa: S608
+    "(SELECT max(id) FROM attempts WHERE message_id IN (SELECT value FROM json_each(?)) GROUP BY message_id)"
+)
+
+
+def last_attempts(conn: sqlite3.Connection, message_ids: Sequence[str]) -> dict[str, Attempt]:
+    """Each message's last attempt (see :meth:`Store.last_attempts`)."""
+    rows = conn.execute(_LAST_ATTEMPTS, (encode_json(list(message_ids)),))
+    return {row[0]: attempt_from_row(row[1:]) for row in rows}
 
 
 def get(conn: sqlite3.Connection, message_id: str) -> MessageDetail | None:

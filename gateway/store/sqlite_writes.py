@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from gateway.models import Attempt, NewMessage, Status, StoredMessage
-from gateway.store.base import AddResult, Report, StaleTransition, StoreUnavailable
+from gateway.store.base import AddResult, AttemptEntry, Report, StaleTransition, StoreUnavailable, Transition
 from gateway.store.group import AddOp
 from gateway.store.rows import (
     ATTEMPT_COLUMNS,
@@ -32,13 +32,16 @@ __all__ = (
     "CLAIM_EXPIRED_SQL",
     "WriteOp",
     "begin_send",
+    "begin_send_many",
     "claim",
     "link_fallback",
     "record_attempt",
+    "record_attempts",
     "renew_leases",
     "run_batch",
     "switch_vendor",
     "transition",
+    "transition_many",
 )
 
 WriteOp = Callable[[sqlite3.Connection], object]
@@ -72,11 +75,12 @@ _TAKE = (
     "UPDATE messages SET status = 'sending', lease_until = ?, updated_at = ? "  # noqa: S608
     f"WHERE id IN (SELECT value FROM json_each(?)) RETURNING {message_columns()}"
 )
-_TRANSITION = (
+# A transition; with a child id, a fallback's link too (transition_many).
+_MOVE = (
     "UPDATE messages SET status = ?, updated_at = ?, lease_until = NULL, next_attempt_at = ?, "
     "attempt_count = attempt_count + ?, vendor_message_id = coalesce(?, vendor_message_id), "
-    "vendor_request = coalesce(?, vendor_request), send_started_at = CASE WHEN ?1 = 'unknown' THEN send_started_at END "
-    "WHERE id = ?"
+    "vendor_request = coalesce(?, vendor_request), "
+    "send_started_at = CASE WHEN ?1 = 'unknown' THEN send_started_at END, child_id = coalesce(?, child_id) WHERE id = ?"
 )
 
 
@@ -181,6 +185,14 @@ def begin_send(conn: sqlite3.Connection, *, message_id: str, now: float) -> None
     conn.execute("UPDATE messages SET send_started_at = ? WHERE id = ? AND status = 'sending'", (now, message_id))
 
 
+def begin_send_many(conn: sqlite3.Connection, *, message_ids: Sequence[str], now: float) -> None:
+    """Mark a batch's sends as started (see :meth:`Store.begin_send_many`)."""
+    conn.execute(
+        "UPDATE messages SET send_started_at = ? WHERE id IN (SELECT value FROM json_each(?)) AND status = 'sending'",
+        (now, encode_json(list(message_ids))),
+    )
+
+
 def switch_vendor(conn: sqlite3.Connection, *, message_id: str, vendor: str, reason: str, now: float) -> None:
     """Point a message being sent at another vendor (see :meth:`Store.switch_vendor`)."""
     moved = conn.execute(
@@ -213,12 +225,71 @@ def transition(
         raise StaleTransition(f"message {message_id} is {row[0]}, not {'/'.join(sorted(expect))}")
     request = None if vendor_request is None else encode_json(vendor_request)
     counted = 0 if attempt is None else 1
-    conn.execute(_TRANSITION, (status.value, now, next_attempt_at, counted, vendor_message_id, request, message_id))
+    conn.execute(_MOVE, (status.value, now, next_attempt_at, counted, vendor_message_id, request, None, message_id))
     if attempt is not None:
         conn.execute(_INSERT_ATTEMPT, attempt_values(message_id, attempt))
     conn.execute(_INSERT_EVENT, (message_id, now, status.value, reason))
     if report is not None:
         add_feedback(conn, message_id, status, code=report.code, now=now)
+
+
+def transition_many(conn: sqlite3.Connection, *, transitions: Sequence[Transition], now: float) -> list[bool]:
+    """Move each message whose checks pass, with its rows (see :meth:`Store.transition_many`)."""
+    ids = encode_json([move.message_id for move in transitions])
+    found = {
+        row[0]: (Status(row[1]), row[2])
+        for row in conn.execute(
+            "SELECT id, status, child_id FROM messages WHERE id IN (SELECT value FROM json_each(?))", (ids,)
+        )
+    }
+    moved = [_may_move(move, found.get(move.message_id)) for move in transitions]
+    going = [move for move, ok in zip(transitions, moved, strict=True) if ok]
+    conn.executemany(_MOVE, [_move_values(move, now) for move in going])
+    conn.executemany(_INSERT_ATTEMPT, [attempt_values(m.message_id, m.attempt) for m in going if m.attempt is not None])
+    conn.executemany(_INSERT_EVENT, [(move.message_id, now, move.status.value, move.reason) for move in going])
+    for move in going:
+        if move.report is not None:
+            add_feedback(conn, move.message_id, move.status, code=move.report.code, now=now)
+    children = [(move.fallback, move.message_id) for move in going if move.fallback is not None]
+    for child, parent_id in children:
+        _insert(conn, [child], parent_id)
+    return moved
+
+
+def _may_move(move: Transition, found: tuple[Status, str | None] | None) -> bool:
+    if found is None:
+        return False
+    status, child_id = found
+    if move.fallback is not None and child_id is not None:
+        return False
+    return move.expect is None or status in move.expect
+
+
+def _move_values(move: Transition, now: float) -> tuple[Any, ...]:
+    request = None if move.vendor_request is None else encode_json(move.vendor_request)
+    child_id = None if move.fallback is None else move.fallback.id
+    counted = 0 if move.attempt is None else 1
+    return (
+        move.status.value,
+        now,
+        move.next_attempt_at,
+        counted,
+        move.vendor_message_id,
+        request,
+        child_id,
+        move.message_id,
+    )
+
+
+def record_attempts(conn: sqlite3.Connection, *, entries: Sequence[AttemptEntry], now: float) -> None:
+    """Record attempts that keep their claims (see :meth:`Store.record_attempts`)."""
+    for entry in entries:
+        try:
+            record_attempt(
+                conn, entry.message_id, entry.attempt, entry.reason, now=now, vendor_request=entry.vendor_request
+            )
+        except KeyError:
+            continue
 
 
 def record_attempt(

@@ -138,3 +138,22 @@ async def test_a_caller_cancelled_while_waiting_gives_its_slot_back() -> None:
     await limiter.acquire()  # the cancelled caller's slot, 0.1: no wait
 
     assert time_.sleeps == [0.1]
+
+
+async def test_a_batch_takes_one_slot_per_message_and_goes_at_its_last() -> None:
+    time_ = FakeTime()
+    limiter = RateLimiter(10, burst=3, clock=time_.clock, sleep=time_.sleep)
+
+    await limiter.acquire(3)  # a burst's worth at once: no wait
+    await limiter.acquire(2)  # slots 0.3 and 0.4, going at the second
+    await limiter.acquire()  # slot 0.5
+
+    assert time_.sleeps == [0.2, 0.3]
+
+
+async def test_a_batch_takes_one_concurrency_slot_and_the_gate_caps_its_size_at_a_tenth_of_the_rate() -> None:
+    gate = VendorGate(VendorLimits(rate=1000, concurrency=1), CircuitBreaker())
+    assert gate.batch_limit == 100
+    assert VendorGate(VendorLimits(rate=5, concurrency=1), CircuitBreaker()).batch_limit == 1
+    async with gate.admit(100) as admission:
+        assert admission == "closed"

@@ -131,3 +131,15 @@ async def test_a_caller_that_wakes_late_takes_a_new_slot(two_stores: tuple[Postg
 
     # The late caller did not go with its stale slot (0.1) but waited for a new one (0.2).
     assert waits == [0.1, 0.2]
+
+
+async def test_a_shared_batch_reserves_one_slot_per_message(two_stores: tuple[PostgresStore, PostgresStore]) -> None:
+    clock, sleeps = Clock(), Sleeps()
+    first, second = (
+        SharedRateLimiter("nhn_sms", 10, store, burst=1, clock=clock, sleep=sleeps) for store in two_stores
+    )
+
+    await first.acquire(3)  # slots 0, 0.1, 0.2: the batch goes at its last
+    await second.acquire()  # the other process's next call: slot 0.3
+
+    assert sleeps.waits == [0.2, 0.3]

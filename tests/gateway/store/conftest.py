@@ -7,21 +7,11 @@ gets a fresh schema. An unreachable PostgreSQL fails the tests rather than skipp
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from gateway.store import Store, open_store
 from tests.gateway.store.factory import StoreFactory
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh, empty database of each backend."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/var/gateway.db"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 @pytest.fixture
