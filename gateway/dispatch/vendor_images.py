@@ -12,6 +12,8 @@ from gateway.models import StoredMessage
 
 __all__ = ("VendorImages",)
 
+_LEFT_OUT = "image left out: "
+
 
 class VendorImages:
     """Resolves the kakao images of the vendors that take only their own uploads.
@@ -45,6 +47,18 @@ class VendorImages:
             vendor_image = await images.vendor_image(record.vendor, message.image_url)
         except ImageRefused as exc:
             # The channel's choice (docs/vendors.md, "Kakao images"): the text still goes, without the image.
-            await self._store.note(record.id, f"image left out: {exc.reason}", now=self._clock())
+            if await self._first_left_out(record):
+                await self._store.note(record.id, f"{_LEFT_OUT}{exc.reason}", now=self._clock())
             return msgspec.structs.replace(message, image_url=None)
         return msgspec.structs.replace(message, image_url=vendor_image)
+
+    async def _first_left_out(self, record: StoredMessage) -> bool:
+        """Whether the timeline has no note yet that the image was left out: it is said once, not at every retry.
+
+        A message never tried cannot have one (read nothing: a campaign with a broken image is all first tries),
+        except after its breaker put it back untried, where the note may be repeated once per such return.
+        """
+        if not record.attempt_count:
+            return True
+        detail = await self._store.get(record.id)
+        return detail is None or not any(event.reason.startswith(_LEFT_OUT) for event in detail.events)
