@@ -90,6 +90,13 @@ class Emulator:
         self.requests.clear()
         self._faults.clear()
 
+    def trim(self) -> None:
+        """Forget what only tests and lookups read (received requests, sent records), keeping the callbacks owed.
+
+        For a long benchmark that measures the gateway's memory, not the emulators' bounded logs.
+        """
+        self.requests.clear()
+
     def json_bodies(self) -> list[Any]:
         """The decoded JSON bodies of the requests received so far."""
         return [msgspec.json.decode(r.content) for r in self.requests]

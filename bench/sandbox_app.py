@@ -5,9 +5,9 @@ uvicorn imports this module (``sandbox_app:create_sandbox_app``, with ``--app-di
 
 - ``BENCH_EMULATOR_LATENCY``: seconds every emulator waits before answering (a vendor's network and processing
   time; default 0);
-- ``BENCH_EMULATOR_LOG``: ``keep`` (default) or ``trim``: an emulator keeps every request it received
-  (``Emulator.requests``, for tests); ``trim`` empties those lists every second, so a long run measures the
-  gateway's memory and not the emulators' log.
+- ``BENCH_EMULATOR_LOG``: ``keep`` (default) or ``trim``: an emulator keeps the latest requests it received
+  and what it sent, for tests and lookups (up to 100,000 each); ``trim`` forgets them every second
+  (``Emulator.trim``), so a long run measures the gateway's memory and not the emulators' bounded logs.
 
 The dispatcher is started after the emulators are tuned, so no message is sent to an untuned emulator.
 """
@@ -54,7 +54,7 @@ async def _trim(emulators: Mapping[str, Emulator]) -> None:
     while True:
         await asyncio.sleep(_TRIM_INTERVAL_S)
         for emulator in emulators.values():
-            emulator.requests.clear()
+            emulator.trim()
 
 
 async def _stop_trimming(app: Litestar) -> None:

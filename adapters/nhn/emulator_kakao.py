@@ -151,6 +151,11 @@ class NhnKakaoEmulator(Emulator):
         #: What "now" is for the request dates the list answers by (a test's clock).
         self.clock: Callable[[], float] = time.time
 
+    def trim(self) -> None:
+        """See :meth:`Emulator.trim`: the sent records answer lookups only."""
+        super().trim()
+        self.sent.clear()
+
     def reset(self) -> None:
         """Forget requests, faults, idempotency keys and callbacks not yet emitted."""
         super().reset()

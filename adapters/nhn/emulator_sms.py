@@ -98,6 +98,11 @@ class NhnSmsEmulator(Emulator):
         #: What "now" is for the creation dates the list answers by (a test's clock).
         self.clock: Callable[[], float] = time.time
 
+    def trim(self) -> None:
+        """See :meth:`Emulator.trim`: the sent records answer lookups only."""
+        super().trim()
+        self.sent.clear()
+
     def reset(self) -> None:
         """Forget requests, faults, sends and callbacks not yet emitted."""
         super().reset()

@@ -135,6 +135,11 @@ class SolapiEmulator(Emulator):
         #: The images uploaded to its storage, by the ``fileId`` it issued.
         self.files: dict[str, bytes] = {}
 
+    def trim(self) -> None:
+        """See :meth:`Emulator.trim`: the sent records answer lookups only."""
+        super().trim()
+        self.sent.clear()
+
     def reset(self) -> None:
         """Forget requests, faults, used signatures and unreported messages."""
         super().reset()

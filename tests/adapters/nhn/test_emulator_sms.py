@@ -195,6 +195,16 @@ async def test_reset_forgets_pending_callbacks() -> None:
     assert emulator.pending_callbacks(signature="s") == []
 
 
+async def test_trim_forgets_requests_and_sent_records_but_keeps_the_callbacks_owed() -> None:
+    emulator = NhnSmsEmulator(CONFIG)
+    await post(emulator, body())
+
+    emulator.trim()
+
+    assert (len(emulator.requests), len(emulator.sent)) == (0, 0)
+    assert len(emulator.pending_callbacks(signature="s")) == 1
+
+
 async def test_scripted_vendor_code_answers_with_nhns_message() -> None:
     emulator = NhnSmsEmulator(CONFIG)
     emulator.script(Fault(vendor_code="-2021"), Fault(http_status=500))
