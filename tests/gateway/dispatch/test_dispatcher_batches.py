@@ -348,6 +348,26 @@ async def test_kakao_images_are_resolved_before_messages_share_a_request(tmp_pat
         assert all("image left out: smaller than 500 px" in [e.reason for e in d.events] for d in found[3:])
 
 
+async def test_an_image_left_out_is_noted_once_however_often_the_message_is_tried(
+    tmp_path: Path, database_url: str
+) -> None:
+    routes = {("nhn", "kakao"): FakeBatchKakao(), LMS: FakeBatchAdapter()}
+    async with running(tmp_path, database_url, adapters=routes, images=Uploads()) as run:
+        batched = await add(run, 2, channel="kakao", image_url="https://cdn.example/small.png")
+        alone = await add(run, 1, channel="kakao", content="혼자", image_url="https://cdn.example/small.png")
+        run.vendor.scripts = {message_id: ["busy"] * 3 for message_id in [*batched, *alone]}
+
+        await run.dispatcher.run_once()  # three tries each, then rescheduled in the store
+        run.clock.advance(3600)
+        await run.dispatcher.run_once()
+
+        found = await details(run, [*batched, *alone])
+        assert {d.record.status for d in found} == {Status.ACCEPTED}
+        assert [len(d.attempts) for d in found] == [4, 4, 4]
+        notes = [[e.reason for e in d.events if e.reason.startswith("image left out")] for d in found]
+        assert notes == [["image left out: smaller than 500 px"]] * 3
+
+
 async def test_a_claim_inside_quiet_hours_is_held_in_one_transaction(
     tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
