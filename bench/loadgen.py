@@ -78,6 +78,11 @@ function request()
   return wrk.format(nil, nil, nil, body)
 end
 """
+_DELAY = """
+function delay()
+  return %(delay_ms)s
+end
+"""
 _GET = """\
 local path = %(path)s
 local unique = %(unique)s
@@ -203,7 +208,16 @@ def write_script(directory: Path, parts: list[str], nonce: str, token: str) -> P
     return script
 
 
-def write_mix_script(directory: Path, bodies: list[list[str]], pattern: list[int], nonce: str, token: str) -> Path:
+def write_mix_script(
+    directory: Path,
+    bodies: list[list[str]],
+    pattern: list[int],
+    nonce: str,
+    token: str,
+    *,
+    delay_ms: float = 0.0,
+    name: str = "mix",
+) -> Path:
     """Write the wrk script that POSTs several bodies in turn, each with a unique id and recipient per request.
 
     The recipient is the bodies' phone ``010-1234-5678`` or email ``supporter@example.com``, replaced per request.
@@ -215,8 +229,12 @@ def write_mix_script(directory: Path, bodies: list[list[str]], pattern: list[int
             the first body for each of the second.
         nonce: Makes the ids of this benchmark run unique among earlier runs.
         token: The ingest bearer token.
+        delay_ms: Milliseconds each connection waits after an answer before its next request (wrk's ``delay``
+            hook): with ``c`` connections, ``c * 1000 / rate`` offers about ``rate`` requests a second, as a Braze
+            send at that rate does; 0 sends as fast as the server answers.
+        name: The script's file name (``<name>.lua``).
     """
-    script = directory / "mix.lua"
+    script = directory / f"{name}.lua"
     values = {
         "bodies": ", ".join("{" + ", ".join(_lua_string(part) for part in parts) + "}" for parts in bodies),
         "pattern": ", ".join(str(index + 1) for index in pattern),
@@ -224,7 +242,8 @@ def write_mix_script(directory: Path, bodies: list[list[str]], pattern: list[int
         "auth": _lua_string(f"Bearer {token}"),
         "tag": _RESULT_TAG,
     }
-    script.write_text((_SETUP + _MIX + _RESULT) % values, encoding="utf-8")
+    pacing = _DELAY % {"delay_ms": f"{delay_ms:.3f}"} if delay_ms > 0 else ""
+    script.write_text((_SETUP + _MIX + _RESULT) % values + pacing, encoding="utf-8")
     return script
 
 

@@ -96,6 +96,17 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--transport", choices=("aiohttp", "httpx"), help="GATEWAY_HTTP_TRANSPORT (default: the gateway's own)"
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="requests/s wrk offers the gateway, paced per connection (default: as fast as it answers)",
+    )
+    parser.add_argument(
+        "--separate-worker",
+        action="store_true",
+        help="deliver in a `gateway worker` process beside `gateway serve` (GATEWAY_DISPATCHER=off)",
+    )
     parser.add_argument("--latency", type=float, default=0.05, help="seconds before every vendor answer (0.05)")
     parser.add_argument("--drain-timeout", type=float, default=180.0, help="most seconds to wait for the drain")
     parser.add_argument(
@@ -237,9 +248,9 @@ def _process_tree(root: int) -> list[int]:
     return tree
 
 
-def gateway_use(root: int) -> GatewayUse:
+def gateway_use(*roots: int) -> GatewayUse:
     """CPU seconds (user + system, every thread) and resident memory summed over the gateway's processes."""
-    cpu, rss, pids = 0.0, 0.0, _process_tree(root)
+    cpu, rss, pids = 0.0, 0.0, [pid for root in roots for pid in _process_tree(root)]
     for pid in pids:
         cpu += cpu_seconds(pid) or 0.0
         try:
@@ -282,13 +293,22 @@ def _bare_cpu(tmp: Path, script: Path, args: argparse.Namespace) -> tuple[float,
     return 1000 * (after - before) / max(1, result.requests), result
 
 
-def _start_gateway(tmp: Path, env: dict[str, str], workers: int) -> subprocess.Popen[bytes]:
+def _start_gateway(tmp: Path, env: dict[str, str], args: argparse.Namespace) -> list[subprocess.Popen[bytes]]:
+    """``gateway serve``; with ``--separate-worker`` it only ingests and ``gateway worker`` delivers beside it."""
     gateway = shutil.which("gateway", path=str(Path(sys.executable).parent))
     command = [gateway] if gateway else [sys.executable, "-m", "gateway.cli"]
-    with (tmp / "gateway.log").open("wb") as log:
-        return subprocess.Popen(
-            [*command, "serve", f"--workers={workers}"], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+    serve = [*command, "serve", f"--workers={args.workers}"]
+    if not args.separate_worker:
+        return [_spawn(tmp / "gateway.log", serve, tmp, env)]
+    return [
+        _spawn(tmp / "gateway.log", serve, tmp, {**env, "GATEWAY_DISPATCHER": "off"}),
+        _spawn(tmp / "worker.log", [*command, "worker"], tmp, env),
+    ]
+
+
+def _spawn(log_path: Path, command: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:
+        return subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 class _Run(msgspec.Struct):
@@ -312,6 +332,12 @@ def _mix_label(pattern: list[int]) -> str:
     return ", ".join(f"{names[i]} {pattern.count(i)}" for i in sorted(set(pattern)))
 
 
+def _paced_script(tmp: Path, nonce: str, args: argparse.Namespace) -> Path:
+    """The mix at about ``--rate`` requests a second: each connection waits its share of a second between requests."""
+    delay_ms = args.connections * 1000 / args.rate
+    return write_mix_script(tmp, _bodies(), args.mix, nonce, _TOKEN, delay_ms=delay_ms, name="paced")
+
+
 def _measure(args: argparse.Namespace, tmp: Path, target: Target, nonce: str) -> _Run:
     """The bare endpoint's CPU per request, then the gateway under load with its fakes, then the drain."""
     script = write_mix_script(tmp, _bodies(), args.mix, nonce, _TOKEN)
@@ -322,24 +348,27 @@ def _measure(args: argparse.Namespace, tmp: Path, target: Target, nonce: str) ->
     gateway_url = f"http://127.0.0.1:{gateway_port}"
     with _fakes(tmp, fakes_port, gateway_url, args.latency) as (fakes, public_key):
         env = _gateway_env(target, gateway_port, fakes, public_key, args.transport)
-        process = _start_gateway(tmp, env, args.workers)
+        processes = _start_gateway(tmp, env, args)
+        process, roots = processes[0], [p.pid for p in processes]
         try:
             _wait_ok(gateway_url + "/healthz", process, tmp / "gateway.log")
             print(f"  gateway up; {args.duration:g} s of load", flush=True)
             profiler = start_py_spy(process.pid, args.duration, args.profile) if args.profile else None
-            start = gateway_use(process.pid)
-            load = WrkRun(gateway_url + _ROUTE, script, "run", args.connections, args.threads, args.duration)
+            start = gateway_use(*roots)
+            paced = _paced_script(tmp, nonce, args) if args.rate > 0 else script
+            load = WrkRun(gateway_url + _ROUTE, paced, "run", args.connections, args.threads, args.duration)
             result = run_wrk(load)
-            loaded = gateway_use(process.pid)
+            loaded = gateway_use(*roots)
             at_stop = target.count_stored(prefix)
             if profiler is not None:
                 profiler.wait()
             print("  load done; draining", flush=True)
             drain = _drain(target, prefix, fakes, args.drain_timeout)
-            end = gateway_use(process.pid)
+            end = gateway_use(*roots)
             stats = fake_stats(fakes)
         finally:
-            _stop(process)
+            for started in processes:
+                _stop(started)
     return _Run(target.label, _mix_label(args.mix), bare_cpu, bare, result, start, loaded, end, at_stop, drain, stats)
 
 
@@ -356,7 +385,9 @@ def _report(run: _Run, args: argparse.Namespace) -> bool:
     ratio = cpu_ms / run.bare_cpu_ms if run.bare_cpu_ms else float("inf")
     elapsed = result.duration_s + drain.seconds
     print(
-        f"\npipeline: {args.duration:g} s of wrk, {args.connections} connections; vendors answer after "
+        f"\npipeline: {args.duration:g} s of wrk, {args.connections} connections"
+        f"{f', offering {args.rate:,.0f} requests/s' if args.rate > 0 else ''}"
+        f"{'; delivery in a separate worker process' if args.separate_worker else ''}; vendors answer after "
         f"{args.latency * 1000:g} ms; store {run.label}; {args.workers} worker(s); mix {run.mix}; "
         f"transport {args.transport or 'default'}"
     )
