@@ -202,9 +202,13 @@ class PostgresStore(
         return result
 
     async def _add_batch(self, ops: list[AddOp]) -> list[object]:
-        """Add ``ops`` in one transaction; if the database refuses one of them, add each alone."""
+        """Add ``ops``; if the database refuses one of them, add each alone.
+
+        In autocommit: a batch is one statement per idempotency window (one, in practice), atomic by itself, so
+        no BEGIN and COMMIT round trips. Each add's result is its own, so a batch need not commit as a whole.
+        """
         try:
-            async with self._connection() as conn:
+            async with self._autocommit() as conn:
                 return list(await _add_many(conn, ops))
         except psycopg.DatabaseError:  # a bad row (a clashing id, a NUL character) must not fail the others
             return [await self._add_alone(op) for op in ops]
@@ -417,17 +421,24 @@ async def _add_many(conn: _Conn, ops: list[AddOp]) -> list[AddResult]:
         cursor = await conn.execute(_ADD_BATCH, (*_columns(tried), window))
         fresh.update(row[0] for row in await cursor.fetchall())
     duplicates = [op.new.idempotency_key for op in ops if op.new.id not in fresh]
-    first = {}
+    first: dict[str, str] = {}
     if duplicates:
-        # The conflicting key rows are locked by this transaction, so they are all still there.
         cursor = await conn.execute("SELECT key, message_id FROM idempotency_keys WHERE key = ANY(%s)", (duplicates,))
         first = dict(await cursor.fetchall())
+    # A key row gone between the two statements (purged, its window long over) no longer holds the add back.
+    gone = [op for op in ops if op.new.id not in fresh and op.new.idempotency_key not in first]
+    again = dict(zip((op.new.id for op in gone), await _add_many(conn, gone), strict=True)) if gone else {}
     return [
         AddResult(op.new.id, duplicate=False)
         if op.new.id in fresh
-        else AddResult(first[op.new.idempotency_key], duplicate=True)
+        else again.get(op.new.id) or _repeat_of(op, first[op.new.idempotency_key])
         for op in ops
     ]
+
+
+def _repeat_of(op: AddOp, first_id: str) -> AddResult:
+    # Its own id: the add itself went in earlier (an add retried alone after its batch failed further on).
+    return AddResult(first_id, duplicate=first_id != op.new.id)
 
 
 def _columns(ops: list[AddOp]) -> list[list[Any]]:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
 
 import psycopg
 import pytest
 
 from gateway.store import PostgresStore, StoreUnavailable, migrate
-from gateway.store.postgres import CLAIM_SQL
-from tests.gateway.store.factory import T0
+from gateway.store.base import AddResult
+from gateway.store.group import AddOp
+from gateway.store.postgres import _ADD_BATCH, CLAIM_SQL, _add_many
+from tests.gateway.store.factory import T0, new_message
 
 _UNREACHABLE = "postgresql://postgres@127.0.0.1:1/none"
 # Enough rows for the planner to prefer indexes; the statuses mirror a backlog (mostly queued).
@@ -55,3 +58,36 @@ async def test_an_unreachable_database_is_store_unavailable() -> None:
         await migrate(_UNREACHABLE)
     assert await store.ping() is False
     await store.close()
+
+
+class _KeyVanishes:
+    """A connection on which the first message's key row is deleted right after the batch insert (an erasure)."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[tuple[object, ...]], key: str) -> None:
+        self._conn, self._key, self._done = conn, key, False
+
+    async def execute(
+        self, query: str, params: Sequence[Any] | Mapping[str, Any] | None = None
+    ) -> psycopg.AsyncCursor[tuple[object, ...]]:
+        cursor = await self._conn.execute(query, params)
+        if not self._done and query is _ADD_BATCH:
+            self._done = True
+            await self._conn.execute("DELETE FROM idempotency_keys WHERE key = %s", (self._key,))
+        return cursor
+
+
+async def test_an_add_whose_key_row_vanishes_after_the_insert_is_added_anew(postgres_url: str) -> None:
+    await migrate(postgres_url)
+    store = PostgresStore(postgres_url)
+    await store.open()
+    try:
+        first = new_message(key="k-vanishing")
+        await store.add(first, idempotency_window=3600)
+        repeat = new_message(key="k-vanishing")
+        async with await psycopg.AsyncConnection.connect(postgres_url, autocommit=True) as conn:
+            vanishing = _KeyVanishes(conn, "k-vanishing")
+            [result] = await _add_many(vanishing, [AddOp(repeat, 3600)])  # type: ignore[arg-type]
+    finally:
+        await store.close()
+
+    assert result == AddResult(repeat.id, duplicate=False)
