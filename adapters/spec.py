@@ -217,10 +217,15 @@ class ImageRule(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class KakaoImages(msgspec.Struct, frozen=True, kw_only=True):
-    """How a vendor takes a kakao image from any URL: its rule, and the upload whose result the send carries."""
+    """How a vendor takes a kakao image from any URL: its rule, and the upload whose result the send carries.
+
+    ``gone_codes`` are the vendor's codes for a send naming an uploaded image it no longer has: the gateway then
+    forgets its cached copy and sends the message again with a fresh upload.
+    """
 
     rule: ImageRule
     upload: ImageUpload
+    gone_codes: frozenset[str] = frozenset()
 
 
 class Capabilities(msgspec.Struct, frozen=True, kw_only=True):

@@ -58,10 +58,11 @@ async def cdn(tmp_path: Path) -> AsyncIterator[tuple[Cdn, ssl.SSLContext]]:
 class Gateway:
     """The app with kakao through Solapi, and a dispatcher whose image fetch trusts the stand-in CDN."""
 
-    def __init__(self, app: Litestar, client: AsyncTestClient[Litestar], dispatcher: Dispatcher) -> None:
+    def __init__(self, app: Litestar, client: AsyncTestClient[Litestar], dispatcher: Dispatcher, clock: Clock) -> None:
         self.app = app
         self.client = client
         self.dispatcher = dispatcher
+        self.clock = clock
 
     async def post(self, **changes: str) -> httpx.Response:
         return await self.client.post("/v1/braze/messages", json=SEED_BODY | changes, headers=ingest_headers())
@@ -94,7 +95,7 @@ async def gateway(tmp_path: Path, cdn: tuple[Cdn, ssl.SSLContext]) -> AsyncItera
         dispatcher = Dispatcher(
             store, runtime.adapters, vendor, settings, policy_from_settings(settings), clock=clock, images=images
         )
-        yield Gateway(app, client, dispatcher)
+        yield Gateway(app, client, dispatcher, clock)
 
 
 def bms(detail: dict[str, Any]) -> dict[str, Any]:
@@ -149,3 +150,33 @@ async def test_a_plain_http_image_is_refused_at_ingest(gateway: Gateway) -> None
 
     assert response.status_code == 422
     assert "imageUrl" in response.text
+
+
+@pytest.mark.parametrize("count", [1, 3], ids=["alone", "in-a-batch"])
+async def test_an_uploaded_image_solapi_no_longer_has_is_uploaded_again_and_the_messages_sent_with_it(
+    gateway: Gateway, cdn: tuple[Cdn, ssl.SSLContext], count: int
+) -> None:
+    source = cdn[0].url("/banner.png")
+    await gateway.post(userId="u-0", imageUrl=source)
+    assert await gateway.dispatcher.run_once() == 1
+    [first_file] = gateway.storage
+    gateway.storage.clear()  # Solapi's storage lost the file the gateway has cached
+
+    ids = [(await gateway.post(userId=f"u-{n}", imageUrl=source)).json()["messageId"] for n in range(1, count + 1)]
+    assert await gateway.dispatcher.run_once() == count
+    refused = [await gateway.detail(message_id) for message_id in ids]
+    gateway.clock.advance(60)
+    assert await gateway.dispatcher.run_once() == count
+
+    [second_file] = gateway.storage
+    assert second_file != first_file
+    for before, message_id in zip(refused, ids, strict=True):
+        assert before["message"]["status"] == "retrying"
+        assert "no longer has the uploaded image; uploading it again" in before["timeline"][-1]["reason"]
+        detail = await gateway.detail(message_id)
+        assert detail["message"]["status"] == "accepted"
+        assert bms(detail)["imageId"] == second_file
+        assert [attempt["vendorCode"] for attempt in detail["attempts"]] == ["1034", "2000"]
+    requests = gateway.app.state.runtime.emulators["solapi"].json_bodies()
+    sends = [body for body in requests if "messages" in body]
+    assert [len(body["messages"]) for body in sends][-2:] == [count, count]  # the batch stayed a batch

@@ -83,4 +83,5 @@ def kakao_images(config: NhnKakaoConfig) -> KakaoImages:
     async def upload(client: httpx.AsyncClient, data: bytes, filename: str) -> str:
         return await upload_image(client, config, data, filename=filename)
 
-    return KakaoImages(rule=IMAGE_RULE, upload=upload)
+    # -8002 "It is not found any images" (error-code.md): the issued URL is gone from NHN.
+    return KakaoImages(rule=IMAGE_RULE, upload=upload, gone_codes=frozenset({"-8002"}))

@@ -101,4 +101,5 @@ def kakao_images(config: SolapiConfig) -> KakaoImages:
     async def upload(client: httpx.AsyncClient, data: bytes, filename: str) -> str:
         return await upload_image(client, config, data, filename=filename)
 
-    return KakaoImages(rule=IMAGE_RULE, upload=upload)
+    # 1034 "imageId가 존재하지 않습니다" (docs/vendors.md, "Kakao images"): the stored file is gone.
+    return KakaoImages(rule=IMAGE_RULE, upload=upload, gone_codes=frozenset({"1034"}))

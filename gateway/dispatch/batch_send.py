@@ -23,6 +23,7 @@ from gateway.dispatch.limits import VendorGate
 from gateway.dispatch.retry import IN_PROCESS_ATTEMPTS, SHORT_WAIT_LIMIT, in_process_wait
 from gateway.dispatch.settle import describe
 from gateway.dispatch.single import SingleSender
+from gateway.dispatch.vendor_images import VendorImages
 from gateway.dispatch.wiring import Wiring
 from gateway.models import StoredMessage
 from gateway.store.base import AttemptEntry, StoreUnavailable, Transition
@@ -40,6 +41,7 @@ class BatchSender:
         endings: Where each claim ends.
         single: Sends a message that goes alone, or on through the channel's next vendor.
         planner: Groups the messages into requests.
+        images: Kakao images as their vendors need them (a refusal for a gone upload is retried with a new one).
         guard: Runs work on a message so that a failure of the gateway is counted against it, never lost, and
             the message leaves this process's hands when it ends.
         process: The whole usual path of a message sent alone, guarded.
@@ -53,6 +55,7 @@ class BatchSender:
         single: SingleSender,
         planner: BatchPlanner,
         *,
+        images: VendorImages,
         guard: Callable[[StoredMessage, Awaitable[None]], Awaitable[None]],
         process: Callable[[StoredMessage], Awaitable[None]],
         done: Callable[[Iterable[str]], None],
@@ -61,6 +64,7 @@ class BatchSender:
         self._endings = endings
         self._single = single
         self._planner = planner
+        self._images = images
         self._guard = guard
         self._process = process
         self._done = done
@@ -134,6 +138,10 @@ class BatchSender:
                 outcomes = [self._as_settled(route, outcome) for outcome in result.outcomes]
                 transient = all(isinstance(outcome, Retryable | Uncertain) for outcome in outcomes)
                 await gate.breaker.record(transient_failure=transient, probe=admission == "probe")
+                outcomes = [
+                    await self._images.settled(member.record, member.message, outcome)
+                    for member, outcome in zip(pending, outcomes, strict=True)
+                ]
                 _observe_batch(route, result, outcomes)
                 pending, wait = await self._settle_batch(adapter, pending, outcomes, result, started, tries)
                 called = False

@@ -120,6 +120,7 @@ class Dispatcher:
             self._endings,
             self._single,
             BatchPlanner(wiring, vendor_images),
+            images=vendor_images,
             guard=self._guard,
             process=self._process,
             done=self._done,

@@ -91,6 +91,10 @@ class SingleSender:
             await gate.breaker.record(
                 transient_failure=isinstance(result.outcome, Retryable | Uncertain), probe=admission == "probe"
             )
+            # After the breaker: a gone upload is the gateway's cache, not the vendor failing.
+            settled = await self._images.settled(record, message, result.outcome)
+            if settled is not result.outcome:
+                result = SendResult(settled, result.http_status, result.duration_ms)
             metrics.VENDOR_LATENCY.labels(*route).observe(result.duration_ms / 1000)
             metrics.ATTEMPTS.labels(*route, outcome_name(result)).inc()
             return Tried(result, attempt_record(number, started, result), request.redacted())

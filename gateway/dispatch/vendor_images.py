@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import msgspec
 
-from adapters.contract import OutboundMessage
+from adapters.contract import OutboundMessage, Outcome, Permanent, Retryable
+from gateway.dispatch.retry import SHORT_WAIT_LIMIT
 from gateway.dispatch.wiring import Wiring
 from gateway.images.fetch import ImageRefused
 from gateway.models import StoredMessage
@@ -13,6 +14,9 @@ from gateway.models import StoredMessage
 __all__ = ("VendorImages",)
 
 _LEFT_OUT = "image left out: "
+#: Longer than the in-process retries wait (``retry.SHORT_WAIT_LIMIT``): the message goes back to the queue and is
+#: sent again from there, its image uploaded anew then (an in-process retry would name the gone image again).
+_REUPLOAD_AFTER = SHORT_WAIT_LIMIT + 1.0
 
 
 class VendorImages:
@@ -51,6 +55,20 @@ class VendorImages:
                 await self._store.note(record.id, f"{_LEFT_OUT}{exc.reason}", now=self._clock())
             return msgspec.structs.replace(message, image_url=None)
         return msgspec.structs.replace(message, image_url=vendor_image)
+
+    async def settled(self, record: StoredMessage, sent: OutboundMessage, outcome: Outcome) -> Outcome:
+        """``outcome``, unless the vendor refused ``sent`` for naming an uploaded image it no longer has.
+
+        Then the cached copy is forgotten and the refusal becomes retryable: the message is sent again with a
+        fresh upload, instead of failing for an image the gateway chose (docs/vendors.md, "Kakao images").
+        """
+        images = self._images
+        if images is None or not isinstance(outcome, Permanent) or not sent.image_url or not self.needed(record):
+            return outcome
+        if not await images.forget_if_gone(record.vendor, outcome.code, sent.image_url):
+            return outcome
+        detail = f"{outcome.detail}: {record.vendor} no longer has the uploaded image; uploading it again"
+        return Retryable(outcome.code, detail, retry_after=_REUPLOAD_AFTER)
 
     async def _first_left_out(self, record: StoredMessage) -> bool:
         """Whether the timeline has no note yet that the image was left out: it is said once, not at every retry.

@@ -69,6 +69,17 @@ class ImageUploads:
         """Whether ``vendor``'s kakao images go through an upload."""
         return vendor in self._vendors
 
+    async def forget_if_gone(self, vendor: str, code: str | None, vendor_image: str) -> bool:
+        """Whether ``code`` says ``vendor`` no longer has ``vendor_image``; if so, its cached copy is forgotten.
+
+        The next send of the image uploads it again (docs/vendors.md, "Kakao images").
+        """
+        images = self._vendors.get(vendor)
+        if images is None or code not in images.gone_codes:
+            return False
+        await self._store.forget_image_upload(vendor, vendor_image)
+        return True
+
     async def vendor_image(self, vendor: str, source_url: str) -> str:
         """The vendor's URL (or id) of the image at ``source_url``, uploading it if need be.
 

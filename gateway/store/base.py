@@ -411,6 +411,10 @@ class Store(Protocol):
         """Remember (or confirm, moving ``checked_at`` to ``now``) the vendor's URL of an uploaded image."""
         ...
 
+    async def forget_image_upload(self, vendor: str, vendor_url: str) -> int:
+        """Forget every cached upload that ``vendor`` named ``vendor_url`` (it no longer has it); how many."""
+        ...
+
     async def window_counts(self, *, created_from: float, created_to: float) -> list[WindowCount]:
         """Count the messages created in ``[created_from, created_to)`` by status, channel and vendor."""
         ...

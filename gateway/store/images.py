@@ -25,6 +25,7 @@ _SAVE = (
     "ON CONFLICT (vendor, source_url, sha256) DO UPDATE SET vendor_url = excluded.vendor_url, "
     "checked_at = excluded.checked_at"
 )
+_FORGET = "DELETE FROM image_uploads WHERE vendor = {p} AND vendor_url = {p}"
 
 
 class _SqliteBackend(Protocol):
@@ -55,6 +56,12 @@ class SqliteImages:
         statement = sql(_SAVE, "?")
         await self._write(lambda conn: conn.execute(statement, (vendor, source_url, sha256, vendor_url, now)))
 
+    async def forget_image_upload(self: _SqliteBackend, vendor: str, vendor_url: str) -> int:
+        """See :meth:`Store.forget_image_upload`."""
+        statement = sql(_FORGET, "?")
+        forgotten: int = await self._write(lambda conn: conn.execute(statement, (vendor, vendor_url)).rowcount)
+        return forgotten
+
 
 class _PostgresBackend(Protocol):
     def _connection(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]: ...
@@ -81,3 +88,9 @@ class PostgresImages:
         """See :meth:`Store.save_image_upload`."""
         async with self._connection() as conn:
             await conn.execute(sql(_SAVE, "%s"), (vendor, source_url, sha256, vendor_url, now))
+
+    async def forget_image_upload(self: _PostgresBackend, vendor: str, vendor_url: str) -> int:
+        """See :meth:`Store.forget_image_upload`."""
+        async with self._connection() as conn:
+            cursor = await conn.execute(sql(_FORGET, "%s"), (vendor, vendor_url))
+        return cursor.rowcount

@@ -23,3 +23,18 @@ async def test_new_content_behind_the_same_url_is_the_recent_one_and_a_check_ref
 
     await store.save_image_upload("nhn", SOURCE, "a" * 64, "https://mud-kage.kakao.com/1.png", now=300.0)
     assert await store.recent_image_upload("nhn", SOURCE, since=250.0) == "https://mud-kage.kakao.com/1.png"
+
+
+async def test_forgetting_a_vendor_url_drops_every_row_naming_it_at_that_vendor_only(store: Store) -> None:
+    gone = "https://mud-kage.kakao.com/1.png"
+    await store.save_image_upload("nhn", SOURCE, "a" * 64, gone, now=100.0)
+    await store.save_image_upload("nhn", "https://cdn.wadiz.kr/copy.png", "a" * 64, gone, now=100.0)
+    await store.save_image_upload("nhn", SOURCE, "b" * 64, "https://mud-kage.kakao.com/2.png", now=50.0)
+    await store.save_image_upload("solapi", SOURCE, "a" * 64, gone, now=100.0)
+
+    assert await store.forget_image_upload("nhn", gone) == 2
+
+    assert await store.image_upload("nhn", SOURCE, "a" * 64) is None
+    assert await store.recent_image_upload("nhn", SOURCE, since=0.0) == "https://mud-kage.kakao.com/2.png"
+    assert await store.image_upload("solapi", SOURCE, "a" * 64) == gone
+    assert await store.forget_image_upload("nhn", gone) == 0
