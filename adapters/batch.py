@@ -23,7 +23,7 @@ import msgspec
 from adapters.base import Adapter, VendorRequest, VendorResponse, call
 from adapters.contract import OutboundMessage, Outcome
 
-__all__ = ("BatchAdapter", "BatchItem", "BatchResult", "DistinctRecipients", "distinct_requests", "send_batch")
+__all__ = ("BatchAdapter", "BatchItem", "BatchResult", "DistinctRecipients", "send_batch")
 
 
 class BatchItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,33 +75,13 @@ class DistinctRecipients(Protocol):
 
     SendGrid answers 400 for the whole request when an address comes twice in its personalizations; NHN does not
     say what it does with a repeated number in one ``recipientList``. Two messages with equal batch keys to one
-    recipient (the same campaign sent twice) then go in separate requests: :func:`distinct_requests`.
+    recipient (the same campaign sent twice) then go in separate requests (the dispatcher's
+    ``gateway/dispatch/batching.py`` ``chunks``).
     """
 
     def recipient_key(self, message: OutboundMessage) -> Hashable:
         """Who ``message`` goes to, as the vendor compares recipients."""
         ...
-
-
-def distinct_requests(adapter: BatchAdapter, items: Sequence[BatchItem]) -> list[list[BatchItem]]:
-    """Split one batch so that no request names a recipient twice (one request when the adapter does not care).
-
-    Each item goes in the first request that does not have its recipient yet, so the order of ``items`` is kept
-    within each request and a batch without repeats stays one request.
-    """
-    if not isinstance(adapter, DistinctRecipients):
-        return [list(items)]
-    requests: list[list[BatchItem]] = []
-    seen: list[set[Hashable]] = []
-    for item in items:
-        recipient = adapter.recipient_key(item.message)
-        index = next((i for i, names in enumerate(seen) if recipient not in names), len(requests))
-        if index == len(requests):
-            requests.append([])
-            seen.append(set())
-        requests[index].append(item)
-        seen[index].add(recipient)
-    return requests
 
 
 class BatchResult(msgspec.Struct, frozen=True):

@@ -136,7 +136,7 @@ class SendGridAdapter:
 
         Raises:
             ValueError: An item has no address or subject, the items' mails differ (see :meth:`batch_key`), or two
-                items go to one address (:func:`adapters.batch.distinct_requests` splits those).
+                items go to one address (the dispatcher puts those in separate requests).
         """
         # SendGrid keeps custom_args as non-personal data: only our opaque id goes there.
         personalizations = [

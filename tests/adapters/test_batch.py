@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from adapters.batch import BatchItem, DistinctRecipients, distinct_requests
+from adapters.batch import DistinctRecipients
 from adapters.nhn.config import NhnSmsConfig
 from adapters.nhn.sms import NhnSmsAdapter
 from adapters.solapi.adapter import SolapiLmsAdapter
@@ -8,26 +8,19 @@ from adapters.solapi.config import SolapiConfig
 from gateway.models import OutboundMessage
 
 
-def item(number: str, index: int) -> BatchItem:
-    message = OutboundMessage(channel="lms", user_id="u", phone=number, subject="s", content="본문")
-    return BatchItem(message=message, message_id=f"gw-{index}", send_key=f"key-{index}")
+def lms(phone: str) -> OutboundMessage:
+    return OutboundMessage(channel="lms", user_id="u", phone=phone, subject="s", content="본문")
 
 
-ITEMS = [item(number, i) for i, number in enumerate(["01000000001", "01000000002", "01000000001", "01000000001"])]
-
-
-def test_a_repeated_recipient_goes_to_the_first_request_without_it_keeping_the_order() -> None:
-    adapter = NhnSmsAdapter(NhnSmsConfig(appkey="a", secret="s", send_no="15446859"))
-
-    requests = distinct_requests(adapter, ITEMS)
-
-    assert [[i.message_id for i in request] for request in requests] == [["gw-0", "gw-1"], ["gw-2"], ["gw-3"]]
-
-
-def test_a_batch_without_repeats_or_an_adapter_that_takes_them_stays_one_request() -> None:
-    solapi = SolapiLmsAdapter(SolapiConfig(api_key="k", api_secret="s", pf_id="p", send_no="0212345678"))
+def test_nhn_names_its_recipient_by_number_so_a_request_never_holds_one_twice() -> None:
     nhn = NhnSmsAdapter(NhnSmsConfig(appkey="a", secret="s", send_no="15446859"))
 
+    assert isinstance(nhn, DistinctRecipients)
+    assert nhn.recipient_key(lms("01000000001")) == nhn.recipient_key(lms("01000000001"))
+    assert nhn.recipient_key(lms("01000000001")) != nhn.recipient_key(lms("01000000002"))
+
+
+def test_solapi_takes_one_number_twice_in_a_request() -> None:
+    solapi = SolapiLmsAdapter(SolapiConfig(api_key="k", api_secret="s", pf_id="p", send_no="0212345678"))
+
     assert not isinstance(solapi, DistinctRecipients)
-    assert distinct_requests(solapi, ITEMS) == [ITEMS]
-    assert distinct_requests(nhn, ITEMS[:2]) == [ITEMS[:2]]
